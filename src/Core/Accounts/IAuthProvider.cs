@@ -1,0 +1,28 @@
+namespace LuaXmpp.Accounts;
+
+/// <summary>
+/// Prosody's auth provider (usermanager): "internal_hashed" or "internal_plain", chosen by the
+/// <c>authentication</c> option, one per host. Thread-safe; never blocks the loop on I/O.
+/// </summary>
+public interface IAuthProvider
+{
+    string Name { get; }
+
+    Task<bool> UserExistsAsync(string user);
+
+    /// <summary>False if the user exists already.</summary>
+    Task<bool> CreateUserAsync(string user, string password);
+
+    /// <summary>False if there is no such user.</summary>
+    Task<bool> SetPasswordAsync(string user, string password);
+
+    Task<bool> DeleteUserAsync(string user);
+
+    /// <summary>Checks a plaintext password (SASL PLAIN, legacy auth).</summary>
+    Task<bool> TestPasswordAsync(string user, string password);
+
+    /// <summary>The SCRAM credentials for that hash, or null if the user or those keys do not exist.</summary>
+    Task<ScramCredentials?> GetScramCredentialsAsync(string user, ScramHash hash);
+
+    IAsyncEnumerable<string> UsersAsync();
+}

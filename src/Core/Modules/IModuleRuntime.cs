@@ -1,0 +1,16 @@
+using LuaXmpp.Hosting;
+
+namespace LuaXmpp.Modules;
+
+/// <summary>Loads modules from files (the Lua bridge). The module manager asks it before native modules.</summary>
+public interface IModuleRuntime
+{
+    /// <summary>Whether a module file of that name exists on the plugin paths.</summary>
+    bool CanLoad(string name);
+
+    /// <summary>Loads the module into the host; returns an error message, or null on success.</summary>
+    string? Load(HostContext host, string name);
+
+    /// <summary>Unloads it from the host; false if it was not loaded there.</summary>
+    bool Unload(HostContext host, string name);
+}

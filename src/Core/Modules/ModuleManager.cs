@@ -1,0 +1,135 @@
+using LuaXmpp.Events;
+using LuaXmpp.Hosting;
+using LuaXmpp.Logging;
+
+namespace LuaXmpp.Modules;
+
+/// <summary>
+/// Prosody's core/modulemanager.lua: decides which modules a host gets and loads them, from the
+/// Lua runtime (plugin paths first, then our modules/) or from the native registry.
+/// </summary>
+public sealed class ModuleManager(XmppServer server)
+{
+    /// <summary>Loaded on every host whether listed or not (Prosody's autoload_modules).</summary>
+    public static readonly string[] AutoloadModules = ["presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs"];
+
+    /// <summary>Names the C# core implements itself, so listing them loads nothing more.</summary>
+    public static readonly HashSet<string> CoreProvided = new(StringComparer.Ordinal)
+    {
+        "c2s", "s2s", "s2s_auth_certs", "saslauth", "tls", "posix", "auth_internal_hashed", "auth_internal_plain",
+        "storage_internal", "storage_sql", "storage_memory",
+    };
+
+    private readonly Dictionary<string, Func<INativeModule>> _native = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Host, string Name), object> _loaded = new();
+    private readonly Logger _log = Logger.For("modulemanager");
+
+    /// <summary>The Lua runtime, when the bridge is present.</summary>
+    public IModuleRuntime? Runtime { get; set; }
+
+    public void RegisterNative(string name, Func<INativeModule> factory) => _native[name] = factory;
+
+    public bool IsLoaded(string host, string name) => _loaded.ContainsKey((host, name));
+
+    public IEnumerable<string> LoadedModules(string host) =>
+        _loaded.Keys.Where(k => k.Host == host).Select(k => k.Name);
+
+    /// <summary>The set Prosody would load on the host: autoloads and modules_enabled, less modules_disabled.</summary>
+    public IReadOnlyList<string> ModulesFor(HostContext host)
+    {
+        var config = server.Config;
+        var globalEnabled = config.GetStringList(null, "modules_enabled");
+        var globalDisabled = config.GetStringList(null, "modules_disabled");
+        var set = new List<string>();
+        void Add(string m)
+        {
+            if (!set.Contains(m)) set.Add(m);
+        }
+        if (!host.IsComponent)
+        {
+            foreach (var m in AutoloadModules) Add(m);
+            foreach (var m in globalEnabled) Add(m);
+            set.RemoveAll(globalDisabled.Contains);
+        }
+        if (host.Config.Options.ContainsKey("modules_enabled"))
+        {
+            foreach (var m in config.GetStringList(host.Name, "modules_enabled")) Add(m);
+        }
+        if (host.Config.ComponentModule is { } component) Add(component);
+        if (host.Config.Options.ContainsKey("modules_disabled"))
+        {
+            set.RemoveAll(config.GetStringList(host.Name, "modules_disabled").Contains);
+        }
+        return set;
+    }
+
+    /// <summary>Loads everything <see cref="ModulesFor"/> lists; returns the names it could not find.</summary>
+    public IReadOnlyList<string> LoadAll(HostContext host)
+    {
+        var missing = new List<string>();
+        foreach (var name in ModulesFor(host))
+        {
+            var error = Load(host, name);
+            if (error is not null) missing.Add(name);
+        }
+        return missing;
+    }
+
+    /// <summary>Loads one module; null on success, else why not.</summary>
+    public string? Load(HostContext host, string name)
+    {
+        if (_loaded.ContainsKey((host.Name, name))) return null;
+        if (Runtime is { } runtime && runtime.CanLoad(name))
+        {
+            var error = runtime.Load(host, name);
+            if (error is not null)
+            {
+                _log.Error($"Error loading module '{name}' on '{host.Name}': {error}");
+                return error;
+            }
+            _loaded[(host.Name, name)] = runtime;
+        }
+        else if (_native.TryGetValue(name, out var factory))
+        {
+            var context = new ModuleContext(server, host, name);
+            try
+            {
+                factory().Load(context);
+            }
+            catch (Exception ex)
+            {
+                context.Dispose();
+                _log.Error($"Error loading module '{name}' on '{host.Name}'", ex);
+                return ex.Message;
+            }
+            _loaded[(host.Name, name)] = context;
+        }
+        else if (CoreProvided.Contains(name))
+        {
+            _loaded[(host.Name, name)] = this;
+        }
+        else
+        {
+            _log.Warn($"Module '{name}' is enabled on '{host.Name}' but not available here; skipping it");
+            return "module not found";
+        }
+        var e = new EventData();
+        e["module"] = name;
+        e["host"] = host.Name;
+        host.Events.Fire("module-loaded", e);
+        server.GlobalEvents.Fire("module-loaded", e);
+        return null;
+    }
+
+    public bool Unload(HostContext host, string name)
+    {
+        if (!_loaded.Remove((host.Name, name), out var owner)) return false;
+        if (owner is ModuleContext context) context.Dispose();
+        else if (owner is IModuleRuntime runtime) runtime.Unload(host, name);
+        var e = new EventData();
+        e["module"] = name;
+        e["host"] = host.Name;
+        host.Events.Fire("module-unloaded", e);
+        return true;
+    }
+}

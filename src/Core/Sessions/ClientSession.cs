@@ -1,0 +1,84 @@
+using LuaXmpp.Logging;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.Sessions;
+
+/// <summary>
+/// A client-to-server session (RFC 6120 §4–7, Prosody's c2s session table): the stream state,
+/// the authenticated identity, the bound resource and the presence state. Loop-thread owned.
+/// </summary>
+public sealed class ClientSession : Session
+{
+    private static long _nextId;
+
+    public ClientSession(string host, IClientConnection connection)
+        : this(Interlocked.Increment(ref _nextId), host, connection)
+    {
+    }
+
+    private ClientSession(long id, string host, IClientConnection connection)
+        : base("c2s_unauthed", host, Logger.For("c2s" + id.ToString("x")))
+    {
+        Id = id;
+        Connection = connection;
+    }
+
+    public long Id { get; }
+
+    /// <summary>The transport. Replaced when a stream-management resume moves the session to a new connection.</summary>
+    public IClientConnection? Connection { get; set; }
+
+    /// <summary>Stream id we sent in our stream header.</summary>
+    public string? StreamId { get; set; }
+
+    public bool Secure => Connection?.IsSecure ?? false;
+
+    /// <summary>The authenticated localpart (session.username), null before SASL success.</summary>
+    public string? Username { get; set; }
+
+    public string? Resource { get; set; }
+
+    /// <summary>user@host/resource once bound (session.full_jid).</summary>
+    public Jid? FullJid { get; set; }
+
+    public Jid? BareJid => FullJid?.Bare;
+
+    /// <summary>Priority of the last available presence (session.priority); null when not available.</summary>
+    public int? Priority { get; set; }
+
+    /// <summary>The last initial/available presence broadcast (session.presence); null when unavailable.</summary>
+    public XmlElement? Presence { get; set; }
+
+    public bool IsAvailable => Presence is not null;
+
+    /// <summary>The client fetched the roster, so it gets roster pushes (session.interested).</summary>
+    public bool Interested { get; set; }
+
+    /// <summary>Directed presences sent to entities not subscribed (session.directed).</summary>
+    public HashSet<string> Directed { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Set once the session is being destroyed; nothing more is delivered to it.</summary>
+    public bool Destroyed { get; set; }
+
+    /// <summary>
+    /// Filters on outgoing elements, in order (session.filter "stanzas/out"). A filter returns
+    /// the element to send (possibly another one) or null to drop it. Stream management hooks in here.
+    /// </summary>
+    public List<Func<XmlElement, XmlElement?>> OutgoingFilters { get; } = new();
+
+    public override void Send(XmlElement element)
+    {
+        XmlElement? current = element;
+        foreach (var filter in OutgoingFilters)
+        {
+            current = filter(current);
+            if (current is null) return;
+        }
+        Connection?.Send(current);
+    }
+
+    public void Close(StreamErrorCondition? error = null, string? text = null) => Connection?.Close(error, text);
+
+    public override string ToString() => FullJid?.ToString() ?? $"c2s{Id:x}";
+}

@@ -1,0 +1,129 @@
+using LuaXmpp.Events;
+using LuaXmpp.Hosting;
+using LuaXmpp.Logging;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.Sessions;
+
+/// <summary>
+/// The registry of client sessions (Prosody's core/sessionmanager.lua): every connected session,
+/// bound sessions by full JID and by account, resource binding with conflict resolution, and
+/// session destruction with Prosody's events. Loop-thread owned.
+/// </summary>
+public sealed class SessionManager
+{
+    private readonly Func<string, HostContext?> _hosts;
+    private readonly Logger _log = Logger.For("sessionmanager");
+
+    public SessionManager(Func<string, HostContext?> hosts) => _hosts = hosts;
+
+    /// <summary>Every client session, bound or not.</summary>
+    public HashSet<ClientSession> All { get; } = new();
+
+    /// <summary>Bound sessions by full JID (prosody.full_sessions).</summary>
+    public Dictionary<string, ClientSession> FullSessions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Accounts with at least one bound session (prosody.bare_sessions).</summary>
+    public Dictionary<string, BareSession> BareSessions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Work that must finish before a bind completes (loading the roster, say). Run in order,
+    /// on the loop, for the first resource of an account and every other.
+    /// </summary>
+    public List<Func<ClientSession, BareSession, Task>> BindPreparers { get; } = new();
+
+    /// <summary>How a bind to a resource already in use is resolved: "kick_old" (Prosody's default), "kick_new", "random", "increment".</summary>
+    public Func<string, string> ConflictPolicy { get; set; } = _ => "kick_old";
+
+    public void Register(ClientSession session) => All.Add(session);
+
+    public ClientSession? GetFull(string fullJid) => FullSessions.GetValueOrDefault(fullJid);
+
+    public BareSession? GetBare(string bareJid) => BareSessions.GetValueOrDefault(bareJid);
+
+    /// <summary>
+    /// Binds a resource (RFC 6120 §7). Null or empty asks for a server-generated resource.
+    /// Returns null on success, or the stanza error to answer the bind request with.
+    /// </summary>
+    public async Task<StanzaError?> BindAsync(ClientSession session, string? requested)
+    {
+        if (session.Username is null) return StanzaError.NotAllowed("Authenticate first");
+        if (session.FullJid is not null) return StanzaError.NotAllowed("A resource is bound already");
+        string resource;
+        if (string.IsNullOrEmpty(requested)) resource = GenerateResource();
+        else if (JidPrep.Resourceprep(requested) is { } prepared) resource = prepared;
+        else return StanzaError.BadRequest("Invalid resource");
+
+        var bare = session.Username + "@" + session.Host;
+        var existing = FullSessions.GetValueOrDefault(bare + "/" + resource);
+        if (existing is not null)
+        {
+            switch (ConflictPolicy(session.Host))
+            {
+                case "kick_new":
+                    return StanzaError.Conflict("Resource already in use");
+                case "random":
+                    resource += GenerateResource();
+                    break;
+                case "increment":
+                    int n = 2;
+                    while (FullSessions.ContainsKey($"{bare}/{resource}{n}")) n++;
+                    resource += n;
+                    break;
+                default:
+                    // RFC 6120 §7.7.2.2: the server may terminate the old session with <conflict/>.
+                    existing.Close(StreamErrorCondition.Conflict, "Replaced by new connection");
+                    Destroy(existing, "Replaced by new connection");
+                    break;
+            }
+        }
+
+        var full = Jid.Create(session.Username, session.Host, resource);
+        if (full is null) return StanzaError.BadRequest("Invalid resource");
+        if (!BareSessions.TryGetValue(bare, out var bareSession)) BareSessions[bare] = bareSession = new BareSession(bare);
+        foreach (var prepare in BindPreparers) await prepare(session, bareSession);
+        if (session.Destroyed) return StanzaError.Conflict("Session closed while binding");
+
+        session.Resource = resource;
+        session.FullJid = full;
+        session.Type = "c2s";
+        FullSessions[full.ToString()] = session;
+        bareSession.Sessions[resource] = session;
+        _hosts(session.Host)?.Events.Fire("resource-bind", SessionEvent(session, null));
+        return null;
+    }
+
+    /// <summary>
+    /// Removes a session from the registry, firing pre-resource-unbind (presence modules send
+    /// unavailable presence there) and resource-unbind when it was bound. Idempotent.
+    /// </summary>
+    public void Destroy(ClientSession session, string? reason)
+    {
+        if (session.Destroyed) return;
+        session.Destroyed = true;
+        All.Remove(session);
+        if (session.FullJid is not { } full) return;
+        var host = _hosts(session.Host);
+        host?.Events.Fire("pre-resource-unbind", SessionEvent(session, reason));
+        FullSessions.Remove(full.ToString());
+        var bare = full.Bare.ToString();
+        if (BareSessions.TryGetValue(bare, out var bs))
+        {
+            bs.Sessions.Remove(session.Resource!);
+            if (bs.Sessions.Count == 0) BareSessions.Remove(bare);
+        }
+        host?.Events.Fire("resource-unbind", SessionEvent(session, reason));
+        _log.Debug($"Destroyed session {full}: {reason ?? "closed"}");
+    }
+
+    private static EventData SessionEvent(ClientSession session, string? error)
+    {
+        var e = new EventData(session);
+        e["session"] = session;
+        if (error is not null) e["error"] = error;
+        return e;
+    }
+
+    private static string GenerateResource() => Guid.NewGuid().ToString("N")[..12];
+}
