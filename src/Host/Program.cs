@@ -1,6 +1,8 @@
+using LuaXmpp.Host.Cli;
+
 namespace LuaXmpp.Host;
 
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    public static Task<int> Main(string[] args) => CommandLine.RunAsync(args, Console.In, Console.Out, Console.Error);
 }

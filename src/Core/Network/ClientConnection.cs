@@ -1,0 +1,368 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using System.Threading.Channels;
+using LuaXmpp.Logging;
+using LuaXmpp.Loop;
+using LuaXmpp.Sessions;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.Network;
+
+/// <summary>
+/// One client TCP connection: a read loop that parses the stream off the loop thread and hands
+/// each event to the <see cref="IStreamHandler"/> on the loop, and a writer that serializes queued
+/// elements into the socket. Owns the socket, the TLS stream and both pipes.
+/// </summary>
+/// <remarks>
+/// The read loop waits for the handler to finish with one element before parsing the next, so
+/// a client is paused while its stanza is processed (Prosody's runner does the same) and input
+/// order is kept. STARTTLS swaps the transport under both pipes: the reader drops whatever
+/// plaintext followed &lt;starttls/&gt; (RFC 6120 §5.3.3 injection), and the writer flushes
+/// &lt;proceed/&gt; before the handshake starts.
+/// </remarks>
+public sealed class ClientConnection : IClientConnection
+{
+    private const string StreamHeaderForErrors =
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+
+    private readonly Socket _socket;
+    private readonly ServerLoop _loop;
+    private readonly ConnectionOptions _options;
+    private readonly Channel<object> _outgoing = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly XmlStreamParser _parser;
+    private readonly Logger _log;
+    private readonly CancellationTokenSource _closing = new();
+    private Stream _stream;
+    private IStreamHandler? _handler;
+    private int _queued;
+    private int _closed;
+    private IDisposable? _authTimer;
+
+    public ClientConnection(Socket socket, ServerLoop loop, ConnectionOptions options)
+    {
+        _socket = socket;
+        _loop = loop;
+        _options = options;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _parser = new XmlStreamParser(new XmlStreamLimits(MaxStanzaBytes: options.UnauthenticatedStanzaLimit));
+        RemoteAddress = (socket.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
+        _log = Logger.For("conn:" + RemoteAddress);
+    }
+
+    public string RemoteAddress { get; }
+
+    public bool IsSecure { get; private set; }
+
+    /// <summary>The host the client asked for, used to pick the certificate for STARTTLS.</summary>
+    public string? ServerName { get; set; }
+
+    /// <summary>Set once our stream header went out, so a stream error does not need one first.</summary>
+    public bool HeaderSent { get; set; }
+
+    public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>Runs the connection until it closes. The handler is created once the connection exists.</summary>
+    public async Task RunAsync(Func<ClientConnection, IStreamHandler> createHandler)
+    {
+        string reason = "connection closed";
+        var handlerCreated = false;
+        Task? writer = null;
+        try
+        {
+            if (_options.DirectTls && !await UpgradeTlsAsync().ConfigureAwait(false)) return;
+            _handler = await _loop.InvokeAsync(() => createHandler(this)).ConfigureAwait(false);
+            handlerCreated = true;
+            writer = WriteLoopAsync(PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true)));
+            if (_options.UnauthenticatedTimeout is { } timeout) _authTimer = _loop.AddTimer(timeout, OnAuthTimeout);
+            reason = await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsTransportError(ex))
+        {
+            reason = ex.Message;
+        }
+        catch (Exception ex)
+        {
+            _log.Error("Connection failed", ex);
+            reason = "internal error";
+            Close(StreamErrorCondition.InternalServerError);
+        }
+        finally
+        {
+            _authTimer?.Dispose();
+            if (handlerCreated)
+            {
+                var handler = _handler!;
+                await _loop.InvokeAsync(() => handler.OnDisconnectedAsync(reason)).ConfigureAwait(false);
+            }
+            Close();
+            if (writer is not null) await writer.ConfigureAwait(false);
+            await DisposeTransportAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Called by the stream handler once SASL succeeded: lifts the pre-auth limits.</summary>
+    public void MarkAuthenticated(int maxStanzaBytes)
+    {
+        _parser.MaxStanzaBytes = maxStanzaBytes;
+        _authTimer?.Dispose();
+        _authTimer = null;
+    }
+
+    public void Send(XmlElement element) => Enqueue(element);
+
+    public void SendRaw(string text) => Enqueue(text);
+
+    public void Close(StreamErrorCondition? error = null, string? text = null)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        if (error is { } condition)
+        {
+            _log.Info($"Closing stream with error {condition.ToElementName()}{(text is null ? "" : ": " + text)}");
+            if (!HeaderSent) _outgoing.Writer.TryWrite(StreamHeaderForErrors);
+            _outgoing.Writer.TryWrite(BuildStreamError(condition, text));
+        }
+        _outgoing.Writer.TryWrite("</stream:stream>");
+        _outgoing.Writer.TryComplete();
+        // A client that stopped reading must not keep the socket alive: give the writer a bounded time.
+        _closing.CancelAfter(TimeSpan.FromSeconds(5));
+    }
+
+    public static XmlElement BuildStreamError(StreamErrorCondition condition, string? text)
+    {
+        var error = new XmlElement("error", Namespaces.Streams);
+        error.AddChild(new XmlElement(condition.ToElementName(), Namespaces.StreamErrors));
+        if (text is not null) error.AddChild(new XmlElement("text", Namespaces.StreamErrors)).AddText(text);
+        return error;
+    }
+
+    private void Enqueue(object item)
+    {
+        if (IsClosed) return;
+        if (Interlocked.Increment(ref _queued) > _options.MaxQueuedItems)
+        {
+            _log.Warn($"Client is not reading: {_options.MaxQueuedItems} elements queued; disconnecting");
+            Close(StreamErrorCondition.PolicyViolation, "Too much unread data");
+            return;
+        }
+        _outgoing.Writer.TryWrite(item);
+    }
+
+    private TimeSpan? OnAuthTimeout()
+    {
+        _log.Info("Connection still not authenticated after c2s_timeout, closing it");
+        Close(StreamErrorCondition.ConnectionTimeout, "Authentication took too long");
+        return null;
+    }
+
+    private async Task<string> ReadLoopAsync()
+    {
+        var reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true));
+        try
+        {
+            while (!IsClosed)
+            {
+                var result = await reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                var batch = Parse(buffer);
+                var action = await DispatchAsync(batch.Events).ConfigureAwait(false);
+                if (batch.Error is { } ex && action is StreamAction.Continue or StreamAction.Restart)
+                {
+                    _log.Info($"Stream error from client: {ex.Condition.ToElementName()}: {ex.Message}");
+                    Close(ex.Condition, ex.Text);
+                    return "stream error: " + ex.Condition.ToElementName();
+                }
+                buffer = buffer.Slice(batch.Consumed);
+                if (action == StreamAction.Close) return "stream closed";
+                if (action == StreamAction.StartTls)
+                {
+                    // Drop anything the client pipelined after <starttls/>: it was sent in the clear.
+                    reader.AdvanceTo(buffer.End);
+                    await reader.CompleteAsync().ConfigureAwait(false);
+                    if (!await SwitchWriterToTlsAsync().ConfigureAwait(false)) return "TLS handshake failed";
+                    reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true));
+                    continue;
+                }
+                // After a stream restart, bytes the client pipelined are still unparsed: look at them again at once.
+                reader.AdvanceTo(buffer.Start, batch.StoppedEarly ? buffer.Start : buffer.End);
+                if (result.IsCompleted && !batch.StoppedEarly) return "connection closed by client";
+            }
+            return "closed";
+        }
+        finally
+        {
+            await reader.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    // Parses every complete event in the buffer, stopping after anything that may change the
+    // stream under the parser (TLS, SASL restart) or closes it. A violation ends the batch: the
+    // events before it are still handled, then the stream error is sent.
+    private ParseBatch Parse(ReadOnlySequence<byte> buffer)
+    {
+        var events = new List<StreamEvent>();
+        var remaining = buffer;
+        try
+        {
+            while (_parser.TryRead(ref remaining, out var ev))
+            {
+                events.Add(ev!);
+                bool changesStream = ev is StreamEndEvent || (ev is StreamElementEvent { Element: var el } && MayChangeStream(el));
+                if (changesStream) return new ParseBatch(events, remaining.Start, remaining.Length > 0, null);
+            }
+        }
+        catch (XmlStreamException ex)
+        {
+            return new ParseBatch(events, remaining.Start, false, ex);
+        }
+        return new ParseBatch(events, remaining.Start, false, null);
+    }
+
+    private sealed record ParseBatch(List<StreamEvent> Events, SequencePosition Consumed, bool StoppedEarly, XmlStreamException? Error);
+
+    private static bool MayChangeStream(XmlElement el) =>
+        el.Namespace is Namespaces.Tls or Namespaces.Sasl;
+
+    private async Task<StreamAction> DispatchAsync(List<StreamEvent> events)
+    {
+        var handler = _handler!;
+        foreach (var ev in events)
+        {
+            StreamAction action;
+            switch (ev)
+            {
+                case StreamHeaderEvent header:
+                    action = await _loop.InvokeAsync(() => handler.OnStreamHeaderAsync(header)).Unwrap().ConfigureAwait(false);
+                    break;
+                case StreamElementEvent { Element: var element }:
+                    action = await _loop.InvokeAsync(() => handler.OnElementAsync(element)).Unwrap().ConfigureAwait(false);
+                    break;
+                default:
+                    await _loop.InvokeAsync(handler.OnStreamEndAsync).ConfigureAwait(false);
+                    Close();
+                    return StreamAction.Close;
+            }
+            if (action == StreamAction.Restart) _parser.Reset();
+            else if (action != StreamAction.Continue) return action;
+            if (IsClosed) return StreamAction.Close;
+        }
+        return StreamAction.Continue;
+    }
+
+    private async Task WriteLoopAsync(PipeWriter writer)
+    {
+        var reader = _outgoing.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var item))
+                {
+                    Interlocked.Decrement(ref _queued);
+                    switch (item)
+                    {
+                        case XmlElement element:
+                            XmlElementWriter.Write(writer, element, Namespaces.Client);
+                            break;
+                        case string text:
+                            var span = writer.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
+                            writer.Advance(Encoding.UTF8.GetBytes(text, span));
+                            break;
+                        case TlsSwitch tls:
+                            await writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+                            await writer.CompleteAsync().ConfigureAwait(false);
+                            tls.Flushed.TrySetResult();
+                            writer = await tls.NewWriter.Task.ConfigureAwait(false);
+                            continue;
+                    }
+                }
+                var flush = await writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+                if (flush.IsCompleted) break;
+            }
+        }
+        catch (Exception ex) when (IsTransportError(ex))
+        {
+            _log.Debug("Write failed: " + ex.Message);
+            Close();
+        }
+        finally
+        {
+            await writer.CompleteAsync().ConfigureAwait(false);
+            // Whatever is still queued goes nowhere now; shut the socket so the read loop ends too.
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception ex) when (IsTransportError(ex))
+            {
+            }
+            _closing.Cancel();
+        }
+    }
+
+    private async Task<bool> SwitchWriterToTlsAsync()
+    {
+        var tls = new TlsSwitch();
+        _outgoing.Writer.TryWrite(tls);
+        await tls.Flushed.Task.ConfigureAwait(false);
+        var ok = await UpgradeTlsAsync().ConfigureAwait(false);
+        tls.NewWriter.TrySetResult(PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true)));
+        if (ok) _parser.Reset();
+        return ok;
+    }
+
+    private async Task<bool> UpgradeTlsAsync()
+    {
+        var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
+        var options = new SslServerAuthenticationOptions
+        {
+            ServerCertificateSelectionCallback = (_, sni) => _options.CertificateFor(sni ?? ServerName),
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            ClientCertificateRequired = false,
+        };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await ssl.AuthenticateAsServerAsync(options, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsTransportError(ex) || ex is AuthenticationException)
+        {
+            _log.Info("TLS handshake failed: " + ex.Message);
+            Interlocked.Exchange(ref _closed, 1);
+            _outgoing.Writer.TryComplete();
+            return false;
+        }
+        _stream = ssl;
+        IsSecure = true;
+        _log.Debug($"TLS established ({ssl.SslProtocol}, {ssl.NegotiatedCipherSuite})");
+        return true;
+    }
+
+    private async Task DisposeTransportAsync()
+    {
+        try
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsTransportError(ex))
+        {
+        }
+        _socket.Dispose();
+        _closing.Dispose();
+    }
+
+    private static bool IsTransportError(Exception ex) =>
+        ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException;
+
+    private sealed class TlsSwitch
+    {
+        public TaskCompletionSource Flushed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<PipeWriter> NewWriter { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

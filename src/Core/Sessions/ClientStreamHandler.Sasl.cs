@@ -1,0 +1,128 @@
+using LuaXmpp.Events;
+using LuaXmpp.Network;
+using LuaXmpp.Sasl;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.Sessions;
+
+// SASL (RFC 6120 §6) and resource binding (§7).
+public sealed partial class ClientStreamHandler
+{
+    private SaslServerMechanism? _sasl;
+
+    private async Task<StreamAction> HandleSaslAsync(XmlElement element)
+    {
+        var session = _session!;
+        if (session.Username is not null)
+            return await Fail(StreamErrorCondition.PolicyViolation, "Already authenticated");
+        switch (element.Name)
+        {
+            case "auth":
+                if (_settings!.RequireEncryption && !_connection.IsSecure)
+                    return SaslFailure("encryption-required", "Encryption is required before authentication");
+                var name = element.GetAttribute("mechanism") ?? "";
+                _sasl = SaslMechanisms.Create(name, session.Host, _server.Auth(session.Host), _connection.IsSecure, _settings.AllowUnencryptedPlain);
+                if (_sasl is null) return SaslFailure("invalid-mechanism", null);
+                return await StepAsync(element);
+            case "response":
+                if (_sasl is null) return SaslFailure("malformed-request", "No authentication in progress");
+                return await StepAsync(element);
+            case "abort":
+                _sasl = null;
+                return SaslFailure("aborted", null);
+            default:
+                return await Fail(StreamErrorCondition.UnsupportedStanzaType, "Unexpected SASL element " + element.Name);
+        }
+    }
+
+    private async Task<StreamAction> StepAsync(XmlElement element)
+    {
+        var session = _session!;
+        var mechanism = _sasl!;
+        var text = element.Text.Trim();
+        byte[] data;
+        try
+        {
+            // RFC 6120 §6.4.2: "=" is an empty response; no text means no initial response.
+            data = text is "" or "=" ? [] : Convert.FromBase64String(text);
+        }
+        catch (FormatException)
+        {
+            return SaslFailure("incorrect-encoding", "Invalid base64");
+        }
+        var delay = _throttle.DelayFor(_connection.RemoteAddress, mechanism.Username);
+        if (delay > TimeSpan.Zero) await Task.Delay(delay, _server.Loop.Time);
+        // Key derivation and storage lookups run off the loop; the continuation comes back to it.
+        var step = await Task.Run(() => mechanism.StepAsync(data));
+        if (_connection.IsClosed) return StreamAction.Close;
+        switch (step.Outcome)
+        {
+            case SaslOutcome.Challenge:
+                _connection.Send(SaslElement("challenge", step.Data));
+                return StreamAction.Continue;
+            case SaslOutcome.Success:
+                _sasl = null;
+                _throttle.RecordSuccess(_connection.RemoteAddress, mechanism.Username);
+                session.Username = mechanism.Username;
+                session.Type = "c2s_unbound";
+                session.Fields["auth_mechanism"] = mechanism.Name;
+                _connection.MarkAuthenticated(_settings!.StanzaSizeLimit);
+                _connection.Send(SaslElement("success", step.Data));
+                session.Log.Info($"Authenticated as {session.Username}@{session.Host} with {mechanism.Name}");
+                FireSessionEvent("authentication-success", null);
+                return StreamAction.Restart;
+            default:
+                _sasl = null;
+                _throttle.RecordFailure(_connection.RemoteAddress, mechanism.Username);
+                session.Log.Info($"Authentication failed ({step.Condition}) for '{mechanism.Username}' from {_connection.RemoteAddress}");
+                FireSessionEvent("authentication-failure", step.Condition);
+                return SaslFailure(step.Condition ?? "not-authorized", step.Text);
+        }
+    }
+
+    private StreamAction SaslFailure(string condition, string? text)
+    {
+        var failure = new XmlElement("failure", Namespaces.Sasl);
+        failure.AddChild(condition, Namespaces.Sasl);
+        if (text is not null) failure.AddTextChild("text", text, Namespaces.Sasl);
+        _connection.Send(failure);
+        return StreamAction.Continue;
+    }
+
+    private static XmlElement SaslElement(string name, byte[]? data)
+    {
+        var element = new XmlElement(name, Namespaces.Sasl);
+        if (data is { Length: > 0 }) element.AddText(Convert.ToBase64String(data));
+        return element;
+    }
+
+    private async Task<StreamAction> HandleBindAsync(XmlElement iq, XmlElement bind)
+    {
+        var session = _session!;
+        if (iq.GetAttribute("type") != "set")
+        {
+            session.Send(StanzaError.BadRequest("Bind requests are iq type set").ReplyTo(iq));
+            return StreamAction.Continue;
+        }
+        var error = await _server.Sessions.BindAsync(session, bind.ChildText("resource", Namespaces.Bind)?.Trim());
+        if (error is not null)
+        {
+            session.Send(error.ReplyTo(iq));
+            return StreamAction.Continue;
+        }
+        var reply = Reply(iq);
+        reply.AddChild("bind", Namespaces.Bind).AddTextChild("jid", session.FullJid!.ToString(), Namespaces.Bind);
+        session.Send(reply);
+        session.Log.Info($"Bound {session.FullJid}");
+        return StreamAction.Continue;
+    }
+
+    private void FireSessionEvent(string name, string? condition)
+    {
+        var e = new EventData(_session);
+        e["session"] = _session;
+        if (condition is not null) e["condition"] = condition;
+        _host!.Events.Fire(name, e);
+    }
+}

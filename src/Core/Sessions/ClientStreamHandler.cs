@@ -1,0 +1,183 @@
+using LuaXmpp.Events;
+using LuaXmpp.Hosting;
+using LuaXmpp.Network;
+using LuaXmpp.Sasl;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.Sessions;
+
+/// <summary>
+/// The c2s stream protocol (RFC 6120 §4–7) for one connection, on the loop thread: answers
+/// stream headers with features, negotiates STARTTLS, SASL and resource binding, and hands every
+/// other element to the router. Prosody splits this over mod_c2s, mod_tls and mod_saslauth; the
+/// events they fire (stream-features, authentication-success/failure, resource-bind) fire here.
+/// </summary>
+public sealed partial class ClientStreamHandler : IStreamHandler
+{
+    private readonly XmppServer _server;
+    private readonly ClientConnection _connection;
+    private readonly Func<string, bool> _hasCertificate;
+    private readonly AuthFailureThrottle _throttle;
+    private ClientSession? _session;
+    private HostContext? _host;
+    private ClientStreamSettings? _settings;
+
+    public ClientStreamHandler(XmppServer server, ClientConnection connection, Func<string, bool> hasCertificate, AuthFailureThrottle throttle)
+    {
+        _server = server;
+        _connection = connection;
+        _hasCertificate = hasCertificate;
+        _throttle = throttle;
+    }
+
+    public ClientSession? Session => _session;
+
+    public Task<StreamAction> OnStreamHeaderAsync(StreamHeaderEvent header)
+    {
+        var attrs = header.Header;
+        if (header.DefaultNamespace != Namespaces.Client)
+            return Fail(StreamErrorCondition.InvalidNamespace, "This is a client port: the stream namespace must be jabber:client");
+        var to = attrs.GetAttribute("to");
+        var host = to is null ? null : JidPrep.Nameprep(to);
+        if (host is null)
+            return Fail(StreamErrorCondition.ImproperAddressing, "A valid 'to' attribute is required on stream headers");
+        if (_session is not null && _session.Host != host)
+            return Fail(StreamErrorCondition.NotAuthorized, "The 'to' attribute must remain the same across stream restarts");
+        var hostContext = _server.FindHost(host);
+        if (hostContext is null || hostContext.IsComponent)
+            return Fail(StreamErrorCondition.HostUnknown, "This server does not serve " + host);
+        // RFC 6120 §4.7.5: a missing version means pre-1.0; we speak only 1.x.
+        if (!IsVersionOne(attrs.GetAttribute("version")))
+            return Fail(StreamErrorCondition.UnsupportedVersion, "XMPP 1.0 streams are required");
+
+        if (_session is null)
+        {
+            _host = hostContext;
+            _settings = ClientStreamSettings.For(_server.Config, host);
+            _connection.ServerName = host;
+            _session = new ClientSession(host, _connection);
+            _server.Sessions.Register(_session);
+            _session.Log.Info($"Client connected from {_connection.RemoteAddress}");
+        }
+        SendHeader(host);
+        _connection.Send(BuildFeatures());
+        return Continue;
+    }
+
+    public Task<StreamAction> OnElementAsync(XmlElement element)
+    {
+        if (_session is null) return Fail(StreamErrorCondition.NotWellFormed, "Stream header expected");
+        switch (element.Namespace)
+        {
+            case Namespaces.Tls:
+                return Task.FromResult(HandleStartTls(element));
+            case Namespaces.Sasl:
+                return HandleSaslAsync(element);
+        }
+        if (element.Namespace == Namespaces.Client && element.Name == "iq" && _session.Username is not null && _session.FullJid is null)
+        {
+            if (element.Element("bind", Namespaces.Bind) is { } bind) return HandleBindAsync(element, bind);
+        }
+        if (element.Namespace == Namespaces.Client && element.Name == "iq" && element.Element("session", Namespaces.Session) is not null
+            && _session.FullJid is not null)
+        {
+            // RFC 3921 §3 legacy session establishment: nothing left to do, say yes.
+            _session.Send(Reply(element));
+            return Continue;
+        }
+        _server.Router.Process(_session, element);
+        return Continue;
+    }
+
+    public Task OnStreamEndAsync()
+    {
+        if (_session is not null) _server.Sessions.Destroy(_session, "Client closed the stream");
+        return Task.CompletedTask;
+    }
+
+    public Task OnDisconnectedAsync(string reason)
+    {
+        if (_session is null) return Task.CompletedTask;
+        var e = new EventData(_session);
+        e["session"] = _session;
+        e["reason"] = reason;
+        // Stream management hooks this to hibernate the session instead of ending it.
+        if (_host?.Events.Fire("c2s-ondisconnect", e) is null) _server.Sessions.Destroy(_session, reason);
+        return Task.CompletedTask;
+    }
+
+    private StreamAction HandleStartTls(XmlElement element)
+    {
+        if (element.Name != "starttls" || _connection.IsSecure || !_hasCertificate(_session!.Host))
+        {
+            _connection.Send(new XmlElement("failure", Namespaces.Tls));
+            _connection.Close();
+            return StreamAction.Close;
+        }
+        _connection.Send(new XmlElement("proceed", Namespaces.Tls));
+        return StreamAction.StartTls;
+    }
+
+    private XmlElement BuildFeatures()
+    {
+        var session = _session!;
+        var features = new XmlElement("features", Namespaces.Streams);
+        bool secure = _connection.IsSecure;
+        if (session.Username is null)
+        {
+            if (!secure && _hasCertificate(session.Host))
+            {
+                var starttls = features.AddChild("starttls", Namespaces.Tls);
+                if (_settings!.RequireEncryption) starttls.AddChild("required", Namespaces.Tls);
+            }
+            if (secure || !_settings!.RequireEncryption)
+            {
+                var mechanisms = features.AddChild("mechanisms", Namespaces.Sasl);
+                foreach (var name in SaslMechanisms.Offered(secure, _settings!.AllowUnencryptedPlain))
+                    mechanisms.AddTextChild("mechanism", name, Namespaces.Sasl);
+            }
+        }
+        else if (session.FullJid is null)
+        {
+            features.AddChild("bind", Namespaces.Bind);
+            features.AddChild("session", Namespaces.Session).AddChild("optional", Namespaces.Session);
+        }
+        var e = new EventData(session);
+        e["features"] = features;
+        _host!.Events.Fire("stream-features", e);
+        return features;
+    }
+
+    private void SendHeader(string host)
+    {
+        _session!.StreamId = Guid.NewGuid().ToString("N");
+        _connection.SendRaw(
+            "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' " +
+            $"id='{_session.StreamId}' from='{host}' version='1.0' xml:lang='en'>");
+        _connection.HeaderSent = true;
+    }
+
+    private static bool IsVersionOne(string? version)
+    {
+        if (version is null) return false;
+        var major = version.Split('.')[0];
+        return int.TryParse(major, out var m) && m >= 1;
+    }
+
+    private static XmlElement Reply(XmlElement iq)
+    {
+        var reply = new XmlElement("iq", Namespaces.Client);
+        reply.SetAttribute("type", "result");
+        if (iq.GetAttribute("id") is { } id) reply.SetAttribute("id", id);
+        return reply;
+    }
+
+    private Task<StreamAction> Fail(StreamErrorCondition condition, string text)
+    {
+        _connection.Close(condition, text);
+        return Task.FromResult(StreamAction.Close);
+    }
+
+    private static Task<StreamAction> Continue => Task.FromResult(StreamAction.Continue);
+}
