@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Unicode;
 using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Xml;
@@ -9,82 +10,159 @@ namespace LuaXmpp.Xml;
 /// written without xmlns; elements in the streams namespace use the "stream:" prefix the stream
 /// header declared; any other namespace change is declared with xmlns on the element.
 /// </summary>
+/// <remarks>Writes UTF-8 straight into the output buffer (a connection's pipe), without building a string.</remarks>
 public static class XmlElementWriter
 {
+    private static readonly SearchValues<char> s_attributeEscapes = SearchValues.Create("<>&'\"");
+    private static readonly SearchValues<char> s_textEscapes = SearchValues.Create("<>&");
+
     /// <summary>The element as text, declaring its namespace unless it equals <paramref name="contextNamespace"/>.</summary>
     public static string ToXmlString(XmlElement element, string? contextNamespace = null)
     {
-        var sb = new StringBuilder();
-        Write(sb, element, contextNamespace ?? "");
-        return sb.ToString();
+        var buffer = new ArrayBufferWriter<byte>(256);
+        Write(buffer, element, contextNamespace ?? "");
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>Writes the element as UTF-8 into a pipe or buffer.</summary>
     public static void Write(IBufferWriter<byte> output, XmlElement element, string contextNamespace)
     {
-        var text = ToXmlString(element, contextNamespace);
-        var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
-        int n = Encoding.UTF8.GetBytes(text, span);
-        output.Advance(n);
+        var sink = new Utf8Sink(output);
+        WriteElement(ref sink, element, contextNamespace);
+        sink.Flush();
     }
 
-    private static void Write(StringBuilder sb, XmlElement e, string parentNs)
+    private static void WriteElement(ref Utf8Sink sink, XmlElement e, string parentNs)
     {
         bool streamPrefixed = e.Namespace == Namespaces.Streams;
-        string qname = streamPrefixed ? "stream:" + e.Name : e.Name;
-        sb.Append('<').Append(qname);
+        sink.WriteByte((byte)'<');
+        WriteQName(ref sink, e.Name, streamPrefixed);
         if (!streamPrefixed && e.Namespace != parentNs)
         {
-            sb.Append(" xmlns='");
-            Escape(sb, e.Namespace);
-            sb.Append('\'');
+            sink.WriteRaw(" xmlns='"u8);
+            sink.WriteEscaped(e.Namespace, s_attributeEscapes);
+            sink.WriteByte((byte)'\'');
         }
-        int prefixCounter = 0;
-        foreach (var a in e.Attributes)
-        {
-            int sep = a.Name.IndexOf(XmlAttribute.NamespaceSeparator);
-            sb.Append(' ');
-            if (sep >= 0)
-            {
-                // A namespaced attribute: declare a prefix for it on this element.
-                string prefix = "ns" + (++prefixCounter);
-                sb.Append("xmlns:").Append(prefix).Append("='");
-                Escape(sb, a.Name[..sep]);
-                sb.Append("' ").Append(prefix).Append(':').Append(a.Name[(sep + 1)..]);
-            }
-            else sb.Append(a.Name);
-            sb.Append("='");
-            Escape(sb, a.Value);
-            sb.Append('\'');
-        }
+        WriteAttributes(ref sink, e.Attributes);
         if (e.Children.Count == 0)
         {
-            sb.Append("/>");
+            sink.WriteRaw("/>"u8);
             return;
         }
-        sb.Append('>');
+        sink.WriteByte((byte)'>');
         string childContext = streamPrefixed ? parentNs : e.Namespace;
         foreach (var c in e.Children)
         {
-            if (c is XmlElement child) Write(sb, child, childContext);
-            else if (c is XmlText t) Escape(sb, t.Value);
+            if (c is XmlElement child) WriteElement(ref sink, child, childContext);
+            else if (c is XmlText t) sink.WriteEscaped(t.Value, s_textEscapes);
         }
-        sb.Append("</").Append(qname).Append('>');
+        sink.WriteRaw("</"u8);
+        WriteQName(ref sink, e.Name, streamPrefixed);
+        sink.WriteByte((byte)'>');
     }
 
-    private static void Escape(StringBuilder sb, string s)
+    private static void WriteQName(ref Utf8Sink sink, string name, bool streamPrefixed)
     {
-        foreach (char ch in s)
+        if (streamPrefixed) sink.WriteRaw("stream:"u8);
+        sink.WriteChars(name);
+    }
+
+    private static void WriteAttributes(ref Utf8Sink sink, List<XmlAttribute> attributes)
+    {
+        int prefixCounter = 0;
+        foreach (var a in attributes)
         {
-            switch (ch)
+            int sep = a.Name.IndexOf(XmlAttribute.NamespaceSeparator);
+            sink.WriteByte((byte)' ');
+            if (sep >= 0)
             {
-                case '<': sb.Append("&lt;"); break;
-                case '>': sb.Append("&gt;"); break;
-                case '&': sb.Append("&amp;"); break;
-                case '\'': sb.Append("&apos;"); break;
-                case '"': sb.Append("&quot;"); break;
-                default: sb.Append(ch); break;
+                // A namespaced attribute ("uri\u0001local"): declare a prefix for it on this element.
+                int prefix = ++prefixCounter;
+                sink.WriteRaw("xmlns:ns"u8);
+                sink.WriteInt(prefix);
+                sink.WriteRaw("='"u8);
+                sink.WriteEscaped(a.Name.AsSpan(0, sep), s_attributeEscapes);
+                sink.WriteRaw("' ns"u8);
+                sink.WriteInt(prefix);
+                sink.WriteByte((byte)':');
+                sink.WriteChars(a.Name.AsSpan(sep + 1));
             }
+            else sink.WriteChars(a.Name);
+            sink.WriteRaw("='"u8);
+            sink.WriteEscaped(a.Value, s_attributeEscapes);
+            sink.WriteByte((byte)'\'');
+        }
+    }
+
+    /// <summary>Appends UTF-8 to an <see cref="IBufferWriter{T}"/>, advancing it only when a span fills up.</summary>
+    private ref struct Utf8Sink(IBufferWriter<byte> output)
+    {
+        private Span<byte> _span = output.GetSpan(256);
+        private int _pos;
+
+        public void WriteByte(byte b)
+        {
+            if (_pos == _span.Length) Grow(1);
+            _span[_pos++] = b;
+        }
+
+        public void WriteRaw(ReadOnlySpan<byte> bytes)
+        {
+            if (bytes.Length > _span.Length - _pos) Grow(bytes.Length);
+            bytes.CopyTo(_span[_pos..]);
+            _pos += bytes.Length;
+        }
+
+        public void WriteInt(int value)
+        {
+            if (_span.Length - _pos < 11) Grow(11);
+            value.TryFormat(_span[_pos..], out int written);
+            _pos += written;
+        }
+
+        /// <summary>Transcodes UTF-16 to UTF-8; ill-formed surrogates become U+FFFD, as Encoding.UTF8 does.</summary>
+        public void WriteChars(ReadOnlySpan<char> chars)
+        {
+            while (true)
+            {
+                var status = Utf8.FromUtf16(chars, _span[_pos..], out int read, out int written, replaceInvalidSequences: true);
+                _pos += written;
+                if (status == OperationStatus.Done) return;
+                chars = chars[read..];
+                Grow(Math.Min(chars.Length * 3, 4096));
+            }
+        }
+
+        public void WriteEscaped(ReadOnlySpan<char> text, SearchValues<char> escapes)
+        {
+            while (true)
+            {
+                int i = text.IndexOfAny(escapes);
+                if (i < 0)
+                {
+                    WriteChars(text);
+                    return;
+                }
+                WriteChars(text[..i]);
+                WriteRaw(text[i] switch
+                {
+                    '<' => "&lt;"u8,
+                    '>' => "&gt;"u8,
+                    '&' => "&amp;"u8,
+                    '\'' => "&apos;"u8,
+                    _ => "&quot;"u8,
+                });
+                text = text[(i + 1)..];
+            }
+        }
+
+        public readonly void Flush() => output.Advance(_pos);
+
+        private void Grow(int sizeHint)
+        {
+            output.Advance(_pos);
+            _pos = 0;
+            _span = output.GetSpan(Math.Max(sizeHint, 256));
         }
     }
 }
