@@ -18,16 +18,40 @@ public static partial class JidPrep
     private static string? Prepare(string s, Profile profile, bool strict)
     {
         if (Ascii.IsValid(s) && IsPlainAscii(s, profile)) return profile.CaseFold ? s.ToLowerInvariant() : s;
+        // Unassigned code points are judged on the input: a newer NFKC may map them to assigned ones.
+        if (strict && HasUnassigned(s)) return null;
         var mapped = Map(s, profile);
         if (mapped is null) return null;
-        var normalized = mapped.Normalize(NormalizationForm.FormKC);
-        if (profile.CaseFold)
+        var normalized = Nfkc(mapped);
+        if (normalized is not null && profile.CaseFold)
         {
             // B.2 contains the extra mappings that make fold∘NFKC stable; folding again gets them.
             var refolded = Map(normalized, profile)!;
-            if (refolded != normalized) normalized = refolded.Normalize(NormalizationForm.FormKC);
+            if (refolded != normalized) normalized = Nfkc(refolded);
         }
-        return IsAllowed(normalized, profile, strict) ? normalized : null;
+        return normalized is not null && IsAllowed(normalized, profile, strict) ? normalized : null;
+    }
+
+    private static bool HasUnassigned(string s)
+    {
+        foreach (var rune in s.EnumerateRunes())
+        {
+            if (InTable(UnassignedA1, rune.Value)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Step 2. .NET refuses to normalize U+FFFE, which C.4 prohibits anyway.</summary>
+    private static string? Nfkc(string s)
+    {
+        try
+        {
+            return s.Normalize(NormalizationForm.FormKC);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Fast path: printable ASCII the profile allows needs no mapping, NFKC or bidi work.</summary>
@@ -62,18 +86,25 @@ public static partial class JidPrep
     /// <summary>B.2 approximation, see the type's remarks.</summary>
     private static void AppendFolded(StringBuilder sb, Rune rune)
     {
-        if (rune.Value is 0x00DF or 0x1E9E)
+        switch (rune.Value)
         {
-            sb.Append("ss");
-            return;
+            case 0x00DF or 0x1E9E:
+                sb.Append("ss");
+                return;
+            case 0x0130: // full folding: i + combining dot above
+                sb.Append("i\u0307");
+                return;
+            case 0x0131: // folded by Turkic rules only, which stringprep does not use
+                sb.Append('\u0131');
+                return;
+            case >= 0x1F80 and <= 0x1FFC when rune.ToString().Normalize(NormalizationForm.FormD) is var d && d.Contains('\u0345'):
+                // Greek with iota subscript: full folding spells the subscript as a separate ι.
+                foreach (char c in d) AppendFolded(sb, new Rune(c));
+                return;
+            default:
+                sb.Append(Rune.ToLowerInvariant(Rune.ToUpperInvariant(rune)).ToString());
+                return;
         }
-        // U+0130 and U+0131 are folded by Turkic rules only, which stringprep does not use.
-        if (rune.Value == 0x0131)
-        {
-            sb.Append('\u0131');
-            return;
-        }
-        sb.Append(Rune.ToLowerInvariant(Rune.ToUpperInvariant(rune)).ToString());
     }
 
     /// <summary>Steps 3–5 on the normalized string.</summary>

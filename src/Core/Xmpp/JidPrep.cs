@@ -15,15 +15,16 @@ namespace LuaXmpp.Xmpp;
 /// <remarks>
 /// .NET ships no stringprep tables. The prohibited classes, B.1 and D.1 are typed from RFC 3454
 /// (JidPrep.Tables.cs); A.1 and D.2 are generated from the Unicode 3.2 database
-/// (JidPrep.Unicode32.cs). Deviations, all in the mapping step:
+/// (JidPrep.Unicode32.cs). B.2 case folding is lower(upper(c)) with .NET's invariant mappings,
+/// plus the full foldings that differ (ß and ẞ → ss, İ → i̇, Greek iota subscript → separate ι),
+/// and a second fold after NFKC yields B.2's NFKC-closure entries (℃ → °c). Checked against
+/// RFC 3454's tables for every code point assigned in Unicode 3.2 below U+30000, single
+/// characters agree, except where .NET's newer NFKC differs from 3.2's:
 /// <list type="bullet">
-/// <item>B.2 case folding is approximated by lower(upper(c)) with .NET's invariant simple case
-/// mappings, plus the full folding ß → ss (and ẞ → ss). Other multi-character full foldings of
-/// B.2 (e.g. U+0149, U+01F0, U+0390, U+1E96–U+1E9A, Armenian ligature U+0587) keep their
-/// simple or identity mapping.</item>
-/// <item>The NFKC closure entries of B.2 are obtained by folding again after NFKC.</item>
-/// <item>NFKC is .NET's, i.e. a newer Unicode version than 3.2; for assigned 3.2 characters the
-/// results agree except for the few normalization corrections made since.</item>
+/// <item>five CJK compatibility ideographs (U+2F868, U+2F874, U+2F91F, U+2F95F, U+2F9BF) whose
+/// decompositions Unicode corrected after 3.2;</item>
+/// <item>without <c>strict</c>, code points unassigned in 3.2 are case-folded and normalized
+/// by today's Unicode data instead of passing through unchanged.</item>
 /// </list>
 /// </remarks>
 public static partial class JidPrep
