@@ -1,0 +1,101 @@
+using LuaXmpp.Configuration;
+using LuaXmpp.Storage;
+
+namespace LuaXmpp.Tests.Storage;
+
+public sealed class StorageManagerTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static ConfigTable Table(params (string Key, object? Value)[] entries)
+    {
+        var t = new ConfigTable();
+        foreach (var (k, v) in entries) t.Hash[k] = v;
+        return t;
+    }
+
+    private static ServerConfig Config(Dictionary<string, object?> global, Dictionary<string, object?>? host = null) =>
+        new(null, global, [new HostConfig("h.example", HostKind.VirtualHost, null, host ?? new())]);
+
+    [Fact]
+    public void DriverName_DefaultsToInternal()
+    {
+        using var m = new StorageManager(Config(new()), _dir.Path);
+
+        Assert.Equal("internal", m.DriverNameFor("h.example", "roster"));
+    }
+
+    [Fact]
+    public void DriverName_TablePerStore_WithDefaultStorageAndArchive2Alias()
+    {
+        var global = new Dictionary<string, object?>
+        {
+            ["storage"] = Table(("archive2", "sql"), ("roster", "memory")),
+            ["default_storage"] = "null",
+        };
+        using var m = new StorageManager(Config(global), _dir.Path);
+
+        Assert.Equal("sql", m.DriverNameFor("h.example", "archive"));
+        Assert.Equal("memory", m.DriverNameFor("h.example", "roster"));
+        Assert.Equal("null", m.DriverNameFor("h.example", "vcard"));
+    }
+
+    [Fact]
+    public void DriverName_HostOptionOverridesGlobal()
+    {
+        using var m = new StorageManager(Config(new() { ["storage"] = "sql" }, new() { ["storage"] = "memory" }), _dir.Path);
+
+        Assert.Equal("memory", m.DriverNameFor("h.example", "roster"));
+        Assert.Equal("sql", m.DriverNameFor("other.example", "roster"));
+    }
+
+    [Fact]
+    public async Task SqlOption_DatabaseIsRelativeToDataPath()
+    {
+        var global = new Dictionary<string, object?> { ["storage"] = "sql", ["sql"] = Table(("driver", "SQLite3"), ("database", "sub/my.db")) };
+        using (var m = new StorageManager(Config(global), _dir.Path))
+        {
+            await m.OpenKeyValue("h.example", "s").SetAsync("u", new DataTable { ["a"] = 1L });
+        }
+
+        Assert.True(File.Exists(Path.Combine(_dir.Path, "sub", "my.db")));
+    }
+
+    [Fact]
+    public async Task InternalDriver_IsBackedBySqlite()
+    {
+        using (var m = new StorageManager(Config(new()), _dir.Path))
+        {
+            await m.OpenKeyValue("h.example", "s").SetAsync("u", new DataTable { ["a"] = 1L });
+        }
+        using var again = new StorageManager(Config(new()), _dir.Path);
+
+        Assert.True(File.Exists(Path.Combine(_dir.Path, "prosody.sqlite")));
+        Assert.Equal(1L, (await again.OpenKeyValue("h.example", "s").GetAsync("u"))!["a"]);
+    }
+
+    [Fact]
+    public async Task NullDriver_KeepsNothing()
+    {
+        using var m = new StorageManager(Config(new() { ["storage"] = "null" }), _dir.Path);
+        await m.OpenKeyValue("h.example", "s").SetAsync("u", new DataTable { ["a"] = 1L });
+
+        Assert.Null(await m.OpenKeyValue("h.example", "s").GetAsync("u"));
+    }
+
+    [Fact]
+    public async Task MemoryAndSqlStores_AreDistinctByConfig()
+    {
+        var global = new Dictionary<string, object?> { ["storage"] = Table(("roster", "memory")), ["default_storage"] = "sql" };
+        using var m = new StorageManager(Config(global), _dir.Path);
+        await m.OpenKeyValue("h.example", "roster").SetAsync("u", new DataTable { ["a"] = 1L });
+        await m.OpenKeyValue("h.example", "vcard").SetAsync("u", new DataTable { ["a"] = 1L });
+
+        await m.PurgeUserAsync("h.example", "u");
+
+        Assert.Null(await m.OpenKeyValue("h.example", "roster").GetAsync("u"));
+        Assert.Null(await m.OpenKeyValue("h.example", "vcard").GetAsync("u"));
+    }
+}
