@@ -194,19 +194,24 @@ function evaluate(text, path, display, dir)
 		-- Components do not load the global modules unless told to.
 		set(name, "load_global_modules", false)
 		current = name
+		-- Returns an error message rather than raising it: callers raise at their caller's line.
 		local function apply(options)
 			current = "*"
 			if type(options) ~= "table" then
-				error("Invalid syntax following Component, expected options but received a " .. type(options), 3)
+				return "Invalid syntax following Component, expected options but received a " .. type(options)
 			end
 			for key, value in pairs(options) do set(name, key, value) end
 		end
 		return function (module)
 			if type(module) == "string" then
 				set(name, "component_module", module)
-				return function (options) return apply(options) end
+				return function (options)
+					local err = apply(options)
+					if err then error(err, 2) end
+				end
 			end
-			return apply(module)
+			local err = apply(module)
+			if err then error(err, 2) end
 		end
 	end
 	env.component = env.Component

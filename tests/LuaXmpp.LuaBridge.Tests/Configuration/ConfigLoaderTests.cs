@@ -238,6 +238,27 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Load_ComponentFollowedByNonTable_ReportsTheConfigLine()
+    {
+        var e = Assert.Throws<ConfigException>(() =>
+            ConfigLoader.LoadFromString("a = 1\nComponent \"rooms.example\" \"muc\" (5)\n", "test.cfg.lua", null));
+
+        Assert.Equal("test.cfg.lua", e.File);
+        Assert.Equal(2, e.Line);
+        Assert.Contains("expected options", e.Detail);
+    }
+
+    [Fact]
+    public void Load_FileContentsOfMissingFile_IsAnErrorNamingIt()
+    {
+        var e = Assert.Throws<ConfigException>(() =>
+            ConfigLoader.LoadFromString("\nmotd = FileContents(\"absent.txt\")\n", "test.cfg.lua", _dir.Path));
+
+        Assert.Equal(2, e.Line);
+        Assert.Contains(Path.Combine(_dir.Path, "absent.txt"), e.Message);
+    }
+
+    [Fact]
     public void Load_Sandbox_HasNoFileOrProcessAccess()
     {
         var config = ConfigLoader.LoadFromString(
