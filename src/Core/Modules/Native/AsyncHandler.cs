@@ -1,0 +1,35 @@
+using LuaXmpp.Events;
+using LuaXmpp.Routing;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.Modules.Native;
+
+/// <summary>
+/// Event handlers are synchronous; a native handler that needs storage or auth claims the event
+/// (returns true at once) and finishes on the loop. A failure is logged, and an iq get/set that
+/// failed is answered with internal-server-error (style guide §3.5) so the client is not left waiting.
+/// </summary>
+internal static class AsyncHandler
+{
+    public static object Run(ModuleContext module, EventData e, Func<Task> work)
+    {
+        _ = Observe(module, e, work());
+        return true;
+    }
+
+    private static async Task Observe(ModuleContext module, EventData e, Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception ex)
+        {
+            module.Log.Error($"Handler failed for {e.Stanza?.Name ?? "event"}", ex);
+            if (e.Stanza is { Name: "iq" } iq && iq.GetAttribute("type") is "get" or "set")
+            {
+                e.Origin?.Send(StanzaReply.Error(iq, StanzaError.InternalServerError()));
+            }
+        }
+    }
+}

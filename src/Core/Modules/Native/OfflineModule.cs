@@ -1,0 +1,62 @@
+using System.Globalization;
+using LuaXmpp.Events;
+using LuaXmpp.Sessions;
+using LuaXmpp.Storage;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.Modules.Native;
+
+/// <summary>
+/// mod_offline: stores messages for accounts with no available resource (RFC 6121 §8.5.2.1.1)
+/// in the archive store "offline" as Prosody 0.12 does (with = "", when = Unix seconds), and
+/// delivers them with a XEP-0203 delay stamp on the next initial presence of non-negative priority.
+/// </summary>
+public sealed class OfflineModule : INativeModule
+{
+    public string Name => "offline";
+
+    public void Load(ModuleContext module)
+    {
+        module.AddFeature("msgoffline");
+        var store = module.OpenArchive("offline");
+        module.Hook("message/offline/handle", e => Store(module, store, e), -1);
+        module.Hook("message/offline/broadcast", e => AsyncHandler.Run(module, e, () => BroadcastAsync(module, store, e)), -1);
+    }
+
+    private static object Store(ModuleContext module, IArchiveStore store, EventData e)
+    {
+        var stanza = e.Stanza!;
+        string? node = null;
+        if (stanza.GetAttribute("to") is { } to) JidParts.TrySplit(to, out node, out _, out _);
+        else node = (e.Origin as ClientSession)?.Username;
+        if (node is null) return false;
+        long now = module.Server.Loop.Time.GetUtcNow().ToUnixTimeSeconds();
+        var copy = stanza.Clone();
+        return AsyncHandler.Run(module, e, async () =>
+        {
+            await store.AppendAsync(node, null, copy, now, "");
+            module.Log.Debug($"Saved to offline storage for {node}");
+        });
+    }
+
+    private static async Task BroadcastAsync(ModuleContext module, IArchiveStore store, EventData e)
+    {
+        if (e.Origin is not ClientSession { Username: { } user } session) return;
+        var result = await store.FindAsync(user, new ArchiveQuery());
+        foreach (var item in result.Items)
+        {
+            var stanza = item.Value.Clone();
+            var delay = stanza.AddChild("delay", Namespaces.Delay);
+            delay.SetAttribute("from", module.Host.Name);
+            delay.SetAttribute("stamp", DateTimeOffset.FromUnixTimeSeconds(item.When).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            session.Send(stanza);
+        }
+        if (result.Items.Count > 0)
+        {
+            // Delete exactly what was delivered, so a message stored meanwhile is not lost.
+            var ids = result.Items.Select(i => i.Key).ToArray();
+            await store.DeleteAsync(user, new ArchiveQuery { Ids = ids });
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using LuaXmpp.Configuration;
+using LuaXmpp.Hosting;
+using LuaXmpp.Loop;
+using LuaXmpp.Modules.Native;
+using LuaXmpp.Sessions;
+using LuaXmpp.Xml;
+
+namespace LuaXmpp.Tests.Modules.TestDoubles;
+
+/// <summary>
+/// An in-process server for module tests: a real loop, one VirtualHost "localhost" with the
+/// native modules loaded, in-memory storage and auth. Every action runs on the loop.
+/// </summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    public const string Domain = "localhost";
+
+    private TestServer(XmppServer server, HostContext host, MemoryStorage storage, MemoryAuth auth, ManualTime time)
+    {
+        Server = server;
+        Host = host;
+        Storage = storage;
+        Auth = auth;
+        Time = time;
+    }
+
+    public XmppServer Server { get; }
+
+    public HostContext Host { get; }
+
+    public MemoryStorage Storage { get; }
+
+    public MemoryAuth Auth { get; }
+
+    public ManualTime Time { get; }
+
+    public ServerLoop Loop => Server.Loop;
+
+    public static async Task<TestServer> StartAsync(Dictionary<string, object?>? options = null, params string[] extraModules)
+    {
+        var time = new ManualTime();
+        var loop = new ServerLoop(time);
+        loop.Start();
+        var global = new Dictionary<string, object?>(options ?? new())
+        {
+            ["modules_enabled"] = List(["roster", "disco", "ping", "time", "version", "uptime", "register", .. extraModules]),
+        };
+        var config = ServerConfig.Create(global, Domain);
+        var storage = new MemoryStorage();
+        var auth = new MemoryAuth();
+        var server = new XmppServer(config, loop, storage, _ => auth);
+        var host = await loop.InvokeAsync(() =>
+        {
+            NativeModules.RegisterAll(server.Modules);
+            var h = server.ActivateHost(config.Hosts[0]);
+            var missing = server.Modules.LoadAll(h);
+            Assert.Empty(missing);
+            return h;
+        });
+        return new TestServer(server, host, storage, auth, time);
+    }
+
+    public static ConfigTable List(IEnumerable<object?> items)
+    {
+        var t = new ConfigTable();
+        t.Array.AddRange(items);
+        return t;
+    }
+
+    public Task RunAsync(Action action) => Loop.InvokeAsync(action);
+
+    public Task<T> RunAsync<T>(Func<T> func) => Loop.InvokeAsync(func);
+
+    /// <summary>Creates the account if needed, then an authenticated session bound to the resource.</summary>
+    public async Task<TestClient> ConnectAsync(string user, string resource = "res", bool bind = true)
+    {
+        Auth.Users.TryAdd(user, "secret");
+        var connection = new TestConnection();
+        var session = await Loop.InvokeAsync(() =>
+        {
+            var s = new ClientSession(Domain, connection) { Username = user, Type = "c2s_unbound" };
+            Server.Sessions.Register(s);
+            return s;
+        });
+        if (bind)
+        {
+            await Loop.InvokeAsync(async () => Assert.Null(await Server.Sessions.BindAsync(session, resource)));
+        }
+        return new TestClient(this, session, connection);
+    }
+
+    /// <summary>A session that has not authenticated (for in-band registration).</summary>
+    public async Task<TestClient> ConnectUnauthenticatedAsync(bool secure = true, string ip = "127.0.0.1")
+    {
+        var connection = new TestConnection(ip, secure);
+        var session = await Loop.InvokeAsync(() =>
+        {
+            var s = new ClientSession(Domain, connection);
+            Server.Sessions.Register(s);
+            return s;
+        });
+        return new TestClient(this, session, connection);
+    }
+
+    public async ValueTask DisposeAsync() => await Loop.DisposeAsync();
+}
+
+/// <summary>One client: sends XML through the router and reads what the server sent back.</summary>
+public sealed class TestClient(TestServer server, ClientSession session, TestConnection connection)
+{
+    public ClientSession Session { get; } = session;
+
+    public TestConnection Connection { get; } = connection;
+
+    public string FullJid => Session.FullJid!.ToString();
+
+    public string BareJid => Session.FullJid!.Bare.ToString();
+
+    public Task SendAsync(string xml) => server.RunAsync(() => server.Server.Router.Process(Session, TestXml.Parse(xml)));
+
+    /// <summary>Everything received since the last call.</summary>
+    public async Task<List<XmlElement>> ReceivedAsync()
+    {
+        return await server.RunAsync(() =>
+        {
+            var list = Connection.Sent.ToList();
+            Connection.Sent.Clear();
+            return list;
+        });
+    }
+
+    /// <summary>Sends and returns the single reply with that id.</summary>
+    public async Task<XmlElement> IqAsync(string xml)
+    {
+        await SendAsync(xml);
+        var id = TestXml.Parse(xml).GetAttribute("id");
+        var all = await ReceivedAsync();
+        return Assert.Single(all, e => e.Name == "iq" && e.GetAttribute("id") == id);
+    }
+
+    public Task DisconnectAsync(string? reason = null) =>
+        server.RunAsync(() => server.Server.Sessions.Destroy(Session, reason));
+}
