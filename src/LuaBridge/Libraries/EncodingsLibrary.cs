@@ -134,7 +134,7 @@ internal sealed class EncodingsLibrary : INativeLibrary
             _ => null,
         };
         if (prepped is null) return NativeBoundary.Fail(lua, "prohibited or invalid input");
-        lua.PushString(prepped);
+        NativeBoundary.PushUtf8(lua, prepped);
         return 1;
     });
 
@@ -163,7 +163,7 @@ internal sealed class EncodingsLibrary : INativeLibrary
         if (text is null) return NativeBoundary.Fail(lua, "invalid utf8");
         try
         {
-            lua.PushString(lua.ToString(1) == "ascii" ? Idn.GetAscii(text) : Idn.GetUnicode(text));
+            NativeBoundary.PushUtf8(lua, lua.ToString(1) == "ascii" ? Idn.GetAscii(text) : Idn.GetUnicode(text));
             return 1;
         }
         catch (ArgumentException ex)

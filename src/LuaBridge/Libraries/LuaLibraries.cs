@@ -73,7 +73,7 @@ public static class LuaLibraries
             lua.CreateTable(0, 3);
             lua.PushString(lib.Name);
             lua.SetField(-2, "name");
-            lua.PushString(lib.Shim);
+            NativeBoundary.PushUtf8(lua, lib.Shim);
             lua.SetField(-2, "shim");
             NativeBoundary.PushFunctionTable(lua, lib.Functions);
             lua.SetField(-2, "raw");

@@ -21,7 +21,7 @@ internal static class NativeBoundary
         catch (Exception ex)
         {
             lua.PushNil();
-            lua.PushString(ex.GetType().Name + ": " + ex.Message);
+            PushUtf8(lua, ex.GetType().Name + ": " + ex.Message);
             return 2;
         }
     }
@@ -41,11 +41,17 @@ internal static class NativeBoundary
     public static byte[]? OptBytes(Lua lua, int index) =>
         lua.Type(index) is LuaType.String or LuaType.Number ? lua.ToBuffer(index, false) : null;
 
+    /// <summary>
+    /// Pushes a string as UTF-8. KeraLua's PushString uses the state's Encoding property, which
+    /// the bridge does not control, and Lua strings in Prosody are UTF-8 bytes.
+    /// </summary>
+    public static void PushUtf8(Lua lua, string value) => lua.PushBuffer(System.Text.Encoding.UTF8.GetBytes(value));
+
     /// <summary>Pushes nil and a message, the failure convention of the shims.</summary>
     public static int Fail(Lua lua, string message)
     {
         lua.PushNil();
-        lua.PushString(message);
+        PushUtf8(lua, message);
         return 2;
     }
 }

@@ -57,7 +57,7 @@ internal sealed class PosixLibrary : INativeLibrary
 
     private static void SetField(Lua lua, string key, string value)
     {
-        lua.PushString(value);
+        NativeBoundary.PushUtf8(lua, value);
         lua.SetField(-2, key);
     }
 }

@@ -72,12 +72,13 @@ local function format(formatstring, ...)
 		end
 		return nil;
 	end);
+	local count = math.max(i, args.n);
 	for extra = i + 1, args.n do
 		local arg = args[extra];
 		if arg == nil then args[extra] = "(nil)"; else args[extra] = clean(tostring(arg)); end
 		formatstring = formatstring .. " [%s]";
 	end
-	return formatstring:format(table.unpack(args, 1, args.n));
+	return formatstring:format(table.unpack(args, 1, count));
 end
 
 return { format = format };

@@ -44,9 +44,12 @@ local writers = {
 
 local function parse(set)
 	local result = {};
-	for tag in set:childtags() do
+	-- Children built with util.stanza carry no xmlns; parsed ones carry the RSM namespace.
+	for _, tag in ipairs(set.tags) do
 		local reader = readers[tag.name];
-		if reader then result[tag.name] = reader(tag); end
+		if reader and (tag.attr.xmlns == nil or tag.attr.xmlns == set.attr.xmlns) then
+			result[tag.name] = reader(tag);
+		end
 	end
 	return result;
 end
