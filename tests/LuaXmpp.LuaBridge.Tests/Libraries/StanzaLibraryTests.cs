@@ -224,7 +224,10 @@ public sealed class StanzaLibraryTests : LuaTestState
             assert(getmetatable(plain) == nil and getmetatable(plain[1]) == nil)
             local b = st.deserialize(plain)
             assert(st.is_stanza(b) and st.is_stanza(b.tags[1]))
-            assert(tostring(a) == tostring(b), tostring(b))
+            -- Attribute order follows pairs(), so compare parts rather than whole strings.
+            assert(b.attr.to == "x" and b.attr["urn:q\1w"] == "1")
+            assert(tostring(b.tags[1]) == "<body>a&amp;b</body>" and tostring(b.tags[2]) == "<y xmlns='n'>t</y>")
+            assert(#b == 2 and b[1] == b.tags[1])
             local legacy = st.deserialize({ name = "m", attr = { ["urn:q|w"] = "1" } })
             assert(legacy.attr["urn:q\1w"] == "1")
             """);
