@@ -1,0 +1,51 @@
+using KeraLua;
+
+namespace LuaXmpp.LuaBridge.Libraries;
+
+/// <summary>
+/// The rules every native library function follows when Lua calls into C#: no exception crosses
+/// into Lua and nothing here raises a Lua error (lua_error longjmps over managed frames, which
+/// crashes on Linux; see the Garnet and NLua notes in style-guide §3.3). A failure becomes the
+/// two values <c>nil, message</c>; the library's Lua shim decides whether to raise.
+/// </summary>
+internal static class NativeBoundary
+{
+    /// <summary>Runs <paramref name="body"/> for the state <paramref name="state"/>, turning exceptions into nil, message.</summary>
+    public static int Invoke(IntPtr state, Func<Lua, int> body)
+    {
+        var lua = Lua.FromIntPtr(state);
+        try
+        {
+            return body(lua);
+        }
+        catch (Exception ex)
+        {
+            lua.PushNil();
+            lua.PushString(ex.GetType().Name + ": " + ex.Message);
+            return 2;
+        }
+    }
+
+    /// <summary>Pushes a new table holding the given functions under their names.</summary>
+    public static void PushFunctionTable(Lua lua, IReadOnlyList<NativeFunction> functions)
+    {
+        lua.CreateTable(0, functions.Count);
+        foreach (var f in functions)
+        {
+            lua.PushCFunction(f.Function);
+            lua.SetField(-2, f.Name);
+        }
+    }
+
+    /// <summary>The bytes of a string argument, or null when the argument is not a string or number.</summary>
+    public static byte[]? OptBytes(Lua lua, int index) =>
+        lua.Type(index) is LuaType.String or LuaType.Number ? lua.ToBuffer(index, false) : null;
+
+    /// <summary>Pushes nil and a message, the failure convention of the shims.</summary>
+    public static int Fail(Lua lua, string message)
+    {
+        lua.PushNil();
+        lua.PushString(message);
+        return 2;
+    }
+}

@@ -1,0 +1,2 @@
+-- util.xpcall for LuaXmpp: Lua 5.4's xpcall already passes extra arguments.
+return { xpcall = xpcall };
