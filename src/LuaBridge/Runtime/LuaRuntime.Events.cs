@@ -196,6 +196,7 @@ public sealed partial class LuaRuntime
         if (e.LuaTable is EventRef existing && !existing.Table.IsReleased)
         {
             lua.PushRef(existing.Table);
+            PushScalarFields(lua, e);
             if (!ReferenceEquals(existing.Stanza, e.Stanza))
             {
                 PushValue(lua, e.Stanza);
@@ -224,6 +225,18 @@ public sealed partial class LuaRuntime
         var r = new EventRef(new LuaRef(lua.PopRef()), e.Stanza);
         TrackEvent(e, r);
         return r;
+    }
+
+    /// <summary>C# handlers earlier in the chain may have changed scalar fields; the table must show them.</summary>
+    private void PushScalarFields(Lua lua, EventData e)
+    {
+        if (e.Fields.Count == 0) return;
+        foreach (var (key, value) in e.Fields)
+        {
+            if (value is not (string or bool or int or long or double)) continue;
+            PushValue(lua, value);
+            lua.RawSetField(-2, key);
+        }
     }
 
     /// <summary>Copies what a Lua handler changed (stanza, scalar fields) back into the EventData.</summary>
@@ -286,7 +299,7 @@ public sealed partial class LuaRuntime
                 LuaType.Nil or LuaType.None => null,
                 LuaType.Boolean => lua.ToBoolean(-1),
                 LuaType.String => lua.ToString(-1, false),
-                LuaType.Number => lua.IsInteger(-1) ? lua.ToInteger(-1) : lua.ToNumber(-1),
+                LuaType.Number => lua.IsInteger(-1) ? (object)lua.ToInteger(-1) : lua.ToNumber(-1),
                 _ => true,
             };
             SyncBack(lua, top + 1, e, r);

@@ -90,7 +90,7 @@ public sealed partial class LuaRuntime
     private object? ReadScalar(Lua lua, int index) => lua.Type(index) switch
     {
         LuaType.Boolean => lua.ToBoolean(index),
-        LuaType.Number => lua.IsInteger(index) ? lua.ToInteger(index) : lua.ToNumber(index),
+        LuaType.Number => lua.IsInteger(index) ? (object)lua.ToInteger(index) : lua.ToNumber(index),
         LuaType.String => lua.ToString(index, false),
         LuaType.Table when _stanzas.IsStanza(lua, index) => _stanzas.Read(lua, index),
         LuaType.Table => SessionOf(lua, index),

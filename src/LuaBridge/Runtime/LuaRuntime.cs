@@ -55,7 +55,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _stanzas = new StanzaMarshaller(PushStanzaMetatable);
         _natives = new NativeTable(() => _current, l => _current = l);
         RegisterNatives();
-        LuaLibraries.Install(_main);
+        LuaLibraries.Install(_main, server.Loop.Time);
         RunPrelude();
     }
 
