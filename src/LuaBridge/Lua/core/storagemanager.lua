@@ -1,0 +1,88 @@
+-- core.storagemanager for the bridge: stores over the C# IStorageManager (contract §5).
+-- COMPAT: keyval and map calls wait synchronously for the C# Task on the loop thread (the
+-- drivers use ConfigureAwait(false), so this cannot deadlock); it blocks the loop for the
+-- duration of the I/O. Archive find materialises the page and returns an iterator over it.
+local N = require "luaxmpp.native";
+
+local setmetatable, type, tostring = setmetatable, type, tostring;
+
+local M = {};
+
+local keyval_methods = {};
+local keyval_mt = { __index = keyval_methods };
+function keyval_methods:get(user) return N.kv_get(self.host, self.store, user); end
+function keyval_methods:set(user, data) return N.kv_set(self.host, self.store, user, data); end
+function keyval_methods:users()
+	local list, err = N.kv_users(self.host, self.store);
+	if not list then return nil, err; end
+	local i = 0;
+	return function() i = i + 1; return list[i]; end;
+end
+function keyval_methods:purge(user) return N.kv_set(self.host, self.store, user, nil); end
+
+local map_methods = {};
+local map_mt = { __index = map_methods };
+-- map.remove marks a key for deletion in set_keys.
+M.remove = setmetatable({}, { __tostring = function() return "<map remove>"; end });
+map_methods.remove = M.remove;
+function map_methods:get(user, key) return N.map_get(self.host, self.store, user, key); end
+function map_methods:set(user, key, value) return N.map_set(self.host, self.store, user, key, value); end
+function map_methods:set_keys(user, keys)
+	local plain = {};
+	local removed = {};
+	for k, v in pairs(keys) do
+		if v == M.remove then removed[#removed + 1] = k; else plain[k] = v; end
+	end
+	return N.map_set_keys(self.host, self.store, user, plain, removed);
+end
+
+local archive_methods = {};
+local archive_mt = { __index = archive_methods };
+archive_methods.caps = { total = true, quota = nil, full_id_range = true, ids = true, truncate = false };
+function archive_methods:append(user, key, value, when, with)
+	return N.archive_append(self.host, self.store, user, key, value, when, with);
+end
+function archive_methods:find(user, query)
+	local items, total = N.archive_find(self.host, self.store, user, query or {});
+	if not items then return nil, total; end
+	local i = 0;
+	return function()
+		i = i + 1;
+		local item = items[i];
+		if item then return item.key, item.value, item.when, item.with; end
+	end, total;
+end
+function archive_methods:get(user, key)
+	local items = N.archive_find(self.host, self.store, user, { ids = { key } });
+	local item = items and items[1];
+	if not item then return nil, "item-not-found"; end
+	return item.value, item.when, item.with;
+end
+function archive_methods:delete(user, query)
+	return N.archive_delete(self.host, self.store, user, query or {});
+end
+function archive_methods:set(user, key, value, when, with)
+	return N.archive_append(self.host, self.store, user, key, value, when, with);
+end
+
+local kinds = { keyval = keyval_mt, map = map_mt, archive = archive_mt };
+
+function M.open(host, store, typ)
+	typ = typ or "keyval";
+	local mt = kinds[typ];
+	if not mt then return nil, "unsupported-store"; end
+	local obj = setmetatable({ host = host, store = store, type = typ, name = "luaxmpp", _provided_by = "luaxmpp" }, mt);
+	local h = prosody.hosts[host];
+	if h then
+		local event = { host = host, store_name = store, store_type = typ, store = obj };
+		h.events.fire_event("store-opened", event);
+		if event.store_err then return nil, event.store_err; end
+		obj = event.store or obj;
+	end
+	return obj;
+end
+
+function M.get_driver(host, store) return { name = "luaxmpp" }; end
+function M.purge(user, host) return N.storage_purge(host, user); end
+
+return M;

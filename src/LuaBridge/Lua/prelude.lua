@@ -1,0 +1,108 @@
+-- LuaXmpp bridge prelude: runs once in a fresh state, before any module.
+-- Receives the native primitive table (C# functions, see LuaRuntime.Natives.cs) and the
+-- runtime settings. Natives never raise: on failure they return nil plus a message, and the
+-- checked wrappers below turn that into error() on the Lua side (the C# side must never
+-- longjmp through .NET frames).
+local N, settings = ...;
+
+local select, error, type, tostring, pairs = select, error, type, tostring, pairs;
+
+-- The checked view of the natives: nil + message → error(). Natives that may return a
+-- legitimate nil always return exactly one value in that case, so the two cannot be confused.
+local function check(name, first, ...)
+	if first == nil and select("#", ...) == 1 and type((...)) == "string" then
+		error(name .. ": " .. (...), 3);
+	end
+	return first, ...;
+end
+
+local checked = setmetatable({}, {
+	__index = function(t, name)
+		local f = N[name];
+		if f == nil then error("no native primitive " .. tostring(name), 2); end
+		local wrapped = function(...) return check(name, f(...)); end;
+		rawset(t, name, wrapped);
+		return wrapped;
+	end;
+});
+
+-- Core Lua modules reach the primitives through require; ordinary modules have no reason to.
+package.loaded["luaxmpp.native"] = N;
+package.loaded["luaxmpp.checked"] = checked;
+
+-- COMPAT (contract §0.1): Prosody gives every function a metatable through which f.x reads the
+-- closure's upvalue x and f.x = v rebinds it. mod_smacks rebinds send/filter upvalues on resume.
+do
+	local getupvalue, setupvalue = debug.getupvalue, debug.setupvalue;
+	local function find_upvalue(f, name)
+		local i = 1;
+		while true do
+			local n = getupvalue(f, i);
+			if n == nil then return nil; end
+			if n == name then return i; end
+			i = i + 1;
+		end
+	end
+	debug.setmetatable(function () end, {
+		__index = function (f, name)
+			local i = find_upvalue(f, name);
+			if i then
+				local _, value = getupvalue(f, i);
+				return value;
+			end
+			return nil;
+		end;
+		__newindex = function (f, name, value)
+			local i = find_upvalue(f, name);
+			if i then setupvalue(f, i, value); end
+		end;
+	});
+end
+
+-- import(lib, ...) returns the named fields of a library, or the library itself (util/import.lua).
+function import(lib, ...)
+	local m = require(lib);
+	local n = select("#", ...);
+	if n == 0 then return m; end
+	local out = {};
+	for i = 1, n do
+		local name = select(i, ...);
+		out[i] = m[name];
+		if out[i] == nil then error("import: " .. lib .. " has no field " .. tostring(name), 2); end
+	end
+	return table.unpack(out, 1, n);
+end
+
+-- Our Lua files are compiled into the assembly; serve core.*/net.* (and anything else embedded)
+-- from there. The library installer may add its own searcher for the same files; whichever
+-- comes first serves them, the result is the same text.
+table.insert(package.searchers, 2, function (name)
+	local text = N.embedded(name);
+	if not text then return "\n\tno embedded file 'lua/" .. name:gsub("%.", "/") .. ".lua'"; end
+	local f, err = load(text, "@lua/" .. name:gsub("%.", "/") .. ".lua", "t");
+	if not f then error(err, 0); end
+	return f, name;
+end);
+
+-- The prosody global (contract §1.2). hosts, full_sessions and bare_sessions reflect the C#
+-- SessionManager lazily: see core/bridge.lua.
+prosody = {
+	version = settings.version;
+	start_time = settings.start_time;
+	platform = "posix";
+	process_type = "prosody";
+	paths = { source = settings.source, config = settings.config, data = settings.data, plugins = settings.plugins };
+};
+
+local bridge = require "core.bridge";
+prosody.hosts = bridge.hosts;
+prosody.full_sessions = bridge.full_sessions;
+prosody.bare_sessions = bridge.bare_sessions;
+prosody.events = bridge.global_events;
+prosody.core_post_stanza = bridge.core_post_stanza;
+prosody.core_process_stanza = bridge.core_process_stanza;
+prosody.core_route_stanza = bridge.core_route_stanza;
+hosts, full_sessions, bare_sessions = prosody.hosts, prosody.full_sessions, prosody.bare_sessions;
+
+-- What C# calls into: returned to the runtime, which keeps a registry reference to each.
+return bridge.entry_points;

@@ -1,0 +1,355 @@
+using KeraLua;
+using LuaXmpp.Events;
+using LuaXmpp.LuaBridge.Interop;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.LuaBridge.Runtime;
+
+// The events bridge: Lua handlers on C# buses, C# handlers in chains Lua walks, and the event
+// table that both sides share for one dispatch.
+public sealed partial class LuaRuntime
+{
+    private readonly Dictionary<long, LuaHandler> _handlers = new();
+    private readonly Dictionary<long, EventHandlerEntry> _nativeEntries = new();
+    private readonly Dictionary<EventHandlerEntry, long> _nativeIds = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<EventBus, Action<string>> _watchedBuses = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<long, ModuleOwner> _owners = new();
+    private readonly List<EventRef> _liveEvents = new();
+    private long _nextHandlerId;
+    private long _chainVersion;
+
+    private EventBus RequireBus(Lua lua, int index)
+    {
+        var name = lua.OptString(index) ?? throw new ArgumentException("bus name expected");
+        var bus = name == "*" ? _server.GlobalEvents : _server.FindHost(name)?.Events
+            ?? throw new ArgumentException("unknown host " + name);
+        Watch(bus);
+        return bus;
+    }
+
+    /// <summary>Lua caches chains; any change on a watched bus invalidates that cache.</summary>
+    private void Watch(EventBus bus)
+    {
+        if (_watchedBuses.ContainsKey(bus)) return;
+        Action<string> watcher = name => OnChainChanged(bus, name);
+        _watchedBuses[bus] = watcher;
+        bus.ChainChanged += watcher;
+    }
+
+    private void OnChainChanged(EventBus bus, string name)
+    {
+        _chainVersion++;
+        // Forget ids of C# entries no longer in that chain.
+        var current = bus.Handlers(name);
+        foreach (var (entry, id) in _nativeIds.ToArray())
+        {
+            if (entry.Name != name || !_nativeEntries.ContainsKey(id)) continue;
+            bool present = false;
+            foreach (var e in current) present |= ReferenceEquals(e, entry);
+            if (!present && BusOf(id) == bus)
+            {
+                _nativeIds.Remove(entry);
+                _nativeEntries.Remove(id);
+                _nativeBuses.Remove(id);
+            }
+        }
+    }
+
+    private readonly Dictionary<long, EventBus> _nativeBuses = new();
+
+    private EventBus? BusOf(long nativeId) => _nativeBuses.GetValueOrDefault(nativeId);
+
+    // hook(bus, name, fn, priority, owner?) → id
+    private int Hook(Lua lua)
+    {
+        var bus = RequireBus(lua, 1);
+        var name = lua.OptString(2) ?? throw new ArgumentException("event name expected");
+        if (lua.Type(3) != LuaType.Function) throw new ArgumentException("handler must be a function");
+        double priority = lua.Type(4) == LuaType.Number ? lua.ToNumber(4) : 0;
+        var owner = lua.IsInteger(5) ? _owners.GetValueOrDefault(lua.ToInteger(5)) : null;
+        lua.PushCopy(3);
+        var function = new LuaRef(lua.PopRef());
+        var handler = new LuaHandler(this, ++_nextHandlerId, bus, name, function, owner);
+        _handlers[handler.Id] = handler;
+        handler.Subscription = bus.Hook(name, handler.Callback, priority, owner);
+        lua.PushInteger(handler.Id);
+        return 1;
+    }
+
+    private int Unhook(Lua lua)
+    {
+        if (_handlers.Remove(lua.ToInteger(1), out var handler))
+        {
+            handler.Subscription?.Dispose();
+            lua.Release(handler.Function);
+        }
+        return 0;
+    }
+
+    // chain(bus, name) → list of Lua functions and numbers (C# entries), or nil
+    private int Chain(Lua lua)
+    {
+        var bus = RequireBus(lua, 1);
+        var chain = bus.Handlers(lua.OptString(2) ?? "");
+        if (chain.Count == 0)
+        {
+            lua.PushNil();
+            return 1;
+        }
+        lua.CreateTable(chain.Count, 0);
+        long i = 0;
+        foreach (var entry in chain)
+        {
+            if (entry.Callback.Target is LuaHandler handler) lua.PushRef(handler.Function);
+            else lua.PushInteger(NativeId(bus, entry));
+            lua.RawSetInteger(-2, ++i);
+        }
+        return 1;
+    }
+
+    private long NativeId(EventBus bus, EventHandlerEntry entry)
+    {
+        if (_nativeIds.TryGetValue(entry, out var id)) return id;
+        id = ++_nextHandlerId;
+        _nativeIds[entry] = id;
+        _nativeEntries[id] = entry;
+        _nativeBuses[id] = bus;
+        return id;
+    }
+
+    // fire_native(bus, id, event) → result: runs one C# handler for a chain Lua is walking.
+    private int FireNative(Lua lua)
+    {
+        if (!_nativeEntries.TryGetValue(lua.ToInteger(2), out var entry))
+        {
+            lua.PushNil(); // unhooked since the chain was read
+            return 1;
+        }
+        if (lua.Type(3) != LuaType.Table) throw new ArgumentException("event table expected");
+        var e = EventFromTable(lua, 3);
+        var before = e.Stanza;
+        var result = entry.Callback(e);
+        if (!ReferenceEquals(before, e.Stanza))
+        {
+            // A C# handler handed a new stanza on: later Lua handlers must see it.
+            PushValue(lua, e.Stanza);
+            lua.RawSetField(3, "stanza");
+            if (e.LuaTable is EventRef r) r.Stanza = e.Stanza;
+        }
+        PushResult(lua, result);
+        return 1;
+    }
+
+    private void PushResult(Lua lua, object? result)
+    {
+        switch (result)
+        {
+            case null: lua.PushNil(); break;
+            case bool or string or int or long or double or XmlElement: PushValue(lua, result); break;
+            default: lua.PushBoolean(true); break;
+        }
+    }
+
+    /// <summary>An <see cref="EventData"/> over a Lua event table (for C# handlers in a Lua-fired chain).</summary>
+    private EventData EventFromTable(Lua lua, int index)
+    {
+        index = lua.AbsIndex(index);
+        var e = new EventData();
+        lua.PushNil();
+        while (lua.Next(index))
+        {
+            if (lua.OptString(-2) is { } key)
+            {
+                if (key == "origin") e.Origin = SessionOf(lua, -1);
+                else if (key == "stanza") e.Stanza = _stanzas.IsStanza(lua, -1) ? _stanzas.Read(lua, -1) : null;
+                else e.Fields[key] = ReadScalar(lua, -1);
+            }
+            lua.Pop(1);
+        }
+        lua.PushCopy(index);
+        TrackEvent(e, new EventRef(new LuaRef(lua.PopRef()), e.Stanza));
+        return e;
+    }
+
+    private void TrackEvent(EventData e, EventRef r)
+    {
+        e.LuaTable = r;
+        if (_liveEvents.Count == 0) _server.Loop.Post(ReleaseEvents);
+        _liveEvents.Add(r);
+    }
+
+    /// <summary>
+    /// Event tables live until the loop finishes the work item that made them: a chain never
+    /// spans work items (EventBus.Fire is synchronous), so later handlers of the same dispatch
+    /// all see one table. An EventData fired again later gets a fresh table.
+    /// </summary>
+    private void ReleaseEvents()
+    {
+        foreach (var r in _liveEvents) _main.Release(r.Table);
+        _liveEvents.Clear();
+    }
+
+    /// <summary>Pushes the event's Lua table, building it the first time a Lua handler sees the event.</summary>
+    private EventRef PushEvent(Lua lua, EventData e)
+    {
+        if (e.LuaTable is EventRef existing && !existing.Table.IsReleased)
+        {
+            lua.PushRef(existing.Table);
+            PushScalarFields(lua, e);
+            if (!ReferenceEquals(existing.Stanza, e.Stanza))
+            {
+                PushValue(lua, e.Stanza);
+                lua.RawSetField(-2, "stanza");
+                existing.Stanza = e.Stanza;
+            }
+            return existing;
+        }
+        lua.CreateTable(0, 2 + (e.Fields.Count));
+        if (e.Origin is { } origin)
+        {
+            PushSession(lua, origin);
+            lua.RawSetField(-2, "origin");
+        }
+        if (e.Stanza is { } stanza)
+        {
+            _stanzas.Push(lua, stanza);
+            lua.RawSetField(-2, "stanza");
+        }
+        foreach (var (key, value) in e.Fields)
+        {
+            PushValue(lua, value);
+            lua.RawSetField(-2, key);
+        }
+        lua.PushCopy(-1);
+        var r = new EventRef(new LuaRef(lua.PopRef()), e.Stanza);
+        TrackEvent(e, r);
+        return r;
+    }
+
+    /// <summary>C# handlers earlier in the chain may have changed scalar fields; the table must show them.</summary>
+    private void PushScalarFields(Lua lua, EventData e)
+    {
+        if (e.Fields.Count == 0) return;
+        foreach (var (key, value) in e.Fields)
+        {
+            if (value is not (string or bool or int or long or double)) continue;
+            PushValue(lua, value);
+            lua.RawSetField(-2, key);
+        }
+    }
+
+    /// <summary>Copies what a Lua handler changed (stanza, scalar fields) back into the EventData.</summary>
+    private void SyncBack(Lua lua, int table, EventData e, EventRef r)
+    {
+        lua.RawGetField(table, "stanza");
+        if (_stanzas.IsStanza(lua, -1))
+        {
+            if (e.Stanza is null) e.Stanza = _stanzas.Read(lua, -1);
+            else _stanzas.ReadInto(lua, -1, e.Stanza);
+        }
+        else if (lua.IsNil(-1)) e.Stanza = null;
+        r.Stanza = e.Stanza;
+        lua.Pop(1);
+
+        lua.PushNil();
+        while (lua.Next(table))
+        {
+            if (lua.OptString(-2) is { } key && key is not ("origin" or "stanza"))
+            {
+                switch (lua.Type(-1))
+                {
+                    case LuaType.Boolean or LuaType.Number or LuaType.String:
+                        e.Fields[key] = ReadScalar(lua, -1);
+                        break;
+                    case LuaType.Table when e.Fields.GetValueOrDefault(key) is XmlElement element && _stanzas.IsStanza(lua, -1):
+                        _stanzas.ReadInto(lua, -1, element);
+                        break;
+                }
+            }
+            lua.Pop(1);
+        }
+    }
+
+    /// <summary>
+    /// The C# callback of a Lua handler: calls it under xpcall, maps its return (nil → null,
+    /// anything else, false included, → non-null) and copies changes back. An error is logged
+    /// with the module and traceback; an iq get/set gets internal-server-error; the event counts
+    /// as handled.
+    /// </summary>
+    internal object? InvokeHandler(LuaHandler handler, EventData e)
+    {
+        AssertLoop();
+        if (_disposed || handler.Function.IsReleased) return null;
+        var lua = State;
+        int top = lua.GetTop();
+        try
+        {
+            lua.PushRef(_callHandler);
+            lua.PushRef(handler.Function);
+            var r = PushEvent(lua, e);
+            int table = lua.GetTop();
+            lua.PushCopy(table);
+            lua.Insert(top + 1); // keep the event table below the call
+            if (lua.PCall(2, 2, 0) != LuaStatus.OK) return HandlerFailed(handler, e, lua.ToString(-1, false));
+            bool ok = lua.ToBoolean(-2);
+            if (!ok) return HandlerFailed(handler, e, lua.RawString(-1) ?? "error object is not a string");
+            object? result = lua.Type(-1) switch
+            {
+                LuaType.Nil or LuaType.None => null,
+                LuaType.Boolean => lua.ToBoolean(-1),
+                LuaType.String => lua.ToString(-1, false),
+                LuaType.Number => lua.IsInteger(-1) ? (object)lua.ToInteger(-1) : lua.ToNumber(-1),
+                _ => true,
+            };
+            SyncBack(lua, top + 1, e, r);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            return HandlerFailed(handler, e, ex.ToString());
+        }
+        finally
+        {
+            lua.SetTop(top);
+        }
+    }
+
+    private object HandlerFailed(LuaHandler handler, EventData e, string error)
+    {
+        var source = handler.Owner?.LogName ?? "luaxmpp";
+        LoggerFor(source).Error($"Error in handler for event '{handler.EventName}': {error}");
+        // As Prosody's stanza runner does: an iq that expected an answer gets one.
+        if (e.Stanza is { Name: "iq" } iq && iq.GetAttribute("type") is "get" or "set" && e.Origin is { } origin)
+        {
+            origin.Send(StanzaError.InternalServerError().ReplyTo(iq));
+        }
+        return true;
+    }
+
+    // module_owner(api, host, name) → id
+    private int ModuleOwnerNative(Lua lua)
+    {
+        lua.PushCopy(1);
+        var owner = new ModuleOwner(++_nextHandlerId, lua.OptString(2) ?? "*", lua.OptString(3) ?? "?", new LuaRef(lua.PopRef()));
+        _owners[owner.Id] = owner;
+        lua.PushInteger(owner.Id);
+        return 1;
+    }
+
+    // module_released(owner): unload safety net — whatever the module still has hooked or added goes.
+    private int ModuleReleased(Lua lua)
+    {
+        if (!_owners.Remove(lua.ToInteger(1), out var owner)) return 0;
+        foreach (var handler in _handlers.Values.Where(h => h.Owner == owner).ToArray())
+        {
+            _handlers.Remove(handler.Id);
+            handler.Subscription?.Dispose();
+            lua.Release(handler.Function);
+        }
+        foreach (var bus in _watchedBuses.Keys) bus.UnhookOwner(owner);
+        _server.FindHost(owner.Host)?.Items.RemoveAllFrom(owner);
+        lua.Release(owner.Api);
+        return 0;
+    }
+}

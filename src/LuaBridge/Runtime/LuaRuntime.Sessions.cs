@@ -1,0 +1,339 @@
+using KeraLua;
+using LuaXmpp.LuaBridge.Interop;
+using LuaXmpp.Sessions;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.LuaBridge.Runtime;
+
+// Session tables (contract §3): one long-lived Lua table per C# Session, built by
+// core/bridge.lua. Field direction: type, host, username, resource, full_jid, priority, presence,
+// interested, destroyed, ip, secure and streamid are not stored in the table at all; reads and
+// writes go through __index/__newindex to the C# Session, so both sides always agree. Every
+// other field lives only in the Lua table (modules' own state).
+public sealed partial class LuaRuntime
+{
+    private readonly Dictionary<long, Session> _sessionsById = new();
+    private readonly Dictionary<Session, long> _sessionIds = new(ReferenceEqualityComparer.Instance);
+    private long _nextSessionId;
+    private int _createdSinceSweep;
+
+    private long SessionId(Session session)
+    {
+        if (_sessionIds.TryGetValue(session, out var id)) return id;
+        id = ++_nextSessionId;
+        _sessionIds[session] = id;
+        _sessionsById[id] = session;
+        return id;
+    }
+
+    private Session RequireSession(long id) =>
+        _sessionsById.GetValueOrDefault(id) ?? throw new ArgumentException("session is gone");
+
+    /// <summary>Pushes the session's table, creating it on first use.</summary>
+    private void PushSession(Lua lua, Session session)
+    {
+        if (session is HostSession)
+        {
+            PushHostTable(lua, session.Host);
+            return;
+        }
+        if (session.LuaTable is LuaRef r && !r.IsReleased)
+        {
+            lua.PushRef(r);
+            return;
+        }
+        SweepSessions(lua);
+        long id = SessionId(session);
+        lua.PushRef(_entry);
+        lua.RawGetField(-1, "new_session");
+        lua.Remove(-2);
+        lua.PushInteger(id);
+        lua.PushString(session.Log.Name);
+        if (lua.PCall(2, 1, 0) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
+        lua.PushCopy(-1);
+        session.LuaTable = new LuaRef(lua.PopRef());
+    }
+
+    private void PushHostTable(Lua lua, string host)
+    {
+        lua.GetGlobal("prosody");
+        lua.RawGetField(-1, "hosts");
+        lua.Remove(-2);
+        // hosts is a lazy proxy; ask through a protected call so its __index cannot raise here.
+        lua.PushRef(_call);
+        lua.Insert(-2);
+        lua.PushRef(_entry);
+        lua.RawGetField(-1, "index");
+        lua.Remove(-2);
+        lua.Insert(-2);
+        lua.PushString(host);
+        if (lua.PCall(2, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+        {
+            lua.Pop(2);
+            lua.PushNil();
+            return;
+        }
+        lua.Remove(-2);
+    }
+
+    /// <summary>Drops the tables of destroyed client sessions, now and then.</summary>
+    private void SweepSessions(Lua lua)
+    {
+        if (++_createdSinceSweep < 64) return;
+        _createdSinceSweep = 0;
+        foreach (var (id, session) in _sessionsById.ToArray())
+        {
+            if (session is not ClientSession { Destroyed: true }) continue;
+            _sessionsById.Remove(id);
+            _sessionIds.Remove(session);
+            if (session.LuaTable is LuaRef r) lua.Release(r);
+        }
+    }
+
+    /// <summary>The C# session a Lua table stands for (session or host table), or null.</summary>
+    private Session? SessionOf(Lua lua, int index)
+    {
+        if (lua.Type(index) != LuaType.Table) return null;
+        index = lua.AbsIndex(index);
+        lua.PushRef(_sidOf);
+        lua.PushCopy(index);
+        lua.RawGet(-2);
+        long id = lua.IsInteger(-1) ? lua.ToInteger(-1) : 0;
+        lua.Pop(2);
+        return id == 0 ? null : _sessionsById.GetValueOrDefault(id);
+    }
+
+    private Session RequireOrigin(Lua lua, int index) =>
+        SessionOf(lua, index) ?? throw new ArgumentException("origin is not a session or host");
+
+    private int SessionGet(Lua lua)
+    {
+        var session = RequireSession(lua.ToInteger(1));
+        var key = lua.OptString(2);
+        var client = session as ClientSession;
+        object? value = key switch
+        {
+            "type" => session.Type,
+            "host" => session.Host,
+            "username" => client?.Username,
+            "resource" => client?.Resource,
+            "full_jid" => client?.FullJid?.ToString(),
+            "priority" => client?.Priority,
+            "presence" => client?.Presence,
+            "interested" => client is { Interested: true } ? true : null,
+            "destroyed" => client is { Destroyed: true } ? true : null,
+            "ip" => client?.Connection?.RemoteAddress,
+            "secure" => client?.Secure,
+            "streamid" => client?.StreamId,
+            _ => null,
+        };
+        PushValue(lua, value);
+        return 1;
+    }
+
+    private int SessionSet(Lua lua)
+    {
+        var session = RequireSession(lua.ToInteger(1));
+        var key = lua.OptString(2);
+        var client = session as ClientSession;
+        switch (key)
+        {
+            case "type": session.Type = lua.OptString(3) ?? session.Type; break;
+            case "host": session.Host = lua.OptString(3) ?? session.Host; break;
+            case "username" when client is not null: client.Username = lua.OptString(3); break;
+            case "resource" when client is not null: client.Resource = lua.OptString(3); break;
+            case "full_jid" when client is not null:
+                client.FullJid = Jid.TryParse(lua.OptString(3), out var jid) ? jid : null;
+                break;
+            case "priority" when client is not null:
+                client.Priority = lua.Type(3) == LuaType.Number ? (int)lua.ToNumber(3) : null;
+                break;
+            case "presence" when client is not null:
+                client.Presence = _stanzas.IsStanza(lua, 3) ? _stanzas.Read(lua, 3) : null;
+                break;
+            case "interested" when client is not null: client.Interested = lua.ToBoolean(3); break;
+            case "destroyed" when client is not null: client.Destroyed = lua.ToBoolean(3); break;
+            case "streamid" when client is not null: client.StreamId = lua.OptString(3); break;
+        }
+        return 0;
+    }
+
+    private int SessionSend(Lua lua)
+    {
+        var session = RequireSession(lua.ToInteger(1));
+        if (!_stanzas.IsStanza(lua, 2)) throw new ArgumentException("stanza expected");
+        if (session is ClientSession { Destroyed: true })
+        {
+            lua.PushBoolean(false);
+            return 1;
+        }
+        session.Send(_stanzas.Read(lua, 2));
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    private int SessionSendRaw(Lua lua)
+    {
+        var session = RequireSession(lua.ToInteger(1));
+        if (session is not ClientSession { Connection: { } connection, Destroyed: false })
+        {
+            lua.PushBoolean(false);
+            return 1;
+        }
+        connection.SendRaw(lua.RawString(2) ?? "");
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    private int SessionClose(Lua lua)
+    {
+        var session = RequireSession(lua.ToInteger(1));
+        if (session is ClientSession client)
+        {
+            var condition = lua.OptString(2) is { } name ? StreamErrorConditionNames.FromElementName(name) : null;
+            client.Close(condition, lua.OptString(3));
+            _server.Sessions.Destroy(client, lua.OptString(2) ?? lua.OptString(3));
+        }
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    private int SessionDestroy(Lua lua)
+    {
+        if (RequireSession(lua.ToInteger(1)) is ClientSession client) _server.Sessions.Destroy(client, lua.OptString(2));
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    private int FullSession(Lua lua)
+    {
+        var session = _server.Sessions.GetFull(lua.OptString(1) ?? "");
+        if (session is null || session.Destroyed) lua.PushNil();
+        else PushSession(lua, session);
+        return 1;
+    }
+
+    private int FullList(Lua lua)
+    {
+        var sessions = _server.Sessions.FullSessions.ToArray();
+        lua.CreateTable(sessions.Length * 2, 0);
+        long i = 0;
+        foreach (var (jid, session) in sessions)
+        {
+            lua.PushString(jid);
+            lua.RawSetInteger(-2, ++i);
+            PushSession(lua, session);
+            lua.RawSetInteger(-2, ++i);
+        }
+        return 1;
+    }
+
+    private int BareSessionNative(Lua lua)
+    {
+        var bare = _server.Sessions.GetBare(lua.OptString(1) ?? "");
+        if (bare is null)
+        {
+            lua.PushNil();
+            return 1;
+        }
+        PushBare(lua, bare);
+        return 1;
+    }
+
+    private void PushBare(Lua lua, BareSession bare)
+    {
+        if (bare.LuaTable is LuaRef r && !r.IsReleased)
+        {
+            lua.PushRef(r);
+            return;
+        }
+        lua.PushRef(_entry);
+        lua.RawGetField(-1, "new_bare");
+        lua.Remove(-2);
+        lua.PushString(bare.BareJid);
+        if (lua.PCall(1, 1, 0) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
+        lua.PushCopy(-1);
+        bare.LuaTable = new LuaRef(lua.PopRef());
+    }
+
+    private int BareResources(Lua lua)
+    {
+        var bare = _server.Sessions.GetBare(lua.OptString(1) ?? "");
+        var sessions = bare?.Sessions.ToArray() ?? [];
+        lua.CreateTable(sessions.Length * 2, 0);
+        long i = 0;
+        foreach (var (resource, session) in sessions)
+        {
+            lua.PushString(resource);
+            lua.RawSetInteger(-2, ++i);
+            PushSession(lua, session);
+            lua.RawSetInteger(-2, ++i);
+        }
+        return 1;
+    }
+
+    private int BareList(Lua lua)
+    {
+        var host = lua.OptString(1);
+        var list = _server.Sessions.BareSessions
+            .Where(b => host is null || b.Key.EndsWith("@" + host, StringComparison.Ordinal))
+            .ToArray();
+        lua.CreateTable(list.Length * 2, 0);
+        long i = 0;
+        foreach (var (jid, bare) in list)
+        {
+            lua.PushString(jid);
+            lua.RawSetInteger(-2, ++i);
+            PushBare(lua, bare);
+            lua.RawSetInteger(-2, ++i);
+        }
+        return 1;
+    }
+
+    private int HostInfo(Lua lua)
+    {
+        var host = _server.FindHost(lua.OptString(1) ?? "");
+        if (host is null)
+        {
+            lua.PushNil();
+            return 1;
+        }
+        lua.PushString(host.IsComponent ? "component" : "local");
+        lua.PushInteger(SessionId(host.Session));
+        return 2;
+    }
+
+    private int HostList(Lua lua)
+    {
+        PushList(lua, _server.Hosts.Keys.ToArray(), lua.PushString);
+        return 1;
+    }
+
+    private int AuthName(Lua lua)
+    {
+        var host = lua.OptString(1) ?? "";
+        string? name = null;
+        try
+        {
+            name = _server.Auth(host).Name;
+        }
+        catch (Exception ex)
+        {
+            // No provider for this host: hosts[h].users.name stays nil, as for a host without auth.
+            _log.Debug($"No auth provider for {host}: {ex.Message}");
+        }
+        if (name is null) lua.PushNil();
+        else lua.PushString(name);
+        return 1;
+    }
+
+    private int Route(Lua lua, Action<Session, XmlElement> route)
+    {
+        var origin = RequireOrigin(lua, 1);
+        if (!_stanzas.IsStanza(lua, 2)) throw new ArgumentException("stanza expected");
+        route(origin, _stanzas.Read(lua, 2));
+        lua.PushBoolean(true);
+        return 1;
+    }
+}

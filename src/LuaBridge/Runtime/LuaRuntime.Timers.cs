@@ -1,0 +1,81 @@
+using KeraLua;
+using LuaXmpp.LuaBridge.Interop;
+
+namespace LuaXmpp.LuaBridge.Runtime;
+
+// Timers over ServerLoop.AddTimer (util.timer's contract: a numeric return reschedules).
+public sealed partial class LuaRuntime
+{
+    private readonly Dictionary<long, LuaTimer> _timers = new();
+    private long _nextTimerId;
+
+    private sealed class LuaTimer(LuaRef function)
+    {
+        public LuaRef Function { get; } = function;
+
+        public IDisposable? Handle { get; set; }
+    }
+
+    private static TimeSpan Delay(double seconds) =>
+        TimeSpan.FromSeconds(double.IsFinite(seconds) && seconds > 0 ? Math.Min(seconds, 1e9) : 0);
+
+    // add_timer(delay, fn) → id; fn(now) runs on the loop.
+    private int AddTimer(Lua lua)
+    {
+        double delay = lua.ToNumber(1);
+        if (lua.Type(2) != LuaType.Function) throw new ArgumentException("timer callback must be a function");
+        lua.PushCopy(2);
+        var timer = new LuaTimer(new LuaRef(lua.PopRef()));
+        long id = ++_nextTimerId;
+        _timers[id] = timer;
+        Start(id, timer, delay);
+        lua.PushInteger(id);
+        return 1;
+    }
+
+    private void Start(long id, LuaTimer timer, double delay) =>
+        timer.Handle = _server.Loop.AddTimer(Delay(delay), () => FireTimer(id));
+
+    private int StopTimer(Lua lua)
+    {
+        if (_timers.Remove(lua.ToInteger(1), out var timer))
+        {
+            timer.Handle?.Dispose();
+            lua.Release(timer.Function);
+        }
+        return 0;
+    }
+
+    private int RescheduleTimer(Lua lua)
+    {
+        long id = lua.ToInteger(1);
+        if (!_timers.TryGetValue(id, out var timer)) return 0;
+        timer.Handle?.Dispose();
+        Start(id, timer, lua.ToNumber(2));
+        lua.PushInteger(id);
+        return 1;
+    }
+
+    private TimeSpan? FireTimer(long id)
+    {
+        if (_disposed || !_timers.TryGetValue(id, out var timer)) return null;
+        var lua = _main;
+        int top = lua.GetTop();
+        TimeSpan? next = null;
+        try
+        {
+            lua.PushRef(_call);
+            lua.PushRef(timer.Function);
+            lua.PushNumber(_server.Loop.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+            if (lua.PCall(2, 2, 0) != LuaStatus.OK) _log.Error("Timer failed: " + lua.ToString(-1, false));
+            else if (!lua.ToBoolean(-2)) _log.Error("Error in timer callback: " + (lua.RawString(-1) ?? "?"));
+            else if (lua.Type(-1) == LuaType.Number) next = Delay(lua.ToNumber(-1));
+        }
+        finally
+        {
+            lua.SetTop(top);
+        }
+        if (next is null && _timers.Remove(id)) lua.Release(timer.Function);
+        return next;
+    }
+}

@@ -1,0 +1,227 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+using KeraLua;
+using LuaXmpp.Hosting;
+using LuaXmpp.Logging;
+using LuaXmpp.LuaBridge.Interop;
+using LuaXmpp.LuaBridge.Libraries;
+using LuaXmpp.LuaBridge.Marshalling;
+using LuaXmpp.Modules;
+
+namespace LuaXmpp.LuaBridge.Runtime;
+
+/// <summary>
+/// The Lua 5.4 state that hosts Prosody modules: module environments and the <c>module</c> API,
+/// the <c>prosody</c> globals, and the bridge between Lua handlers and the C# event buses.
+/// </summary>
+/// <remarks>
+/// <para>One state, used only on the <see cref="Loop.ServerLoop"/> thread: every
+/// <see cref="IModuleRuntime"/> call, event dispatch and timer arrives there (asserted in debug).</para>
+/// <para>Boundary: C# primitives never throw into Lua and never raise (see <see cref="NativeTable"/>);
+/// Lua code is always entered through lua_pcall with a traceback handler. Table access from C#
+/// is raw so no metamethod can raise inside a C# frame.</para>
+/// <para>Yielding: when Lua fires an event (module:fire_event, events.fire_event), the chain is
+/// walked in Lua (core/bridge.lua) and only C# handlers are entered through a primitive, so a Lua
+/// handler running inside a util.async runner may wait. When C# fires an event, each Lua handler is
+/// called from C# under pcall; it cannot yield, and a wait there fails as "not in a runner"
+/// (logged, iq answered with internal-server-error). Stanza handlers that must wait need the
+/// C# router to start dispatch inside a Lua runner; that is not done yet.</para>
+/// </remarks>
+public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
+{
+    private readonly Lua _main;
+    private readonly XmppServer _server;
+    private readonly IReadOnlyList<string> _pluginPaths;
+    private readonly NativeTable _natives;
+    private readonly StanzaMarshaller _stanzas;
+    private readonly Logger _log = Logger.For("luaxmpp.lua");
+    private readonly Dictionary<string, Logger> _loggers = new(StringComparer.Ordinal);
+    private readonly Stopwatch _monotonic = Stopwatch.StartNew();
+    private Lua? _current;
+    private int _entry = LuaRef.NoRef;
+    private int _callHandler = LuaRef.NoRef;
+    private int _call = LuaRef.NoRef;
+    private int _sidOf = LuaRef.NoRef;
+    private int _stanzaMt = LuaRef.NoRef;
+    private bool _stanzaMtResolved;
+    private bool _disposed;
+
+    public LuaRuntime(XmppServer server, IReadOnlyList<string> pluginPaths)
+    {
+        _server = server;
+        _pluginPaths = pluginPaths;
+        _main = new Lua(openLibs: true) { Encoding = Encoding.UTF8 };
+        _stanzas = new StanzaMarshaller(PushStanzaMetatable);
+        _natives = new NativeTable(() => _current, l => _current = l);
+        RegisterNatives();
+        LuaLibraries.Install(_main, server.Loop.Time);
+        RunPrelude();
+    }
+
+    /// <summary>Counters and gauges modules record through module:measure and module:metric.</summary>
+    public IReadOnlyDictionary<string, double> Metrics => _metrics;
+
+    /// <summary>The state for the call in progress: the calling coroutine inside a primitive, else the main state.</summary>
+    private Lua State => _current ?? _main;
+
+    public bool CanLoad(string name) => FindModuleFile(name) is not null;
+
+    public string? Load(HostContext host, string name) => CallModuleEntry("load_module", host.Name, name);
+
+    public bool Unload(HostContext host, string name) => CallModuleEntry("unload_module", host.Name, name) is null;
+
+    /// <summary>Runs Lua source in the global environment (tests, diagnostics); returns the error, or null.</summary>
+    public string? Run(string source, string chunkName = "=run")
+    {
+        AssertLoop();
+        var lua = State;
+        int top = lua.GetTop();
+        try
+        {
+            lua.PushRef(_entry);
+            lua.RawGetField(-1, "run");
+            lua.PushString(source);
+            lua.PushString(chunkName);
+            if (lua.PCall(2, 2, 0) != LuaStatus.OK) return lua.ToString(-1, false);
+            return lua.ToBoolean(-2) ? null : lua.RawString(-1) ?? "error";
+        }
+        finally
+        {
+            lua.SetTop(top);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var timer in _timers.Values) timer.Handle?.Dispose();
+        _timers.Clear();
+        foreach (var handler in _handlers.Values) handler.Subscription?.Dispose();
+        _handlers.Clear();
+        foreach (var (bus, watcher) in _watchedBuses) bus.ChainChanged -= watcher;
+        _main.Close();
+    }
+
+    [Conditional("DEBUG")]
+    private void AssertLoop() =>
+        Debug.Assert(_server.Loop.IsOnLoop, "The Lua state may only be used on the ServerLoop thread");
+
+    private Logger LoggerFor(string source)
+    {
+        if (!_loggers.TryGetValue(source, out var logger)) _loggers[source] = logger = Logger.For(source);
+        return logger;
+    }
+
+    private void RunPrelude()
+    {
+        var text = EmbeddedText("prelude") ?? throw new InvalidOperationException("prelude.lua is not embedded");
+        var lua = _main;
+        if (lua.LoadString(text, "@lua/prelude.lua") != LuaStatus.OK)
+            throw new InvalidOperationException("prelude: " + lua.ToString(-1, false));
+        _natives.Push(lua);
+        PushSettings(lua);
+        lua.PushRef(ResolveTraceback(lua));
+        lua.Insert(-4);
+        if (lua.PCall(2, 1, -4) != LuaStatus.OK)
+            throw new InvalidOperationException("prelude: " + lua.ToString(-1, false));
+        lua.Remove(-2);
+        lua.PushCopy(-1);
+        _entry = lua.PopRef();
+        _callHandler = EntryRef(lua, "call_handler");
+        _call = EntryRef(lua, "call");
+        _sidOf = EntryRef(lua, "sid_of");
+        lua.Pop(1);
+    }
+
+    private static int ResolveTraceback(Lua lua)
+    {
+        lua.GetGlobal("debug");
+        lua.RawGetField(-1, "traceback");
+        lua.Remove(-2);
+        return lua.PopRef();
+    }
+
+    private static int EntryRef(Lua lua, string name)
+    {
+        lua.RawGetField(-1, name);
+        return lua.PopRef();
+    }
+
+    private void PushSettings(Lua lua)
+    {
+        lua.CreateTable(0, 8);
+        lua.PushString(_server.Version);
+        lua.RawSetField(-2, "version");
+        lua.PushInteger(_server.StartTime.ToUnixTimeSeconds());
+        lua.RawSetField(-2, "start_time");
+        lua.PushString(string.Join(";", _pluginPaths));
+        lua.RawSetField(-2, "plugins");
+        if (_server.Config.Path is { } path)
+        {
+            lua.PushString(path);
+            lua.RawSetField(-2, "config");
+        }
+        if (_server.Config.GetString(null, "data_path") is { } data)
+        {
+            lua.PushString(data);
+            lua.RawSetField(-2, "data");
+        }
+        lua.PushString(AppContext.BaseDirectory);
+        lua.RawSetField(-2, "source");
+    }
+
+    /// <summary>Calls entry.load_module/unload_module; returns the error, or null on success.</summary>
+    private string? CallModuleEntry(string entry, string host, string name)
+    {
+        AssertLoop();
+        var lua = State;
+        int top = lua.GetTop();
+        try
+        {
+            lua.PushRef(_call);
+            lua.PushRef(_entry);
+            lua.RawGetField(-1, entry);
+            lua.Remove(-2);
+            lua.PushString(host);
+            lua.PushString(name);
+            if (lua.PCall(3, 3, 0) != LuaStatus.OK) return lua.ToString(-1, false);
+            if (!lua.ToBoolean(-3)) return lua.RawString(-2) ?? "error";
+            return lua.ToBoolean(-2) ? null : lua.RawString(-1) ?? $"mod_{name} is not loaded on {host}";
+        }
+        finally
+        {
+            lua.SetTop(top);
+        }
+    }
+
+    private static string? EmbeddedText(string module)
+    {
+        var resource = "lua/" + module.Replace('.', '/') + ".lua";
+        using var stream = typeof(LuaRuntime).Assembly.GetManifestResourceStream(resource);
+        if (stream is null) return null;
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+
+    private bool PushStanzaMetatable(Lua lua)
+    {
+        // Resolved on first use (util.stanza loads lazily); retried until it exists.
+        if (!_stanzaMtResolved)
+        {
+            int top = lua.GetTop();
+            lua.PushRef(_entry);
+            lua.RawGetField(-1, "stanza_mt");
+            if (lua.PCall(0, 1, 0) == LuaStatus.OK && lua.Type(-1) == LuaType.Table)
+            {
+                _stanzaMt = lua.PopRef();
+                _stanzaMtResolved = true;
+            }
+            lua.SetTop(top);
+        }
+        if (_stanzaMt == LuaRef.NoRef) return false;
+        lua.PushRef(_stanzaMt);
+        return true;
+    }
+}
