@@ -321,7 +321,8 @@ public sealed class ClientConnection : IClientConnection
         var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
         var options = new SslServerAuthenticationOptions
         {
-            ServerCertificateSelectionCallback = (_, sni) => _options.CertificateFor(sni ?? ServerName),
+            // A null certificate fails the handshake, which is the right outcome for a host we cannot serve.
+            ServerCertificateSelectionCallback = (_, sni) => _options.CertificateFor(sni ?? ServerName)!,
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             ClientCertificateRequired = false,
         };

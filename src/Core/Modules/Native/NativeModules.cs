@@ -3,20 +3,23 @@ namespace LuaXmpp.Modules.Native;
 /// <summary>The modules the core implements in C#; a Lua module of the same name still takes precedence.</summary>
 public static class NativeModules
 {
-    public static void RegisterAll(ModuleManager modules)
+    public static void RegisterAll(ModuleManager modules) => RegisterAll(modules.RegisterNative);
+
+    /// <summary>Calls <paramref name="register"/> with every native module's name and factory.</summary>
+    public static void RegisterAll(Action<string, Func<INativeModule>> register)
     {
-        modules.RegisterNative("iq", () => new IqModule());
-        modules.RegisterNative("message", () => new MessageModule());
-        modules.RegisterNative("presence", () => new PresenceModule());
-        modules.RegisterNative("roster", () => new RosterModule());
-        modules.RegisterNative("offline", () => new OfflineModule());
-        modules.RegisterNative("disco", () => new DiscoModule());
-        modules.RegisterNative("ping", () => new PingModule());
-        modules.RegisterNative("time", () => new TimeModule());
-        modules.RegisterNative("version", () => new VersionModule());
-        modules.RegisterNative("uptime", () => new UptimeModule());
-        modules.RegisterNative("register", () => new RegisterModule());
-        modules.RegisterNative("register_ibr", () => new RegisterIbrModule());
-        modules.RegisterNative("user_account_management", () => new AccountManagementModule());
+        register("iq", () => new IqModule());
+        register("message", () => new MessageModule());
+        register("presence", () => new PresenceModule());
+        register("roster", () => new RosterModule());
+        register("offline", () => new OfflineModule());
+        register("disco", () => new DiscoModule());
+        register("ping", () => new PingModule());
+        register("time", () => new TimeModule());
+        register("version", () => new VersionModule());
+        register("uptime", () => new UptimeModule());
+        register("register", () => new RegisterModule());
+        register("register_ibr", () => new RegisterIbrModule());
+        register("user_account_management", () => new AccountManagementModule());
     }
 }
