@@ -5,35 +5,29 @@ using LuaXmpp.Xml;
 namespace LuaXmpp.Tests.Xml;
 
 /// <summary>
-/// Plays the network loop against a real parser: each chunk "arrives", TryRead runs until it wants more,
-/// and only the unconsumed bytes are kept (segment boundaries preserved) for the next arrival, as a
-/// PipeReader does after AdvanceTo(buffer.Start, buffer.End).
+/// Plays the network loop against a real parser: each chunk "arrives" as a new segment after the
+/// unconsumed bytes, TryRead runs until it wants more, and only the unconsumed bytes are kept for the
+/// next arrival, as a PipeReader does after AdvanceTo(buffer.Start, buffer.End).
 /// </summary>
 internal sealed class ParserDriver(XmlStreamParser parser, Action<XmlStreamParser, StreamEvent>? onEvent = null)
 {
-    private List<byte[]> _pending = new();
+    private byte[] _pending = [];
 
     public List<StreamEvent> Events { get; } = new();
 
     /// <summary>Bytes handed back to the parser but not yet consumed.</summary>
-    public long PendingBytes => _pending.Sum(c => (long)c.Length);
+    public long PendingBytes => _pending.Length;
 
     public ParserDriver Feed(byte[] chunk)
     {
-        _pending.Add(chunk);
-        var buffer = TestSequenceSegment.Create(_pending);
+        var buffer = TestSequenceSegment.Create([_pending, chunk]);
         while (parser.TryRead(ref buffer, out var ev))
         {
             Assert.NotNull(ev);
             Events.Add(ev);
             onEvent?.Invoke(parser, ev);
         }
-        var rest = new List<byte[]>();
-        foreach (var memory in buffer)
-        {
-            if (!memory.IsEmpty) rest.Add(memory.ToArray());
-        }
-        _pending = rest;
+        _pending = buffer.ToArray();
         return this;
     }
 

@@ -114,6 +114,7 @@ public sealed class XmlElementWriterTests
         "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='en'>Replaced</text></stream:error>",
         "<message><body><![CDATA[<not> & markup]]></body></message>",
         "<unqualified xmlns=''><child/></unqualified>",
+        "<presence>\n  <show>away</show>\n  <status xml:space='preserve'> x </status>\n</presence>",
     };
 
     [Theory]

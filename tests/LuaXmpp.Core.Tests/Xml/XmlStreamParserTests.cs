@@ -240,4 +240,13 @@ public sealed class XmlStreamParserTests
         driver.Feed("</s:stream>");
         Assert.IsType<StreamEndEvent>(driver.Events[1]);
     }
+
+    [Fact]
+    public void TryRead_KeepsWhitespaceText_InsideStanzas()
+    {
+        var driver = NewDriver().Feed(Header + "<presence>\n  <show>away</show>\n</presence>");
+        var presence = Assert.IsType<StreamElementEvent>(driver.Events[1]).Element;
+
+        Assert.Equal("{jabber:client}presence[]('\n  ',{jabber:client}show[]('away'),'\n')", EventDump.Of(presence));
+    }
 }
