@@ -86,9 +86,9 @@ internal sealed class ScramMechanism : SaslServerMechanism
         if (user is null) return SaslStep.NotAuthorized();
         Username = user;
         if (!IsAcceptableAuthzid(_first.Authzid, user, _host)) return SaslStep.Failure(SaslConditions.InvalidAuthzid);
-        _credentials = await _auth.GetScramCredentialsAsync(user, _hash).ConfigureAwait(false);
-        var (salt, iterations) = _credentials is null ? FakeSalt(user) : (_credentials.Salt, _credentials.Iterations);
-        _serverFirst = $"r={CombinedNonce},s={Convert.ToBase64String(salt)},i={iterations}";
+        // Unknown users get stand-in credentials no proof can match, so both paths do the same work.
+        _credentials = await _auth.GetScramCredentialsAsync(user, _hash).ConfigureAwait(false) ?? FakeCredentials(user);
+        _serverFirst = $"r={CombinedNonce},s={Convert.ToBase64String(_credentials.Salt)},i={_credentials.Iterations}";
         return SaslStep.Challenge(Encoding.UTF8.GetBytes(_serverFirst));
     }
 
@@ -102,10 +102,9 @@ internal sealed class ScramMechanism : SaslServerMechanism
         if (!final.ChannelBinding.AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(_first!.Gs2Header)))
             return SaslStep.Failure(SaslConditions.NotAuthorized, "Channel binding data does not match.");
         if (final.Nonce != CombinedNonce) return SaslStep.Failure(SaslConditions.NotAuthorized, "Nonce does not match.");
-        if (_credentials is null) return SaslStep.NotAuthorized();
         var authMessage = Encoding.UTF8.GetBytes($"{_first.Bare},{_serverFirst},{final.WithoutProof}");
         if (!ProofMatches(final.Proof, authMessage)) return SaslStep.NotAuthorized();
-        var serverSignature = ScramKeys.Hmac(_hash, _credentials.ServerKey, authMessage);
+        var serverSignature = ScramKeys.Hmac(_hash, _credentials!.ServerKey, authMessage);
         return SaslStep.Success(Encoding.UTF8.GetBytes("v=" + Convert.ToBase64String(serverSignature)));
     }
 
@@ -119,10 +118,14 @@ internal sealed class ScramMechanism : SaslServerMechanism
         return CryptographicOperations.FixedTimeEquals(ScramKeys.Digest(_hash, clientKey), _credentials.StoredKey);
     }
 
-    /// <summary>Stable per user and process, so repeated probes of one name see the same salt.</summary>
-    private (byte[] Salt, int Iterations) FakeSalt(string user)
+    /// <summary>
+    /// The salt is stable per user and process, so repeated probes of one name see the same one;
+    /// the keys are random, so no proof verifies.
+    /// </summary>
+    private ScramCredentials FakeCredentials(string user)
     {
-        var mac = HMACSHA256.HashData(FakeSaltSecret, Encoding.UTF8.GetBytes(Name + "\0" + user));
-        return (mac[..16], ScramKeys.DefaultIterations);
+        var salt = HMACSHA256.HashData(FakeSaltSecret, Encoding.UTF8.GetBytes(Name + "\0" + user))[..16];
+        int length = ScramKeys.HashLength(_hash);
+        return new ScramCredentials(_hash, salt, ScramKeys.DefaultIterations, RandomNumberGenerator.GetBytes(length), RandomNumberGenerator.GetBytes(length));
     }
 }

@@ -4,8 +4,9 @@ namespace LuaXmpp.Xmpp;
 public static class JidParts
 {
     /// <summary>
-    /// The resource starts at the first '/'; the node ends at the first '@' before it. Empty parts
-    /// that are present ("@d", "d/") are invalid; absent ones come back null.
+    /// The resource starts at the first '/' and may itself hold '@' and '/'; the node ends at the
+    /// first '@' before it, and the domain may hold no further '@' (as Prosody's util.jid.split).
+    /// Empty parts that are present ("@d", "n@", "d/") are invalid; absent ones come back null.
     /// </summary>
     public static bool TrySplit(string? text, out string? node, out string? domain, out string? resource)
     {
@@ -26,6 +27,6 @@ public static class JidParts
             if (node.Length == 0) return false;
         }
         else domain = head;
-        return domain.Length > 0;
+        return domain.Length > 0 && !domain.Contains('@');
     }
 }
