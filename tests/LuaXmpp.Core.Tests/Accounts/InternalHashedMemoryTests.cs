@@ -1,0 +1,3 @@
+namespace LuaXmpp.Tests.Accounts;
+
+public sealed class InternalHashedMemoryTests() : AuthProviderContractTests("internal_hashed", "memory");

@@ -1,0 +1,3 @@
+namespace LuaXmpp.Tests.Accounts;
+
+public sealed class InternalPlainMemoryTests() : AuthProviderContractTests("internal_plain", "memory");
