@@ -47,28 +47,34 @@ public static class ConfigLoader
     private static ServerConfig Evaluate(byte[] text, string? chunkName, string errorFile, string directory, string? serverPath)
     {
         var natives = new ConfigNatives();
-        using var lua = new Lua(openLibs: false);
-        lua.OpenBasicLibrary();
-        lua.OpenStringLibrary();
-        lua.OpenTableLibrary();
-        lua.OpenMathLibrary();
-        lua.OpenDebugLibrary();
-        lua.SetTop(0);
+        var lua = new Lua(openLibs: false);
+        try
+        {
+            lua.OpenBasicLibrary();
+            lua.OpenStringLibrary();
+            lua.OpenTableLibrary();
+            lua.OpenMathLibrary();
+            lua.OpenDebugLibrary();
+            lua.SetTop(0);
 
-        if (lua.LoadString(ConfigScript.Driver, "=config") != LuaStatus.OK)
-            throw new InvalidOperationException("config driver does not compile: " + lua.ToString(-1, false));
-        natives.Push(lua);
-        lua.PushBuffer(text);
-        if (chunkName is null) lua.PushNil();
-        else lua.PushString(chunkName);
-        lua.PushString(errorFile);
-        lua.PushString(directory);
-        if (lua.PCall(5, 1, 0) != LuaStatus.OK)
-            throw new ConfigException(errorFile, null, lua.ToString(-1, false) ?? "error while evaluating the config");
-
-        var result = ReadResult(lua, errorFile, serverPath);
-        GC.KeepAlive(natives);
-        return result;
+            if (lua.LoadString(ConfigScript.Driver, "=config") != LuaStatus.OK)
+                throw new InvalidOperationException("config driver does not compile: " + lua.ToString(-1, false));
+            natives.Push(lua);
+            lua.PushBuffer(text);
+            if (chunkName is null) lua.PushNil();
+            else lua.PushString(chunkName);
+            lua.PushString(errorFile);
+            lua.PushString(directory);
+            if (lua.PCall(5, 1, 0) != LuaStatus.OK)
+                throw new ConfigException(errorFile, null, lua.ToString(-1, false) ?? "error while evaluating the config");
+            return ReadResult(lua, errorFile, serverPath);
+        }
+        finally
+        {
+            lua.Dispose();
+            // Finalizers a config sets can still call the natives while the state closes.
+            GC.KeepAlive(natives);
+        }
     }
 
     private static ServerConfig ReadResult(Lua lua, string errorFile, string? serverPath)

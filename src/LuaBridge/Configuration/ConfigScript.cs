@@ -34,7 +34,7 @@ local getinfo = debug.getinfo
 debug, dofile, loadfile = nil, nil, nil
 local type, pairs, ipairs, next, error, tostring, select = type, pairs, ipairs, next, error, tostring, select
 local load, xpcall, setmetatable, rawset = load, xpcall, setmetatable, rawset
-local format, match, gsub, sub, find = string.format, string.match, string.gsub, string.sub, string.find
+local format, match, gsub, sub, find, gmatch = string.format, string.match, string.gsub, string.sub, string.find, string.gmatch
 local insert, sort = table.insert, table.sort
 
 -- Config chunks get these, and nothing that touches files or the process.
@@ -237,10 +237,10 @@ function evaluate(text, path, display, dir)
 	end
 	function env.FileLines(file)
 		local lines = {}
-		for line in string.gmatch(file_text("FileLines", file), "([^\r\n]*)\r?\n?") do
+		for line in gmatch(file_text("FileLines", file), "([^\r\n]*)\r?\n?") do
 			lines[#lines + 1] = line
 		end
-		-- gmatch yields one trailing empty match at the end of the text.
+		-- A blank last line (text ending in two newlines) is not an entry.
 		if lines[#lines] == "" then lines[#lines] = nil end
 		return lines
 	end
