@@ -105,6 +105,9 @@ public sealed class SupportLibrariesTests : LuaTestState
             assert(require "util.envload".envload("return x", "=t", { x = 3 })() == 3)
             assert(type(require "util.debug".traceback("m")) == "string")
             assert(require "util.xpcall".xpcall(function(a) return a end, print, 7) == true)
+            local dog = require "util.watchdog".new(5, function() end)
+            dog:reset(); dog:cancel()
+            assert(dog.last_reset == nil)
             """);
     }
 }
