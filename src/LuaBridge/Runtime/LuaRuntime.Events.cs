@@ -130,6 +130,9 @@ public sealed partial class LuaRuntime
         var e = EventFromTable(lua, 3);
         var before = e.Stanza;
         var result = entry.Callback(e);
+        lua.PushCopy(3);
+        PushScalarFields(lua, e);
+        lua.Pop(1);
         if (!ReferenceEquals(before, e.Stanza))
         {
             // A C# handler handed a new stanza on: later Lua handlers must see it.

@@ -118,7 +118,7 @@ public sealed class LuaRuntimeTests
         Assert.Equal(Namespaces.Client, message.Namespace);
     }
 
-    [Fact]
+    [Fact(Skip = "StanzaRouter.Route is a placeholder on this branch; enable once the routing branch is merged")]
     public async Task ModuleSend_RoutesThroughRouter()
     {
         await using var h = RuntimeHarness.Create();
@@ -130,14 +130,12 @@ public sealed class LuaRuntimeTests
             end)
             """);
         Assert.Null(await h.Load("routesend"));
-        var routed = new List<XmlElement>();
         var (_, connection) = await h.BindAsync("carol");
         var e = new EventData();
         e["jid"] = "carol@localhost/res";
         Assert.Equal(true, await h.Fire("send-it", e));
-        // Delivery depends on the router's rules (routing branch); the stanza must at least arrive intact.
-        await h.On(() => { });
-        Assert.All(connection.Sent, s => Assert.Equal("routed", s.ChildText("body")));
+        var message = Assert.Single(connection.Sent);
+        Assert.Equal("routed", message.ChildText("body"));
     }
 
     [Fact]
@@ -354,6 +352,38 @@ public sealed class LuaRuntimeTests
             """);
         Assert.Null(await h.Load("store"));
         Assert.Equal("1,two,true,1", await h.Fire("probe", new EventData()));
+    }
+
+    [Fact]
+    public async Task LuaFiredChain_HandlerMayWaitInsideAsyncRunner_WithCSharpHandlerInChain()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("waiter", """
+            local async = require "util.async"
+            module:hook("waits", function(e)
+              local wait, done = async.waiter()
+              module:add_timer(0, function() done() end)
+              wait()
+              e.order = (e.order or "") .. "lua-after-wait;"
+            end, 10)
+            module:hook("start", function()
+              local runner = async.runner(function(ev)
+                module:fire_event("waits", ev)
+                module:fire_event("finished", { order = ev.order })
+              end)
+              runner:run({})
+              return true
+            end)
+            """);
+        var finished = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await h.On(() =>
+        {
+            h.HostContext.Events.Hook("waits", e => { e["order"] = e["order"] + "cs;"; return null; }, 0);
+            h.HostContext.Events.Hook("finished", e => { finished.TrySetResult(e["order"] as string); return null; });
+        });
+        Assert.Null(await h.Load("waiter"));
+        Assert.Equal(true, await h.Fire("start", new EventData()));
+        Assert.Equal("lua-after-wait;cs;", await finished.Task.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     private static ConfigTable ListOf(params string[] items)
