@@ -97,17 +97,6 @@ public sealed class CliTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Register_Fails_ForExistingUser()
-    {
-        await using var server = await ServerProcess.CreateAsync(output);
-        await server.RegisterAsync("twice", "first-pass");
-
-        var result = await server.RunCliAsync("register", "twice", server.Host, "second-pass");
-
-        server.Check(() => Assert.True(result.ExitCode != 0, result.ToString()));
-    }
-
-    [Fact]
     public async Task CertGenerate_WritesCertificateAndKey_ForHost()
     {
         await using var server = await ServerProcess.CreateAsync(output);
