@@ -50,21 +50,19 @@ public sealed record StreamTranscript(XElement? Header, IReadOnlyList<XElement> 
                 return new StreamTranscript(header, elements, true, null);
             }
 
-            reader.Read();
-            while (!reader.EOF)
+            // Each element is loaded through a subtree reader so that it is kept even when
+            // the read past it hits the (usual) end of an unclosed stream.
+            while (reader.Read())
             {
-                if (reader.NodeType == XmlNodeType.Element)
+                if (reader.NodeType == XmlNodeType.Element && reader.Depth == 1)
                 {
-                    elements.Add((XElement)XNode.ReadFrom(reader));
+                    using var element = reader.ReadSubtree();
+                    elements.Add(XElement.Load(element));
                 }
                 else if (reader.NodeType == XmlNodeType.EndElement && reader.Depth == 0)
                 {
                     closed = true;
                     break;
-                }
-                else
-                {
-                    reader.Read();
                 }
             }
         }

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Runs every test of LuaXmpp: builds the solution (Release), runs each test project,
+# and prints as its LAST line exactly "N passed, M failed, K skipped" summed over all
+# suites. Exit status 0 only if nothing failed and every suite ran.
+#
+# Meant for a fresh Debian machine with the .NET SDK, as root (CI: `bash .ci/run`).
+# Installs what the integration tests need when it is missing: slixmpp (the client
+# scripts), Prosody and its modules (the Lua modules LuaXmpp hosts), Lua 5.4, LuaDBI
+# SQLite and openssl. LUAXMPP_SKIP_APT=1 skips that step.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+RESULTS="$ROOT/TestResults"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+PACKAGES=(python3-slixmpp prosody prosody-modules lua5.4 lua-dbi-sqlite3 openssl)
+
+summary() { # passed failed skipped: the one line every caller (CI) looks for, always last
+    echo "$1 passed, $2 failed, $3 skipped"
+}
+
+missing_packages() {
+    local p
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+    done
+}
+
+install_packages() {
+    if [[ "${LUAXMPP_SKIP_APT:-}" == 1 ]] || ! command -v dpkg-query >/dev/null; then
+        return
+    fi
+    local missing
+    missing=$(missing_packages)
+    if [[ -z "$missing" ]]; then
+        echo "== test dependencies already installed"
+        return
+    fi
+    echo "== installing:" $missing
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "need root to install packages (or set LUAXMPP_SKIP_APT=1)" >&2
+        return 1
+    fi
+    # Keep the prosody package's service from starting and taking port 5222.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    # shellcheck disable=SC2086 # one word per package
+    apt-get install -y --no-install-recommends $missing
+}
+
+# Sums the ResultSummary counters of all TRX files: "passed failed skipped notrun-files".
+trx_totals() {
+    local py=/usr/bin/python3
+    [[ -x $py ]] || py=python3
+    "$py" - "$@" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+
+ns = "{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}"
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    counters = ET.parse(path).getroot().find(ns + "ResultSummary/" + ns + "Counters")
+    get = lambda name: int(counters.get(name, "0"))
+    passed += get("passed")
+    failed += get("failed") + get("error") + get("timeout") + get("aborted")
+    skipped += get("notExecuted") + get("inconclusive")
+print(passed, failed, skipped)
+PY
+}
+
+main() {
+    install_packages
+
+    echo "== dotnet build LuaXmpp.sln -c Release"
+    if ! dotnet build LuaXmpp.sln -c Release; then
+        echo "BUILD FAILED" >&2
+        summary 0 0 0
+        return 1
+    fi
+
+    rm -rf "$RESULTS"
+    mkdir -p "$RESULTS"
+    local project name trx rc not_run=() trx_files=()
+    for project in tests/*/*.csproj; do
+        name=$(basename "$project" .csproj)
+        trx="$RESULTS/$name.trx"
+        echo "== dotnet test $project"
+        rc=0
+        # --blame-hang-timeout: a stuck test must not eat the CI budget.
+        dotnet test "$project" --no-build -c Release \
+            --logger "trx;LogFileName=$trx" --logger "console;verbosity=normal" \
+            --results-directory "$RESULTS" --blame-hang-timeout 10m || rc=$?
+        if [[ -f "$trx" ]]; then
+            trx_files+=("$trx")
+            echo "== $name: exit code $rc"
+        else
+            echo "== $name: DID NOT RUN (exit code $rc, no $trx)" >&2
+            not_run+=("$name")
+        fi
+    done
+
+    local passed=0 failed=0 skipped=0
+    if ((${#trx_files[@]} > 0)); then
+        read -r passed failed skipped < <(trx_totals "${trx_files[@]}")
+    fi
+    if ((${#not_run[@]} > 0)); then
+        echo "suites that did not run: ${not_run[*]}" >&2
+    fi
+    summary "$passed" "$failed" "$skipped"
+    ((failed == 0 && ${#not_run[@]} == 0))
+}
+
+main "$@"
