@@ -81,9 +81,14 @@ public sealed class SessionManager
 
         var full = Jid.Create(session.Username, session.Host, resource);
         if (full is null) return StanzaError.BadRequest("Invalid resource");
-        if (!BareSessions.TryGetValue(bare, out var bareSession)) BareSessions[bare] = bareSession = new BareSession(bare);
+        // The account's entry is registered only once binding succeeds, so a session that dies
+        // while the roster loads leaves nothing behind. Another resource may have bound meanwhile:
+        // then its entry (and roster) is the one to join.
+        var bareSession = BareSessions.GetValueOrDefault(bare) ?? new BareSession(bare);
         foreach (var prepare in BindPreparers) await prepare(session, bareSession);
         if (session.Destroyed) return StanzaError.Conflict("Session closed while binding");
+        if (BareSessions.TryGetValue(bare, out var current)) bareSession = current;
+        else BareSessions[bare] = bareSession;
 
         session.Resource = resource;
         session.FullJid = full;
