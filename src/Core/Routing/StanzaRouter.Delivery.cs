@@ -178,6 +178,14 @@ public sealed partial class StanzaRouter
             if (origin is ClientSession client) client.Close(StreamErrorCondition.UnsupportedStanzaType);
             return;
         }
+        if (origin is ClientSession { FullJid: null } unbound)
+        {
+            // RFC 6120 §7.1: stanzas before resource binding are not processed; the stream is
+            // closed with <not-authorized/>. (Handlers such as in-band registration ran first.)
+            unbound.Log.Info($"Closing stream: {stanza.Name} sent before resource binding");
+            unbound.Close(StreamErrorCondition.NotAuthorized, "Stanzas may be sent only after resource binding");
+            return;
+        }
         var type = stanza.GetAttribute("type");
         if (type == "error" || (stanza.Name == "iq" && type == "result"))
         {

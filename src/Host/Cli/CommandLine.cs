@@ -52,7 +52,8 @@ public static class CommandLine
         catch (Exception ex) when (ex is ConfigException or IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"Error loading config: {ex.Message}");
-            return ExitCodes.BadConfig;
+            // For "check config" a config that does not load is the error it reports (prosodyctl exits 1).
+            return command == "check" ? ExitCodes.Failed : ExitCodes.BadConfig;
         }
         var context = new CommandContext(config, stdin, stdout, stderr);
         return command switch
