@@ -128,12 +128,13 @@ public sealed class StanzaRouterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Process_AnswersServiceUnavailable_WhenUnauthenticatedStanzaUnhandled()
+    public async Task Process_ClosesWithNotAuthorized_WhenStanzaBeforeBindUnhandled()
     {
+        // RFC 6120 §7.1: nothing is processed before binding; the stream ends with <not-authorized/>.
         var c = await _server.ConnectUnauthenticatedAsync();
         await c.SendAsync("<iq type='get' id='pre2'><query xmlns='urn:example:pre'/></iq>");
-        var reply = Assert.Single(await c.ReceivedAsync());
-        Assert.Equal("service-unavailable", Condition(reply));
+        Assert.Empty(await c.ReceivedAsync());
+        Assert.Equal(StreamErrorCondition.NotAuthorized, c.Connection.CloseError);
     }
 
     [Fact]
