@@ -104,7 +104,10 @@ public sealed partial class XmlStreamParser
                 {
                     int k = unit[pos..].IndexOf((byte)'<');
                     if (k < 0 || _open.Count == 0) throw XmlStreamException.NotWellFormed("Character data outside an element");
-                    AddText(_open[^1].Element, _decoder.Decode(unit.Slice(pos, k), TextKind.Text));
+                    var raw = unit.Slice(pos, k);
+                    // XML 1.0 §2.4: CharData must not contain "]]>" outside a CDATA section's end.
+                    if (raw.IndexOf("]]>"u8) >= 0) throw XmlStreamException.NotWellFormed("']]>' in character data");
+                    AddText(_open[^1].Element, _decoder.Decode(raw, TextKind.Text));
                     pos += k;
                     continue;
                 }
@@ -322,12 +325,12 @@ public sealed partial class XmlStreamParser
         }
 
         /// <summary>XML 1.0 §2.3 NameStartChar, approximated for non-ASCII: any multi-byte UTF-8 sequence.</summary>
-        private static bool IsNameStart(byte b) => (uint)((b | 0x20) - 'a') <= 'z' - 'a' || b == (byte)'_' || b >= 0x80;
+        internal static bool IsNameStart(byte b) => (uint)((b | 0x20) - 'a') <= 'z' - 'a' || b == (byte)'_' || b >= 0x80;
 
         private static bool IsNameByte(byte b) =>
             IsNameStart(b) || (uint)(b - '0') <= 9 || b == (byte)'-' || b == (byte)'.' || b == (byte)':';
 
-        private static bool IsWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
+        internal static bool IsWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
 
         /// <summary>Skips XML whitespace; returns true if there was any.</summary>
         private static bool SkipWhitespace(ReadOnlySpan<byte> unit, ref int pos)

@@ -10,11 +10,21 @@ public sealed partial class XmlStreamParser
     /// Finds the end of the next unit in raw bytes, resumably. All the markup it tracks is ASCII and every
     /// byte of a multi-byte UTF-8 sequence is ≥ 0x80, so scanning bytes is safe whatever the split.
     /// It rejects early what it can see cheaply (comments, DTDs, PIs, '&lt;' in attribute values, depth,
-    /// size); the <see cref="FrameReader"/> does the full validation on the complete unit.
+    /// size, an end tag that does not match its start tag); the <see cref="FrameReader"/> does the full
+    /// validation on the complete unit.
     /// </summary>
+    /// <remarks>
+    /// Open elements are remembered as (FNV-1a hash, length) of their raw qualified names, one slot per
+    /// depth, so a mismatched end tag is refused on its '&gt;' as expat does, without waiting for a depth-1
+    /// end that may never come and without allocating per element. A hash collision only lets a mismatch
+    /// through to the <see cref="FrameReader"/>, which compares the bytes exactly.
+    /// </remarks>
     private sealed class FrameScanner
     {
-        private enum State { Lt, Tag, Quote, Text, EndTag, Bang, CdataOpen, Cdata, Pi }
+        private enum State { Lt, StartName, Tag, Quote, Text, EndName, EndTail, Bang, CdataOpen, Cdata, Pi }
+
+        private const uint FnvOffset = 2166136261;
+        private const uint FnvPrime = 16777619;
 
         private static ReadOnlySpan<byte> CdataOpening => "[CDATA["u8;
 
@@ -27,6 +37,14 @@ public sealed partial class XmlStreamParser
         private bool _expectHeader;
         private bool _declarationAllowed;
         private int _maxDepth;
+
+        /// <summary>Hash and length of each open element's qualified name, indexed by depth - 1.</summary>
+        private uint[] _openHashes = [];
+        private int[] _openLengths = [];
+
+        /// <summary>The name being read (start or end tag).</summary>
+        private uint _nameHash;
+        private int _nameLength;
 
         /// <summary>Bytes of the current unit examined so far (the unit starts at the buffer's start).</summary>
         private long _scanned;
@@ -53,7 +71,12 @@ public sealed partial class XmlStreamParser
         /// </summary>
         public bool Scan(in ReadOnlySequence<byte> buffer, int limit, int maxDepth, out long length)
         {
-            _maxDepth = maxDepth;
+            if (maxDepth != _maxDepth)
+            {
+                _maxDepth = maxDepth;
+                _openHashes = new uint[maxDepth];
+                _openLengths = new int[maxDepth];
+            }
             length = 0;
             foreach (var memory in buffer.Slice(_scanned))
             {
@@ -95,6 +118,9 @@ public sealed partial class XmlStreamParser
                     case State.Lt:
                         AfterLessThan(span[i++]);
                         break;
+                    case State.StartName:
+                        if (InStartName(span[i++])) return Complete(i);
+                        break;
                     case State.Tag:
                         if (InTag(span[i++])) return Complete(i);
                         break;
@@ -105,12 +131,9 @@ public sealed partial class XmlStreamParser
                         i += k + 1;
                         _state = State.Tag;
                         break;
-                    case State.EndTag:
-                        k = span[i..].IndexOf((byte)'>');
-                        if (k < 0) return span.Length;
-                        i += k + 1;
-                        if (Kind == FrameKind.End || --_depth == 0) return Complete(i);
-                        _state = State.Text;
+                    case State.EndName:
+                    case State.EndTail:
+                        if (InEndTag(span[i++])) return Complete(i);
                         break;
                     case State.Bang:
                         // RFC 6120 §11.1: comments and DTDs are restricted; CDATA sections are ordinary XML.
@@ -156,7 +179,9 @@ public sealed partial class XmlStreamParser
                         if (_expectHeader) throw XmlStreamException.NotWellFormed("Closing tag before the stream header");
                         Kind = FrameKind.End;
                     }
-                    _state = State.EndTag;
+                    _state = State.EndName;
+                    _nameHash = FnvOffset;
+                    _nameLength = 0;
                     break;
                 case (byte)'!':
                     if (topLevel) throw Restricted("Comments and document type declarations");
@@ -170,17 +195,70 @@ public sealed partial class XmlStreamParser
                     _matched = 0;
                     break;
                 default:
+                    // XML 1.0 §3.1: a start tag begins with its name.
+                    if (!FrameReader.IsNameStart(b)) throw XmlStreamException.NotWellFormed("Invalid name");
                     if (++_depth > _maxDepth)
                     {
                         throw new XmlStreamException(StreamErrorCondition.PolicyViolation,
                             $"Elements nested deeper than {_maxDepth}");
                     }
                     if (topLevel && _expectHeader) Kind = FrameKind.Header;
-                    _state = State.Tag;
+                    _state = State.StartName;
+                    _nameHash = (FnvOffset ^ b) * FnvPrime;
+                    _nameLength = 1;
                     _slash = false;
                     break;
             }
         }
+
+        /// <summary>One byte of a start tag's name; at its end the name is pushed and the tag goes on.</summary>
+        private bool InStartName(byte b)
+        {
+            if (!EndsStartName(b))
+            {
+                _nameHash = (_nameHash ^ b) * FnvPrime;
+                _nameLength++;
+                return false;
+            }
+            _openHashes[_depth - 1] = _nameHash;
+            _openLengths[_depth - 1] = _nameLength;
+            _state = State.Tag;
+            return InTag(b);
+        }
+
+        /// <summary>
+        /// One byte of an end tag after "&lt;/": the name, optional whitespace, '&gt;' (XML 1.0 §3.1). The
+        /// name must be the innermost open element's (§3 "Element Type Match"); true when the unit is complete.
+        /// </summary>
+        private bool InEndTag(byte b)
+        {
+            if (b == (byte)'>') return CloseElement();
+            if (FrameReader.IsWhitespace(b)) _state = State.EndTail;
+            else if (_state == State.EndTail) throw XmlStreamException.NotWellFormed("Malformed closing tag");
+            else
+            {
+                _nameHash = (_nameHash ^ b) * FnvPrime;
+                _nameLength++;
+            }
+            return false;
+        }
+
+        private bool CloseElement()
+        {
+            // The stream's own closing tag is checked against the header by the FrameReader.
+            if (Kind == FrameKind.End) return true;
+            if (_openHashes[_depth - 1] != _nameHash || _openLengths[_depth - 1] != _nameLength)
+            {
+                throw XmlStreamException.NotWellFormed("Mismatched closing tag");
+            }
+            if (--_depth == 0) return true;
+            _state = State.Text;
+            return false;
+        }
+
+        private static bool EndsStartName(byte b) =>
+            FrameReader.IsWhitespace(b) || b is (byte)'>' or (byte)'/' or (byte)'\'' or (byte)'"' or (byte)'=' or (byte)'<';
+
 
         /// <summary>One byte inside a start tag; true when the unit is complete.</summary>
         private bool InTag(byte b)

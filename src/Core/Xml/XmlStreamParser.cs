@@ -31,6 +31,7 @@ public sealed partial class XmlStreamParser
     private readonly FrameReader _reader;
     private Mode _mode;
     private bool _declarationSeen;
+    private bool _byteOrderMarkAllowed;
     private bool _inFrame;
     private int _maxStanzaBytes;
 
@@ -83,6 +84,7 @@ public sealed partial class XmlStreamParser
     {
         _mode = Mode.ExpectHeader;
         _declarationSeen = false;
+        _byteOrderMarkAllowed = true;
         _inFrame = false;
         _reader.Reset();
     }
@@ -90,6 +92,7 @@ public sealed partial class XmlStreamParser
     /// <summary>Skips inter-element whitespace and starts scanning a unit at the next '&lt;'.</summary>
     private bool BeginFrame(ref ReadOnlySequence<byte> buffer)
     {
+        if (_byteOrderMarkAllowed && !SkipByteOrderMark(ref buffer)) return false;
         var reader = new SequenceReader<byte>(buffer);
         reader.AdvancePastAny((byte)' ', (byte)'\t', (byte)'\r', (byte)'\n');
         buffer = buffer.Slice(reader.Position);
@@ -101,6 +104,28 @@ public sealed partial class XmlStreamParser
         bool expectHeader = _mode == Mode.ExpectHeader;
         _scanner.Start(expectHeader, declarationAllowed: expectHeader && !_declarationSeen);
         _inFrame = true;
+        return true;
+    }
+
+    /// <summary>
+    /// A UTF-8 byte order mark may open each new stream document (XML 1.0 §4.3.3, Appendix F.1); expat
+    /// accepts it, so we do. Returns false while the buffer holds only a prefix of it.
+    /// </summary>
+    private bool SkipByteOrderMark(ref ReadOnlySequence<byte> buffer)
+    {
+        ReadOnlySpan<byte> mark = [0xEF, 0xBB, 0xBF];
+        var reader = new SequenceReader<byte>(buffer);
+        for (int i = 0; i < mark.Length; i++)
+        {
+            if (!reader.TryRead(out byte b)) return false;
+            if (b != mark[i])
+            {
+                _byteOrderMarkAllowed = false;
+                return true;
+            }
+        }
+        _byteOrderMarkAllowed = false;
+        buffer = buffer.Slice(mark.Length);
         return true;
     }
 

@@ -64,6 +64,18 @@ public sealed class XmlStreamParserErrorTests
         { "malformed CDATA", U(H + "<message><![CDAXA[x]]></message>"), StreamErrorCondition.NotWellFormed },
         { "name starting with digit", U(H + "<1message/>"), StreamErrorCondition.NotWellFormed },
         { "two colons in name", U(H + "<a:b:c xmlns:a='u'/>"), StreamErrorCondition.NotWellFormed },
+        // Refused on the end tag's '>', without waiting for a depth-1 end that never comes (as expat does).
+        { "mismatched end tag", U(H + "<message><body>hi</message>"), StreamErrorCondition.NotWellFormed },
+        { "mismatched end tag deep inside", U(H + "<iq type='get'><query xmlns='jabber:iq:roster'><item></query>"), StreamErrorCondition.NotWellFormed },
+        { "end tag differing in prefix only", U(H + "<message xmlns:a='urn:a'><a:x></x>"), StreamErrorCondition.NotWellFormed },
+        { "end tag with a longer name", U(H + "<message><body></bodyx>"), StreamErrorCondition.NotWellFormed },
+        { "end tag with junk after the name", U(H + "<message><body>hi</body junk>"), StreamErrorCondition.NotWellFormed },
+        { "start tag without a name", U(H + "<message><>"), StreamErrorCondition.NotWellFormed },
+        { "CDATA end in character data", U(H + "<message><body>a]]>b</body></message>"), StreamErrorCondition.NotWellFormed },
+        { "byte order mark after the header", Bytes(H, [0xEF, 0xBB, 0xBF], "<message/>"), StreamErrorCondition.NotWellFormed },
+        { "byte order mark twice", Bytes("", [0xEF, 0xBB, 0xBF, 0xEF, 0xBB, 0xBF], H), StreamErrorCondition.NotWellFormed },
+        { "byte order mark after the declaration", Bytes("<?xml version='1.0'?>", [0xEF, 0xBB, 0xBF], H), StreamErrorCondition.NotWellFormed },
+        { "truncated byte order mark", Bytes("", [0xEF, 0xBB], H), StreamErrorCondition.NotWellFormed },
 
         // Namespace prefixes
         { "undeclared element prefix", U(H + "<foo:message/>"), StreamErrorCondition.BadNamespacePrefix },
