@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Unicode;
 using LuaXmpp.Xmpp;
 
@@ -25,6 +26,10 @@ public sealed partial class XmlStreamParser
         private readonly List<OpenElement> _open = new();
         private readonly List<RawAttribute> _attributes = new();
         private readonly TextDecoder _decoder = new();
+
+        /// <summary>Character data read since the last tag: one piece as is, several joined once at the next tag.</summary>
+        private string? _pendingText;
+        private readonly StringBuilder _joinedText = new();
         private byte[] _streamQName = [];
 
         public void Reset()
@@ -96,6 +101,8 @@ public sealed partial class XmlStreamParser
         public XmlElement ReadElement(ReadOnlySpan<byte> unit)
         {
             _open.Clear();
+            _pendingText = null;
+            _joinedText.Clear();
             XmlElement? root = null;
             int pos = 0;
             while (pos < unit.Length)
@@ -107,7 +114,7 @@ public sealed partial class XmlStreamParser
                     var raw = unit.Slice(pos, k);
                     // XML 1.0 §2.4: CharData must not contain "]]>" outside a CDATA section's end.
                     if (raw.IndexOf("]]>"u8) >= 0) throw XmlStreamException.NotWellFormed("']]>' in character data");
-                    AddText(_open[^1].Element, _decoder.Decode(raw, TextKind.Text));
+                    AddText(_decoder.Decode(raw, TextKind.Text));
                     pos += k;
                     continue;
                 }
@@ -119,6 +126,7 @@ public sealed partial class XmlStreamParser
                 {
                     int before = _bindings.Count;
                     var element = ReadStartTag(unit, ref pos, out bool empty, out int qStart, out int qLength, out _);
+                    if (_open.Count > 0) FlushText(_open[^1].Element);
                     if (_open.Count == 0) root = element;
                     else _open[^1].Element.Children.Add(element);
                     if (empty) _bindings.RemoveRange(before, _bindings.Count - before);
@@ -142,6 +150,7 @@ public sealed partial class XmlStreamParser
             {
                 throw XmlStreamException.NotWellFormed("Mismatched closing tag");
             }
+            FlushText(open.Element);
             _bindings.RemoveRange(open.BindingsBefore, _bindings.Count - open.BindingsBefore);
             _open.RemoveAt(_open.Count - 1);
         }
@@ -155,16 +164,35 @@ public sealed partial class XmlStreamParser
             pos += 9;
             int end = unit[pos..].IndexOf("]]>"u8);
             if (end < 0) throw XmlStreamException.NotWellFormed("Unterminated CDATA section");
-            AddText(_open[^1].Element, _decoder.Decode(unit.Slice(pos, end), TextKind.Cdata));
+            AddText(_decoder.Decode(unit.Slice(pos, end), TextKind.Cdata));
             pos += end + 3;
         }
 
-        /// <summary>Adjacent character data (text, references, CDATA) is one text node, as Prosody builds it.</summary>
-        private static void AddText(XmlElement parent, string text)
+        /// <summary>
+        /// Adjacent character data (text, references, CDATA) becomes one text node, as Prosody builds it. The
+        /// pieces are joined once when the next tag comes: appending each to the node would copy the text
+        /// so far every time, quadratic in a stanza of many short CDATA sections.
+        /// </summary>
+        private void AddText(string text)
         {
             if (text.Length == 0) return;
-            if (parent.Children.Count > 0 && parent.Children[^1] is XmlText previous) previous.Value += text;
-            else parent.Children.Add(new XmlText(text));
+            if (_pendingText is null)
+            {
+                _pendingText = text;
+                return;
+            }
+            if (_joinedText.Length == 0) _joinedText.Append(_pendingText);
+            _joinedText.Append(text);
+        }
+
+        /// <summary>Adds the character data read since the last tag to <paramref name="parent"/>, the element it belongs to.</summary>
+        private void FlushText(XmlElement parent)
+        {
+            if (_pendingText is null) return;
+            string text = _joinedText.Length > 0 ? _joinedText.ToString() : _pendingText;
+            parent.Children.Add(new XmlText(text));
+            _pendingText = null;
+            _joinedText.Clear();
         }
 
         /// <summary>Reads "&lt;name attr='v'...&gt;" (or "/&gt;"), declaring its namespace bindings.</summary>
