@@ -21,6 +21,8 @@ public sealed partial class XmlStreamParser
         /// <summary>An attribute as written: offsets into the unit and the prefix's length (-1: none).</summary>
         private readonly record struct RawAttribute(int NameStart, int NameLength, int Colon, int ValueStart, int ValueLength);
 
+        private const string XmlnsNamespace = "http://www.w3.org/2000/xmlns/";
+
         private readonly NameTable _names = new();
         private readonly List<Binding> _bindings = new();
         private readonly List<OpenElement> _open = new();
@@ -281,7 +283,9 @@ public sealed partial class XmlStreamParser
             var value = unit.Slice(a.ValueStart, a.ValueLength);
             string uri = TextDecoder.IsPlain(value, TextKind.Attribute) ? _names.Get(value) : _decoder.DecodeAttributeValue(value);
             string prefix = a.Colon < 0 ? "" : _names.Get(unit.Slice(a.NameStart + a.Colon + 1, a.NameLength - a.Colon - 1));
-            if (prefix == "xmlns" || (prefix == "xml") != (uri == Namespaces.Xml) || (prefix.Length > 0 && uri.Length == 0))
+            // Namespaces in XML 1.0 §3: "xmlns" is never declared, "xml" only to its own URI, and no prefix (nor
+            // the default) may be bound to the "xmlns" namespace name; §5 (1.0): a prefix cannot be undeclared.
+            if (prefix == "xmlns" || (prefix == "xml") != (uri == Namespaces.Xml) || uri == XmlnsNamespace || (prefix.Length > 0 && uri.Length == 0))
             {
                 throw XmlStreamException.NotWellFormed("Illegal namespace declaration");
             }
