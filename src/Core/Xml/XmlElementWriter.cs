@@ -13,8 +13,10 @@ namespace LuaXmpp.Xml;
 /// <remarks>Writes UTF-8 straight into the output buffer (a connection's pipe), without building a string.</remarks>
 public static class XmlElementWriter
 {
-    private static readonly SearchValues<char> s_attributeEscapes = SearchValues.Create("<>&'\"");
-    private static readonly SearchValues<char> s_textEscapes = SearchValues.Create("<>&");
+    // XML 1.0 §3.3.3 normalises tab, LF and CR in attribute values to spaces and §2.11 turns CR
+    // in text into LF, so they are written as character references to survive a round trip.
+    private static readonly SearchValues<char> s_attributeEscapes = SearchValues.Create("<>&'\"\t\n\r");
+    private static readonly SearchValues<char> s_textEscapes = SearchValues.Create("<>&\r");
 
     /// <summary>The element as text, declaring its namespace unless it equals <paramref name="contextNamespace"/>.</summary>
     public static string ToXmlString(XmlElement element, string? contextNamespace = null)
@@ -150,7 +152,10 @@ public static class XmlElementWriter
                     '>' => "&gt;"u8,
                     '&' => "&amp;"u8,
                     '\'' => "&apos;"u8,
-                    _ => "&quot;"u8,
+                    '"' => "&quot;"u8,
+                    '\t' => "&#9;"u8,
+                    '\n' => "&#10;"u8,
+                    _ => "&#13;"u8,
                 });
                 text = text[(i + 1)..];
             }

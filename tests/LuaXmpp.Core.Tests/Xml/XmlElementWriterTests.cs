@@ -41,6 +41,18 @@ public sealed class XmlElementWriterTests
     }
 
     [Fact]
+    public void ToXmlString_WritesWhitespaceAsReferences_SoItSurvivesNormalisation()
+    {
+        // XML 1.0 §3.3.3 / §2.11: raw TAB/LF/CR in attributes and CR in text would not read back.
+        var e = new XmlElement("message", Namespaces.Client).SetAttribute("id", "a\tb\nc\rd");
+        e.AddText("x\ry\nz");
+        Assert.Equal("<message id='a&#9;b&#10;c&#13;d'>x&#13;y\nz</message>", XmlElementWriter.ToXmlString(e, Namespaces.Client));
+        var back = ParseOne(XmlElementWriter.ToXmlString(e, Namespaces.Client));
+        Assert.Equal("a\tb\nc\rd", back.GetAttribute("id"));
+        Assert.Equal("x\ry\nz", back.Text);
+    }
+
+    [Fact]
     public void ToXmlString_OmitsContextNamespace_AndDeclaresOthers()
     {
         var iq = new XmlElement("iq", Namespaces.Client).SetAttribute("type", "result");

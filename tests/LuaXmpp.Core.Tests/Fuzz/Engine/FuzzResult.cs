@@ -16,9 +16,7 @@ internal enum FuzzOutcome
 }
 
 /// <param name="Events">Events produced before the input ended or was refused.</param>
-/// <param name="KnownWriterIssues">Round trips that differed only by XmlElementWriter's known whitespace
-/// escaping gap (see <see cref="TreeComparer"/>): counted, not failed, until the writer is fixed.</param>
-internal sealed record FuzzResult(FuzzOutcome Outcome, StreamErrorCondition? Condition, string? Finding, int Events, int KnownWriterIssues)
+internal sealed record FuzzResult(FuzzOutcome Outcome, StreamErrorCondition? Condition, string? Finding, int Events)
 {
     public string Label => Outcome switch
     {

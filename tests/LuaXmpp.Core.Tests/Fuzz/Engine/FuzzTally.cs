@@ -15,7 +15,6 @@ internal sealed class FuzzTally
 
     public long Findings { get; private set; }
 
-    public long KnownWriterIssues { get; private set; }
 
     public IReadOnlyDictionary<string, long> ByLabel => _byLabel;
 
@@ -24,7 +23,6 @@ internal sealed class FuzzTally
         Inputs++;
         Bytes += inputLength;
         Events += result.Events;
-        KnownWriterIssues += result.KnownWriterIssues;
         if (result.Outcome == FuzzOutcome.Finding) Findings++;
         _byLabel[result.Label] = _byLabel.GetValueOrDefault(result.Label) + 1;
     }
@@ -32,7 +30,7 @@ internal sealed class FuzzTally
     public override string ToString()
     {
         var sb = new StringBuilder();
-        sb.Append($"inputs={Inputs} bytes={Bytes} events={Events} findings={Findings} known-writer-whitespace={KnownWriterIssues} outcomes:");
+        sb.Append($"inputs={Inputs} bytes={Bytes} events={Events} findings={Findings} outcomes:");
         foreach (var (label, count) in _byLabel) sb.Append($" {label}={count}");
         return sb.ToString();
     }

@@ -72,7 +72,6 @@ internal sealed class StreamFuzzer
         if (pieces.Finding is not null) return pieces.ToResult();
         if (Disagreement(whole, pieces) is { } disagreement) return pieces.ToResult() with { Outcome = FuzzOutcome.Finding, Finding = disagreement };
 
-        int knownWriterIssues = 0;
         foreach (var (element, defaultNamespace) in whole.Elements())
         {
             string? diff;
@@ -86,14 +85,9 @@ internal sealed class StreamFuzzer
                 diff = "round trip threw " + ex;
             }
             if (diff is null) continue;
-            if (TreeComparer.HasWriterWhitespace(element) && RoundTripUnderWriterGap(element, defaultNamespace))
-            {
-                knownWriterIssues++;
-                continue;
-            }
             return whole.ToResult() with { Outcome = FuzzOutcome.Finding, Finding = "round trip: " + diff };
         }
-        return whole.ToResult() with { KnownWriterIssues = knownWriterIssues };
+        return whole.ToResult();
     }
 
     /// <summary>Piece ends: one piece, a few, many small ones, or (for short inputs) every byte alone.</summary>
@@ -193,7 +187,7 @@ internal sealed class StreamFuzzer
     }
 
     /// <summary>Writes the element as the server would inside a stream with that default namespace and parses it back.</summary>
-    private string? RoundTrip(XmlElement element, string defaultNamespace, bool writerWhitespace = false)
+    private string? RoundTrip(XmlElement element, string defaultNamespace)
     {
         var output = new ArrayBufferWriter<byte>();
         output.Write(Encoding.UTF8.GetBytes(
@@ -205,20 +199,7 @@ internal sealed class StreamFuzzer
         if (!parser.TryRead(ref buffer, out var header) || header is not StreamHeaderEvent) return "no header";
         if (!parser.TryRead(ref buffer, out var ev) || ev is not StreamElementEvent reparsed) return "the written element does not parse back";
         if (buffer.Length != 0) return "bytes left after the written element";
-        return TreeComparer.Diff(element, reparsed.Element, writerWhitespace);
-    }
-
-    private bool RoundTripUnderWriterGap(XmlElement element, string defaultNamespace)
-    {
-        try
-        {
-            return RoundTrip(element, defaultNamespace, writerWhitespace: true) is null;
-        }
-        catch (XmlStreamException)
-        {
-            _roundTripParser = new XmlStreamParser(s_roundTripLimits);
-            return false;
-        }
+        return TreeComparer.Diff(element, reparsed.Element);
     }
 
     private static string EscapeAttribute(string value) => value
@@ -251,7 +232,7 @@ internal sealed class StreamFuzzer
         }
 
         public FuzzResult ToResult() => Finding is not null
-            ? new FuzzResult(FuzzOutcome.Finding, Condition, Finding, Events.Count, 0)
-            : new FuzzResult(Condition is null ? FuzzOutcome.Handled : FuzzOutcome.StreamError, Condition, null, Events.Count, 0);
+            ? new FuzzResult(FuzzOutcome.Finding, Condition, Finding, Events.Count)
+            : new FuzzResult(Condition is null ? FuzzOutcome.Handled : FuzzOutcome.StreamError, Condition, null, Events.Count);
     }
 }

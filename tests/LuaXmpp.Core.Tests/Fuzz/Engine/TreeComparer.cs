@@ -9,19 +9,16 @@ namespace LuaXmpp.Tests.Fuzz;
 internal static class TreeComparer
 {
     /// <summary>The first difference as text, or null when the trees are equal.</summary>
-    /// <param name="writerWhitespace">Compare <paramref name="expected"/> as it reads back after
-    /// XmlElementWriter writes TAB/LF/CR raw in attribute values (and namespace URIs) and CR raw in text,
-    /// which XML 1.0 §3.3.3 and §2.11 then normalise. Used only to classify that known writer gap.</param>
-    public static string? Diff(XmlElement expected, XmlElement actual, bool writerWhitespace = false, string path = "")
+    public static string? Diff(XmlElement expected, XmlElement actual, string path = "")
     {
         path += "/" + expected.Name;
         if (expected.Name != actual.Name) return $"{path}: name '{actual.Name}'";
-        if (!Same(expected.Namespace, actual.Namespace, writerWhitespace, attribute: true)) return $"{path}: namespace '{expected.Namespace}' vs '{actual.Namespace}'";
+        if (expected.Namespace != actual.Namespace) return $"{path}: namespace '{expected.Namespace}' vs '{actual.Namespace}'";
         if (expected.Attributes.Count != actual.Attributes.Count) return $"{path}: {expected.Attributes.Count} vs {actual.Attributes.Count} attributes";
         for (int i = 0; i < expected.Attributes.Count; i++)
         {
             var (e, a) = (expected.Attributes[i], actual.Attributes[i]);
-            if (!Same(e.Name, a.Name, writerWhitespace, attribute: true) || !Same(e.Value, a.Value, writerWhitespace, attribute: true))
+            if (e.Name != a.Name || e.Value != a.Value)
             {
                 return $"{path}: attribute {Show(e.Name)}={Show(e.Value)} vs {Show(a.Name)}={Show(a.Value)}";
             }
@@ -34,32 +31,16 @@ internal static class TreeComparer
             switch (ec[i], ac[i])
             {
                 case (string et, string at):
-                    if (!Same(et, at, writerWhitespace, attribute: false)) return $"{path}: text {Show(et)} vs {Show(at)}";
+                    if (et != at) return $"{path}: text {Show(et)} vs {Show(at)}";
                     break;
                 case (XmlElement ee, XmlElement ae):
-                    if (Diff(ee, ae, writerWhitespace, path) is { } diff) return diff;
+                    if (Diff(ee, ae, path) is { } diff) return diff;
                     break;
                 default:
                     return $"{path}: child {i} is text in one tree and an element in the other";
             }
         }
         return null;
-    }
-
-    /// <summary>True when the tree has what the writer's whitespace gap changes.</summary>
-    public static bool HasWriterWhitespace(XmlElement e)
-    {
-        if (e.Namespace.AsSpan().IndexOfAny('\t', '\n', '\r') >= 0) return true;
-        foreach (var a in e.Attributes)
-        {
-            if (a.Name.AsSpan().IndexOfAny('\t', '\n', '\r') >= 0 || a.Value.AsSpan().IndexOfAny('\t', '\n', '\r') >= 0) return true;
-        }
-        foreach (var c in e.Children)
-        {
-            if (c is XmlText t && t.Value.Contains('\r')) return true;
-            if (c is XmlElement child && HasWriterWhitespace(child)) return true;
-        }
-        return false;
     }
 
     private static List<object> Merged(XmlElement e)
@@ -75,29 +56,6 @@ internal static class TreeComparer
             }
         }
         return result;
-    }
-
-    /// <summary>
-    /// Equality, optionally of <paramref name="expected"/> as XML 1.0 normalises it when written raw:
-    /// CR LF and CR become LF (§2.11), and in attribute values TAB, LF and CR become spaces (§3.3.3).
-    /// Compares in place: the trees can be large and this runs per element.
-    /// </summary>
-    private static bool Same(string expected, string actual, bool writerWhitespace, bool attribute)
-    {
-        if (!writerWhitespace || expected.AsSpan().IndexOfAny('\t', '\n', '\r') < 0) return expected == actual;
-        int a = 0;
-        for (int e = 0; e < expected.Length; e++)
-        {
-            char c = expected[e];
-            if (c == '\r')
-            {
-                if (e + 1 < expected.Length && expected[e + 1] == '\n') e++;
-                c = '\n';
-            }
-            if (attribute && c is '\t' or '\n') c = ' ';
-            if (a >= actual.Length || actual[a++] != c) return false;
-        }
-        return a == actual.Length;
     }
 
     private static string Show(string s) => "'" + (s.Length > 60 ? s[..60] + "…" : s).Replace("\u0001", "|") + "'";
