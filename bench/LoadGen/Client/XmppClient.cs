@@ -161,19 +161,18 @@ public sealed class XmppClient : IAsyncDisposable
     public async ValueTask<bool> OnInboundAsync(Frame frame, CancellationToken cancel)
     {
         if (frame.Kind != FrameKind.Element) return false;
-        var name = frame.Name;
-        if (name is "message" or "presence" or "iq")
+        if (frame.Is("message") || frame.Is("iq") || frame.Is("presence"))
         {
             Interlocked.Increment(ref _handled);
             return true;
         }
 
-        if (SmEnabled && name == "r")
+        if (SmEnabled && frame.Is("r"))
         {
             await Connection.SendAsync($"<a xmlns='{SmNs}' h='{Handled}'/>", cancel);
         }
 
-        return name != "a";
+        return !frame.Is("a");
     }
 
     /// <summary>Continues counting after a resume from the h the client reported.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using LuaXmpp.Bench.LoadGen.Client;
 using LuaXmpp.Bench.LoadGen.Measure;
 using LuaXmpp.Bench.LoadGen.Wire;
@@ -121,6 +122,8 @@ public static class ChatScenario
         {
             await Task.Yield();
             var start = Stopwatch.GetTimestamp();
+            var prefix = Encoding.UTF8.GetBytes($"<message to='{Partner.Client.FullJid}' type='chat' id='");
+            var suffix = Encoding.UTF8.GetBytes($"'><body>{Body}</body></message>");
             long count = 0;
             while (Stopwatch.GetTimestamp() < end)
             {
@@ -139,8 +142,7 @@ public static class ChatScenario
                 }
 
                 var now = Stopwatch.GetTimestamp();
-                await client.Connection.SendAsync(
-                    $"<message to='{Partner.Client.FullJid}' type='chat' id='{now}'><body>{Body}</body></message>", cancel);
+                await client.Connection.SendAsync(prefix, now, suffix, cancel);
                 count++;
                 if (now >= run.MeasureFrom) Interlocked.Increment(ref _sentMeasured);
                 // XEP-0198 §4: a client asks for acks now and then; every 10 stanzas is typical.
@@ -169,7 +171,7 @@ public static class ChatScenario
                 while (true)
                 {
                     var frame = await client.Connection.ReadAsync(cancel);
-                    if (!await client.OnInboundAsync(frame, cancel) || frame.Name != "message") continue;
+                    if (!await client.OnInboundAsync(frame, cancel) || !frame.Is("message")) continue;
                     var now = Stopwatch.GetTimestamp();
                     if (!long.TryParse(frame.Attribute("id"), NumberStyles.None, CultureInfo.InvariantCulture, out var stamp)) continue;
                     if (run.PerClientRate == 0) Partner.ReleaseWindow();

@@ -93,7 +93,7 @@ public static class MamScenario
             while (received < count)
             {
                 var frame = await peer.Connection.ReadAsync(stop.Token);
-                if (!await peer.OnInboundAsync(frame, stop.Token) || frame.Name != "message") continue;
+                if (!await peer.OnInboundAsync(frame, stop.Token) || !frame.Is("message")) continue;
                 received++;
                 gate.Release();
             }
@@ -137,13 +137,13 @@ public static class MamScenario
         {
             var frame = await owner.Connection.ReadAsync(cancel);
             if (!await owner.OnInboundAsync(frame, cancel)) continue;
-            if (frame.Name == "message" && frame.Contains($"queryid='{id}'") || frame.Contains($"queryid=\"{id}\""))
+            if (frame.Is("message") && frame.Contains($"queryid='{id}'") || frame.Contains($"queryid=\"{id}\""))
             {
                 results++;
                 continue;
             }
 
-            if (frame.Name != "iq" || frame.Attribute("id") != id) continue;
+            if (!frame.Is("iq") || frame.Attribute("id") != id) continue;
             var ticks = Stopwatch.GetTimestamp() - start;
             if (frame.Attribute("type") != "result") return new QueryResult(ticks, frame.Xml, null, null, true);
             var count = int.TryParse(frame.ChildText("count"), out var c) ? c : (int?)null;

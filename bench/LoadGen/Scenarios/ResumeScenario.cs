@@ -141,7 +141,7 @@ public static class ResumeScenario
 
         private async Task HandleAsync(Frame frame, CancellationToken cancel)
         {
-            if (!await client.OnInboundAsync(frame, cancel) || frame.Name != "message") return;
+            if (!await client.OnInboundAsync(frame, cancel) || !frame.Is("message")) return;
             var id = frame.Attribute("id");
             if (id is null || !id.StartsWith('s') || !int.TryParse(id.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var seq)) return;
             Total++;

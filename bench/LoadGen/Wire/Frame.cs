@@ -23,6 +23,11 @@ public readonly record struct Frame(FrameKind Kind, string Xml)
         }
     }
 
+    /// <summary>Whether the element is named <paramref name="name"/>, without allocating.</summary>
+    public bool Is(string name) =>
+        Xml.Length > name.Length + 1 && Xml[0] == '<' && Xml.AsSpan(1).StartsWith(name, StringComparison.Ordinal)
+        && Xml[name.Length + 1] is ' ' or '>' or '/' or '\t' or '\n' or '\r';
+
     /// <summary>An attribute of the opening tag, unescaped; null when absent.</summary>
     public string? Attribute(string name)
     {

@@ -80,6 +80,26 @@ public sealed class XmppConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Writes prefix + decimal number + suffix without building a string: the chat
+    /// send path runs tens of thousands of times a second and must stay cheap.</summary>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> prefix, long number, ReadOnlyMemory<byte> suffix, CancellationToken cancel = default)
+    {
+        await _writeLock.WaitAsync(cancel);
+        try
+        {
+            var span = _writer.GetSpan(prefix.Length + 20 + suffix.Length);
+            prefix.Span.CopyTo(span);
+            System.Buffers.Text.Utf8Formatter.TryFormat(number, span[prefix.Length..], out var digits);
+            suffix.Span.CopyTo(span[(prefix.Length + digits)..]);
+            _writer.Advance(prefix.Length + digits + suffix.Length);
+            await _writer.FlushAsync(cancel);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
     /// <summary>The next frame; throws <see cref="EndOfStreamException"/> when the peer closed.</summary>
     public async ValueTask<Frame> ReadAsync(CancellationToken cancel)
     {
