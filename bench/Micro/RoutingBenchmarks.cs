@@ -63,7 +63,8 @@ public class RoutingBenchmarks
             _server.Sessions.Register(s);
             return s;
         });
-        var error = await _loop.InvokeAsync(() => _server.Sessions.BindAsync(session, user == "juliet" ? "balcony" : "orchard"));
+        LuaXmpp.Xmpp.StanzaError? error = null;
+        await _loop.InvokeAsync(async () => { error = await _server.Sessions.BindAsync(session, user == "juliet" ? "balcony" : "orchard"); });
         if (error is not null) throw new InvalidOperationException("bind failed: " + error);
         return session;
     }

@@ -16,6 +16,9 @@ public sealed class Report(string scenario, string label)
         return this;
     }
 
+    /// <summary>A figure by name (null when absent), for callers that check results in code.</summary>
+    public object? this[string name] => _figures.Find(f => f.Key == name).Value;
+
     /// <summary>The scenario could not run against this server (e.g. no XEP-0198): say so,
     /// with the reason, instead of printing numbers that mean nothing.</summary>
     public Report Unsupported(string reason) => Add("unsupported", reason);

@@ -50,14 +50,27 @@ public static class RegisterScenario
             .Add("server_cpu_s", serverCpu).Add("loadgen_cpu_s", ownCpu).Add("first_error", firstError);
     }
 
+    private static async Task OpenStreamAsync(XmppConnection connection, string host, CancellationToken cancel)
+    {
+        await connection.SendAsync(
+            $"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{host}' version='1.0'>",
+            cancel);
+        await connection.ExpectAsync(f => f.Kind == FrameKind.Element && f.Name == "stream:features", cancel);
+    }
+
     /// <summary>Null on success, else the error stanza.</summary>
     private static async Task<string?> RegisterOneAsync(Target target, string user, CancellationToken cancel)
     {
         await using var connection = await XmppConnection.ConnectAsync(target.Port, cancel);
-        await connection.SendAsync(
-            $"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{target.Host}' version='1.0'>",
-            cancel);
-        await connection.ExpectAsync(f => f.Kind == FrameKind.Element && f.Name == "stream:features", cancel);
+        await OpenStreamAsync(connection, target.Host, cancel);
+        if (target.StartTls)
+        {
+            await connection.SendAsync("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", cancel);
+            await connection.ExpectAsync(f => f.Kind == FrameKind.Element && f.Name == "proceed", cancel);
+            await connection.StartTlsAsync(target.Host, cancel);
+            await OpenStreamAsync(connection, target.Host, cancel);
+        }
+
         await connection.SendAsync(
             $"<iq type='set' id='reg'><query xmlns='jabber:iq:register'><username>{user}</username><password>{target.Password}</password></query></iq>",
             cancel);
