@@ -62,4 +62,180 @@ public sealed class SmacksProtocolTests(ITestOutputHelper output)
         Assert.Equal(3u, H(a2));
         Assert.False(alice.ClosedByServer);
     }
+
+    [Fact]
+    public async Task Enable_Twice_FailsWithUnexpectedRequest()
+    {
+        await using var server = await SmacksServer.StartAsync(output);
+        await SmacksServer.RegisterAsync(server, "alice");
+        await using var alice = await SmacksServer.LoginAsync(server, "alice");
+        await alice.EnableAsync();
+
+        await alice.SendAsync($"<enable xmlns='{Sm3}' resume='true'/>");
+        var failed = await alice.NextAsync(e => Is(e, "failed"), "<failed/>");
+
+        Assert.NotNull(failed.Element(XName.Get("unexpected-request", Stanzas)));
+        Assert.False(alice.ClosedByServer);
+    }
+
+    [Fact]
+    public async Task Enable_BeforeBind_FailsWithUnexpectedRequest()
+    {
+        await using var server = await SmacksServer.StartAsync(output);
+        await SmacksServer.RegisterAsync(server, "alice");
+        await using var alice = await SmacksServer.LoginAsync(server, "alice", resource: null);
+
+        await alice.SendAsync($"<enable xmlns='{Sm3}'/>");
+        var failed = await alice.NextAsync(e => Is(e, "failed"), "<failed/>");
+
+        Assert.NotNull(failed.Element(XName.Get("unexpected-request", Stanzas)));
+    }
+
+    [Fact]
+    public async Task Resume_AfterBind_FailsWithUnexpectedRequest()
+    {
+        await using var server = await SmacksServer.StartAsync(output);
+        await SmacksServer.RegisterAsync(server, "alice");
+        await using var first = await SmacksServer.LoginAsync(server, "alice", "one");
+        var id = (string)(await first.EnableAsync()).Attribute("id")!;
+        await using var second = await SmacksServer.LoginAsync(server, "alice", "two");
+
+        await second.SendAsync($"<resume xmlns='{Sm3}' previd='{id}' h='0'/>");
+        var failed = await second.NextAsync(e => Is(e, "failed"), "<failed/>");
+
+        Assert.NotNull(failed.Element(XName.Get("unexpected-request", Stanzas)));
+    }
+
+    [Fact]
+    public async Task Ack_BeyondSent_ClosesStreamWithUndefinedCondition_NamingBothNumbers()
+    {
+        await using var server = await SmacksServer.StartAsync(output);
+        await SmacksServer.RegisterAsync(server, "alice");
+        await using var alice = await SmacksServer.LoginAsync(server, "alice");
+        await alice.EnableAsync();
+        await alice.SendAsync("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await alice.NextAsync(e => (string?)e.Attribute("id") == "p1", "ping result");
+
+        await alice.SendAsync($"<a xmlns='{Sm3}' h='7'/>");
+
+        Assert.True(await alice.WaitClosedAsync());
+        var error = alice.Elements.Single(e => e.Name.LocalName == "error");
+        Assert.NotNull(error.Element(XName.Get("undefined-condition", "urn:ietf:params:xml:ns:xmpp-streams")));
+        var text = error.Element(XName.Get("text", "urn:ietf:params:xml:ns:xmpp-streams"))?.Value ?? "";
+        Assert.Contains("7", text);
+        Assert.Contains("1", text);
+    }
+
+    [Fact]
+    public async Task Counters_WrapAroundAt2Pow32_InBothDirections()
+    {
+        await using var server = await SmacksServer.StartAsync(output);
+        await SmacksServer.RegisterAsync(server, "alice");
+        await using var alice = await SmacksServer.LoginAsync(server, "alice");
+        await alice.EnableAsync();
+
+        // Both counters jump to 2^32 - 1; the iq's own result is then outbound stanza 0 (wrapped).
+        await alice.SendAsync("<iq type='set' id='c1'><counters xmlns='urn:test:smacks' in='4294967295' out='4294967295'/></iq>");
+        var counters = await alice.NextAsync(e => (string?)e.Attribute("id") == "c1", "counters result");
+        Assert.True((string?)counters.Attribute("type") == "result", counters.ToString());
+        await alice.SendAsync($"<r xmlns='{Sm3}'/>");
+        Assert.Equal(4294967295u, H(await alice.NextAsync(e => Is(e, "a"), "<a/>")));
+
+        await alice.SendAsync("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await alice.NextAsync(e => (string?)e.Attribute("id") == "p1", "ping result");
+        await alice.SendAsync($"<r xmlns='{Sm3}'/>");
+        Assert.Equal(0u, H(await alice.NextAsync(e => Is(e, "a"), "<a/> after the wrap")));
+
+        // Outbound: counters result is h=0, the ping result h=1. Acking 1 is fine, 2 is too many.
+        await alice.SendAsync($"<a xmlns='{Sm3}' h='1'/>");
+        await alice.SendAsync($"<r xmlns='{Sm3}'/>");
+        await alice.NextAsync(e => Is(e, "a"), "<a/> after a wrapped ack");
+        Assert.False(alice.ClosedByServer);
+        await alice.SendAsync($"<a xmlns='{Sm3}' h='2'/>");
+        Assert.True(await alice.WaitClosedAsync());
+        Assert.Contains("undefined-condition", alice.Transcript);
+    }
+
+    [Fact]
+    public async Task MaxUnackedStanzas_RequestsAckOnlyBeyondTheThreshold()
+    {
+        await using var server = await SmacksServer.StartAsync(output, new Dictionary<string, string> { ["smacks_max_unacked_stanzas"] = "3" });
+        await SmacksServer.RegisterAsync(server, "alice");
+        await using var alice = await SmacksServer.LoginAsync(server, "alice");
+        await alice.EnableAsync();
+
+        for (int i = 1; i <= 3; i++)
+        {
+            await alice.SendAsync($"<iq type='get' id='p{i}'><ping xmlns='urn:xmpp:ping'/></iq>");
+            await alice.NextAsync(e => (string?)e.Attribute("id") == $"p{i}", "ping result " + i);
+        }
+        Assert.Null(await alice.TryNextAsync(e => Is(e, "r"), TimeSpan.FromMilliseconds(500)));
+
+        await alice.SendAsync("<iq type='get' id='p4'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await alice.NextAsync(e => Is(e, "r"), "<r/> after the 4th unacked stanza");
+        Assert.Equal(4, alice.HandledSinceEnable);
+    }
+
+    [Fact]
+    public async Task MaxUnackedStanzas_DefaultZero_RequestsAfterFirstStanza_OneAtATime()
+    {
+        await using var server = await SmacksServer.StartAsync(output);
+        await SmacksServer.RegisterAsync(server, "alice");
+        await using var alice = await SmacksServer.LoginAsync(server, "alice");
+        await alice.EnableAsync();
+
+        await alice.SendAsync("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await alice.NextAsync(e => Is(e, "r"), "<r/>");
+        await alice.SendAsync("<iq type='get' id='p2'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await alice.NextAsync(e => (string?)e.Attribute("id") == "p2", "second result");
+        // One <r/> in flight at a time: no second request until the first is answered.
+        Assert.Null(await alice.TryNextAsync(e => Is(e, "r"), TimeSpan.FromMilliseconds(500)));
+        await alice.SendAsync($"<a xmlns='{Sm3}' h='1'/>");
+        await alice.NextAsync(e => Is(e, "r"), "<r/> for the rest after the ack");
+    }
+
+    [Fact]
+    public async Task MaxInactiveUnackedStanzas_AppliesWhileCsiInactive()
+    {
+        await using var server = await SmacksServer.StartAsync(output, new Dictionary<string, string>
+        {
+            ["smacks_max_unacked_stanzas"] = "0",
+            ["smacks_max_inactive_unacked_stanzas"] = "2",
+        }, extraModules: "csi");
+        await SmacksServer.RegisterAsync(server, "alice");
+        await using var alice = await SmacksServer.LoginAsync(server, "alice");
+        await alice.EnableAsync();
+        await alice.SendAsync("<inactive xmlns='urn:xmpp:csi:0'/>");
+
+        for (int i = 1; i <= 2; i++)
+        {
+            await alice.SendAsync($"<iq type='get' id='p{i}'><ping xmlns='urn:xmpp:ping'/></iq>");
+            await alice.NextAsync(e => (string?)e.Attribute("id") == $"p{i}", "ping result " + i);
+        }
+        Assert.Null(await alice.TryNextAsync(e => Is(e, "r"), TimeSpan.FromMilliseconds(500)));
+        await alice.SendAsync("<iq type='get' id='p3'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await alice.NextAsync(e => Is(e, "r"), "<r/> beyond the inactive threshold");
+
+        // Becoming active forces an ack request at once (after answering the outstanding one).
+        await alice.SendAsync($"<a xmlns='{Sm3}' h='3'/>");
+        await alice.SendAsync("<active xmlns='urn:xmpp:csi:0'/>");
+        await alice.NextAsync(e => Is(e, "r"), "<r/> on becoming active");
+    }
+
+    [Fact]
+    public async Task MaxAckDelay_FiresAckDelayedEvent_WhenRStaysUnanswered()
+    {
+        await using var server = await SmacksServer.StartAsync(output, new Dictionary<string, string> { ["smacks_max_ack_delay"] = "1" });
+        await SmacksServer.RegisterAsync(server, "alice");
+        await using var alice = await SmacksServer.LoginAsync(server, "alice");
+        await alice.EnableAsync();
+
+        await alice.SendAsync("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await alice.NextAsync(e => Is(e, "r"), "<r/>");
+
+        var events = await SmacksServer.WaitForEventAsync(server, "smacks-ack-delayed");
+        Assert.Single(events);
+        Assert.Contains("origin=alice@localhost/r1", events[0]);
+        Assert.Contains("queue=1", events[0]);
+    }
 }

@@ -12,6 +12,8 @@ public static class SmacksServer
 {
     public const string Password = "secret";
 
+    public const string ProsodyModules = "/usr/lib/prosody/modules";
+
     // Hooks the four events with Prosody's payload names and logs what they carried. The iq lets
     // a test jump the counters close to 2^32 (wrap-around cannot be reached by sending).
     private const string ProbeModule = """
@@ -47,6 +49,8 @@ public static class SmacksServer
         var plugins = Directory.CreateDirectory(Path.Combine(server.Directory, "plugins")).FullName;
         await File.WriteAllTextAsync(Path.Combine(plugins, "mod_smacks_probe.lua"), ProbeModule);
         if (prosodyModulePath is not null) File.Copy(prosodyModulePath, Path.Combine(plugins, "mod_smacks.lua"));
+        // Prosody's mod_csi (never committed here) turns <inactive/> into the csi-client-* events.
+        if (extraModules.Contains("csi")) File.Copy(Path.Combine(ProsodyModules, "mod_csi.lua"), Path.Combine(plugins, "mod_csi.lua"));
         server.Config.Set("plugin_paths", ServerConfig.LuaList(plugins));
         await server.WriteConfigAsync();
         try
