@@ -298,7 +298,11 @@ module:hook("c2s-ondisconnect", function (event)
 	if session.destroyed or session.hibernating then return; end
 	local info = info_of(session);
 	if not (info and info.resumable and session.resumption_token) then return; end
-	if info.overflowed then return; end -- cannot be resumed: end it now, its messages go offline
+	if info.overflowed then
+		-- It could not be resumed: end it now (h kept), its messages go to offline storage.
+		expire(session, "Stream management queue overflowed");
+		return true;
+	end
 	hibernate(session);
 	return true;
 end);

@@ -218,7 +218,8 @@ public sealed class StreamManagementController
                 .SetAttribute("from", _session.BareJid?.ToString() ?? _session.Host)
                 .SetAttribute("stamp", _loop.Time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"));
         }
-        if (State.Enqueue(copy)) OnOverflow();
+        // Deferred: mod_smacks may end the session there, which must not happen inside Send.
+        if (State.Enqueue(copy)) _loop.Post(OnOverflow);
         if (Hibernating)
         {
             var e = new EventData(_session, copy);
@@ -233,6 +234,7 @@ public sealed class StreamManagementController
 
     private void OnOverflow()
     {
+        if (!Enabled || _session.Destroyed) return;
         _session.Log.Warn($"Stream management queue overflowed ({_limits.MaxQueueSize} stanzas / {_limits.MaxQueueBytes} bytes): the session can no longer be resumed");
         var e = new EventData(_session);
         e["origin"] = _session;
