@@ -20,6 +20,9 @@ public sealed class SmClient : IAsyncDisposable
     public const string Stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a wait may take before it fails (longer under load).</summary>
+    public TimeSpan Timeout { get; set; } = DefaultTimeout;
+
     private readonly TcpClient _tcp;
     private readonly SslStream _tls;
     private readonly StringBuilder _stream = new();
@@ -56,9 +59,10 @@ public sealed class SmClient : IAsyncDisposable
     }
 
     /// <summary>Connects, authenticates with PLAIN and, unless <paramref name="resource"/> is null, binds it.</summary>
-    public static async Task<SmClient> LoginAsync(ServerProcess server, string user, string password, string? resource)
+    public static async Task<SmClient> LoginAsync(ServerProcess server, string user, string password, string? resource, TimeSpan? timeout = null)
     {
         var client = await ConnectAsync(server);
+        client.Timeout = timeout ?? DefaultTimeout;
         await client.OpenStreamAsync(server.Host);
         var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{user}\0{password}"));
         await client.SendAsync($"<auth xmlns='{RawXmppClient.SaslNs}' mechanism='PLAIN'>{credentials}</auth>");
@@ -73,6 +77,17 @@ public sealed class SmClient : IAsyncDisposable
                 ?? throw new XunitException("bind failed: " + bound);
         }
         return client;
+    }
+
+    /// <summary>XEP-0077 in-band registration on a fresh connection (fast enough for load tests).</summary>
+    public static async Task RegisterAsync(ServerProcess server, string user, string password)
+    {
+        await using var client = await ConnectAsync(server);
+        client.Timeout = TimeSpan.FromSeconds(60);
+        await client.OpenStreamAsync(server.Host);
+        await client.SendAsync($"<iq type='set' id='reg'><query xmlns='jabber:iq:register'><username>{user}</username><password>{password}</password></query></iq>");
+        var answer = await client.NextAsync(e => (string?)e.Attribute("id") == "reg", "registration result", TimeSpan.FromSeconds(60));
+        if ((string?)answer.Attribute("type") != "result") throw new XunitException("registration failed: " + answer);
     }
 
     public async Task<XElement> OpenStreamAsync(string host)
@@ -123,7 +138,7 @@ public sealed class SmClient : IAsyncDisposable
     /// <summary>The next element (after those already taken) matching <paramref name="match"/>; earlier non-matching ones stay available.</summary>
     public async Task<XElement> NextAsync(Func<XElement, bool> match, string what, TimeSpan? timeout = null)
     {
-        var found = await TryNextAsync(match, timeout ?? DefaultTimeout);
+        var found = await TryNextAsync(match, timeout ?? Timeout);
         return found ?? throw new XunitException($"waiting for {what}: {(ClosedByServer ? "server closed the connection" : "timed out")}; received:\n{Transcript}");
     }
 
@@ -169,7 +184,7 @@ public sealed class SmClient : IAsyncDisposable
     /// <summary>Waits until the server closes the connection; false if it stays open.</summary>
     public async Task<bool> WaitClosedAsync(TimeSpan? timeout = null)
     {
-        using var deadline = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        using var deadline = new CancellationTokenSource(timeout ?? Timeout);
         while (!ClosedByServer && await ReadChunkAsync(deadline.Token))
         {
         }
