@@ -15,7 +15,12 @@ public sealed class SmacksProtocolTests(ITestOutputHelper output)
     [Fact]
     public async Task Features_OfferSm2AndSm3_AfterAuthenticationOnly()
     {
-        await using var server = await SmacksServer.StartAsync(output);
+        // The s2s options are accepted (no effect until s2s exists) and change nothing for c2s.
+        await using var server = await SmacksServer.StartAsync(output, new Dictionary<string, string>
+        {
+            ["smacks_enabled_s2s"] = "false",
+            ["smacks_s2s_resend"] = "true",
+        });
         await SmacksServer.RegisterAsync(server, "alice");
         await using var client = await SmClient.ConnectAsync(server);
 
@@ -237,5 +242,57 @@ public sealed class SmacksProtocolTests(ITestOutputHelper output)
         Assert.Single(events);
         Assert.Contains("origin=alice@localhost/r1", events[0]);
         Assert.Contains("queue=1", events[0]);
+    }
+
+    [Fact]
+    public async Task Counting_IncludesStanzasLuaModulesSend_SuchAsMamResults()
+    {
+        await using var server = await SmacksServer.StartAsync(output, new Dictionary<string, string> { ["smacks_max_unacked_stanzas"] = "1000" });
+        await SmacksServer.RegisterAsync(server, "alice");
+        await using var alice = await SmacksServer.LoginAsync(server, "alice");
+        await alice.EnableAsync();
+
+        await alice.SendAsync("<iq type='set' id='b1'><burst xmlns='urn:test:smacks' n='7'/></iq>");
+        await alice.NextAsync(e => (string?)e.Attribute("id") == "b1", "burst result");
+        Assert.Equal(8, alice.HandledSinceEnable);
+        Assert.Equal(7, alice.Elements.Count(e => e.Element(XName.Get("result", "urn:xmpp:mam:2")) is not null));
+
+        // The server agrees: 8 is accepted, 9 is more than it sent.
+        await alice.SendAsync($"<a xmlns='{Sm3}' h='8'/>");
+        await alice.SendAsync($"<r xmlns='{Sm3}'/>");
+        Assert.Equal(1u, H(await alice.NextAsync(e => Is(e, "a"), "<a/>")));
+        await alice.SendAsync($"<a xmlns='{Sm3}' h='9'/>");
+        Assert.True(await alice.WaitClosedAsync());
+        Assert.Contains("undefined-condition", alice.Transcript);
+    }
+
+    [Fact]
+    public async Task Counting_IncludesRealMamQueryResults()
+    {
+        await using var server = await SmacksServer.StartAsync(output, new Dictionary<string, string> { ["smacks_max_unacked_stanzas"] = "1000" }, extraModules: "mam");
+        await SmacksServer.RegisterAsync(server, "alice", "bob");
+        await using var bob = await SmacksServer.LoginAsync(server, "bob");
+        await using var alice = await SmacksServer.LoginAsync(server, "alice");
+        for (int i = 1; i <= 3; i++)
+        {
+            await bob.SendAsync($"<message to='{alice.Jid}' type='chat' id='a{i}'><body>archived {i}</body></message>");
+            await alice.NextAsync(e => (string?)e.Attribute("id") == $"a{i}", "message " + i);
+        }
+        await alice.EnableAsync();
+
+        await alice.SendAsync("<iq type='set' id='q1'><query xmlns='urn:xmpp:mam:2' queryid='f'/></iq>");
+        var fin = await alice.NextAsync(e => (string?)e.Attribute("id") == "q1", "MAM query result");
+        Assert.Equal("result", (string?)fin.Attribute("type"));
+        int results = alice.Elements.Count(e => e.Element(XName.Get("result", "urn:xmpp:mam:2")) is not null);
+        Assert.Equal(3, results);
+        Assert.Equal(4, alice.HandledSinceEnable);
+
+        await alice.SendAsync($"<a xmlns='{Sm3}' h='4'/>");
+        await alice.SendAsync("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await alice.SendAsync($"<r xmlns='{Sm3}'/>");
+        Assert.Equal(2u, H(await alice.NextAsync(e => Is(e, "a"), "<a/>")));
+        await alice.SendAsync($"<a xmlns='{Sm3}' h='6'/>");
+        Assert.True(await alice.WaitClosedAsync());
+        Assert.Contains("undefined-condition", alice.Transcript);
     }
 }

@@ -34,6 +34,19 @@ public static class SmacksServer
             event.origin.send(st.reply(event.stanza));
             return true;
         end);
+        -- Sends n MAM-style result messages through the session's Lua send (as mod_mam does),
+        -- then the iq result: everything a Lua module sends must be counted too.
+        module:hook("iq-set/self/urn:test:smacks:burst", function (event)
+            local n = tonumber(event.stanza.tags[1].attr.n);
+            for i = 1, n do
+                event.origin.send(st.message({ to = event.origin.full_jid, id = "burst" .. i })
+                    :tag("result", { xmlns = "urn:xmpp:mam:2", queryid = "q", id = tostring(i) })
+                    :tag("forwarded", { xmlns = "urn:xmpp:forward:0" })
+                    :tag("message", { xmlns = "jabber:client", from = "x@localhost" }):text_tag("body", "old " .. i));
+            end
+            event.origin.send(st.reply(event.stanza));
+            return true;
+        end);
         """;
 
     public static async Task<ServerProcess> StartAsync(ITestOutputHelper output, IDictionary<string, string>? options = null,
@@ -51,6 +64,14 @@ public static class SmacksServer
         if (prosodyModulePath is not null) File.Copy(prosodyModulePath, Path.Combine(plugins, "mod_smacks.lua"));
         // Prosody's mod_csi (never committed here) turns <inactive/> into the csi-client-* events.
         if (extraModules.Contains("csi")) File.Copy(Path.Combine(ProsodyModules, "mod_csi.lua"), Path.Combine(plugins, "mod_csi.lua"));
+        // Likewise Prosody's mod_mam, unless a mod_mam of our own ships beside the server.
+        var ours = Path.Combine(AppContext.BaseDirectory, "modules");
+        if (extraModules.Contains("mam") && !File.Exists(Path.Combine(ours, "mod_mam.lua")) && !File.Exists(Path.Combine(ours, "mod_mam", "mod_mam.lua")))
+        {
+            var mam = Directory.CreateDirectory(Path.Combine(plugins, "mod_mam")).FullName;
+            foreach (var file in Directory.GetFiles(Path.Combine(ProsodyModules, "mod_mam"))) File.Copy(file, Path.Combine(mam, Path.GetFileName(file)));
+            File.Copy(Path.Combine(ProsodyModules, "mod_cron.lua"), Path.Combine(plugins, "mod_cron.lua"));
+        }
         server.Config.Set("plugin_paths", ServerConfig.LuaList(plugins));
         await server.WriteConfigAsync();
         try
