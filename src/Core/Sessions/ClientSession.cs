@@ -1,4 +1,5 @@
 using LuaXmpp.Logging;
+using LuaXmpp.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
@@ -60,6 +61,15 @@ public sealed class ClientSession : Session
 
     /// <summary>Set once the session is being destroyed; nothing more is delivered to it.</summary>
     public bool Destroyed { get; set; }
+
+    /// <summary>XEP-0198 state, once the client enabled stream management (mod_smacks sets it up).</summary>
+    public StreamManagementController? StreamManagement { get; set; }
+
+    /// <summary>
+    /// Set on a fresh session whose connection resumed another (XEP-0198 §5): the session that
+    /// now owns the connection. The stream handler switches to it.
+    /// </summary>
+    public ClientSession? MovedTo { get; set; }
 
     /// <summary>
     /// Filters on outgoing elements, in order (session.filter "stanzas/out"). A filter returns

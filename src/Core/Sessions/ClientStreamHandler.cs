@@ -68,6 +68,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
     public Task<StreamAction> OnElementAsync(XmlElement element)
     {
         if (_session is null) return Fail(StreamErrorCondition.NotWellFormed, "Stream header expected");
+        if (TryHandleStreamManagement(element, out var handled)) return handled;
         switch (element.Namespace)
         {
             case Namespaces.Tls:
@@ -87,18 +88,19 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             return Continue;
         }
         _server.Router.Process(_session, element);
+        AdoptResumedSession();
         return Continue;
     }
 
     public Task OnStreamEndAsync()
     {
-        if (_session is not null) _server.Sessions.Destroy(_session, "Client closed the stream");
+        if (OwnsSession) _server.Sessions.Destroy(_session, "Client closed the stream");
         return Task.CompletedTask;
     }
 
     public Task OnDisconnectedAsync(string reason)
     {
-        if (_session is null) return Task.CompletedTask;
+        if (!OwnsSession) return Task.CompletedTask;
         var e = new EventData(_session);
         e["session"] = _session;
         e["reason"] = reason;

@@ -15,6 +15,7 @@ public sealed class SessionManager
 {
     private readonly Func<string, HostContext?> _hosts;
     private readonly Logger _log = Logger.For("sessionmanager");
+    private readonly HashSet<ClientSession> _unbinding = new();
 
     public SessionManager(Func<string, HostContext?> hosts) => _hosts = hosts;
 
@@ -101,16 +102,36 @@ public sealed class SessionManager
 
     /// <summary>
     /// Removes a session from the registry, firing pre-resource-unbind (presence modules send
-    /// unavailable presence there) and resource-unbind when it was bound. Idempotent.
+    /// unavailable presence there; a non-null result keeps the session) and resource-unbind
+    /// when it was bound. Idempotent.
     /// </summary>
     public void Destroy(ClientSession session, string? reason)
     {
-        if (session.Destroyed) return;
+        if (session.Destroyed || _unbinding.Contains(session)) return;
+        var host = session.FullJid is null ? null : _hosts(session.Host);
+        if (host is not null)
+        {
+            // As in Prosody, a handler may keep the session (stream management hibernates it):
+            // any non-null result of pre-resource-unbind cancels the destruction.
+            _unbinding.Add(session);
+            object? kept;
+            try
+            {
+                kept = host.Events.Fire("pre-resource-unbind", SessionEvent(session, reason));
+            }
+            finally
+            {
+                _unbinding.Remove(session);
+            }
+            if (kept is not null && !session.Destroyed)
+            {
+                session.Log.Debug("Resource unbind prevented by a module");
+                return;
+            }
+        }
         session.Destroyed = true;
         All.Remove(session);
         if (session.FullJid is not { } full) return;
-        var host = _hosts(session.Host);
-        host?.Events.Fire("pre-resource-unbind", SessionEvent(session, reason));
         FullSessions.Remove(full.ToString());
         var bare = full.Bare.ToString();
         if (BareSessions.TryGetValue(bare, out var bs))

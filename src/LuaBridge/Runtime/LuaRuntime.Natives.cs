@@ -64,6 +64,7 @@ public sealed partial class LuaRuntime
         n.Add("find_resource", FindResource);
 
         RegisterStorageNatives(n);
+        RegisterStreamManagementNatives(n);
     }
 
     private int Log(Lua lua)

@@ -1,0 +1,414 @@
+-- mod_smacks: XEP-0198 Stream Management for LuaXmpp.
+--
+-- The per-stanza work (counting in both directions, the unacked queue, answering <r/>,
+-- processing <a/>, requesting acks, the ack-delay timer) runs in C#
+-- (src/Core/StreamManagement), reached through the sm_* natives. This module decides policy:
+-- when stream management may be enabled, which sessions hibernate and for how long, who may
+-- resume what, and what happens to unacknowledged stanzas when a session ends. Option names,
+-- defaults and events are those of Prosody's mod_smacks, so operators and modules that hook
+-- the events (mod_cloud_notify) see the same behaviour.
+--
+-- Options (seconds where a time):
+--   smacks_hibernation_time (600)             how long a disconnected session stays resumable;
+--                                              a client's smaller <enable max=…/> is honoured
+--   smacks_max_unacked_stanzas (0)             ask for an ack once more than this many are unacked
+--   smacks_max_inactive_unacked_stanzas (256)  the same while the client is CSI-inactive
+--   smacks_max_ack_delay (30)                  fire "smacks-ack-delayed" when an <r/> stays unanswered
+--   smacks_max_hibernated_sessions (10)        hibernating sessions per user; the oldest is ended
+--   smacks_max_old_sessions (10)               per user, expired sessions whose h is kept in
+--                                              storage (store "smacks_h"), for <failed h=…/>
+--   smacks_max_queue_size (500)                unacked queue bound; beyond it the session
+--                                              cannot be resumed and its messages go offline
+--   smacks_enabled_s2s (true), smacks_s2s_resend (false)
+--                                              accepted for compatibility; no effect until
+--                                              LuaXmpp has server-to-server streams
+
+local st = require "util.stanza";
+local new_id = require "util.id".short;
+local sessionmanager = require "core.sessionmanager";
+local sm = require "luaxmpp.checked";
+
+local os_time, tostring, tonumber, pairs, ipairs, math_floor = os.time, tostring, tonumber, pairs, ipairs, math.floor;
+
+local xmlns_sm2 = "urn:xmpp:sm:2";
+local xmlns_sm3 = "urn:xmpp:sm:3";
+local xmlns_errors = "urn:ietf:params:xml:ns:xmpp-stanzas";
+local xmlns_mam2 = "urn:xmpp:mam:2";
+
+local hibernation_time = module:get_option_number("smacks_hibernation_time", 600);
+local max_unacked = module:get_option_number("smacks_max_unacked_stanzas", 0);
+local max_inactive_unacked = module:get_option_number("smacks_max_inactive_unacked_stanzas", 256);
+local max_ack_delay = module:get_option_number("smacks_max_ack_delay", 30);
+local max_hibernated = module:get_option_number("smacks_max_hibernated_sessions", 10);
+local max_old_sessions = module:get_option_number("smacks_max_old_sessions", 10);
+local queue_size = module:get_option_number("smacks_max_queue_size", 500);
+-- Read so that a config written for Prosody checks clean; there are no s2s streams yet.
+module:get_option_boolean("smacks_enabled_s2s", true);
+module:get_option_boolean("smacks_s2s_resend", false);
+
+-- username → { [token] = { h = <last h>, t = <expiry time> } }: what a late <resume/> is told.
+local old_sessions = module:open_store("smacks_h");
+
+-- "user@host/token" → resumable session (connected or hibernating).
+local registry = {};
+-- username → array of hibernating sessions, oldest first (for smacks_max_hibernated_sessions).
+local hibernating_by_user = {};
+
+local function registry_key(username, token) return username .. "@" .. module.host .. "/" .. token; end
+
+local function info_of(session)
+	local info = sm.sm_info(session);
+	if info and info.enabled then return info; end
+	return nil;
+end
+
+local function send_failed(session, xmlns, condition, h, text, previd)
+	local failed = st.stanza("failed", { xmlns = xmlns, h = h and tostring(h) or nil, previd = previd });
+	failed:tag(condition, { xmlns = xmlns_errors }):up();
+	if text then failed:tag("text", { xmlns = xmlns_errors }):text(text):up(); end
+	session.send(failed);
+end
+
+---------------------------------------------------------------------------------------------
+-- Old sessions: the h of expired sessions, kept in storage so it survives a restart
+---------------------------------------------------------------------------------------------
+
+local function remember_h(username, token, h)
+	local all = old_sessions:get(username) or {};
+	all[token] = { h = h, t = os_time() };
+	-- Keep the newest smacks_max_old_sessions.
+	local tokens = {};
+	for t in pairs(all) do tokens[#tokens + 1] = t; end
+	table.sort(tokens, function(a, b) return (all[a].t or 0) > (all[b].t or 0); end);
+	for i = max_old_sessions + 1, #tokens do all[tokens[i]] = nil; end
+	local ok, err = old_sessions:set(username, all);
+	if not ok then module:log("warn", "Could not save the h of expired session %s: %s", token, err); end
+end
+
+local function take_old_h(username, token)
+	local all = old_sessions:get(username);
+	local entry = all and all[token];
+	if not entry then return nil; end
+	all[token] = nil;
+	old_sessions:set(username, next(all) and all or nil);
+	return entry.h;
+end
+
+---------------------------------------------------------------------------------------------
+-- Ending sessions: what happens to unacknowledged stanzas
+---------------------------------------------------------------------------------------------
+
+-- True when the session is the account's only resource (so a message has nowhere else to go).
+local function is_last_session(session)
+	local bare = prosody.bare_sessions[session.username .. "@" .. session.host];
+	if not bare then return true; end
+	for resource in pairs(bare.sessions) do
+		if resource ~= session.resource then return false; end
+	end
+	return true;
+end
+
+-- Hands each unacked stanza to "delivery/failure"; whatever nobody takes is bounced.
+local function handle_unacked(session)
+	local unacked = sm.sm_take_unacked(session);
+	session.smacks = false;
+	if #unacked == 0 then return; end
+	session.log("debug", "Session ends with %d unacked stanzas", #unacked);
+	for _, stanza in ipairs(unacked) do
+		if not module:fire_event("delivery/failure", { session = session, stanza = stanza }) then
+			local stanza_type = stanza.attr.type;
+			-- Errors are never answered with errors, results need no answer, and the
+			-- session's own outgoing copies (carbons) have nobody else to tell.
+			if stanza_type ~= "error" and stanza_type ~= "result" and stanza.attr.from ~= session.full_jid then
+				module:send(st.error_reply(stanza, "cancel", "recipient-unavailable"));
+			end
+		end
+	end
+end
+
+-- Messages: MAM results need nothing (the archive has them); messages the client will fetch
+-- from its archive need nothing; otherwise offline storage when this was the last resource.
+module:hook("delivery/failure", function (event)
+	local session, stanza = event.session, event.stanza;
+	if not session.username or stanza.name ~= "message" or stanza.attr.xmlns ~= nil then return; end
+	local message_type = stanza.attr.type or "normal";
+	if message_type ~= "chat" and message_type ~= "normal" then return; end
+	if stanza:get_child("result", xmlns_mam2) then return true; end
+	if session.mam_requested then
+		local bare = session.username .. "@" .. session.host;
+		if stanza:get_child_with_attr("stanza-id", "urn:xmpp:sid:0", "by", bare) then return true; end
+	end
+	if is_last_session(session) then
+		return module:fire_event("message/offline/handle", {
+			origin = session, username = session.username, stanza = stanza,
+		});
+	end
+end);
+
+local function forget_hibernating(session)
+	local list = session.username and hibernating_by_user[session.username];
+	if not list then return; end
+	for i = #list, 1, -1 do
+		if list[i] == session then table.remove(list, i); end
+	end
+	if #list == 0 then hibernating_by_user[session.username] = nil; end
+end
+
+local function stop_watchdog(session)
+	local watchdog = session.hibernating_watchdog;
+	if watchdog then
+		session.hibernating_watchdog = nil;
+		watchdog:stop();
+	end
+end
+
+local function revoke_token(session)
+	local token = session.resumption_token;
+	if not token then return nil; end
+	registry[registry_key(session.username, token)] = nil;
+	session.resumption_token = nil;
+	return token;
+end
+
+-- Ends a resumable session for good (hibernation timeout, eviction, failed resume, shutdown):
+-- its h is kept for a late <resume/>, then it is destroyed as an ordinary disconnect.
+local function expire(session, reason)
+	if session.destroyed then return; end
+	stop_watchdog(session);
+	forget_hibernating(session);
+	local info = info_of(session);
+	local token = revoke_token(session);
+	if token and info then remember_h(session.username, token, info.h); end
+	session.log("debug", "Ending stream-managed session: %s", reason);
+	sessionmanager.destroy_session(session, reason);
+end
+
+-- Every destroyed stream-managed session passes here (expiry, clean close, replaced resource).
+module:hook("pre-resource-unbind", function (event)
+	local session = event.session;
+	if not info_of(session) then return; end
+	stop_watchdog(session);
+	forget_hibernating(session);
+	revoke_token(session);
+	session.hibernating = nil;
+	handle_unacked(session);
+end);
+
+-- session:close() from a module: no resumption after that, and the client gets a last ack
+-- (XEP-0198 §4, since version 1.5.2).
+module:hook("pre-session-close", function (event)
+	local session = event.session;
+	local info = info_of(session);
+	if not info then return; end
+	revoke_token(session);
+	sm.sm_set_resumable(session, false);
+	if not info.hibernating then
+		session.send(st.stanza("a", { xmlns = info.xmlns, h = tostring(info.h) }));
+	end
+end);
+
+---------------------------------------------------------------------------------------------
+-- Features and <enable/>
+---------------------------------------------------------------------------------------------
+
+module:hook("stream-features", function (event)
+	local origin = event.origin;
+	-- Offered once authenticated (alongside bind), as Prosody does.
+	if origin.username and not info_of(origin) then
+		event.features:tag("sm", { xmlns = xmlns_sm2 }):tag("optional"):up():up();
+		event.features:tag("sm", { xmlns = xmlns_sm3 }):tag("optional"):up():up();
+	end
+end);
+
+local function handle_enable(session, stanza, xmlns)
+	if info_of(session) then
+		send_failed(session, xmlns, "unexpected-request", nil, "Stream management is already enabled");
+		return true;
+	end
+	if not session.username then
+		send_failed(session, xmlns, "service-unavailable", nil, "Stream management is not available for this stream");
+		return true;
+	end
+	if not session.resource then
+		send_failed(session, xmlns, "unexpected-request", nil, "Client must bind a resource before enabling stream management");
+		return true;
+	end
+
+	local resume = stanza.attr.resume == "true" or stanza.attr.resume == "1";
+	local max;
+	if resume then
+		-- XEP-0198 §5: the client may ask for a shorter (never a longer) resumption time.
+		max = hibernation_time;
+		local asked = tonumber(stanza.attr.max);
+		if asked and asked > 0 and asked < max then max = math_floor(asked); end
+	end
+	sm.sm_enable(session, xmlns, resume, queue_size, max_unacked, max_inactive_unacked, max_ack_delay);
+	session.smacks = xmlns;
+
+	local token;
+	if resume then
+		token = new_id();
+		registry[registry_key(session.username, token)] = session;
+		session.resumption_token = token;
+		session.smacks_max = max;
+	end
+	session.log("debug", "Stream management enabled (%s)%s", xmlns, resume and ", resumable" or "");
+	session.send(st.stanza("enabled", {
+		xmlns = xmlns, id = token, resume = resume and "true" or nil, max = max and tostring(max) or nil,
+	}));
+	return true;
+end
+
+module:hook("stanza/" .. xmlns_sm3 .. ":enable", function (event) return handle_enable(event.origin, event.stanza, xmlns_sm3); end, 100);
+module:hook("stanza/" .. xmlns_sm2 .. ":enable", function (event) return handle_enable(event.origin, event.stanza, xmlns_sm2); end, 100);
+
+---------------------------------------------------------------------------------------------
+-- Hibernation
+---------------------------------------------------------------------------------------------
+
+local function hibernate(session)
+	sm.sm_hibernate(session);
+	session.hibernating = os_time();
+	local timeout = session.smacks_max or hibernation_time;
+	local watchdog = module:add_timer(timeout, function ()
+		if session.hibernating_watchdog ~= nil and not session.destroyed then
+			session.hibernating_watchdog = nil;
+			expire(session, "Hibernating too long");
+		end
+	end);
+	-- mod_cloud_notify (0.12 branch) cancels and replaces this to stretch hibernation.
+	watchdog.cancel = watchdog.stop;
+	session.hibernating_watchdog = watchdog;
+
+	local list = hibernating_by_user[session.username];
+	if not list then list = {}; hibernating_by_user[session.username] = list; end
+	list[#list + 1] = session;
+	session.log("debug", "Connection lost; hibernating for up to %d s", timeout);
+	module:fire_event("smacks-hibernation-start", { origin = session, queue = sm.sm_queue(session) });
+
+	-- Beyond smacks_max_hibernated_sessions the oldest hibernating sessions end (their h is kept).
+	while #list > max_hibernated do
+		expire(list[1], "Too many hibernating sessions");
+	end
+end
+
+-- The connection dropped without a clean close: a resumable session hibernates instead of ending.
+module:hook("c2s-ondisconnect", function (event)
+	local session = event.session;
+	if session.destroyed or session.hibernating then return; end
+	local info = info_of(session);
+	if not (info and info.resumable and session.resumption_token) then return; end
+	if info.overflowed then
+		-- It could not be resumed: end it now (h kept), its messages go to offline storage.
+		expire(session, "Stream management queue overflowed");
+		return true;
+	end
+	hibernate(session);
+	return true;
+end);
+
+-- Fired by the C# queue when it first overflows: a hibernating session can no longer be
+-- resumed, so there is no point holding it (and its queue) any longer.
+module:hook("smacks-queue-overflow", function (event)
+	local session = event.origin;
+	if session.hibernating then expire(session, "Stream management queue overflowed"); end
+end);
+
+---------------------------------------------------------------------------------------------
+-- <resume/>
+---------------------------------------------------------------------------------------------
+
+local function handle_resume(session, stanza, xmlns)
+	local previd = stanza.attr.previd;
+	if session.full_jid then
+		send_failed(session, xmlns, "unexpected-request", nil, "A session cannot be resumed after resource binding");
+		return true;
+	end
+	if not session.username or not previd then
+		send_failed(session, xmlns, "item-not-found", nil, "Unknown session");
+		return true;
+	end
+	local h = tonumber(stanza.attr.h);
+	if not h or h < 0 or h ~= math_floor(h) then
+		send_failed(session, xmlns, "bad-request", nil, "The 'h' attribute is missing or invalid");
+		return true;
+	end
+
+	-- Tokens are looked up under the authenticated user, so another user's token is unknown here.
+	local original = registry[registry_key(session.username, previd)];
+	if not original or original.destroyed then
+		local old_h = take_old_h(session.username, previd);
+		if old_h then
+			send_failed(session, xmlns, "item-not-found", old_h, "The session expired");
+		else
+			send_failed(session, xmlns, "item-not-found", nil, "Unknown session");
+		end
+		return true;
+	end
+
+	local ok, condition, text = sm.sm_check_resume(original, h);
+	if not ok then
+		local info = info_of(original);
+		send_failed(session, xmlns, condition, info and info.h, text, previd);
+		expire(original, "Resumption failed: " .. tostring(text));
+		return true;
+	end
+
+	stop_watchdog(original);
+	forget_hibernating(original);
+	local age = original.hibernating and (os_time() - original.hibernating) or 0;
+	sm.sm_resume(original, session, h, previd);
+	original.hibernating = nil;
+	original.resumption_counter = (original.resumption_counter or 0) + 1;
+	original.log("debug", "Resumed after %d s", age);
+	module:fire_event("smacks-hibernation-end", { origin = session, resumed = original, queue = sm.sm_queue(original) });
+	return true;
+end
+
+module:hook("stanza/" .. xmlns_sm3 .. ":resume", function (event) return handle_resume(event.origin, event.stanza, xmlns_sm3); end);
+module:hook("stanza/" .. xmlns_sm2 .. ":resume", function (event) return handle_resume(event.origin, event.stanza, xmlns_sm2); end);
+
+---------------------------------------------------------------------------------------------
+-- Client state (XEP-0352) and shutdown
+---------------------------------------------------------------------------------------------
+
+module:hook("csi-client-inactive", function (event)
+	local session = event.origin or event.session;
+	if info_of(session) then sm.sm_set_inactive(session, true); end
+end);
+
+module:hook("csi-client-active", function (event)
+	local session = event.origin or event.session;
+	if info_of(session) then
+		sm.sm_set_inactive(session, false);
+		sm.sm_request_ack(session, true);
+	end
+end);
+
+module:hook("csi-flushing", function (event)
+	local session = event.session or event.origin;
+	if info_of(session) then sm.sm_request_ack(session, false); end
+end);
+
+-- A clean shutdown treats every resumable session as expired: h is kept for the client's
+-- <resume/> after the restart, and unacked stanzas go to offline storage (or bounce).
+module:hook_global("server-stopping", function ()
+	local sessions = {};
+	for _, session in pairs(registry) do sessions[#sessions + 1] = session; end
+	for _, session in ipairs(sessions) do
+		if session.hibernating then
+			expire(session, "Server shutting down");
+		else
+			local info = info_of(session);
+			local token = revoke_token(session);
+			if token and info then remember_h(session.username, token, info.h); end
+			handle_unacked(session);
+		end
+	end
+end, -90);
+
+function module.unload()
+	for _, session in pairs(registry) do
+		if session.hibernating then expire(session, "mod_smacks unloaded"); end
+	end
+end

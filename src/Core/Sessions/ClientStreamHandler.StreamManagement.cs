@@ -1,0 +1,52 @@
+using System.Diagnostics.CodeAnalysis;
+using LuaXmpp.Network;
+using LuaXmpp.StreamManagement;
+using LuaXmpp.Xml;
+
+namespace LuaXmpp.Sessions;
+
+// XEP-0198 fast path: once mod_smacks enabled stream management on the session, <r/> and <a/>
+// are answered here without entering Lua, and every inbound stanza is counted. <enable/> and
+// <resume/> still go to the router ("stanza/urn:xmpp:sm:3:enable"), where mod_smacks decides.
+public sealed partial class ClientStreamHandler
+{
+    /// <summary>Handles &lt;r/&gt; and &lt;a/&gt; on a stream-managed session; counts stanzas. True if consumed.</summary>
+    private bool TryHandleStreamManagement(XmlElement element, out Task<StreamAction> result)
+    {
+        result = Continue;
+        if (_session!.StreamManagement is not { Enabled: true } sm) return false;
+        if (StreamManagementNamespaces.IsStreamManagement(element.Namespace))
+        {
+            switch (element.Name)
+            {
+                case "r":
+                    sm.AnswerRequest();
+                    return true;
+                case "a":
+                    if (sm.HandleAck(element) is { } error) result = Fail(error.Condition, error.Text);
+                    return true;
+                default:
+                    return false;
+            }
+        }
+        sm.CountInbound(element);
+        return false;
+    }
+
+    /// <summary>After a resume moved this connection to the hibernated session, continue as that session.</summary>
+    private void AdoptResumedSession()
+    {
+        while (_session?.MovedTo is { } target)
+        {
+            _session = target;
+        }
+    }
+
+    /// <summary>
+    /// A session that another connection resumed no longer belongs to this one: its end must
+    /// not end (or hibernate) the session.
+    /// </summary>
+    [MemberNotNullWhen(true, nameof(_session))]
+    private bool OwnsSession =>
+        _session is not null && (_session.Connection is null || ReferenceEquals(_session.Connection, _connection));
+}

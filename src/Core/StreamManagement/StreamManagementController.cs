@@ -1,0 +1,287 @@
+using LuaXmpp.Events;
+using LuaXmpp.Loop;
+using LuaXmpp.Sessions;
+using LuaXmpp.Storage;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.StreamManagement;
+
+/// <summary>
+/// XEP-0198's per-stanza work for one client session, in C#: counts every stanza in both
+/// directions, keeps the unacknowledged queue (through an outgoing filter on the session, so
+/// whatever any module sends is counted), answers &lt;r/&gt;, processes &lt;a/&gt;, requests acks
+/// and fires "smacks-ack-delayed" and "smacks-hibernation-stanza-queued". Policy (enable,
+/// resume, hibernation, timeouts) stays in mod_smacks, which drives this through natives.
+/// Loop-thread owned.
+/// </summary>
+public sealed class StreamManagementController
+{
+    private readonly ClientSession _session;
+    private readonly ServerLoop _loop;
+    private readonly EventBus _events;
+    private readonly StreamManagementLimits _limits;
+    private readonly Func<XmlElement, XmlElement?> _filter;
+    private IDisposable? _ackDelayTimer;
+    private bool _checkPending;
+    private bool _resending;
+    private uint? _lastRequested;
+
+    public StreamManagementController(ClientSession session, string ns, ServerLoop loop, EventBus events, StreamManagementLimits limits)
+    {
+        _session = session;
+        Namespace = ns;
+        _loop = loop;
+        _events = events;
+        _limits = limits;
+        State = new StreamManagementState(limits.MaxQueueSize, limits.MaxQueueBytes);
+        _filter = FilterOutgoing;
+    }
+
+    /// <summary>urn:xmpp:sm:3 or urn:xmpp:sm:2, whichever the client enabled.</summary>
+    public string Namespace { get; }
+
+    public StreamManagementState State { get; }
+
+    /// <summary>False once the session ended or was disabled: nothing is counted or queued any more.</summary>
+    public bool Enabled { get; private set; }
+
+    /// <summary>Resumption was negotiated and not revoked (a protocol error or a clean close revokes it).</summary>
+    public bool Resumable { get; set; }
+
+    public bool Hibernating { get; private set; }
+
+    public DateTimeOffset? HibernatingSince { get; private set; }
+
+    /// <summary>The client is CSI-inactive (XEP-0352): the higher ack threshold applies.</summary>
+    public bool Inactive { get; set; }
+
+    /// <summary>An &lt;r/&gt; is out and unanswered.</summary>
+    public bool AwaitingAck { get; private set; }
+
+    /// <summary>Attaches to the session: from now on its stanzas are counted and queued.</summary>
+    public void Enable()
+    {
+        if (Enabled) return;
+        Enabled = true;
+        _session.StreamManagement = this;
+        // Last in the chain, so what is queued is exactly what goes to the socket.
+        _session.OutgoingFilters.Add(_filter);
+    }
+
+    /// <summary>Stops counting and queueing (session ended); what is still queued is handed back.</summary>
+    public IReadOnlyList<XmlElement> Disable()
+    {
+        Enabled = false;
+        Hibernating = false;
+        StopAckTimer();
+        _session.OutgoingFilters.Remove(_filter);
+        return State.TakeUnacknowledged();
+    }
+
+    /// <summary>Counts a stanza received from the client (XEP-0198 §4: message, presence, iq).</summary>
+    public void CountInbound(XmlElement element)
+    {
+        if (Enabled && IsStanza(element)) State.CountInbound();
+    }
+
+    /// <summary>&lt;r/&gt; from the client: answer with our h, and ask for theirs if it is due.</summary>
+    public void AnswerRequest()
+    {
+        _session.Send(Nonza("a").SetAttribute("h", State.Handled.ToString()));
+        CheckAck(false);
+    }
+
+    /// <summary>
+    /// &lt;a h='…'/&gt; from the client. Returns null when fine, else the stream error to close
+    /// with (a missing h, or more acknowledged than sent).
+    /// </summary>
+    public (StreamErrorCondition Condition, string Text)? HandleAck(XmlElement a)
+    {
+        AwaitingAck = false;
+        StopAckTimer();
+        if (!uint.TryParse(a.GetAttribute("h"), out var h))
+        {
+            Resumable = false;
+            return (StreamErrorCondition.InvalidXml, "Missing or invalid 'h' attribute");
+        }
+        var result = State.Ack(h);
+        if (!result.Valid)
+        {
+            // XEP-0198 §4: a server receiving an h larger than it sent MUST close with undefined-condition.
+            _session.Log.Warn($"Client acknowledged {h}, but only {result.SentH} stanzas were sent (last acked {State.Acked})");
+            Resumable = false;
+            return (StreamErrorCondition.UndefinedCondition, result.ErrorText);
+        }
+        CheckAck(false);
+        return null;
+    }
+
+    /// <summary>Sends &lt;r/&gt; if the unacked count is over the threshold (or at once, when forced).</summary>
+    public void CheckAck(bool force)
+    {
+        if (!Enabled || Hibernating || AwaitingAck || _session.Destroyed || _session.Connection is null) return;
+        if (!force)
+        {
+            int threshold = Inactive ? _limits.MaxInactiveUnackedStanzas : _limits.MaxUnackedStanzas;
+            // The last_requested check stops an ack loop with a client that reports a wrong h.
+            if (State.Unacked <= threshold || _lastRequested == State.Sent) return;
+        }
+        RequestAck();
+    }
+
+    /// <summary>The connection dropped and mod_smacks keeps the session: stanzas queue from now on.</summary>
+    public void Hibernate()
+    {
+        Hibernating = true;
+        HibernatingSince = _loop.Time.GetUtcNow();
+        AwaitingAck = false;
+        StopAckTimer();
+        _session.Connection = null;
+    }
+
+    /// <summary>
+    /// Checks a resume request against this (hibernating or still connected) session: null if
+    /// it can go ahead, else the &lt;failed/&gt; condition and text (XEP-0198 §5).
+    /// </summary>
+    public (string Condition, string Text)? CheckResume(uint h)
+    {
+        if (!Enabled) return ("item-not-found", "The session has ended");
+        if (State.Overflowed)
+            return ("resource-constraint", $"Too many unacked stanzas ({State.Unacked}, queue bound {_limits.MaxQueueSize}): the session cannot be resumed; its messages go to offline storage");
+        if (!State.CanAck(h))
+            return ("undefined-condition", $"Client acknowledged more stanzas than sent by server (h='{h}', but only {State.Sent} sent)");
+        return null;
+    }
+
+    /// <summary>
+    /// XEP-0198 §5: moves this session onto the connection of <paramref name="resuming"/> (a
+    /// fresh authenticated session of the same user), closing the connection it still had,
+    /// acknowledges h, sends &lt;resumed/&gt; and re-sends the unacked stanzas once, in order.
+    /// Call <see cref="CheckResume"/> first.
+    /// </summary>
+    public void Resume(ClientSession resuming, uint h, string previd)
+    {
+        var old = _session.Connection;
+        var connection = resuming.Connection;
+        if (old is not null && !ReferenceEquals(old, connection))
+        {
+            _session.Log.Info("Resumed from another connection; closing the old one");
+            old.Close();
+        }
+        _session.Connection = connection;
+        resuming.Connection = null;
+        resuming.MovedTo = _session;
+        Hibernating = false;
+        HibernatingSince = null;
+        AwaitingAck = false;
+        _lastRequested = null;
+        Resumable = true;
+        State.Ack(h);
+
+        connection?.Send(Nonza("resumed").SetAttribute("h", State.Handled.ToString()).SetAttribute("previd", previd));
+        _resending = true;
+        try
+        {
+            foreach (var stanza in State.Queued()) connection?.Send(stanza);
+        }
+        finally
+        {
+            _resending = false;
+        }
+        // Prosody asks at once after a resume, so the queue is settled quickly.
+        CheckAck(true);
+    }
+
+    /// <summary>The queue as Prosody's events carry it: a plain array of the queued copies.</summary>
+    public DataTable QueueTable()
+    {
+        var table = new DataTable();
+        long i = 0;
+        foreach (var stanza in State.Unacknowledged()) table[++i] = stanza;
+        return table;
+    }
+
+    /// <summary>Top-level jabber:client stanzas are what XEP-0198 counts; nonzas are not.</summary>
+    public static bool IsStanza(XmlElement element) =>
+        element.Namespace == Namespaces.Client && element.Name is "message" or "presence" or "iq";
+
+    private XmlElement? FilterOutgoing(XmlElement element)
+    {
+        if (!Enabled || _resending || !IsStanza(element)) return element;
+        var copy = element.Clone();
+        // The copy carries a delay stamp (XEP-0203) so a re-send or an offline copy shows when
+        // it was first sent, as Prosody does; iq are never stamped.
+        if (copy.Name != "iq" && copy.Element("delay", "urn:xmpp:delay") is null)
+        {
+            copy.AddChild("delay", "urn:xmpp:delay")
+                .SetAttribute("from", _session.BareJid?.ToString() ?? _session.Host)
+                .SetAttribute("stamp", _loop.Time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"));
+        }
+        // Deferred: mod_smacks may end the session there, which must not happen inside Send.
+        if (State.Enqueue(copy)) _loop.Post(OnOverflow);
+        if (Hibernating)
+        {
+            var e = new EventData(_session, copy);
+            e["origin"] = _session;
+            e["queue"] = QueueTable();
+            _events.Fire("smacks-hibernation-stanza-queued", e);
+            return null;
+        }
+        ScheduleCheck();
+        return element;
+    }
+
+    private void OnOverflow()
+    {
+        if (!Enabled || _session.Destroyed) return;
+        _session.Log.Warn($"Stream management queue overflowed ({_limits.MaxQueueSize} stanzas / {_limits.MaxQueueBytes} bytes): the session can no longer be resumed");
+        var e = new EventData(_session);
+        e["origin"] = _session;
+        e["session"] = _session;
+        // mod_smacks ends a hibernating session at once then, instead of letting it grow.
+        _events.Fire("smacks-queue-overflow", e);
+    }
+
+    // Prosody checks when the write buffer drains; checking once after the current loop work
+    // item gives the same batching: a burst of stanzas ends in one <r/>.
+    private void ScheduleCheck()
+    {
+        if (_checkPending || AwaitingAck) return;
+        _checkPending = true;
+        _loop.Post(() =>
+        {
+            _checkPending = false;
+            CheckAck(false);
+        });
+    }
+
+    private void RequestAck()
+    {
+        AwaitingAck = true;
+        _session.Send(Nonza("r"));
+        _lastRequested = State.Sent;
+        if (_limits.MaxAckDelay > TimeSpan.Zero && _ackDelayTimer is null)
+            _ackDelayTimer = _loop.AddTimer(_limits.MaxAckDelay, OnAckDelayed);
+    }
+
+    private TimeSpan? OnAckDelayed()
+    {
+        _ackDelayTimer = null;
+        if (!AwaitingAck || Hibernating || !Enabled || _session.Destroyed) return null;
+        _session.Log.Debug($"No ack within {_limits.MaxAckDelay.TotalSeconds} s; {State.Unacked} stanzas unacked");
+        var e = new EventData(_session);
+        e["origin"] = _session;
+        e["queue"] = QueueTable();
+        _events.Fire("smacks-ack-delayed", e);
+        return null;
+    }
+
+    private void StopAckTimer()
+    {
+        _ackDelayTimer?.Dispose();
+        _ackDelayTimer = null;
+    }
+
+    private XmlElement Nonza(string name) => new(name, Namespace);
+}

@@ -1,0 +1,164 @@
+using LuaXmpp.Xml;
+
+namespace LuaXmpp.StreamManagement;
+
+/// <summary>
+/// The counters and the unacknowledged queue of one stream-managed session (XEP-0198 §4, §5):
+/// pure bookkeeping, no I/O, so it is exactly testable.
+/// </summary>
+/// <remarks>
+/// <para>h values on the wire are 32-bit and wrap to 0 after 2^32 − 1 (XEP-0198 §4). Internally
+/// the outbound side counts in 64 bits and maps each incoming h onto the nearest position at or
+/// after the last acknowledged one, so wrap-around needs no special case: an ack is the
+/// distance <c>h − acked (mod 2^32)</c>, and a distance larger than what is unacknowledged is a
+/// claim to have handled stanzas we never sent.</para>
+/// <para>The queue is bounded by count and by bytes. What falls off the front is not dropped:
+/// message stanzas move to a spill list (they still count as unacknowledged, and end up in
+/// offline storage if the session dies), other stanzas are only counted. Either way the
+/// session is no longer resumable (<see cref="Overflowed"/>), since a resume could not re-send
+/// everything the client missed.</para>
+/// </remarks>
+public sealed class StreamManagementState
+{
+    private readonly LinkedList<Entry> _queue = new();
+    private readonly LinkedList<Entry> _spill = new();
+    private readonly int _maxCount;
+    private readonly long _maxBytes;
+    private ulong _sent;
+    private ulong _acked;
+    private long _bytes;
+
+    public StreamManagementState(int maxCount, long maxBytes)
+    {
+        _maxCount = Math.Max(1, maxCount);
+        _maxBytes = Math.Max(1, maxBytes);
+    }
+
+    /// <summary>Stanzas received from the client (the h we report in &lt;a/&gt;), modulo 2^32.</summary>
+    public uint Handled { get; private set; }
+
+    /// <summary>Stanzas sent to the client, modulo 2^32.</summary>
+    public uint Sent => unchecked((uint)_sent);
+
+    /// <summary>The last h the client acknowledged, modulo 2^32.</summary>
+    public uint Acked => unchecked((uint)_acked);
+
+    /// <summary>Stanzas sent but not yet acknowledged, including any that overflowed the queue.</summary>
+    public long Unacked => (long)(_sent - _acked);
+
+    /// <summary>Stanzas held in the bounded queue (what a resume can re-send).</summary>
+    public int QueuedCount => _queue.Count;
+
+    public long QueuedBytes => _bytes;
+
+    /// <summary>Set once anything fell off the queue: from then on the session cannot be resumed.</summary>
+    public bool Overflowed { get; private set; }
+
+    /// <summary>Non-message stanzas that fell off the queue unacknowledged (Prosody drops these silently too).</summary>
+    public long DroppedNonMessages { get; private set; }
+
+    /// <summary>Counts one stanza received from the client; returns the new h.</summary>
+    public uint CountInbound() => Handled = unchecked(Handled + 1);
+
+    /// <summary>
+    /// Counts a stanza sent to the client and keeps <paramref name="copy"/> until it is
+    /// acknowledged. Returns true when this push overflowed the queue for the first time.
+    /// </summary>
+    public bool Enqueue(XmlElement copy)
+    {
+        _sent++;
+        var entry = new Entry(_sent, copy, EstimateBytes(copy));
+        _queue.AddLast(entry);
+        _bytes += entry.Bytes;
+        bool first = false;
+        while (_queue.Count > _maxCount || (_bytes > _maxBytes && _queue.Count > 1))
+        {
+            var oldest = _queue.First!.Value;
+            _queue.RemoveFirst();
+            _bytes -= oldest.Bytes;
+            if (oldest.Element.Name == "message") _spill.AddLast(oldest);
+            else DroppedNonMessages++;
+            first |= !Overflowed;
+            Overflowed = true;
+        }
+        return first;
+    }
+
+    /// <summary>Whether <paramref name="h"/> is a valid acknowledgement now (does not claim more than was sent).</summary>
+    public bool CanAck(uint h) => unchecked(h - Acked) <= Unacked;
+
+    /// <summary>Processes &lt;a h='…'/&gt;: trims everything up to h from the queue.</summary>
+    public AckResult Ack(uint h)
+    {
+        uint delta = unchecked(h - Acked);
+        if (delta > Unacked) return AckResult.TooMany(h, Sent);
+        _acked += delta;
+        Trim(_spill);
+        while (_queue.First is { } node && node.Value.Sequence <= _acked)
+        {
+            _bytes -= node.Value.Bytes;
+            _queue.RemoveFirst();
+        }
+        return AckResult.Ok(delta, h, Sent);
+    }
+
+    /// <summary>Everything unacknowledged that is still held (spilled messages first), oldest first.</summary>
+    public IReadOnlyList<XmlElement> Unacknowledged()
+    {
+        var list = new List<XmlElement>(_spill.Count + _queue.Count);
+        foreach (var e in _spill) list.Add(e.Element);
+        foreach (var e in _queue) list.Add(e.Element);
+        return list;
+    }
+
+    /// <summary>The queue a resume re-sends, oldest first (meaningful only when not <see cref="Overflowed"/>).</summary>
+    public IEnumerable<XmlElement> Queued() => _queue.Select(e => e.Element);
+
+    /// <summary>Removes and returns everything unacknowledged, for delivery elsewhere when the session ends.</summary>
+    public IReadOnlyList<XmlElement> TakeUnacknowledged()
+    {
+        var list = Unacknowledged();
+        _spill.Clear();
+        _queue.Clear();
+        _bytes = 0;
+        _acked = _sent;
+        return list;
+    }
+
+    /// <summary>
+    /// Sets both counters, with nothing outstanding. For diagnostics and tests of the 2^32 wrap,
+    /// which cannot be reached by sending four billion stanzas.
+    /// </summary>
+    public void SetCounters(uint handled, uint sent)
+    {
+        Handled = handled;
+        _queue.Clear();
+        _spill.Clear();
+        _bytes = 0;
+        _sent = _acked = sent;
+    }
+
+    private void Trim(LinkedList<Entry> list)
+    {
+        while (list.First is { } node && node.Value.Sequence <= _acked) list.RemoveFirst();
+    }
+
+    /// <summary>A cheap upper-bound estimate of the serialized size, for the byte bound.</summary>
+    public static long EstimateBytes(XmlElement element)
+    {
+        long size = 2 * element.Name.Length + 5;
+        foreach (var a in element.Attributes) size += a.Name.Length + a.Value.Length + 4;
+        foreach (var child in element.Children)
+        {
+            size += child switch
+            {
+                XmlElement e => EstimateBytes(e),
+                XmlText t => t.Value.Length,
+                _ => 0,
+            };
+        }
+        return size;
+    }
+
+    private readonly record struct Entry(ulong Sequence, XmlElement Element, long Bytes);
+}

@@ -1,0 +1,173 @@
+using LuaXmpp.StreamManagement;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.Tests.StreamManagement;
+
+public sealed class StreamManagementStateTests
+{
+    private static XmlElement Message(int n) =>
+        new XmlElement("message", Namespaces.Client).SetAttribute("id", "m" + n);
+
+    private static XmlElement Presence(int n) =>
+        new XmlElement("presence", Namespaces.Client).SetAttribute("id", "p" + n);
+
+    private static StreamManagementState WithSent(int count, int maxCount = 500)
+    {
+        var state = new StreamManagementState(maxCount, 1 << 20);
+        for (int i = 1; i <= count; i++) state.Enqueue(Message(i));
+        return state;
+    }
+
+    [Fact]
+    public void Ack_TrimsQueue_UpToH()
+    {
+        var state = WithSent(5);
+
+        var result = state.Ack(3);
+
+        Assert.True(result.Valid);
+        Assert.Equal(3u, result.NewlyAcked);
+        Assert.Equal(["m4", "m5"], state.Unacknowledged().Select(e => e.GetAttribute("id")));
+        Assert.Equal(2, state.Unacked);
+    }
+
+    [Fact]
+    public void Ack_IsIdempotent_ForTheSameH()
+    {
+        var state = WithSent(3);
+        state.Ack(2);
+
+        var again = state.Ack(2);
+
+        Assert.True(again.Valid);
+        Assert.Equal(0u, again.NewlyAcked);
+        Assert.Single(state.Unacknowledged());
+    }
+
+    [Fact]
+    public void Ack_FailsNamingBothNumbers_WhenClaimingMoreThanSent()
+    {
+        var state = WithSent(3);
+
+        var result = state.Ack(5);
+
+        Assert.False(result.Valid);
+        Assert.Contains("5", result.ErrorText);
+        Assert.Contains("3", result.ErrorText);
+        Assert.Equal(3, state.Unacked); // nothing trimmed
+    }
+
+    [Fact]
+    public void Ack_FailsAsOverclaim_WhenHGoesBackwards()
+    {
+        // With modulo-2^32 arithmetic a smaller h is a claim of almost 2^32 more stanzas.
+        var state = WithSent(5);
+        state.Ack(4);
+
+        Assert.False(state.Ack(2).Valid);
+        Assert.False(state.CanAck(2));
+    }
+
+    [Fact]
+    public void Counters_WrapAround_At2Pow32()
+    {
+        var state = new StreamManagementState(500, 1 << 20);
+        state.SetCounters(uint.MaxValue - 1, uint.MaxValue - 1);
+
+        state.CountInbound();
+        state.CountInbound();
+        state.CountInbound();
+        for (int i = 1; i <= 4; i++) state.Enqueue(Message(i));
+
+        Assert.Equal(1u, state.Handled);       // 2^32 - 2 + 3 = 1 (mod 2^32)
+        Assert.Equal(2u, state.Sent);          // 2^32 - 2 + 4 = 2 (mod 2^32)
+        Assert.Equal(4, state.Unacked);
+    }
+
+    [Fact]
+    public void Ack_AcrossTheWrap_TrimsTheRightStanzas()
+    {
+        var state = new StreamManagementState(500, 1 << 20);
+        state.SetCounters(0, uint.MaxValue - 1);
+        for (int i = 1; i <= 4; i++) state.Enqueue(Message(i));
+
+        var first = state.Ack(uint.MaxValue);  // m1 (h = 2^32 - 1)
+        var second = state.Ack(1);             // m2 (h = 0) and m3 (h = 1)
+
+        Assert.True(first.Valid);
+        Assert.Equal(1u, first.NewlyAcked);
+        Assert.True(second.Valid);
+        Assert.Equal(2u, second.NewlyAcked);
+        Assert.Equal(["m4"], state.Unacknowledged().Select(e => e.GetAttribute("id")));
+        Assert.False(state.Ack(3).Valid);      // only up to h = 2 was sent
+    }
+
+    [Fact]
+    public void Enqueue_Overflow_KeepsMessagesAsUnacked_AndMarksNotResumable()
+    {
+        var state = new StreamManagementState(3, 1 << 20);
+
+        bool[] firsts = Enumerable.Range(1, 5).Select(i => state.Enqueue(Message(i))).ToArray();
+
+        Assert.Equal([false, false, false, true, false], firsts);
+        Assert.True(state.Overflowed);
+        Assert.Equal(3, state.QueuedCount);
+        Assert.Equal(5, state.Unacked);
+        // Nothing is dropped: the overflowed messages stay first in line for offline delivery.
+        Assert.Equal(["m1", "m2", "m3", "m4", "m5"], state.Unacknowledged().Select(e => e.GetAttribute("id")));
+        Assert.Equal(["m3", "m4", "m5"], state.Queued().Select(e => e.GetAttribute("id")));
+    }
+
+    [Fact]
+    public void Enqueue_Overflow_CountsDroppedNonMessages()
+    {
+        var state = new StreamManagementState(2, 1 << 20);
+        state.Enqueue(Presence(1));
+        state.Enqueue(Message(2));
+        state.Enqueue(Message(3));
+
+        Assert.Equal(1, state.DroppedNonMessages);
+        Assert.Equal(3, state.Unacked);
+        Assert.True(state.Ack(3).Valid);
+        Assert.Empty(state.Unacknowledged());
+    }
+
+    [Fact]
+    public void Enqueue_RespectsByteBound()
+    {
+        var big = new XmlElement("message", Namespaces.Client).AddTextChild("body", new string('x', 1000));
+        var state = new StreamManagementState(500, 2500);
+
+        state.Enqueue(big.Clone());
+        state.Enqueue(big.Clone());
+        Assert.False(state.Overflowed);
+        state.Enqueue(big.Clone());
+
+        Assert.True(state.Overflowed);
+        Assert.Equal(2, state.QueuedCount);
+        Assert.True(state.QueuedBytes <= 2500);
+    }
+
+    [Fact]
+    public void TakeUnacknowledged_EmptiesQueue_AndSettlesCounters()
+    {
+        var state = WithSent(3);
+
+        var taken = state.TakeUnacknowledged();
+
+        Assert.Equal(3, taken.Count);
+        Assert.Equal(0, state.Unacked);
+        Assert.Empty(state.Unacknowledged());
+    }
+
+    [Fact]
+    public void CanAck_AcceptsExactlyUpToSent()
+    {
+        var state = WithSent(2);
+
+        Assert.True(state.CanAck(0));
+        Assert.True(state.CanAck(2));
+        Assert.False(state.CanAck(3));
+    }
+}
