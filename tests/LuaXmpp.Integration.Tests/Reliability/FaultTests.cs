@@ -93,8 +93,8 @@ public sealed class FaultTests(ITestOutputHelper output)
             await alice.SendAsync("<iq type='set' id='r1'><query xmlns='jabber:iq:roster'><item jid='dave@localhost' name='Dave'/></query></iq>");
             await alice.SendAsync("<message to='bob@localhost' type='chat' id='m1'><body>while locked</body></message>");
             aliveWhileLocked = await alice.PingAsync(Host, "p1");
-            rosterReply = await alice.WaitForAsync(e => (string?)e.Attribute("id") == "r1", "roster set reply", TimeSpan.FromSeconds(120));
-            messageReply = await alice.WaitForAsync(e => (string?)e.Attribute("id") == "m1", "an error for the unstorable message", TimeSpan.FromSeconds(120));
+            rosterReply = await alice.WaitForAsync(e => (string?)e.Attribute("id") == "r1", "roster set reply", TimeSpan.FromSeconds(60));
+            messageReply = await alice.WaitForAsync(e => (string?)e.Attribute("id") == "m1", "an error for the unstorable message", TimeSpan.FromSeconds(60));
             await locker.ExecuteAsync("ROLLBACK");
         }
 
