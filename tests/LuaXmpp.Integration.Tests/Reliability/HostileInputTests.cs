@@ -37,7 +37,8 @@ public sealed class HostileInputTests(SharedServer shared, ITestOutputHelper out
         { "billion laughs DTD before the header", "restricted-xml", "<?xml version='1.0'?>" + BillionLaughs() + XmppSocketClient.Header(Host)[21..] },
         { "content namespace jabber:server on the c2s port", "invalid-namespace", XmppSocketClient.Header(Host, "jabber:server") },
         { "unknown content namespace", "invalid-namespace", XmppSocketClient.Header(Host, "urn:example:unknown") },
-        { "nesting 10 000 deep before auth", "policy-violation", XmppSocketClient.Header(Host) + string.Concat(Enumerable.Repeat("<a>", 10_000)) },
+        // 40 levels are 120 bytes: the depth limit (32), not the 10 000-byte pre-auth limit, must trip.
+        { "nesting 40 deep before auth", "policy-violation", XmppSocketClient.Header(Host) + string.Concat(Enumerable.Repeat("<a>", 40)) },
     };
 
     [Theory]
