@@ -292,7 +292,15 @@ public sealed class ClientConnection : IClientConnection
         }
         finally
         {
-            await writer.CompleteAsync().ConfigureAwait(false);
+            try
+            {
+                // Completing flushes what is buffered; a client that reset the connection makes that fail.
+                await writer.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsTransportError(ex))
+            {
+                _log.Debug("Final flush failed: " + ex.Message);
+            }
             // Whatever is still queued goes nowhere now; shut the socket so the read loop ends too.
             try
             {

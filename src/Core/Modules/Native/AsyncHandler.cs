@@ -7,7 +7,9 @@ namespace LuaXmpp.Modules.Native;
 /// <summary>
 /// Event handlers are synchronous; a native handler that needs storage or auth claims the event
 /// (returns true at once) and finishes on the loop. A failure is logged, and an iq get/set that
-/// failed is answered with internal-server-error (style guide §3.5) so the client is not left waiting.
+/// failed is answered with internal-server-error (style guide §3.5) so the client is not left waiting,
+/// and a message that could not be handled (e.g. offline storage failed) is bounced the same way
+/// rather than dropped in silence (RFC 6120 §8.3.3.6).
 /// </summary>
 internal static class AsyncHandler
 {
@@ -29,6 +31,10 @@ internal static class AsyncHandler
             if (e.Stanza is { Name: "iq" } iq && iq.GetAttribute("type") is "get" or "set")
             {
                 e.Origin?.Send(StanzaReply.Error(iq, StanzaError.InternalServerError()));
+            }
+            else if (e.Stanza is { Name: "message" } message && message.GetAttribute("type") != "error")
+            {
+                e.Origin?.Send(StanzaReply.Error(message, StanzaError.InternalServerError("The message could not be stored")));
             }
         }
     }

@@ -49,6 +49,10 @@ internal sealed class SqliteDatabase : IStorageDriver
             Mode = _inMemory ? SqliteOpenMode.Memory : SqliteOpenMode.ReadWriteCreate,
             // Unpooled, so that Dispose really closes the file (another process, e.g. Prosody, may open it next).
             Pooling = false,
+            // Microsoft.Data.Sqlite retries a busy statement until its command timeout (30 s by
+            // default) on top of busy_timeout; with the writes serialized behind one gate, a locked
+            // file would stall every queued write for 30 s each. Give up with busy_timeout instead.
+            DefaultTimeout = BusyTimeoutMs / 1000,
         }.ToString();
         _writer = new Lazy<SqliteConnection>(OpenWriter, LazyThreadSafetyMode.ExecutionAndPublication);
     }
