@@ -57,6 +57,7 @@ public sealed partial class LuaRuntime
 
     private void PushHostTable(Lua lua, string host)
     {
+        int top = lua.GetTop();
         lua.GetGlobal("prosody");
         lua.RawGetField(-1, "hosts");
         lua.Remove(-2);
@@ -68,9 +69,10 @@ public sealed partial class LuaRuntime
         lua.Remove(-2);
         lua.Insert(-2);
         lua.PushString(host);
-        if (lua.PCall(2, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+        // call(index, hosts, host) → ok, hosts[host]
+        if (lua.PCall(3, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
         {
-            lua.Pop(2);
+            lua.SetTop(top);
             lua.PushNil();
             return;
         }

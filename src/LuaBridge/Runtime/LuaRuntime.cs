@@ -67,7 +67,13 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
 
     public bool CanLoad(string name) => FindModuleFile(name) is not null;
 
-    public string? Load(HostContext host, string name) => CallModuleEntry("load_module", host.Name, name);
+    public string? Load(HostContext host, string name)
+    {
+        var error = CallModuleEntry("load_module", host.Name, name);
+        // Says which file won the plugin-path search (a Lua file shadows a native module).
+        if (error is null) _log.Info($"Loaded mod_{name} on {host.Name} from {FindModuleFile(name)}");
+        return error;
+    }
 
     public bool Unload(HostContext host, string name) => CallModuleEntry("unload_module", host.Name, name) is null;
 
