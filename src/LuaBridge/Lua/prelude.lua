@@ -73,16 +73,8 @@ function import(lib, ...)
 	return table.unpack(out, 1, n);
 end
 
--- Our Lua files are compiled into the assembly; serve core.*/net.* (and anything else embedded)
--- from there. The library installer may add its own searcher for the same files; whichever
--- comes first serves them, the result is the same text.
-table.insert(package.searchers, 2, function (name)
-	local text = N.embedded(name);
-	if not text then return "\n\tno embedded file 'lua/" .. name:gsub("%.", "/") .. ".lua'"; end
-	local f, err = load(text, "@lua/" .. name:gsub("%.", "/") .. ".lua", "t");
-	if not f then error(err, 0); end
-	return f, name;
-end);
+-- core.*, net.* and util.* come from the files compiled into the assembly, through the searcher
+-- LuaLibraries installs first in package.searchers.
 
 -- The prosody global (contract §1.2). hosts, full_sessions and bare_sessions reflect the C#
 -- SessionManager lazily: see core/bridge.lua.

@@ -35,6 +35,7 @@ public sealed partial class LuaRuntime
         Action<string> watcher = name => OnChainChanged(bus, name);
         _watchedBuses[bus] = watcher;
         bus.ChainChanged += watcher;
+        bus.Dispatcher = this;
     }
 
     private void OnChainChanged(EventBus bus, string name)
@@ -127,6 +128,12 @@ public sealed partial class LuaRuntime
             return 1;
         }
         if (lua.Type(3) != LuaType.Table) throw new ArgumentException("event table expected");
+        if (DispatchedEvent(lua, 3) is { LuaTable: EventRef } original)
+        {
+            // fire_native(bus, id, event, lua_ran): a C#-fired event; its own EventData goes on.
+            PushResult(lua, FireNativeWithOriginal(lua, entry, original, lua.Type(4) == LuaType.None || lua.ToBoolean(4)));
+            return 1;
+        }
         var e = EventFromTable(lua, 3);
         var before = e.Stanza;
         var result = entry.Callback(e);

@@ -26,6 +26,10 @@ public sealed partial class LuaRuntime
         n.Add("chain", Chain);
         n.Add("chain_version", l => { l.PushInteger(_chainVersion); return 1; });
         n.Add("fire_native", FireNative);
+        n.Add("handler_failed", HandlerFailedNative);
+        n.Add("session_pause", SessionPause);
+        n.Add("session_filters", SessionFilters);
+        n.Add("session_bind", SessionBind);
         n.Add("module_owner", ModuleOwnerNative);
         n.Add("module_released", ModuleReleased);
 

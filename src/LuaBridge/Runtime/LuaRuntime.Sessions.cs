@@ -170,7 +170,16 @@ public sealed partial class LuaRuntime
             lua.PushBoolean(false);
             return 1;
         }
-        session.Send(_stanzas.Read(lua, 2));
+        var previous = _sendingFromLua;
+        _sendingFromLua = session as ClientSession;
+        try
+        {
+            session.Send(_stanzas.Read(lua, 2));
+        }
+        finally
+        {
+            _sendingFromLua = previous;
+        }
         lua.PushBoolean(true);
         return 1;
     }
@@ -195,7 +204,7 @@ public sealed partial class LuaRuntime
         {
             var condition = lua.OptString(2) is { } name ? StreamErrorConditionNames.FromElementName(name) : null;
             client.Close(condition, lua.OptString(3));
-            _server.Sessions.Destroy(client, lua.OptString(2) ?? lua.OptString(3));
+            _server.Sessions.Destroy(client, lua.OptString(4) ?? lua.OptString(2) ?? lua.OptString(3));
         }
         lua.PushBoolean(true);
         return 1;

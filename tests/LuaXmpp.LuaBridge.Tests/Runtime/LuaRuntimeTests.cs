@@ -118,7 +118,7 @@ public sealed class LuaRuntimeTests
         Assert.Equal(Namespaces.Client, message.Namespace);
     }
 
-    [Fact(Skip = "StanzaRouter.Route is a placeholder on this branch; enable once the routing branch is merged")]
+    [Fact]
     public async Task ModuleSend_RoutesThroughRouter()
     {
         await using var h = RuntimeHarness.Create();
