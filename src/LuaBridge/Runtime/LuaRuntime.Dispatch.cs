@@ -27,12 +27,16 @@ public sealed partial class LuaRuntime : IChainDispatcher
     private int _dispatch = LuaRef.NoRef;
     private int _eventIds = LuaRef.NoRef;
 
+    /// <summary>How many chains were handed to Lua (tests: a chain without Lua handlers stays native).</summary>
+    internal long Dispatches { get; private set; }
+
     public bool Claims(EventHandlerEntry entry) => entry.Callback.Target is LuaHandler;
 
     public object? Run(EventBus bus, string name, EventData e)
     {
         AssertLoop();
         if (_disposed) return null;
+        Dispatches++;
         var lua = State;
         int top = lua.GetTop();
         long id = ++_nextHandlerId;

@@ -130,6 +130,9 @@ public sealed class LuaRuntimeTests
             end)
             """);
         Assert.Null(await h.Load("routesend"));
+        // Delivery to a full JID is mod_message's job (native here).
+        await h.On(() => LuaXmpp.Modules.Native.NativeModules.RegisterAll(h.Server.Modules));
+        Assert.Null(await h.Load("message"));
         var (_, connection) = await h.BindAsync("carol");
         var e = new EventData();
         e["jid"] = "carol@localhost/res";
