@@ -275,9 +275,33 @@ public sealed partial class LuaRuntime
                     case LuaType.Table when e.Fields.GetValueOrDefault(key) is XmlElement element && _stanzas.IsStanza(lua, -1):
                         _stanzas.ReadInto(lua, -1, element);
                         break;
+                    case LuaType.Table:
+                        e.Fields[key] = ReadTableField(lua, -1);
+                        break;
                 }
             }
             lua.Pop(1);
+        }
+    }
+
+    /// <summary>
+    /// A table a Lua handler put on the event, as C# reads it: a stanza, a session, or plain data
+    /// (<see cref="Storage.DataTable"/>, e.g. pre-resource-bind's error = {type, condition, text});
+    /// null for what cannot be copied (functions, cycles). The Lua table itself stays in the event.
+    /// </summary>
+    private object? ReadTableField(Lua lua, int index)
+    {
+        if (_stanzas.IsStanza(lua, index)) return _stanzas.Read(lua, index);
+        if (SessionOf(lua, index) is { } session) return session;
+        int top = lua.GetTop();
+        try
+        {
+            return ReadData(lua, index);
+        }
+        catch (InvalidOperationException)
+        {
+            lua.SetTop(top);
+            return null;
         }
     }
 

@@ -266,4 +266,43 @@ public sealed class LuaDispatchTests
         for (int i = 0; i < 200 && !await h.On(condition); i++) await Task.Yield();
         Assert.True(await h.On(condition));
     }
+
+    [Fact]
+    public async Task TableField_SetByLuaHandler_ReachesCSharp()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("tabler", """
+            module:hook("pre-resource-bind", function(event)
+              event.error = { type = "cancel", condition = "conflict", text = "taken" }
+              return false
+            end)
+            """);
+        Assert.Null(await h.Load("tabler"));
+        var data = new EventData();
+
+        Assert.Equal(false, await h.Fire("pre-resource-bind", data));
+
+        var error = Assert.IsType<LuaXmpp.Storage.DataTable>(data["error"]);
+        Assert.Equal("conflict", error["condition"]);
+        Assert.Equal("taken", error["text"]);
+    }
+
+    [Fact]
+    public async Task GlobalModule_UnloadedFromStar_TakesItsPerHostPartsAlong()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("globalmod", """
+            module:set_global()
+            function module.add_host(host_module)
+              host_module:hook("per-host", function() return "host part" end)
+            end
+            """);
+        Assert.Null(await h.Load("globalmod"));
+        Assert.Equal("host part", await h.Fire("per-host", new EventData()));
+
+        Assert.Null(await h.On(() => h.Runtime.Run("""assert(require "core.modulemanager".unload("*", "globalmod"))""")));
+
+        Assert.Null(await h.Fire("per-host", new EventData()));
+        Assert.Null(await h.On(() => h.Runtime.Run("""assert(require "core.modulemanager".get_module("*", "globalmod") == nil)""")));
+    }
 }
