@@ -41,6 +41,15 @@ public sealed partial class LuaRuntime
     private void OnChainChanged(EventBus bus, string name)
     {
         _chainVersion++;
+        if (_chainState != LuaRef.NoRef && !_disposed)
+        {
+            // Lua's chain cache checks this field (a raw set: nothing can raise here).
+            var lua = State;
+            lua.PushRef(_chainState);
+            lua.PushInteger(_chainVersion);
+            lua.RawSetField(-2, "version");
+            lua.Pop(1);
+        }
         // Forget ids of C# entries no longer in that chain.
         var current = bus.Handlers(name);
         foreach (var (entry, id) in _nativeIds.ToArray())

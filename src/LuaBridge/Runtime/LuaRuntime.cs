@@ -42,6 +42,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private int _callHandler = LuaRef.NoRef;
     private int _call = LuaRef.NoRef;
     private int _sidOf = LuaRef.NoRef;
+    private int _chainState = LuaRef.NoRef;
     private int _stanzaMt = LuaRef.NoRef;
     private bool _stanzaMtResolved;
     private bool _disposed;
@@ -149,6 +150,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _sidOf = EntryRef(lua, "sid_of");
         _dispatch = EntryRef(lua, "dispatch");
         _eventIds = EntryRef(lua, "event_ids");
+        _chainState = EntryRef(lua, "chain_state");
         lua.Pop(1);
     }
 

@@ -29,10 +29,13 @@ local native_stub_mt = {
 };
 
 local chain_cache, cached_version = {}, -1;
+-- C# bumps version whenever a watched bus's chain changes (no native call per fire).
+local chain_state = { version = 0 };
+bridge.chain_state = chain_state;
 
 -- The chain for (bus, name): a list of Lua functions and native stubs, highest priority first.
 local function get_chain(bus, name)
-	local version = N.chain_version();
+	local version = chain_state.version;
 	if version ~= cached_version then
 		chain_cache, cached_version = {}, version;
 	end
@@ -61,11 +64,11 @@ local wrappers_of = {};
 
 local function with_wrappers(bus, name, event, run)
 	local per_bus = wrappers_of[bus];
-	if not per_bus then return run(name, event); end
+	if not per_bus then return run(bus, name, event); end
 	local lists = {};
 	if per_bus[name] and #per_bus[name] > 0 then lists[#lists + 1] = per_bus[name]; end
 	if per_bus[false] and #per_bus[false] > 0 then lists[#lists + 1] = per_bus[false]; end
-	if #lists == 0 then return run(name, event); end
+	if #lists == 0 then return run(bus, name, event); end
 	-- The newest wrapper of the event's own list is outermost; the global list wraps inside it.
 	local list_i, wrapper_i = 1, #lists[1] + 1;
 	local function nxt(ev_name, ev)
@@ -73,7 +76,7 @@ local function with_wrappers(bus, name, event, run)
 		while wrapper_i == 0 do
 			list_i = list_i + 1;
 			local list = lists[list_i];
-			if not list then return run(ev_name, ev); end
+			if not list then return run(bus, ev_name, ev); end
 			wrapper_i = #list;
 		end
 		return lists[list_i][wrapper_i](nxt, ev_name, ev);
@@ -81,16 +84,19 @@ local function with_wrappers(bus, name, event, run)
 	return nxt(name, event);
 end
 
+local function fire_chain(bus, name, event)
+	local chain = get_chain(bus, name);
+	if not chain then return nil; end
+	for i = 1, #chain do
+		local ret = chain[i](event);
+		if ret ~= nil then return ret; end
+	end
+	return nil;
+end
+
 local function fire(bus, name, event)
-	return with_wrappers(bus, name, event, function(ev_name, ev)
-		local chain = get_chain(bus, ev_name);
-		if not chain then return nil; end
-		for i = 1, #chain do
-			local ret = chain[i](ev);
-			if ret ~= nil then return ret; end
-		end
-		return nil;
-	end);
+	if wrappers_of[bus] then return with_wrappers(bus, name, event, fire_chain); end
+	return fire_chain(bus, name, event);
 end
 bridge.fire = fire;
 
@@ -110,30 +116,37 @@ local event_ids = setmetatable({}, { __mode = "k" }); -- event table → C# Even
 
 -- Walks the chain calling each Lua handler under xpcall (an error is reported by C#: logged
 -- with the module's name, an iq get/set answered with internal-server-error, chain stopped).
-local function walk(bus, name, event)
-	return with_wrappers(bus, name, event, function(ev_name, ev)
-		local chain = get_chain(bus, ev_name);
-		if not chain then return nil; end
-		local lua_ran = true;
-		for i = 1, #chain do
-			local h = chain[i];
-			local ok, ret;
-			if getmetatable(h) == native_stub_mt then
-				ret = N.fire_native(h.bus, h.id, ev, lua_ran);
-				ok, lua_ran = true, false;
-			else
-				ok, ret = xpcall(h, traceback, ev);
-				lua_ran = true;
-				if not ok then return N.handler_failed(owner_of[h], ev_name, ret, ev); end
-			end
-			if ret ~= nil then return ret; end
+local function walk_chain(bus, name, event)
+	local chain = get_chain(bus, name);
+	if not chain then return nil; end
+	local lua_ran = true;
+	for i = 1, #chain do
+		local h = chain[i];
+		local ok, ret;
+		if getmetatable(h) == native_stub_mt then
+			ret = N.fire_native(h.bus, h.id, event, lua_ran);
+			lua_ran = false;
+		else
+			ok, ret = xpcall(h, traceback, event);
+			lua_ran = true;
+			if not ok then return N.handler_failed(owner_of[h], name, ret, event); end
 		end
-		return nil;
-	end);
+		if ret ~= nil then return ret; end
+	end
+	return nil;
+end
+
+local function walk(bus, name, event)
+	if wrappers_of[bus] then return with_wrappers(bus, name, event, walk_chain); end
+	return walk_chain(bus, name, event);
 end
 bridge.walk = walk;
 
-local function run_job(job) job(); end
+-- A job is {bus, name, event}; the runner records its result and that it finished.
+local function run_job(job)
+	job.result = walk(job[1], job[2], job[3]);
+	job.finished = true;
+end
 
 local idle_runners = {};
 
@@ -166,11 +179,7 @@ end
 function bridge.dispatch(bus, name, event, id)
 	if not async then async = require "util.async"; end
 	if id then event_ids[event] = id; end
-	local finished, result = false, nil;
-	local function job()
-		result = walk(bus, name, event);
-		finished = true;
-	end
+	local job = { bus, name, event, finished = false };
 	local origin = event.stanza and event.origin;
 	local runner = origin and sid_of[origin] and origin.base_type == "c2s" and not origin.destroyed
 		and session_runner(origin);
@@ -181,7 +190,7 @@ function bridge.dispatch(bus, name, event, id)
 		runner:run(job);
 		if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
 	end
-	return finished, result;
+	return job.finished, job.result;
 end
 bridge.event_ids = event_ids;
 
@@ -518,6 +527,7 @@ entry.new_session = new_session;
 entry.new_bare = new_bare;
 entry.dispatch = bridge.dispatch;
 entry.event_ids = event_ids;
+entry.chain_state = chain_state;
 
 -- session.filter(kind, data) for C# (stanzas/in and stanzas/out of C#-handled traffic).
 function entry.filter(session, kind, data) return session.filter(kind, data); end
