@@ -76,6 +76,12 @@ end
 -- core.*, net.* and util.* come from the files compiled into the assembly, through the searcher
 -- LuaLibraries installs first in package.searchers.
 
+-- Stand-ins for libraries Prosody gets elsewhere (LuaSocket's socket.url, the file-based
+-- util.datamanager). package.preload is consulted after the embedded searcher, so a real
+-- implementation, once embedded, takes over.
+package.preload["socket.url"] = function() return require "core.compat.socket_url"; end;
+package.preload["util.datamanager"] = function() return require "core.compat.datamanager"; end;
+
 -- The prosody global (contract §1.2). hosts, full_sessions and bare_sessions reflect the C#
 -- SessionManager lazily: see core/bridge.lua.
 prosody = {
@@ -83,6 +89,10 @@ prosody = {
 	start_time = settings.start_time;
 	platform = "posix";
 	process_type = "prosody";
+	-- Prosody locks _G after startup; modules that load C libraries unlock it around require.
+	lock_globals = function() end;
+	incoming_s2s = {}; -- no server-to-server connections yet
+	unlock_globals = function() end;
 	paths = { source = settings.source, config = settings.config, data = settings.data, plugins = settings.plugins };
 };
 

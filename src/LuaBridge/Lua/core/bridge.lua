@@ -446,7 +446,8 @@ bridge.bare_sessions = setmetatable({}, {
 ---------------------------------------------------------------------------------------------
 
 local function new_host(name, kind, sid)
-	local host = { host = name, type = kind, events = get_bus(name), modules = {} };
+	-- s2sout stays empty: there are no server-to-server connections yet.
+	local host = { host = name, type = kind, events = get_bus(name), modules = {}, s2sout = {} };
 	sid_of[host] = sid;
 	if kind == "local" then
 		host.sessions = setmetatable({}, {

@@ -60,6 +60,12 @@ function M.reload(host, name)
 	return M.load(host, name);
 end
 
+-- The modules a host gets by configuration (C# ModuleManager.ModulesFor) as a util.set, and
+-- the component module (nil here: components are not hosted by the bridge yet).
+function M.get_modules_for_host(host)
+	return require "util.set".new(N.modules_for(host) or {}), nil;
+end
+
 -- Prosody's module_has_method / call_module_method, for callers that expect them.
 M.module_has_method = has_method;
 M.call_module_method = call_method;
