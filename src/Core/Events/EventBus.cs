@@ -14,6 +14,8 @@ public sealed class EventBus
 {
     private static readonly EventHandlerEntry[] Empty = [];
     private readonly Dictionary<string, EventHandlerEntry[]> _chains = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, bool> _dispatched = new(StringComparer.Ordinal);
+    private IChainDispatcher? _dispatcher;
     private long _sequence;
 
     public EventBus(string name) => Name = name;
@@ -23,6 +25,17 @@ public sealed class EventBus
 
     /// <summary>Raised after a chain gains or loses a handler (the bridge uses it to cache).</summary>
     public event Action<string>? ChainChanged;
+
+    /// <summary>Runs the chains that hold handlers it claims (the Lua bridge); null runs every chain here.</summary>
+    public IChainDispatcher? Dispatcher
+    {
+        get => _dispatcher;
+        set
+        {
+            _dispatcher = value;
+            _dispatched.Clear();
+        }
+    }
 
     public IDisposable Hook(string name, EventCallback callback, double priority = 0, object? owner = null)
     {
@@ -34,7 +47,7 @@ public sealed class EventBus
         next[j++] = entry;
         while (i < chain.Length) next[j++] = chain[i++];
         _chains[name] = next;
-        ChainChanged?.Invoke(name);
+        Changed(name);
         return new Subscription(this, entry);
     }
 
@@ -53,7 +66,7 @@ public sealed class EventBus
             if (Array.Exists(chain, e => e.Owner == owner))
             {
                 _chains[name] = Array.FindAll(chain, e => e.Owner != owner);
-                ChainChanged?.Invoke(name);
+                Changed(name);
             }
         }
     }
@@ -67,6 +80,7 @@ public sealed class EventBus
     public object? Fire(string name, EventData data)
     {
         if (!_chains.TryGetValue(name, out var chain)) return null;
+        if (_dispatcher is { } dispatcher && IsDispatched(dispatcher, name, chain)) return dispatcher.Run(this, name, data);
         foreach (var entry in chain)
         {
             if (entry.Removed) continue;
@@ -76,6 +90,19 @@ public sealed class EventBus
         return null;
     }
 
+    private bool IsDispatched(IChainDispatcher dispatcher, string name, EventHandlerEntry[] chain)
+    {
+        if (!_dispatched.TryGetValue(name, out var dispatched))
+            _dispatched[name] = dispatched = Array.Exists(chain, dispatcher.Claims);
+        return dispatched;
+    }
+
+    private void Changed(string name)
+    {
+        _dispatched.Remove(name);
+        ChainChanged?.Invoke(name);
+    }
+
     private bool Remove(EventHandlerEntry entry)
     {
         if (!_chains.TryGetValue(entry.Name, out var chain)) return false;
@@ -83,7 +110,7 @@ public sealed class EventBus
         if (i < 0) return false;
         entry.Removed = true;
         _chains[entry.Name] = [.. chain[..i], .. chain[(i + 1)..]];
-        ChainChanged?.Invoke(entry.Name);
+        Changed(entry.Name);
         return true;
     }
 

@@ -77,6 +77,32 @@ public sealed class ClientSession : Session
     /// </summary>
     public List<Func<XmlElement, XmlElement?>> OutgoingFilters { get; } = new();
 
+    /// <summary>
+    /// Filters on every incoming top-level element, before it is handled (Prosody's
+    /// session.filter "stanzas/in", called by mod_c2s for each element). A filter returns the
+    /// element to handle (possibly another one) or null to drop it.
+    /// </summary>
+    public List<Func<XmlElement, XmlElement?>> IncomingFilters { get; } = new();
+
+    /// <summary>
+    /// While set and not completed, no further input of this session is handled: a handler of an
+    /// earlier element is waiting (Prosody pauses the connection while the session's util.async
+    /// runner waits, so stanzas stay in order).
+    /// </summary>
+    public Task? InputPaused { get; set; }
+
+    /// <summary>Runs <see cref="IncomingFilters"/>; null when one of them dropped the element.</summary>
+    public XmlElement? FilterIncoming(XmlElement element)
+    {
+        XmlElement? current = element;
+        foreach (var filter in IncomingFilters)
+        {
+            current = filter(current);
+            if (current is null) return null;
+        }
+        return current;
+    }
+
     public override void Send(XmlElement element)
     {
         XmlElement? current = element;

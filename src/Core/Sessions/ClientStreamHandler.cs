@@ -68,7 +68,13 @@ public sealed partial class ClientStreamHandler : IStreamHandler
     public Task<StreamAction> OnElementAsync(XmlElement element)
     {
         if (_session is null) return Fail(StreamErrorCondition.NotWellFormed, "Stream header expected");
+        if (_session.InputPaused is { IsCompleted: false } paused) return HandleAfterAsync(paused, element);
         if (TryHandleStreamManagement(element, out var handled)) return handled;
+        if (_session.IncomingFilters.Count > 0)
+        {
+            if (_session.FilterIncoming(element) is not { } filtered) return Continue;
+            element = filtered;
+        }
         switch (element.Namespace)
         {
             case Namespaces.Tls:
@@ -90,6 +96,12 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         _server.Router.Process(_session, element);
         AdoptResumedSession();
         return Continue;
+    }
+
+    private async Task<StreamAction> HandleAfterAsync(Task paused, XmlElement element)
+    {
+        await paused;
+        return await OnElementAsync(element);
     }
 
     public Task OnStreamEndAsync()

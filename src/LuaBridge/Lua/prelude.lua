@@ -73,16 +73,14 @@ function import(lib, ...)
 	return table.unpack(out, 1, n);
 end
 
--- Our Lua files are compiled into the assembly; serve core.*/net.* (and anything else embedded)
--- from there. The library installer may add its own searcher for the same files; whichever
--- comes first serves them, the result is the same text.
-table.insert(package.searchers, 2, function (name)
-	local text = N.embedded(name);
-	if not text then return "\n\tno embedded file 'lua/" .. name:gsub("%.", "/") .. ".lua'"; end
-	local f, err = load(text, "@lua/" .. name:gsub("%.", "/") .. ".lua", "t");
-	if not f then error(err, 0); end
-	return f, name;
-end);
+-- core.*, net.* and util.* come from the files compiled into the assembly, through the searcher
+-- LuaLibraries installs first in package.searchers.
+
+-- Stand-ins for libraries Prosody gets elsewhere (LuaSocket's socket.url, the file-based
+-- util.datamanager). package.preload is consulted after the embedded searcher, so a real
+-- implementation, once embedded, takes over.
+package.preload["socket.url"] = function() return require "core.compat.socket_url"; end;
+package.preload["util.datamanager"] = function() return require "core.compat.datamanager"; end;
 
 -- The prosody global (contract §1.2). hosts, full_sessions and bare_sessions reflect the C#
 -- SessionManager lazily: see core/bridge.lua.
@@ -91,6 +89,10 @@ prosody = {
 	start_time = settings.start_time;
 	platform = "posix";
 	process_type = "prosody";
+	-- Prosody locks _G after startup; modules that load C libraries unlock it around require.
+	lock_globals = function() end;
+	incoming_s2s = {}; -- no server-to-server connections yet
+	unlock_globals = function() end;
 	paths = { source = settings.source, config = settings.config, data = settings.data, plugins = settings.plugins };
 };
 

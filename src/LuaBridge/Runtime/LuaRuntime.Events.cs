@@ -35,11 +35,21 @@ public sealed partial class LuaRuntime
         Action<string> watcher = name => OnChainChanged(bus, name);
         _watchedBuses[bus] = watcher;
         bus.ChainChanged += watcher;
+        bus.Dispatcher = this;
     }
 
     private void OnChainChanged(EventBus bus, string name)
     {
         _chainVersion++;
+        if (_chainState != LuaRef.NoRef && !_disposed)
+        {
+            // Lua's chain cache checks this field (a raw set: nothing can raise here).
+            var lua = State;
+            lua.PushRef(_chainState);
+            lua.PushInteger(_chainVersion);
+            lua.RawSetField(-2, "version");
+            lua.Pop(1);
+        }
         // Forget ids of C# entries no longer in that chain.
         var current = bus.Handlers(name);
         foreach (var (entry, id) in _nativeIds.ToArray())
@@ -127,6 +137,12 @@ public sealed partial class LuaRuntime
             return 1;
         }
         if (lua.Type(3) != LuaType.Table) throw new ArgumentException("event table expected");
+        if (DispatchedEvent(lua, 3) is { LuaTable: EventRef } original)
+        {
+            // fire_native(bus, id, event, lua_ran): a C#-fired event; its own EventData goes on.
+            PushResult(lua, FireNativeWithOriginal(lua, entry, original, lua.Type(4) == LuaType.None || lua.ToBoolean(4)));
+            return 1;
+        }
         var e = EventFromTable(lua, 3);
         var before = e.Stanza;
         var result = entry.Callback(e);
@@ -268,9 +284,33 @@ public sealed partial class LuaRuntime
                     case LuaType.Table when e.Fields.GetValueOrDefault(key) is XmlElement element && _stanzas.IsStanza(lua, -1):
                         _stanzas.ReadInto(lua, -1, element);
                         break;
+                    case LuaType.Table:
+                        e.Fields[key] = ReadTableField(lua, -1);
+                        break;
                 }
             }
             lua.Pop(1);
+        }
+    }
+
+    /// <summary>
+    /// A table a Lua handler put on the event, as C# reads it: a stanza, a session, or plain data
+    /// (<see cref="Storage.DataTable"/>, e.g. pre-resource-bind's error = {type, condition, text});
+    /// null for what cannot be copied (functions, cycles). The Lua table itself stays in the event.
+    /// </summary>
+    private object? ReadTableField(Lua lua, int index)
+    {
+        if (_stanzas.IsStanza(lua, index)) return _stanzas.Read(lua, index);
+        if (SessionOf(lua, index) is { } session) return session;
+        int top = lua.GetTop();
+        try
+        {
+            return ReadData(lua, index);
+        }
+        catch (InvalidOperationException)
+        {
+            lua.SetTop(top);
+            return null;
         }
     }
 

@@ -26,6 +26,10 @@ public sealed partial class LuaRuntime
         n.Add("chain", Chain);
         n.Add("chain_version", l => { l.PushInteger(_chainVersion); return 1; });
         n.Add("fire_native", FireNative);
+        n.Add("handler_failed", HandlerFailedNative);
+        n.Add("session_pause", SessionPause);
+        n.Add("session_filters", SessionFilters);
+        n.Add("session_bind", SessionBind);
         n.Add("module_owner", ModuleOwnerNative);
         n.Add("module_released", ModuleReleased);
 
@@ -60,6 +64,12 @@ public sealed partial class LuaRuntime
         n.Add("modules_load", ModulesLoad);
         n.Add("modules_unload", ModulesUnload);
         n.Add("modules_is_loaded", ModulesIsLoaded);
+        n.Add("modules_for", l =>
+        {
+            var host = _server.FindHost(l.OptString(1) ?? "");
+            PushList(l, host is null ? [] : _server.Modules.ModulesFor(host).ToArray(), l.PushString);
+            return 1;
+        });
         n.Add("find_module", FindModule);
         n.Add("find_resource", FindResource);
 

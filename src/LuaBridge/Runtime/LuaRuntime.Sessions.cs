@@ -57,6 +57,7 @@ public sealed partial class LuaRuntime
 
     private void PushHostTable(Lua lua, string host)
     {
+        int top = lua.GetTop();
         lua.GetGlobal("prosody");
         lua.RawGetField(-1, "hosts");
         lua.Remove(-2);
@@ -68,9 +69,10 @@ public sealed partial class LuaRuntime
         lua.Remove(-2);
         lua.Insert(-2);
         lua.PushString(host);
-        if (lua.PCall(2, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+        // call(index, hosts, host) → ok, hosts[host]
+        if (lua.PCall(3, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
         {
-            lua.Pop(2);
+            lua.SetTop(top);
             lua.PushNil();
             return;
         }
@@ -168,7 +170,16 @@ public sealed partial class LuaRuntime
             lua.PushBoolean(false);
             return 1;
         }
-        session.Send(_stanzas.Read(lua, 2));
+        var previous = _sendingFromLua;
+        _sendingFromLua = session as ClientSession;
+        try
+        {
+            session.Send(_stanzas.Read(lua, 2));
+        }
+        finally
+        {
+            _sendingFromLua = previous;
+        }
         lua.PushBoolean(true);
         return 1;
     }
@@ -193,7 +204,7 @@ public sealed partial class LuaRuntime
         {
             var condition = lua.OptString(2) is { } name ? StreamErrorConditionNames.FromElementName(name) : null;
             client.Close(condition, lua.OptString(3));
-            _server.Sessions.Destroy(client, lua.OptString(2) ?? lua.OptString(3));
+            _server.Sessions.Destroy(client, lua.OptString(4) ?? lua.OptString(2) ?? lua.OptString(3));
         }
         lua.PushBoolean(true);
         return 1;

@@ -21,12 +21,11 @@ namespace LuaXmpp.LuaBridge.Runtime;
 /// <para>Boundary: C# primitives never throw into Lua and never raise (see <see cref="NativeTable"/>);
 /// Lua code is always entered through lua_pcall with a traceback handler. Table access from C#
 /// is raw so no metamethod can raise inside a C# frame.</para>
-/// <para>Yielding: when Lua fires an event (module:fire_event, events.fire_event), the chain is
-/// walked in Lua (core/bridge.lua) and only C# handlers are entered through a primitive, so a Lua
-/// handler running inside a util.async runner may wait. When C# fires an event, each Lua handler is
-/// called from C# under pcall; it cannot yield, and a wait there fails as "not in a runner"
-/// (logged, iq answered with internal-server-error). Stanza handlers that must wait need the
-/// C# router to start dispatch inside a Lua runner; that is not done yet.</para>
+/// <para>Yielding: every chain that holds a Lua handler is walked in Lua (core/bridge.lua) and
+/// only C# handlers are entered through a primitive, so a Lua handler may wait. Lua-fired events
+/// run in the caller's coroutine; C#-fired ones are handed over by the bus (this runtime is its
+/// <see cref="Events.IChainDispatcher"/>) and run inside a util.async runner: see
+/// LuaRuntime.Dispatch.cs for what the C# caller gets when a handler waits.</para>
 /// </remarks>
 public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
 {
@@ -43,6 +42,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private int _callHandler = LuaRef.NoRef;
     private int _call = LuaRef.NoRef;
     private int _sidOf = LuaRef.NoRef;
+    private int _chainState = LuaRef.NoRef;
     private int _stanzaMt = LuaRef.NoRef;
     private bool _stanzaMtResolved;
     private bool _disposed;
@@ -67,7 +67,13 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
 
     public bool CanLoad(string name) => FindModuleFile(name) is not null;
 
-    public string? Load(HostContext host, string name) => CallModuleEntry("load_module", host.Name, name);
+    public string? Load(HostContext host, string name)
+    {
+        var error = CallModuleEntry("load_module", host.Name, name);
+        // Says which file won the plugin-path search (a Lua file shadows a native module).
+        if (error is null) _log.Info($"Loaded mod_{name} on {host.Name} from {FindModuleFile(name)}");
+        return error;
+    }
 
     public bool Unload(HostContext host, string name) => CallModuleEntry("unload_module", host.Name, name) is null;
 
@@ -100,7 +106,17 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _timers.Clear();
         foreach (var handler in _handlers.Values) handler.Subscription?.Dispose();
         _handlers.Clear();
-        foreach (var (bus, watcher) in _watchedBuses) bus.ChainChanged -= watcher;
+        foreach (var (bus, watcher) in _watchedBuses)
+        {
+            bus.ChainChanged -= watcher;
+            if (ReferenceEquals(bus.Dispatcher, this)) bus.Dispatcher = null;
+        }
+        foreach (var (session, gate) in _pausedInput)
+        {
+            session.InputPaused = null;
+            gate.TrySetResult();
+        }
+        _pausedInput.Clear();
         _main.Close();
     }
 
@@ -132,6 +148,9 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _callHandler = EntryRef(lua, "call_handler");
         _call = EntryRef(lua, "call");
         _sidOf = EntryRef(lua, "sid_of");
+        _dispatch = EntryRef(lua, "dispatch");
+        _eventIds = EntryRef(lua, "event_ids");
+        _chainState = EntryRef(lua, "chain_state");
         lua.Pop(1);
     }
 

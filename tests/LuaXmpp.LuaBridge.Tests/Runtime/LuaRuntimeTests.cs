@@ -118,7 +118,7 @@ public sealed class LuaRuntimeTests
         Assert.Equal(Namespaces.Client, message.Namespace);
     }
 
-    [Fact(Skip = "StanzaRouter.Route is a placeholder on this branch; enable once the routing branch is merged")]
+    [Fact]
     public async Task ModuleSend_RoutesThroughRouter()
     {
         await using var h = RuntimeHarness.Create();
@@ -130,6 +130,9 @@ public sealed class LuaRuntimeTests
             end)
             """);
         Assert.Null(await h.Load("routesend"));
+        // Delivery to a full JID is mod_message's job (native here).
+        await h.On(() => LuaXmpp.Modules.Native.NativeModules.RegisterAll(h.Server.Modules));
+        Assert.Null(await h.Load("message"));
         var (_, connection) = await h.BindAsync("carol");
         var e = new EventData();
         e["jid"] = "carol@localhost/res";

@@ -24,7 +24,13 @@ internal sealed class RecordingConnection : IClientConnection
 
     public void SendRaw(string text) => Raw.Enqueue(text);
 
-    public void Close(StreamErrorCondition? error = null, string? text = null) => Closed = true;
+    public StreamErrorCondition? CloseCondition { get; private set; }
+
+    public void Close(StreamErrorCondition? error = null, string? text = null)
+    {
+        Closed = true;
+        CloseCondition ??= error;
+    }
 }
 
 /// <summary>In-memory stores: keyval and map over the same records, archive as a list.</summary>

@@ -1,17 +1,17 @@
 -- The Lua half of the bridge: event buses over the C# EventBus, session/host/bare tables that
 -- reflect the C# SessionManager, and the entry points the C# runtime calls.
 --
--- Dispatch design (contract §0.8): when Lua fires an event, the chain is walked here, in Lua,
+-- Dispatch design (contract §0.8): every chain that holds a Lua handler is walked here, in Lua,
 -- so a Lua handler that yields (util.async) has no C# frame between it and its runner. C#
--- handlers in the chain are called one by one through N.fire_native. When C# fires an event,
--- each Lua handler is called through entry_points.call_handler under xpcall; such a handler
--- cannot yield (there is no runner around a C#-originated dispatch) — see LuaRuntime remarks.
+-- handlers in the chain are called one by one through N.fire_native. When Lua fires an event
+-- the walk runs in the caller's coroutine (fire); when C# fires one, the C# bus hands the whole
+-- chain to bridge.dispatch, which walks it inside a runner (see below).
 local N = require "luaxmpp.native";
 local C = require "luaxmpp.checked";
 
 local type, pairs, next, setmetatable, rawget, rawset, select, tostring =
 	type, pairs, next, setmetatable, rawget, rawset, select, tostring;
-local xpcall, traceback = xpcall, debug.traceback;
+local xpcall, traceback, getmetatable = xpcall, debug.traceback, getmetatable;
 
 local bridge = {};
 
@@ -29,10 +29,13 @@ local native_stub_mt = {
 };
 
 local chain_cache, cached_version = {}, -1;
+-- C# bumps version whenever a watched bus's chain changes (no native call per fire).
+local chain_state = { version = 0 };
+bridge.chain_state = chain_state;
 
 -- The chain for (bus, name): a list of Lua functions and native stubs, highest priority first.
 local function get_chain(bus, name)
-	local version = N.chain_version();
+	local version = chain_state.version;
 	if version ~= cached_version then
 		chain_cache, cached_version = {}, version;
 	end
@@ -52,7 +55,36 @@ local function get_chain(bus, name)
 	return chain or nil;
 end
 
-local function fire(bus, name, event)
+-- Lua handler → the id of the module that hooked it (for error reports).
+local owner_of = setmetatable({}, { __mode = "k" });
+
+-- Wrappers (util.events add_wrapper): per bus, event name → list, and false → the list for every
+-- event. Each wrapper is called as wrapper(next, name, event) and decides whether to call next.
+local wrappers_of = {};
+
+local function with_wrappers(bus, name, event, run)
+	local per_bus = wrappers_of[bus];
+	if not per_bus then return run(bus, name, event); end
+	local lists = {};
+	if per_bus[name] and #per_bus[name] > 0 then lists[#lists + 1] = per_bus[name]; end
+	if per_bus[false] and #per_bus[false] > 0 then lists[#lists + 1] = per_bus[false]; end
+	if #lists == 0 then return run(bus, name, event); end
+	-- The newest wrapper of the event's own list is outermost; the global list wraps inside it.
+	local list_i, wrapper_i = 1, #lists[1] + 1;
+	local function nxt(ev_name, ev)
+		wrapper_i = wrapper_i - 1;
+		while wrapper_i == 0 do
+			list_i = list_i + 1;
+			local list = lists[list_i];
+			if not list then return run(bus, ev_name, ev); end
+			wrapper_i = #list;
+		end
+		return lists[list_i][wrapper_i](nxt, ev_name, ev);
+	end
+	return nxt(name, event);
+end
+
+local function fire_chain(bus, name, event)
 	local chain = get_chain(bus, name);
 	if not chain then return nil; end
 	for i = 1, #chain do
@@ -61,7 +93,106 @@ local function fire(bus, name, event)
 	end
 	return nil;
 end
+
+local function fire(bus, name, event)
+	if wrappers_of[bus] then return with_wrappers(bus, name, event, fire_chain); end
+	return fire_chain(bus, name, event);
+end
 bridge.fire = fire;
+
+---------------------------------------------------------------------------------------------
+-- Dispatch of C#-fired events (contract §0.8)
+--
+-- A chain fired from C# that holds Lua handlers is walked here, inside a util.async runner, so
+-- a Lua handler may wait. Stanza events of a c2s session use that session's runner
+-- (session.thread, as Prosody's mod_c2s has one per session); everything else, and chains
+-- fired while the session's runner is itself running (nested dispatch), use a pooled one-shot
+-- runner. entry.dispatch returns whether the chain finished and its result; a chain whose
+-- handler waits finishes later, and C# has already been told "handled".
+---------------------------------------------------------------------------------------------
+
+local async; -- util.async, loaded on first dispatch
+local event_ids = setmetatable({}, { __mode = "k" }); -- event table → C# EventData id
+
+-- Walks the chain calling each Lua handler under xpcall (an error is reported by C#: logged
+-- with the module's name, an iq get/set answered with internal-server-error, chain stopped).
+local function walk_chain(bus, name, event)
+	local chain = get_chain(bus, name);
+	if not chain then return nil; end
+	local lua_ran = true;
+	for i = 1, #chain do
+		local h = chain[i];
+		local ok, ret;
+		if getmetatable(h) == native_stub_mt then
+			ret = N.fire_native(h.bus, h.id, event, lua_ran);
+			lua_ran = false;
+		else
+			ok, ret = xpcall(h, traceback, event);
+			lua_ran = true;
+			if not ok then return N.handler_failed(owner_of[h], name, ret, event); end
+		end
+		if ret ~= nil then return ret; end
+	end
+	return nil;
+end
+
+local function walk(bus, name, event)
+	if wrappers_of[bus] then return with_wrappers(bus, name, event, walk_chain); end
+	return walk_chain(bus, name, event);
+end
+bridge.walk = walk;
+
+-- A job is {bus, name, event}; the runner records its result and that it finished.
+local function run_job(job)
+	job.result = walk(job[1], job[2], job[3]);
+	job.finished = true;
+end
+
+local idle_runners = {};
+
+local function one_shot_watchers()
+	return {
+		error = function(_, err) bridge.log("luaxmpp", "error", "Error in event dispatch: %s", err); end;
+	};
+end
+
+local function take_runner()
+	local r = idle_runners[#idle_runners];
+	if r then idle_runners[#idle_runners] = nil; return r; end
+	return async.runner(run_job, one_shot_watchers());
+end
+
+local function session_runner(session)
+	local r = rawget(session, "thread");
+	if type(r) == "table" and r.run then return r; end
+	local sid = sid_of[session];
+	r = async.runner(run_job, {
+		-- While a handler of this session waits, its input is paused (Prosody: conn:pause()).
+		waiting = function() if sid then N.session_pause(sid, true); end end;
+		ready = function() if sid then N.session_pause(sid, false); end end;
+		error = function(_, err) bridge.log("luaxmpp", "error", "Error in session runner: %s", err); end;
+	});
+	rawset(session, "thread", r);
+	return r;
+end
+
+function bridge.dispatch(bus, name, event, id)
+	if not async then async = require "util.async"; end
+	if id then event_ids[event] = id; end
+	local job = { bus, name, event, finished = false };
+	local origin = event.stanza and event.origin;
+	local runner = origin and sid_of[origin] and origin.base_type == "c2s" and not origin.destroyed
+		and session_runner(origin);
+	if runner and runner.state ~= "running" then
+		runner:run(job);
+	else
+		runner = take_runner();
+		runner:run(job);
+		if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
+	end
+	return job.finished, job.result;
+end
+bridge.event_ids = event_ids;
 
 local buses = {};
 
@@ -75,6 +206,7 @@ local function new_bus(bus)
 		local old = per_name[handler];
 		if old then N.unhook(old); end -- util.events keeps one entry per handler
 		per_name[handler] = C.hook(bus, name, handler, priority or 0, owner);
+		if owner then owner_of[handler] = owner; end
 		return true;
 	end
 
@@ -97,9 +229,38 @@ local function new_bus(bus)
 	function obj.remove_handlers(handlers)
 		for name, handler in pairs(handlers) do obj.remove_handler(name, handler); end
 	end
-	-- Wrappers (util.events add_wrapper) are not supported by the C# bus yet.
-	function obj.add_wrapper() return nil, "event wrappers are not supported"; end
-	function obj.remove_wrapper() return nil; end
+
+	-- Wrappers (util.events): add_wrapper(name, w), or add_wrapper(false, w) for every event.
+	-- A wrapper on a named event also hooks a handler that does nothing, so that chains fired
+	-- from C# come through Lua (bridge.dispatch) where the wrappers run.
+	local wrap_markers = {};
+	local function wrap_marker() return nil; end
+	function obj.add_wrapper(name, wrapper)
+		if type(name) == "function" and wrapper == nil then name, wrapper = false, name; end
+		local per_bus = wrappers_of[bus];
+		if not per_bus then per_bus = {}; wrappers_of[bus] = per_bus; end
+		local list = per_bus[name];
+		if not list then list = {}; per_bus[name] = list; end
+		list[#list + 1] = wrapper;
+		if name and not wrap_markers[name] then
+			wrap_markers[name] = true;
+			add(name, wrap_marker, -math.huge);
+		end
+		return true;
+	end
+	function obj.remove_wrapper(name, wrapper)
+		if type(name) == "function" and wrapper == nil then name, wrapper = false, name; end
+		local list = wrappers_of[bus] and wrappers_of[bus][name];
+		if not list then return nil; end
+		for i = #list, 1, -1 do
+			if list[i] == wrapper then table.remove(list, i); end
+		end
+		if #list == 0 and name and wrap_markers[name] then
+			wrap_markers[name] = nil;
+			obj.remove_handler(name, wrap_marker);
+		end
+		return true;
+	end
 	obj.wrappers = { add_handler = obj.add_wrapper, remove_handler = obj.remove_wrapper };
 	-- mod_csi reads events._handlers[name] to see whether anything listens.
 	obj._handlers = setmetatable({}, { __index = function(_, name) return get_chain(bus, name); end });
@@ -153,25 +314,58 @@ function conn_methods:pause() end
 function conn_methods:resume() end
 function conn_methods:socket() return { info = function() return nil; end }; end
 
--- Prosody's util.filters shape when that library is present, a compatible minimal one otherwise.
-local function initialize_filters(session)
-	local ok, filters = pcall(require, "util.filters");
-	if ok and type(filters) == "table" and filters.initialize then
-		return filters.initialize(session);
-	end
-	local lists = {};
-	session.filters = lists;
-	local function filter(kind, data)
-		local list = lists[kind];
-		if list then
-			for i = 1, #list do
-				data = list[i](data, session);
-				if data == nil then break; end
-			end
-		end
-		return data;
+-- Filters (contract §3.4) come from util.filters. C# is told when a session first gets a
+-- "stanzas/in" or "stanzas/out" chain, and only then runs the Lua chain for that session's
+-- elements (ClientSession.IncomingFilters / OutgoingFilters); sessions without Lua filters
+-- never enter Lua for them.
+local filters_lib = require "util.filters";
+
+local function initialize_filters(session, sid)
+	local filter = filters_lib.initialize(session);
+	local lists = session.filters;
+	setmetatable(lists, {
+		__newindex = function(t, kind, chain)
+			rawset(t, kind, chain);
+			if kind == "stanzas/in" or kind == "stanzas/out" then N.session_filters(sid, kind); end
+		end;
+	});
+	for kind in pairs(lists) do
+		if kind == "stanzas/in" or kind == "stanzas/out" then N.session_filters(sid, kind); end
 	end
 	return filter;
+end
+
+local st; -- util.stanza, on first close with a stanza reason
+
+-- Prosody's mod_c2s session_close: pre-session-close (a handler may change the reason), the
+-- stream error (a condition string, a stanza, or {condition, text, extra}), then the session is
+-- destroyed and its connection closed; sending afterwards returns false.
+local function close_session(session, sid, reason)
+	local payload = { session = session, reason = reason };
+	get_bus(session.host).fire_event("pre-session-close", payload);
+	reason = payload.reason;
+	local condition, text, raw;
+	if type(reason) == "string" then
+		condition = reason;
+	elseif type(reason) == "table" then
+		if not st then st = require "util.stanza"; end
+		if st.is_stanza(reason) then
+			raw = tostring(reason);
+		elseif reason.extra then
+			local e = st.stanza("stream:error")
+				:tag(reason.condition or "undefined-condition", { xmlns = "urn:ietf:params:xml:ns:xmpp-streams" }):up();
+			if reason.text then e:tag("text", { xmlns = "urn:ietf:params:xml:ns:xmpp-streams" }):text(reason.text):up(); end
+			e:add_child(reason.extra);
+			raw = tostring(e);
+		else
+			condition, text = reason.condition, reason.text;
+		end
+	end
+	if raw then N.session_send_raw(sid, raw); end
+	local reason_text = type(reason) == "table" and (reason.name or reason.text or reason.condition) or reason or nil;
+	N.session_close(sid, condition, text, reason_text and tostring(reason_text) or nil);
+	session.send = function() return false; end;
+	return true;
 end
 
 local function new_session(sid, logname)
@@ -183,8 +377,7 @@ local function new_session(sid, logname)
 	session.conn = conn;
 	session.log = function(level, fmt, ...) return bridge.log(logname, level, fmt, ...); end;
 
-	local filter = initialize_filters(session);
-	session.filter = filter;
+	local filter = initialize_filters(session, sid);
 
 	-- send/rawsend are real closures over `session`, `filter` and `conn`, so mod_smacks can
 	-- rebind them through the function metatable on resume (contract §3.7).
@@ -208,18 +401,8 @@ local function new_session(sid, logname)
 	session.rawsend = rawsend;
 	session.send = send;
 	session.close = function(self, reason)
-		local s = self or session;
-		local host = buses[s.host];
-		if host then host.fire_event("pre-session-close", { session = s, reason = reason }); end
-		local condition, text = reason, nil;
-		if type(reason) == "table" then
-			condition, text = reason.condition, reason.text;
-			if reason.name then condition = nil; end -- a stanza: sent as-is below
-		end
-		local c = s.conn;
-		if c then N.session_close(c._sid, condition, text); else N.session_close(sid, condition, text); end
-		s.send = function() return false; end;
-		return true;
+		if type(self) ~= "table" or not sid_of[self] then self = session; end
+		return close_session(self, sid_of[self], reason);
 	end;
 	return session;
 end
@@ -263,7 +446,8 @@ bridge.bare_sessions = setmetatable({}, {
 ---------------------------------------------------------------------------------------------
 
 local function new_host(name, kind, sid)
-	local host = { host = name, type = kind, events = get_bus(name), modules = {} };
+	-- s2sout stays empty: there are no server-to-server connections yet.
+	local host = { host = name, type = kind, events = get_bus(name), modules = {}, s2sout = {} };
 	sid_of[host] = sid;
 	if kind == "local" then
 		host.sessions = setmetatable({}, {
@@ -342,6 +526,12 @@ bridge.entry_points = entry;
 entry.sid_of = sid_of;
 entry.new_session = new_session;
 entry.new_bare = new_bare;
+entry.dispatch = bridge.dispatch;
+entry.event_ids = event_ids;
+entry.chain_state = chain_state;
+
+-- session.filter(kind, data) for C# (stanzas/in and stanzas/out of C#-handled traffic).
+function entry.filter(session, kind, data) return session.filter(kind, data); end
 
 -- Calls a handler with a traceback on error: returns ok, result.
 function entry.call_handler(handler, event)

@@ -5,7 +5,8 @@
 local N = require "luaxmpp.native";
 local bridge = require "core.bridge";
 
-local type, setmetatable, rawget, xpcall, tostring = type, setmetatable, rawget, xpcall, tostring;
+local type, setmetatable, getmetatable, rawget, xpcall, tostring, pairs =
+	type, setmetatable, getmetatable, rawget, xpcall, tostring, pairs;
 local traceback = debug.traceback;
 
 local M = {};
@@ -57,6 +58,12 @@ end
 function M.reload(host, name)
 	M.unload(host, name);
 	return M.load(host, name);
+end
+
+-- The modules a host gets by configuration (C# ModuleManager.ModulesFor) as a util.set, and
+-- the component module (nil here: components are not hosted by the bridge yet).
+function M.get_modules_for_host(host)
+	return require "util.set".new(N.modules_for(host) or {}), nil;
 end
 
 -- Prosody's module_has_method / call_module_method, for callers that expect them.
@@ -139,12 +146,31 @@ end
 function M._bridge_unload(host, name)
 	local env = host_map(host)[name];
 	if not env then return false; end
+	if host == "*" then
+		-- A global module goes with its per-host parts (add_host instances) first.
+		for h, map in pairs(modulemap) do
+			local host_env = h ~= "*" and map[name];
+			local mt = host_env and getmetatable(host_env);
+			if mt and mt.__index == env then
+				if type(rawget(host_env.module, "unload")) == "function" then
+					local ok, err = xpcall(host_env.module.unload, traceback);
+					if not ok then log("warn", "Non-fatal error unloading module '%s' on '%s': %s", name, h, tostring(err)); end
+				end
+				host_env.module:_cleanup();
+				map[name] = nil;
+			end
+		end
+	end
 	if has_method(env, "unload") then
 		local ok, err = call_method(env, "unload");
 		if not ok then log("warn", "Non-fatal error unloading module '%s' on '%s': %s", name, host, tostring(err)); end
 	end
 	env.module:_cleanup();
 	host_map(host)[name] = nil;
+	if host == "*" then
+		-- The C# ModuleManager fires module-unloaded for hosts; the global bus hears of "*" here.
+		prosody.events.fire_event("module-unloaded", { module = name, host = "*" });
+	end
 	return true;
 end
 

@@ -85,4 +85,7 @@ end
 function M.get_driver(host, store) return { name = "luaxmpp" }; end
 function M.purge(user, host) return N.storage_purge(host, user); end
 
+-- Prosody's storagemanager.olddm: the old datamanager API (mod_muc_log and friends).
+M.olddm = setmetatable({}, { __index = function(_, k) return require "core.compat.datamanager"[k]; end });
+
 return M;

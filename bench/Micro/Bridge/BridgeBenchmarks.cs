@@ -1,0 +1,151 @@
+using BenchmarkDotNet.Attributes;
+using LuaXmpp.Accounts;
+using LuaXmpp.Configuration;
+using LuaXmpp.Events;
+using LuaXmpp.Hosting;
+using LuaXmpp.Loop;
+using LuaXmpp.LuaBridge.Runtime;
+using LuaXmpp.Modules.Native;
+using LuaXmpp.Sessions;
+using LuaXmpp.Storage;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.Bench.Bridge;
+
+/// <summary>
+/// What crossing the bridge costs (docs/BRIDGE.md compares with bench/bridge-yardstick.lua, the
+/// same operations inside Prosody). Each benchmark runs a batch of <see cref="Batch"/> operations
+/// in one work item on the server loop, as the server runs them, so the cross-thread hop is
+/// amortised and per-work-item cleanup (event table release) still happens.
+/// </summary>
+[MemoryDiagnoser]
+public class BridgeBenchmarks
+{
+    private const int Batch = 1000;
+    private const string Host = "localhost";
+
+    private ServerLoop _loop = null!;
+    private XmppServer _server = null!;
+    private LuaRuntime _runtime = null!;
+    private HostContext _host = null!;
+    private ClientSession _session = null!;
+    private XmlElement _message = null!;
+    private string _plugins = null!;
+    private string _data = null!;
+
+    /// <summary>The message the yardstick uses too: body, chat state, receipt request, origin-id.</summary>
+    private static XmlElement TypicalMessage()
+    {
+        var m = new XmlElement("message", Namespaces.Client);
+        m.SetAttribute("type", "chat").SetAttribute("id", "msg-1").SetAttribute("to", "bob@localhost/phone")
+            .SetAttribute("from", "alice@localhost/laptop").SetAttribute("xml:lang", "en");
+        m.AddTextChild("body", "Are we still meeting at noon? I can bring the slides.", Namespaces.Client);
+        m.AddChild("active", "http://jabber.org/protocol/chatstates");
+        m.AddChild("request", "urn:xmpp:receipts");
+        m.AddChild("origin-id", "urn:xmpp:sid:0").SetAttribute("id", "c7f4b1a0-2d55-4c1e-9a61-0f3e1f2b8d11");
+        return m;
+    }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _plugins = Directory.CreateTempSubdirectory("luaxmpp-bench-").FullName;
+        _data = Directory.CreateTempSubdirectory("luaxmpp-bench-data-").FullName;
+        File.WriteAllText(Path.Combine(_plugins, "mod_bench.lua"), """
+            local st = require "util.stanza"
+            module:hook("bench-event", function(event) event.seen = true; return true end)
+            local template
+            function send_batch(n, to)
+              template = template or st.message({ to = to, type = "chat", id = "msg-1" })
+                :text_tag("body", "Are we still meeting at noon? I can bring the slides.")
+                :tag("active", { xmlns = "http://jabber.org/protocol/chatstates" }):up()
+                :tag("request", { xmlns = "urn:xmpp:receipts" }):up()
+                :tag("origin-id", { xmlns = "urn:xmpp:sid:0", id = "c7f4b1a0-2d55-4c1e-9a61-0f3e1f2b8d11" }):up()
+              for _ = 1, n do module:send(st.clone(template)) end
+            end
+            function clone_batch(n)
+              for _ = 1, n do local _ = st.clone(template) end
+            end
+            """);
+        var global = new Dictionary<string, object?> { ["storage"] = "memory" };
+        var config = new ServerConfig(null, global, [new HostConfig(Host, HostKind.VirtualHost, null, new Dictionary<string, object?>())]);
+        _loop = new ServerLoop();
+        _loop.Start();
+        var storage = new StorageManager(config, _data);
+        _server = new XmppServer(config, _loop, storage, host => AuthProviders.Create(host, config, storage));
+        NativeModules.RegisterAll(_server.Modules);
+        _message = TypicalMessage();
+        _loop.InvokeAsync(() =>
+        {
+            _host = _server.ActivateHost(config.Hosts[0]);
+            _runtime = new LuaRuntime(_server, [_plugins]);
+            _server.Modules.Runtime = _runtime;
+            Check(_server.Modules.Load(_host, "message"));
+            Check(_server.Modules.Load(_host, "bench"));
+            _host.Events.Hook("bench-native", _ => true);
+            _session = new ClientSession(Host, new DiscardingConnection()) { Username = "bob" };
+            _server.Sessions.Register(_session);
+            return _server.Sessions.BindAsync(_session, "phone");
+        }).Unwrap().GetAwaiter().GetResult();
+        On(() => _runtime.Run("assert(prosody.hosts.localhost.modules.bench).send_batch(1, 'bob@localhost/phone')"));
+    }
+
+    private static void Check(string? error)
+    {
+        if (error is not null) throw new InvalidOperationException(error);
+    }
+
+    private void On(Action action) => _loop.InvokeAsync(action).GetAwaiter().GetResult();
+
+    private void Batched(Action op) => On(() =>
+    {
+        for (int i = 0; i < Batch; i++) op();
+    });
+
+    [Benchmark(OperationsPerInvoke = Batch, Baseline = true, Description = "C# fire, one C# handler")]
+    public void FireNativeHandler() => Batched(() => _host.Events.Fire("bench-native", new EventData()));
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "C# fire, one Lua handler")]
+    public void FireLuaHandler() => Batched(() => _host.Events.Fire("bench-event", new EventData()));
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "C# fire, one Lua handler, with session and message")]
+    public void FireLuaHandlerWithMessage() => Batched(() => _host.Events.Fire("bench-event", new EventData(_session, _message)));
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "message → Lua table → message")]
+    public void StanzaRoundTrip() => Batched(() => _runtime.StanzaRoundTrip(_message));
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "module:send from Lua to a bound resource (with st.clone)")]
+    public void ModuleSend() => On(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.send_batch(1000, 'bob@localhost/phone')")));
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "st.clone alone (to subtract from module:send)")]
+    public void CloneOnly() => On(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.clone_batch(1000)")));
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        On(() => _runtime.Dispose());
+        _loop.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Directory.Delete(_plugins, recursive: true);
+        Directory.Delete(_data, recursive: true);
+    }
+
+    private sealed class DiscardingConnection : IClientConnection
+    {
+        public string RemoteAddress => "127.0.0.1";
+
+        public bool IsSecure => true;
+
+        public void Send(XmlElement element)
+        {
+        }
+
+        public void SendRaw(string text)
+        {
+        }
+
+        public void Close(StreamErrorCondition? error = null, string? text = null)
+        {
+        }
+    }
+}

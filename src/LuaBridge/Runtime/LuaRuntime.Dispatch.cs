@@ -1,0 +1,266 @@
+using KeraLua;
+using LuaXmpp.Events;
+using LuaXmpp.LuaBridge.Interop;
+using LuaXmpp.Sessions;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.LuaBridge.Runtime;
+
+// Chains fired from C# that hold Lua handlers run inside util.async runners (contract §0.8):
+// the bus hands the chain to bridge.dispatch, which walks it in a Lua coroutine and calls the
+// C# handlers back through fire_native. Chains without Lua handlers never come here.
+//
+// What a C# caller gets back: if the chain finished (no handler waited), exactly what the walk
+// returned, with the event's changes copied into the EventData — the same as a native chain. If
+// a Lua handler waited, the walk is suspended and the caller gets true ("handled") at once; the
+// rest of the chain (later handlers, C# ones included) runs when the wait ends, but the caller's
+// own code after Fire does not run again: e.g. the router neither delivers after a pre-event
+// nor answers service-unavailable for such a stanza. Prosody runs the whole of stanza routing in
+// the runner, so there the router's own steps would continue too. While a session's runner
+// waits, that session's further input is held back (ClientSession.InputPaused), as Prosody
+// pauses the connection, so its stanzas stay in order.
+public sealed partial class LuaRuntime : IChainDispatcher
+{
+    private readonly Dictionary<long, EventData> _dispatchEvents = new();
+    private readonly Dictionary<ClientSession, TaskCompletionSource> _pausedInput = new(ReferenceEqualityComparer.Instance);
+    private int _dispatch = LuaRef.NoRef;
+    private int _eventIds = LuaRef.NoRef;
+
+    /// <summary>How many chains were handed to Lua (tests: a chain without Lua handlers stays native).</summary>
+    internal long Dispatches { get; private set; }
+
+    public bool Claims(EventHandlerEntry entry) => entry.Callback.Target is LuaHandler;
+
+    public object? Run(EventBus bus, string name, EventData e)
+    {
+        AssertLoop();
+        if (_disposed) return null;
+        Dispatches++;
+        var lua = State;
+        int top = lua.GetTop();
+        long id = ++_nextHandlerId;
+        try
+        {
+            lua.PushRef(_dispatch);
+            lua.PushString(bus.Name);
+            lua.PushString(name);
+            var r = PushEvent(lua, e);
+            int table = lua.GetTop();
+            lua.PushCopy(table);
+            lua.Insert(top + 1); // keep the event table below the call
+            lua.PushInteger(id);
+            _dispatchEvents[id] = e;
+            if (lua.PCall(4, 2, 0) != LuaStatus.OK)
+            {
+                _log.Error($"Dispatch of '{name}' failed: {lua.ToString(-1, false)}");
+                return null;
+            }
+            if (!lua.ToBoolean(-2)) return true; // a handler waits: handled, for now
+            object? result = ResultOf(lua, -1);
+            SyncBack(lua, top + 1, e, r);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            _log.Error($"Dispatch of '{name}' failed", ex);
+            return null;
+        }
+        finally
+        {
+            _dispatchEvents.Remove(id);
+            lua.SetTop(top);
+        }
+    }
+
+    /// <summary>A handler's return as C# sees it: nil → null, anything else (false included) non-null.</summary>
+    private static object? ResultOf(Lua lua, int index) => lua.Type(index) switch
+    {
+        LuaType.Nil or LuaType.None => null,
+        LuaType.Boolean => lua.ToBoolean(index),
+        LuaType.String => lua.ToString(index, false),
+        LuaType.Number => lua.IsInteger(index) ? (object)lua.ToInteger(index) : lua.ToNumber(index),
+        _ => true,
+    };
+
+    /// <summary>The EventData a C#-dispatched event table stands for, if its dispatch is still running.</summary>
+    private EventData? DispatchedEvent(Lua lua, int table)
+    {
+        if (_dispatchEvents.Count == 0) return null;
+        lua.PushRef(_eventIds);
+        lua.PushCopy(table);
+        lua.RawGet(-2);
+        long id = lua.IsInteger(-1) ? lua.ToInteger(-1) : 0;
+        lua.Pop(2);
+        return id == 0 ? null : _dispatchEvents.GetValueOrDefault(id);
+    }
+
+    /// <summary>
+    /// Runs a C# handler with the original EventData of a C#-fired event: Lua's changes are copied
+    /// in first (only if a Lua handler ran since), and afterwards the handler's changes go back to
+    /// the table: scalar fields, a replaced stanza, and element fields (stream features, replies)
+    /// rebuilt from the C# element it may have added to.
+    /// </summary>
+    private object? FireNativeWithOriginal(Lua lua, EventHandlerEntry entry, EventData e, bool luaRan)
+    {
+        var r = (EventRef)e.LuaTable!;
+        if (luaRan) SyncBack(lua, 3, e, r);
+        var result = entry.Callback(e);
+        PushScalarFields(lua, 3, e);
+        foreach (var (key, value) in e.Fields)
+        {
+            if (value is not XmlElement element) continue;
+            _stanzas.Push(lua, element);
+            lua.RawSetField(3, key);
+        }
+        if (!ReferenceEquals(r.Stanza, e.Stanza))
+        {
+            PushValue(lua, e.Stanza);
+            lua.RawSetField(3, "stanza");
+            r.Stanza = e.Stanza;
+        }
+        return result;
+    }
+
+    private void PushScalarFields(Lua lua, int table, EventData e)
+    {
+        lua.PushCopy(table);
+        PushScalarFields(lua, e);
+        lua.Pop(1);
+    }
+
+    // handler_failed(owner, event name, error, event) → true: a Lua handler in a dispatched chain raised.
+    private int HandlerFailedNative(Lua lua)
+    {
+        var owner = lua.IsInteger(1) ? _owners.GetValueOrDefault(lua.ToInteger(1)) : null;
+        var name = lua.OptString(2) ?? "?";
+        var error = lua.RawString(3) ?? "error object is not a string";
+        LoggerFor(owner?.LogName ?? "luaxmpp").Error($"Error in handler for event '{name}': {error}");
+        if (lua.Type(4) == LuaType.Table)
+        {
+            // As Prosody's stanza runner does: an iq that expected an answer gets one.
+            lua.RawGetField(4, "stanza");
+            var stanza = _stanzas.IsStanza(lua, -1) ? _stanzas.Read(lua, -1) : null;
+            lua.Pop(1);
+            lua.RawGetField(4, "origin");
+            var origin = SessionOf(lua, -1);
+            lua.Pop(1);
+            if (stanza is { Name: "iq" } iq && iq.GetAttribute("type") is "get" or "set" && origin is not null)
+                origin.Send(StanzaError.InternalServerError().ReplyTo(iq));
+        }
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    // session_pause(sid, paused): the session's runner waits (true) or is ready again (false).
+    private int SessionPause(Lua lua)
+    {
+        if (_sessionsById.GetValueOrDefault(lua.ToInteger(1)) is not ClientSession session) return 0;
+        if (lua.ToBoolean(2))
+        {
+            if (_pausedInput.ContainsKey(session)) return 0;
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _pausedInput[session] = gate;
+            session.InputPaused = gate.Task;
+        }
+        else if (_pausedInput.Remove(session, out var gate))
+        {
+            session.InputPaused = null;
+            // Resumed input must not run inside this Lua call: the continuation is posted to the loop.
+            gate.SetResult();
+        }
+        return 0;
+    }
+
+    // session_filters(sid, kind): the session got a Lua chain for "stanzas/in" or "stanzas/out".
+    private int SessionFilters(Lua lua)
+    {
+        if (_sessionsById.GetValueOrDefault(lua.ToInteger(1)) is not ClientSession session) return 0;
+        var kind = lua.OptString(2);
+        var marker = kind == "stanzas/in" ? FilterMarker.In : FilterMarker.Out;
+        if (!_filteredSessions.Add((session, marker))) return 0;
+        if (marker == FilterMarker.In) session.IncomingFilters.Add(element => RunLuaFilter(session, "stanzas/in", element));
+        else session.OutgoingFilters.Add(element => RunLuaFilter(session, "stanzas/out", element));
+        return 0;
+    }
+
+    private enum FilterMarker { In, Out }
+
+    private readonly HashSet<(ClientSession, FilterMarker)> _filteredSessions = new();
+
+    /// <summary>The Lua session.filter chain for one element; null when a filter dropped it.</summary>
+    private XmlElement? RunLuaFilter(ClientSession session, string kind, XmlElement element)
+    {
+        // Lua's own send already ran "stanzas/out" before handing the stanza to C#.
+        if (kind == "stanzas/out" && ReferenceEquals(_sendingFromLua, session)) return element;
+        if (_disposed || session.LuaTable is not LuaRef table || table.IsReleased) return element;
+        var lua = State;
+        int top = lua.GetTop();
+        try
+        {
+            lua.PushRef(_call);
+            lua.PushRef(_entry);
+            lua.RawGetField(-1, "filter");
+            lua.Remove(-2);
+            lua.PushRef(table);
+            lua.PushString(kind);
+            _stanzas.Push(lua, element);
+            if (lua.PCall(4, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+            {
+                session.Log.Error($"Error in {kind} filter: {lua.ToString(-1, false)}");
+                return element;
+            }
+            if (lua.IsNil(-1)) return null;
+            return _stanzas.IsStanza(lua, -1) ? _stanzas.Read(lua, -1) : element;
+        }
+        finally
+        {
+            lua.SetTop(top);
+        }
+    }
+
+    private ClientSession? _sendingFromLua;
+
+    // session_bind(sid, resource, callback): SessionManager.BindAsync; callback(nil) on success,
+    // callback(type, condition, text) on failure — at once if binding completed synchronously.
+    private int SessionBind(Lua lua)
+    {
+        if (RequireSession(lua.ToInteger(1)) is not ClientSession session) throw new ArgumentException("not a client session");
+        var resource = lua.OptString(2);
+        if (lua.Type(3) != LuaType.Function) throw new ArgumentException("callback expected");
+        lua.PushCopy(3);
+        var callback = new LuaRef(lua.PopRef());
+        var task = _server.Sessions.BindAsync(session, resource);
+        if (task.IsCompleted) CompleteBind(lua, callback, task);
+        else task.ContinueWith(t => _server.Loop.Post(() => CompleteBind(_main, callback, t)), TaskScheduler.Default);
+        return 0;
+    }
+
+    private void CompleteBind(Lua lua, LuaRef callback, Task<StanzaError?> task)
+    {
+        if (_disposed || callback.IsReleased) return;
+        var error = task.IsCompletedSuccessfully ? task.Result : StanzaError.InternalServerError();
+        int top = lua.GetTop();
+        try
+        {
+            lua.PushRef(_call);
+            lua.PushRef(callback);
+            int args = 0;
+            if (error is not null)
+            {
+                lua.PushString(error.Type);
+                lua.PushString(error.Condition);
+                if (error.Text is null) lua.PushNil();
+                else lua.PushString(error.Text);
+                args = 3;
+            }
+            if (lua.PCall(1 + args, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+                _log.Error("bind_resource callback failed: " + lua.ToString(-1, false));
+        }
+        finally
+        {
+            lua.SetTop(top);
+            lua.Release(callback);
+        }
+    }
+}

@@ -1,0 +1,308 @@
+using LuaXmpp.Events;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.Tests.Runtime;
+
+/// <summary>
+/// C#-fired chains with Lua handlers run inside util.async runners; session filters, close,
+/// bind and event wrappers as Prosody modules expect them.
+/// </summary>
+[Collection("LuaRuntime")]
+public sealed class LuaDispatchTests
+{
+    private const string WaitingModule = """
+        local async = require "util.async"
+        module:hook("slow", function(event)
+          local wait, done = async.waiter()
+          release = done
+          event.before = "waited"
+          wait()
+          event.after = "resumed"
+        end, 10)
+        """;
+
+    [Fact]
+    public async Task CSharpFiredChain_LuaHandlerWaits_RestOfChainRunsAfterDone()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("waiting", WaitingModule);
+        Assert.Null(await h.Load("waiting"));
+        var calls = new List<string>();
+        await h.On(() => h.HostContext.Events.Hook("slow", e => { calls.Add("cs:" + e["after"]); return "cs done"; }, 0));
+
+        var result = await h.Fire("slow", new EventData());
+
+        // The handler waits: the caller is told "handled" and the C# handler has not run yet.
+        Assert.Equal(true, result);
+        Assert.Empty(calls);
+        Assert.Null(await h.On(() => h.Runtime.Run("""for k, m in pairs(prosody.hosts.localhost.modules) do if m.release then m.release() end end""")));
+        Assert.Equal(["cs:resumed"], calls);
+    }
+
+    [Fact]
+    public async Task CSharpFiredChain_WithoutLuaHandlers_NeverEntersLua()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("other", """module:hook("unrelated", function() end)""");
+        Assert.Null(await h.Load("other"));
+        await h.On(() => h.HostContext.Events.Hook("native-only", _ => "native", 0));
+        long before = await h.On(() => h.Runtime.Dispatches);
+
+        var result = await h.Fire("native-only", new EventData());
+
+        Assert.Equal("native", result);
+        Assert.Equal(before, await h.On(() => h.Runtime.Dispatches));
+        await h.Fire("unrelated", new EventData());
+        Assert.Equal(before + 1, await h.On(() => h.Runtime.Dispatches));
+    }
+
+    [Fact]
+    public async Task StanzaHandlerWaits_SessionInputIsPaused_UntilItIsDone()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("waiting", WaitingModule);
+        Assert.Null(await h.Load("waiting"));
+        var (session, _) = await h.BindAsync("waiter");
+        var message = new XmlElement("message", Namespaces.Client);
+
+        await h.Fire("slow", new EventData(session, message));
+
+        var paused = await h.On(() => session.InputPaused);
+        Assert.NotNull(paused);
+        Assert.False(paused!.IsCompleted);
+        Assert.Null(await h.On(() => h.Runtime.Run("""for k, m in pairs(prosody.hosts.localhost.modules) do if m.release then m.release() end end""")));
+        await paused.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Null(await h.On(() => session.InputPaused));
+    }
+
+    [Fact]
+    public async Task LuaHandlerError_InDispatchedIqChain_AnswersInternalServerError()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("broken", """module:hook("iq-get/host/urn:test:broken:q", function() error("boom") end)""");
+        Assert.Null(await h.Load("broken"));
+        var (session, connection) = await h.BindAsync("victim");
+        var iq = RuntimeHarness.Iq("get", "b1", RuntimeHarness.Host, "q", "urn:test:broken");
+
+        var result = await h.Fire("iq-get/host/urn:test:broken:q", new EventData(session, iq));
+
+        Assert.Equal(true, result);
+        Assert.True(connection.Sent.TryDequeue(out var reply));
+        Assert.Equal("error", reply.GetAttribute("type"));
+        Assert.NotNull(reply.Element("error", Namespaces.Client)?.Element("internal-server-error", Namespaces.Stanzas));
+    }
+
+    private const string FilterModule = """
+        local filters = require "util.filters"
+        out_calls, in_calls = 0, 0
+        module:hook("install-filters", function(event)
+          filters.add_filter(event.origin, "stanzas/out", function(stanza)
+            out_calls = out_calls + 1
+            if stanza:get_child_text("body") == "drop" then return nil end
+            stanza.attr.filtered = "yes"
+            return stanza
+          end)
+          filters.add_filter(event.origin, "stanzas/in", function(stanza)
+            in_calls = in_calls + 1
+            if stanza.name == "presence" then return nil end
+            return stanza
+          end)
+          return true
+        end)
+        module:hook("send-from-lua", function(event)
+          event.origin.send(require "util.stanza".message({ to = event.origin.full_jid }, "from lua"))
+          return true
+        end)
+        """;
+
+    private static XmlElement Message(string body)
+    {
+        var m = new XmlElement("message", Namespaces.Client);
+        m.AddTextChild("body", body, Namespaces.Client);
+        return m;
+    }
+
+    [Fact]
+    public async Task OutgoingFilter_RunsForCSharpSends_AndDropsWhatItDrops()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("filtering", FilterModule);
+        Assert.Null(await h.Load("filtering"));
+        var (session, connection) = await h.BindAsync("filtered");
+        Assert.Empty(await h.On(() => session.OutgoingFilters));
+        await h.Fire("install-filters", new EventData(session));
+
+        await h.On(() => session.Send(Message("keep")));
+        await h.On(() => session.Send(Message("drop")));
+
+        Assert.True(connection.Sent.TryDequeue(out var kept));
+        Assert.Equal("yes", kept.GetAttribute("filtered"));
+        Assert.Empty(connection.Sent);
+    }
+
+    [Fact]
+    public async Task LuaSend_RunsOutgoingFilterOnce()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("filtering", FilterModule);
+        Assert.Null(await h.Load("filtering"));
+        var (session, connection) = await h.BindAsync("once");
+        await h.Fire("install-filters", new EventData(session));
+
+        await h.Fire("send-from-lua", new EventData(session));
+
+        Assert.True(connection.Sent.TryDequeue(out var sent));
+        Assert.Equal("yes", sent.GetAttribute("filtered"));
+        Assert.Null(await h.On(() => h.Runtime.Run("""assert(prosody.hosts.localhost.modules.filtering.out_calls == 1, tostring(prosody.hosts.localhost.modules.filtering.out_calls))""")));
+    }
+
+    [Fact]
+    public async Task IncomingFilter_IsInstalledOnlyWithLuaFilters_AndCanDrop()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("filtering", FilterModule);
+        Assert.Null(await h.Load("filtering"));
+        var (session, _) = await h.BindAsync("inbound");
+        Assert.Empty(await h.On(() => session.IncomingFilters));
+        await h.Fire("install-filters", new EventData(session));
+
+        var message = await h.On(() => session.FilterIncoming(Message("hello")));
+        var presence = await h.On(() => session.FilterIncoming(new XmlElement("presence", Namespaces.Client)));
+
+        Assert.Single(await h.On(() => session.IncomingFilters));
+        Assert.Equal("hello", message?.ChildText("body", Namespaces.Client));
+        Assert.Null(presence);
+    }
+
+    [Fact]
+    public async Task SessionClose_FiresPreSessionClose_AndClosesWithTheCondition()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("closer", """
+            module:hook("pre-session-close", function(event) seen_reason = event.reason end)
+            module:hook("close-me", function(event) event.origin:close("policy-violation") return true end)
+            """);
+        Assert.Null(await h.Load("closer"));
+        var (session, connection) = await h.BindAsync("closed");
+
+        await h.Fire("close-me", new EventData(session));
+
+        Assert.True(connection.Closed);
+        Assert.Equal(StreamErrorCondition.PolicyViolation, connection.CloseCondition);
+        Assert.True(await h.On(() => session.Destroyed));
+        Assert.Null(await h.On(() => h.Runtime.Run("""assert(prosody.hosts.localhost.modules.closer.seen_reason == "policy-violation")""")));
+    }
+
+    [Fact]
+    public async Task DestroySession_FromLua_RetiresTheTable()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("destroyer", """
+            local sm = require "core.sessionmanager"
+            module:hook("destroy-me", function(event)
+              local s = event.origin
+              sm.destroy_session(s, "test over")
+              return tostring(s.destroyed) .. "," .. s.type .. "," .. tostring(s.send("x")) .. "," .. tostring(s.full_jid)
+            end)
+            """);
+        Assert.Null(await h.Load("destroyer"));
+        var (session, _) = await h.BindAsync("gone");
+
+        var result = await h.Fire("destroy-me", new EventData(session));
+
+        Assert.Equal("true,c2s_destroyed,false,nil", result);
+        Assert.True(await h.On(() => session.Destroyed));
+        Assert.Null(await h.On(() => h.Server.Sessions.GetFull("gone@localhost/res")));
+    }
+
+    [Fact]
+    public async Task WrapEvent_WrapsCSharpFiredChains()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("wrapper", """
+            module:wrap_event("wrapped", function(next, name, event)
+              event.wrapped = "before"
+              local r = next(name, event)
+              event.after = r
+              return r
+            end)
+            """);
+        Assert.Null(await h.Load("wrapper"));
+        await h.On(() => h.HostContext.Events.Hook("wrapped", e => "seen " + e["wrapped"], 0));
+        var data = new EventData();
+
+        var result = await h.Fire("wrapped", data);
+
+        Assert.Equal("seen before", result);
+        Assert.Equal("seen before", data["after"]);
+    }
+
+    [Fact]
+    public async Task BindResource_FromLuaInARunner_BindsThroughSessionManager()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("binder", """
+            local sm = require "core.sessionmanager"
+            module:hook("bind-me", function(event)
+              local ok, etype, condition = sm.bind_resource(event.origin, "lua-res")
+              event.outcome = tostring(ok) .. "," .. tostring(condition) .. "," .. tostring(event.origin.full_jid)
+            end)
+            """);
+        Assert.Null(await h.Load("binder"));
+        var connection = new RecordingConnection();
+        var session = new LuaXmpp.Sessions.ClientSession(RuntimeHarness.Host, connection) { Username = "binder" };
+        await h.On(() => h.Server.Sessions.Register(session));
+        var data = new EventData(session, new XmlElement("iq", Namespaces.Client));
+
+        await h.Fire("bind-me", data);
+        await WaitUntil(h, () => h.Server.Sessions.GetFull("binder@localhost/lua-res") is not null);
+
+        Assert.Same(session, await h.On(() => h.Server.Sessions.GetFull("binder@localhost/lua-res")));
+    }
+
+    private static async Task WaitUntil(RuntimeHarness h, Func<bool> condition)
+    {
+        for (int i = 0; i < 200 && !await h.On(condition); i++) await Task.Yield();
+        Assert.True(await h.On(condition));
+    }
+
+    [Fact]
+    public async Task TableField_SetByLuaHandler_ReachesCSharp()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("tabler", """
+            module:hook("pre-resource-bind", function(event)
+              event.error = { type = "cancel", condition = "conflict", text = "taken" }
+              return false
+            end)
+            """);
+        Assert.Null(await h.Load("tabler"));
+        var data = new EventData();
+
+        Assert.Equal(false, await h.Fire("pre-resource-bind", data));
+
+        var error = Assert.IsType<LuaXmpp.Storage.DataTable>(data["error"]);
+        Assert.Equal("conflict", error["condition"]);
+        Assert.Equal("taken", error["text"]);
+    }
+
+    [Fact]
+    public async Task GlobalModule_UnloadedFromStar_TakesItsPerHostPartsAlong()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("globalmod", """
+            module:set_global()
+            function module.add_host(host_module)
+              host_module:hook("per-host", function() return "host part" end)
+            end
+            """);
+        Assert.Null(await h.Load("globalmod"));
+        Assert.Equal("host part", await h.Fire("per-host", new EventData()));
+
+        Assert.Null(await h.On(() => h.Runtime.Run("""assert(require "core.modulemanager".unload("*", "globalmod"))""")));
+
+        Assert.Null(await h.Fire("per-host", new EventData()));
+        Assert.Null(await h.On(() => h.Runtime.Run("""assert(require "core.modulemanager".get_module("*", "globalmod") == nil)""")));
+    }
+}
