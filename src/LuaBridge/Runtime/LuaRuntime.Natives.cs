@@ -64,6 +64,7 @@ public sealed partial class LuaRuntime
         n.Add("find_resource", FindResource);
 
         RegisterStorageNatives(n);
+        RegisterArchiveNatives(n);
     }
 
     private int Log(Lua lua)
