@@ -13,7 +13,7 @@ try
 {
     if (mode is "writer" or "all") await WriterBench.RunAsync(Path.Combine(dir, "writer"), small ? 100_000 : 1_000_000, small ? 10_000 : 100_000, 1000);
     if (mode is "server" or "all") await ServerBench.RunAsync(Path.Combine(dir, "server"), serverDll, small ? 20_000 : 200_000, small ? 200 : 1000);
-    if ((mode is "prosody" or "all") && !OperatingSystem.IsWindows()) await ProsodyBench.RunAsync(Path.Combine(dir, "prosody"), small ? 2_000 : 20_000, small ? 100_000 : 1_000_000);
+    if ((mode is "prosody" or "all") && !OperatingSystem.IsWindows()) await ProsodyBench.RunAsync(Path.Combine(dir, "prosody"), small ? 2_000 : 5_000, small ? 100_000 : 1_000_000);
 }
 finally
 {

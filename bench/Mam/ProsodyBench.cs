@@ -121,6 +121,7 @@ internal static class ProsodyBench
     /// <summary>prosodyctl as root drops to the prosody user, which must reach every file.</summary>
     private static void Share(string dir)
     {
+        File.SetUnixFileMode(Path.GetDirectoryName(dir)!, (UnixFileMode)0b111_111_111); // the bench's temp root is 0700
         foreach (var d in Directory.GetDirectories(dir, "*", SearchOption.AllDirectories).Append(dir)) File.SetUnixFileMode(d, (UnixFileMode)0b111_111_111);
         foreach (var f in Directory.GetFiles(dir, "*", SearchOption.AllDirectories)) File.SetUnixFileMode(f, (UnixFileMode)0b110_110_110);
     }

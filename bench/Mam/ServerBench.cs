@@ -68,20 +68,26 @@ internal static partial class ServerBench
             var idle = await MessagesAsync(senders, receivers, messagesPerPair, "idle");
             Console.WriteLine($"message latency, idle server:             {idle}");
 
-            using var stop = new CancellationTokenSource();
-            var pages = new Latencies();
-            var readers = new List<Task>();
-            for (int i = 0; i < Readers; i++)
+            // Paced: each reader pages like a client scrolling back (one page every 100 ms);
+            // flat out: each asks for the next page as soon as the last arrives (saturation).
+            foreach (var (label, pause) in new[] { ("paced, 100 ms between pages", 100), ("flat out", 0) })
             {
-                var client = await RawClient.LoginAsync(port, "big", Password, "reader" + i);
-                readers.Add(PageThroughAsync(client, pages, stop.Token));
+                using var stop = new CancellationTokenSource();
+                var pages = new Latencies();
+                var readers = new List<Task>();
+                for (int i = 0; i < Readers; i++)
+                {
+                    var client = await RawClient.LoginAsync(port, "big", Password, $"reader-{pause}-{i}");
+                    readers.Add(PageThroughAsync(client, pages, pause, stop.Token));
+                }
+                await Task.Delay(500);
+                var clock = Stopwatch.StartNew();
+                var busy = await MessagesAsync(senders, receivers, messagesPerPair, "busy" + pause);
+                stop.Cancel();
+                await Task.WhenAll(readers);
+                Console.WriteLine($"message latency, {Readers} clients paging MAM ({label}): {busy}");
+                Console.WriteLine($"  MAM pages of 50 served meanwhile: {pages.Count / clock.Elapsed.TotalSeconds:N0} pages/s, page latency {pages}");
             }
-            await Task.Delay(500);
-            var busy = await MessagesAsync(senders, receivers, messagesPerPair, "busy");
-            stop.Cancel();
-            await Task.WhenAll(readers);
-            Console.WriteLine($"message latency, {Readers} clients paging MAM:  {busy}");
-            Console.WriteLine($"MAM pages (50 messages each) served meanwhile: {pages}");
             foreach (var c in senders.Concat(receivers)) await c.DisposeAsync();
         }
         finally
@@ -110,7 +116,7 @@ internal static partial class ServerBench
     }
 
     /// <summary>Pages backwards through the whole archive (50 per page), from the end again when done.</summary>
-    private static async Task PageThroughAsync(RawClient client, Latencies pages, CancellationToken stop)
+    private static async Task PageThroughAsync(RawClient client, Latencies pages, int pauseMs, CancellationToken stop)
     {
         string? cursor = null;
         int n = 0;
@@ -125,6 +131,7 @@ internal static partial class ServerBench
                 pages.Add(clock.Elapsed);
                 var first = FirstId().Match(text);
                 cursor = text.Contains("complete='true'") || !first.Success ? null : first.Groups[1].Value;
+                if (pauseMs > 0) await Task.Delay(pauseMs, CancellationToken.None);
             }
         }
         finally
