@@ -19,6 +19,7 @@ public sealed class ArchiveService : IAsyncDisposable
     private readonly ArchiveCountCache _counts;
     private readonly ArchiveWriter _writer;
     private readonly object _gate = new();
+    private readonly SemaphoreSlim _queries;
     private ITimer? _expiryTimer;
     private TimeSpan? _expiresAfter;
     private int _expiring;
@@ -31,6 +32,7 @@ public sealed class ArchiveService : IAsyncDisposable
         _time = time;
         _counts = new ArchiveCountCache(options.CountCacheSize);
         _writer = new ArchiveWriter(store, options, _counts);
+        _queries = new SemaphoreSlim(Math.Max(1, options.QueryConcurrency));
     }
 
     public ArchiveOptions Options => _options;
@@ -54,6 +56,19 @@ public sealed class ArchiveService : IAsyncDisposable
     {
         await _writer.WhenCommitted(user).ConfigureAwait(false);
         await Task.Yield(); // the store may complete synchronously (memory); stay off the caller
+        await _queries.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await RunQueryAsync(user, query).ConfigureAwait(false);
+        }
+        finally
+        {
+            _queries.Release();
+        }
+    }
+
+    private async Task<ArchiveResult> RunQueryAsync(string user, ArchiveQuery query)
+    {
         if (!query.WantTotal || query.Ids is not null) return await _store.FindAsync(user, query).ConfigureAwait(false);
 
         var filter = new ArchiveCountFilter(query.With, query.Start, query.End);

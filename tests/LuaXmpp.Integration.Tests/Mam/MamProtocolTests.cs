@@ -8,7 +8,7 @@ namespace LuaXmpp.Tests.Mam;
 /// <summary>One server for the protocol tests below; each test reads its own account's archive.</summary>
 public sealed class MamProtocolServer : IAsyncLifetime
 {
-    public static readonly string[] Users = ["errors", "ids", "range", "flip", "cap", "last", "form", "spoof", "peer"];
+    public static readonly string[] Users = ["errors", "ids", "range", "flip", "cap", "last", "form", "spoof", "meta", "peer"];
 
     public ServerProcess Server { get; private set; } = null!;
 
@@ -170,5 +170,19 @@ public sealed class MamProtocolTests(MamProtocolServer fixture, ITestOutputHelpe
         Assert.Contains(got.Elements(Sid + "stanza-id"), e => (string?)e.Attribute("id") == "theirs");
         // The archived copy has neither the forged id nor ours.
         Assert.DoesNotContain(archived.Results[0].Descendants(Sid + "stanza-id"), e => (string?)e.Attribute("by") == recipient.Bare);
+    }
+
+    [Fact]
+    public async Task Metadata_GivesTheFirstAndLastItems()
+    {
+        await using var c = await SeededAsync("meta", 3);
+        var ids = (await c.QueryAsync()).Results.Select(ResultId).ToArray();
+
+        var answer = (await c.IqAsync("<iq type='get' id='{id}'><metadata xmlns='urn:xmpp:mam:2'/></iq>"))[^1];
+        var metadata = answer.Element(MamNs + "metadata")!;
+
+        Assert.Equal(ids[0], (string?)metadata.Element(MamNs + "start")!.Attribute("id"));
+        Assert.Equal(ids[2], (string?)metadata.Element(MamNs + "end")!.Attribute("id"));
+        Assert.NotNull(metadata.Element(MamNs + "end")!.Attribute("timestamp"));
     }
 }
