@@ -17,7 +17,7 @@ try
 }
 finally
 {
-    Directory.Delete(dir, recursive: true);
+    if (Environment.GetEnvironmentVariable("LUAXMPP_BENCH_KEEP") is null) Directory.Delete(dir, recursive: true);
 }
 
 static string FindRoot()
