@@ -39,6 +39,23 @@ public sealed class StorageManager : IStorageManager, IDisposable
     public IArchiveStore OpenArchive(string host, string store) => DriverFor(host, store).OpenArchive(host, store);
 
     /// <summary>
+    /// The archive store for (host, store), or the memory driver's when the configured driver
+    /// cannot hold archives (unknown or "null"): mod_mam keeps working for the process lifetime
+    /// instead of dropping every message. <paramref name="fellBack"/> says which happened.
+    /// </summary>
+    public IArchiveStore OpenArchiveOrMemory(string host, string store, out bool fellBack)
+    {
+        string name = DriverNameFor(host, store);
+        fellBack = name is not ("sql" or "internal" or "memory");
+        if (!fellBack) return OpenArchive(host, store);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _memory.OpenArchive(host, store);
+        }
+    }
+
+    /// <summary>
     /// Purges the user from every driver this host's config names (each store's and the default),
     /// as Prosody's storagemanager.purge does.
     /// </summary>

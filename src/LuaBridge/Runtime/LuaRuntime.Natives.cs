@@ -75,6 +75,7 @@ public sealed partial class LuaRuntime
 
         RegisterStorageNatives(n);
         RegisterStreamManagementNatives(n);
+        RegisterArchiveNatives(n);
     }
 
     private int Log(Lua lua)

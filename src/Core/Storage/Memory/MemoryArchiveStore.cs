@@ -3,8 +3,19 @@ using LuaXmpp.Xml;
 namespace LuaXmpp.Storage.Memory;
 
 /// <summary>An archive with the SQL driver's semantics: sort order of insertion, keys unique per user.</summary>
-internal sealed class MemoryArchiveStore(MemoryDatabase db, string host, string store) : IArchiveStore
+internal sealed class MemoryArchiveStore(MemoryDatabase db, string host, string store) : IArchiveStore, IArchiveBatchStore
 {
+    public Task AppendBatchAsync(IReadOnlyList<ArchiveAppend> items, bool durable)
+    {
+        var copies = items.Select(i => (Item: i, Value: i.Value.Clone())).ToList();
+        lock (db.Gate)
+        {
+            var archive = db.Archive(host, store);
+            foreach (var (i, value) in copies) archive.Add(new MemoryArchiveEntry(db.NextSortId(), i.User, i.Key, i.When, i.With, value));
+        }
+        return Task.CompletedTask;
+    }
+
     public Task<string> AppendAsync(string? user, string? key, XmlElement value, long when, string? with)
     {
         var id = key ?? Guid.NewGuid().ToString();

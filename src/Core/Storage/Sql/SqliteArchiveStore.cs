@@ -11,7 +11,7 @@ namespace LuaXmpp.Storage.Sql;
 /// Paging is keyset paging on sort_id: the sort_id of the Before/After item is looked up first.
 /// Every value reaches SQLite as a parameter; only fixed SQL fragments are concatenated.
 /// </summary>
-internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string store) : IArchiveStore
+internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string store) : IArchiveStore, IArchiveBatchStore
 {
     private static readonly Logger Log = Logger.For("storage_sql");
 
@@ -29,6 +29,24 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
                 p, tx);
             return id;
         });
+    }
+
+    public Task AppendBatchAsync(IReadOnlyList<ArchiveAppend> items, bool durable)
+    {
+        // Serialised here, on the caller's (writer's) thread, so the transaction only inserts.
+        var rows = items.Select(i =>
+        {
+            var stored = StoredValue.From(i.Value);
+            return new { host, user = i.User, store, key = i.Key, when = i.When, with = i.With, type = stored.Type, value = stored.Text };
+        }).ToList();
+        return db.WriteAsync((c, tx) =>
+        {
+            // Keys are fresh, so no replace step; Dapper runs the one prepared insert per row.
+            c.Execute(
+                """INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value") VALUES (@host,@user,@store,@when,@with,@key,@type,@value)""",
+                rows, tx);
+            return true;
+        }, durable);
     }
 
     public Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query) => db.ReadAsync(c =>

@@ -25,6 +25,7 @@ internal sealed class SqliteDatabase : IStorageDriver
     /// <summary>Ours: expiry deletes by time across all users of a store, which Prosody's indexes (user first) cannot serve.</summary>
     private const string ExtraSchema = """
         CREATE INDEX IF NOT EXISTS "luaxmpp_archive_expiry" ON "prosodyarchive" ("host", "store", "when");
+        CREATE INDEX IF NOT EXISTS "luaxmpp_archive_with_sort" ON "prosodyarchive" ("host", "user", "store", "with", "sort_id");
         """;
 
     private const int BusyTimeoutMs = 5000;
@@ -97,17 +98,32 @@ internal sealed class SqliteDatabase : IStorageDriver
     }
 
     /// <summary>Runs a write transaction on a pool thread, one at a time.</summary>
-    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work) => Task.Run(async () =>
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work) => WriteAsync(work, durable: false);
+
+    /// <summary>
+    /// Runs a write transaction on a pool thread, one at a time. <paramref name="durable"/>: this
+    /// commit is synced to disk (synchronous=FULL: in WAL mode the WAL is fsynced at commit), where
+    /// NORMAL only survives a process crash. SQLite allows the switch only outside a transaction.
+    /// </summary>
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, bool durable) => Task.Run(async () =>
     {
         await _writeGate.WaitAsync().ConfigureAwait(false);
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var conn = _writer.Value;
-            using var tx = conn.BeginTransaction();
-            var result = work(conn, tx);
-            tx.Commit();
-            return result;
+            if (durable) conn.Execute("PRAGMA synchronous=FULL;");
+            try
+            {
+                using var tx = conn.BeginTransaction();
+                var result = work(conn, tx);
+                tx.Commit();
+                return result;
+            }
+            finally
+            {
+                if (durable) conn.Execute("PRAGMA synchronous=NORMAL;");
+            }
         }
         finally
         {

@@ -1,0 +1,451 @@
+-- mod_mam for LuaXmpp: XEP-0313 Message Archive Management (urn:xmpp:mam:2 and #extended),
+-- with XEP-0059 result set paging, XEP-0359 stanza ids and XEP-0441 preferences.
+--
+-- This module decides what is archived and speaks the protocol. The archive itself lives in
+-- C# (src/Core/Archive): appends go to a writer that commits them in batches and hands back
+-- the item's id at once, so a message is never delayed by the disk; queries run off the loop
+-- and call back here with the page, so the server keeps routing while a big archive is read.
+--
+-- Options (Prosody's names and defaults): max_archive_query_results (50),
+-- default_archive_policy (true | false | "roster"), archive_expires_after ("1w"),
+-- archive_cleanup_interval (14400 s), dont_archive_namespaces (chat states),
+-- mam_include_total (true), archive_store ("archive"); ours: archive_durability
+-- ("batched" | "strict", see docs/ARCHITECTURE.md and ArchiveDurability.cs).
+
+local archive_native = require "luaxmpp.native";
+local st = require "util.stanza";
+local rsm = require "util.rsm";
+local jid = require "util.jid";
+local dataforms = require "util.dataforms";
+local datetime = require "util.datetime";
+local usermanager = require "core.usermanager";
+local rostermanager = require "core.rostermanager";
+
+local prefs = module:require "mamprefs";
+
+local xmlns_mam = "urn:xmpp:mam:2";
+local xmlns_mam_ext = "urn:xmpp:mam:2#extended";
+local xmlns_delay = "urn:xmpp:delay";
+local xmlns_forward = "urn:xmpp:forward:0";
+local xmlns_sid = "urn:xmpp:sid:0";
+local xmlns_hints = "urn:xmpp:hints";
+
+local host = module.host;
+local floor, ceil, min = math.floor, math.ceil, math.min;
+
+-- XEP-0313 §5.1.1: the server picks the page size when the client does not, and may cap it.
+local default_page = 20;
+local max_page = module:get_option_number("max_archive_query_results", 50);
+local skip_namespaces = module:get_option_set("dont_archive_namespaces", { "http://jabber.org/protocol/chatstates" });
+local store_name = module:get_option_string("archive_store", "archive");
+local durability = module:get_option_string("archive_durability", "batched");
+local cleanup_interval = module:get_option_number("archive_cleanup_interval", 14400);
+
+-- archive_expires_after: seconds, or digits with d/w/m/y (m = 31 days, as Prosody reads it;
+-- any other suffix counts as seconds), or "never".
+local function parse_period(value)
+	if type(value) == "number" then return value; end
+	value = tostring(value):lower();
+	if value == "never" then return "never"; end
+	local n, unit = value:match("^%s*(%d+)%s*([dwmy]?)");
+	if not n then return nil; end
+	local day = 86400;
+	local scale = ({ d = day, w = 7 * day, m = 31 * day, y = 365.2425 * day })[unit] or 1;
+	return tonumber(n) * scale;
+end
+
+local expires_after = parse_period(module:get_option("archive_expires_after", "1w"));
+if expires_after == nil then
+	module:log("error", "archive_expires_after: cannot read %q (seconds, or a number with d, w, m or y, or \"never\")",
+		module:get_option("archive_expires_after"));
+	return false;
+end
+-- Counting an archive that never shrinks gets slower forever, so without expiry the total is
+-- only included when asked for (as Prosody does).
+local include_total = module:get_option_boolean("mam_include_total", expires_after ~= "never");
+
+archive_native.mam_open(host, store_name, {
+	durability = durability;
+	expires_after = expires_after ~= "never" and expires_after or nil;
+	cleanup_interval = cleanup_interval;
+});
+module:log("debug", "Archive %s: expiry %s, sweep every %ds, durability %s", store_name,
+	tostring(expires_after), cleanup_interval, durability);
+
+---------------------------------------------------------------------------------------------
+-- Preferences (XEP-0313 §6 / XEP-0441)
+---------------------------------------------------------------------------------------------
+
+module:hook("iq/self/" .. xmlns_mam .. ":prefs", function(event)
+	local origin, stanza = event.origin, event.stanza;
+	local user = origin.username;
+	if stanza.attr.type == "set" then
+		local ok, err = prefs.set(user, prefs.from_stanza(stanza.tags[1]));
+		if not ok then
+			origin.send(st.error_reply(stanza, "wait", "internal-server-error", "Could not save preferences: " .. tostring(err)));
+			return true;
+		end
+	end
+	origin.send(st.reply(stanza):add_child(prefs.to_stanza(prefs.get(user))));
+	return true;
+end);
+
+---------------------------------------------------------------------------------------------
+-- Queries (XEP-0313 §4)
+---------------------------------------------------------------------------------------------
+
+local query_form = dataforms.new {
+	{ name = "FORM_TYPE"; type = "hidden"; value = xmlns_mam };
+	{ name = "with"; type = "jid-single" };
+	{ name = "start"; type = "text-single"; datatype = "xs:dateTime" };
+	{ name = "end"; type = "text-single"; datatype = "xs:dateTime" };
+	-- #extended (XEP-0313 §4.1.3 and §4.1.4)
+	{ name = "before-id"; type = "text-single" };
+	{ name = "after-id"; type = "text-single" };
+	{ name = "ids"; type = "list-multi" };
+};
+
+-- Form discovery (§4.1.1).
+module:hook("iq-get/self/" .. xmlns_mam .. ":query", function(event)
+	event.origin.send(st.reply(event.stanza):query(xmlns_mam):add_child(query_form:form()));
+	return true;
+end);
+
+-- Only the account itself may read its archive; an iq to another user's bare JID is refused.
+local function not_yours(event)
+	local stanza = event.stanza;
+	local to = stanza.attr.to;
+	if to == nil or jid.bare(to) == jid.join(event.origin.username, event.origin.host) then
+		return nil; -- the account's own archive: iq/self handles it
+	end
+	event.origin.send(st.error_reply(stanza, "cancel", "forbidden", "You may only query your own archive"));
+	return true;
+end
+module:hook("iq-set/bare/" .. xmlns_mam .. ":query", not_yours);
+module:hook("iq-get/bare/" .. xmlns_mam .. ":query", not_yours);
+module:hook("iq/bare/" .. xmlns_mam .. ":prefs", not_yours);
+
+local function bad_request(origin, stanza, text)
+	origin.send(st.error_reply(stanza, "modify", "bad-request", text));
+	return true;
+end
+
+-- Reads the query's form: returns the filters, or nil and the error text.
+local function read_form(query)
+	local form = query:get_child("x", "jabber:x:data");
+	if not form then return {}; end
+	local form_type, err = dataforms.get_type(form);
+	if not form_type then return nil, "Invalid data form: " .. tostring(err); end
+	if form_type ~= xmlns_mam then return nil, "Unexpected FORM_TYPE, expected '" .. xmlns_mam .. "'"; end
+	local data, errors = query_form:data(form);
+	if errors then
+		local field, why = next(errors);
+		return nil, tostring(field) .. ": " .. tostring(why);
+	end
+	local with = data["with"];
+	if with then
+		with = jid.prep(with);
+		if not with then return nil, "with: invalid JID"; end
+		with = jid.bare(with);
+	end
+	local ids = data["ids"];
+	if ids and #ids == 0 then ids = nil; end
+	return {
+		with = with;
+		-- Stamps may carry fractions; the archive keeps whole seconds and both ends are inclusive.
+		start = data["start"] and ceil(data["start"]);
+		["end"] = data["end"] and floor(data["end"]);
+		before = data["before-id"];
+		after = data["after-id"];
+		ids = ids;
+	};
+end
+
+local function result_message(stanza, qid, id, when, item)
+	local msg = st.message({ to = stanza.attr.from, from = stanza.attr.to })
+		:tag("result", { xmlns = xmlns_mam, queryid = qid, id = id })
+			:tag("forwarded", { xmlns = xmlns_forward })
+				:tag("delay", { xmlns = xmlns_delay, stamp = datetime.datetime(when) }):up();
+	item.attr.xmlns = "jabber:client";
+	msg:add_child(item);
+	return msg;
+end
+
+module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
+	local origin, stanza = event.origin, event.stanza;
+	local query = stanza.tags[1];
+	local qid = query.attr.queryid;
+	local user = origin.username;
+	-- A client that reads the archive gets its offline messages from there (see below).
+	origin.mam_requested = true;
+
+	local filters, err = read_form(query);
+	if not filters then return bad_request(origin, stanza, err); end
+
+	-- XEP-0059: <max/> caps the page (never above max_archive_query_results); <before/> pages
+	-- backwards from an id, or from the end when empty; <after/> pages forwards. RSM ids take
+	-- precedence over the form's before-id/after-id.
+	local set = rsm.get(query);
+	local page = min(set and tonumber(set.max) or default_page, max_page);
+	if page < 0 then page = default_page; end
+	local before, after = filters.before, filters.after;
+	local backwards = false;
+	if set and set.before ~= nil then
+		backwards = true;
+		before = type(set.before) == "string" and set.before or nil;
+	end
+	if set and type(set.after) == "string" then after = set.after; end
+	if before == "" then before = nil; end
+	if after == "" then after = nil; end
+	-- Pages are delivered oldest first even when read backwards; <flip-page/> (§4.1.2 of the
+	-- extended protocol) asks for the opposite.
+	local newest_first = query:get_child("flip-page") ~= nil;
+
+	local want_total = include_total or page == 0;
+	archive_native.mam_query(host, store_name, user, {
+		with = filters.with;
+		start = filters.start;
+		["end"] = filters["end"];
+		before = before;
+		after = after;
+		ids = filters.ids;
+		-- One more than the page tells whether another page exists.
+		limit = page == 0 and 0 or page + 1;
+		reverse = backwards;
+		total = want_total;
+	}, function(items, total)
+		if not items then
+			module:log("debug", "Archive query %s by %s failed: %s", qid or stanza.attr.id, user, tostring(total));
+			if total == "item-not-found" then
+				origin.send(st.error_reply(stanza, "modify", "item-not-found"));
+			else
+				origin.send(st.error_reply(stanza, "wait", "internal-server-error"));
+			end
+			return;
+		end
+		local complete = #items <= page;
+		local n = complete and #items or page;
+		-- items are in query order: oldest first, or newest first when read backwards.
+		local chronological = {};
+		for i = 1, n do
+			chronological[backwards and (n - i + 1) or i] = items[i];
+		end
+		local first_item, last_item = chronological[1], chronological[n];
+		local from, to, step = 1, n, 1;
+		if newest_first then from, to, step = n, 1, -1; end
+		for i = from, to, step do
+			local item = chronological[i];
+			origin.send(result_message(stanza, qid, item.key, item.when, item.value));
+		end
+		origin.send(st.reply(stanza)
+			:tag("fin", { xmlns = xmlns_mam, complete = complete and "true" or nil })
+				:add_child(rsm.generate {
+					first = first_item and first_item.key;
+					last = last_item and last_item.key;
+					count = want_total and total or nil;
+				}));
+		module:log("debug", "Archive query %s by %s: %d item(s)%s", qid or stanza.attr.id, user, n, complete and ", complete" or "");
+	end);
+	return true;
+end);
+
+-- Archive metadata (XEP-0313 §7): the first and last item.
+module:hook("iq-get/self/" .. xmlns_mam .. ":metadata", function(event)
+	local origin, stanza = event.origin, event.stanza;
+	local reply = st.reply(stanza):tag("metadata", { xmlns = xmlns_mam });
+	local function failed()
+		origin.send(st.error_reply(stanza, "wait", "internal-server-error"));
+	end
+	archive_native.mam_query(host, store_name, origin.username, { limit = 1 }, function(first)
+		if not first then return failed(); end
+		archive_native.mam_query(host, store_name, origin.username, { limit = 1, reverse = true }, function(last)
+			if not last then return failed(); end
+			if first[1] then reply:tag("start", { id = first[1].key, timestamp = datetime.datetime(first[1].when) }):up(); end
+			if last[1] then reply:tag("end", { id = last[1].key, timestamp = datetime.datetime(last[1].when) }):up(); end
+			origin.send(reply);
+		end);
+	end);
+	return true;
+end);
+
+---------------------------------------------------------------------------------------------
+-- What is archived
+---------------------------------------------------------------------------------------------
+
+-- The default policy, in Prosody's order: returns whether to archive and why.
+local function archivable(stanza)
+	local kind = stanza.attr.type or "normal";
+	if kind == "headline" then return false, "headline"; end
+	if kind == "error" then
+		-- A bounce of one's own message reaches a full JID and is worth keeping; errors to the
+		-- bare JID (e.g. from PEP) are not.
+		return jid.resource(stanza.attr.to) ~= nil, "error";
+	end
+	-- Group chat is archived by the room (XEP-0313 §5).
+	if kind == "groupchat" then return false, "groupchat"; end
+	-- XEP-0334 hints.
+	if stanza:get_child("no-store", xmlns_hints) or stanza:get_child("no-permanent-store", xmlns_hints) then
+		return false, "hint";
+	end
+	if stanza:get_child("store", xmlns_hints) then return true, "hint"; end
+	if stanza:get_child("body") then return true, "body"; end
+	if stanza:get_child("subject") then return true, "subject"; end
+	if stanza:get_child("encryption", "urn:xmpp:eme:0") then return true, "encrypted"; end
+	if stanza:get_child(nil, "urn:xmpp:receipts") then return true, "receipt"; end
+	if stanza:get_child(nil, "urn:xmpp:chat-markers:0") then return true, "marker"; end
+	if stanza:get_child("x", "jabber:x:conference") or stanza:find("{http://jabber.org/protocol/muc#user}x/invite") then
+		return true, "invite";
+	end
+	if stanza:get_child(nil, "urn:xmpp:jingle-message:0") or stanza:get_child(nil, "urn:xmpp:jingle-message:1") then
+		return true, "call";
+	end
+	return false, "no archivable payload";
+end
+
+module:hook("archive-should-store", function(event)
+	local ok, why = archivable(event.stanza);
+	event.reason = why;
+	return ok;
+end, -1);
+
+local function in_roster(user, peer)
+	local roster = rostermanager.load_roster(user, host);
+	return roster ~= nil and roster[peer] ~= nil;
+end
+
+local function account_exists(user)
+	return prosody.bare_sessions[user .. "@" .. host] ~= nil or usermanager.user_exists(user, host);
+end
+
+-- The user's preferences: a rule for this peer, else the default (always, never, roster).
+local function wanted_by(user, peer)
+	if not account_exists(user) then return false; end
+	local user_prefs = prefs.get(user);
+	local rule = user_prefs[peer];
+	if rule == nil then rule = user_prefs[false]; end
+	if rule == "roster" then return in_roster(user, peer); end
+	return rule == true;
+end
+
+-- Removes <stanza-id/> elements that claim to come from this account: only we may add them
+-- (XEP-0359 §3.3). Returns the stanza, copied if anything was removed.
+local function without_our_ids(stanza, user)
+	if not stanza:get_child("stanza-id", xmlns_sid) then return stanza; end
+	local copy = st.clone(stanza);
+	copy:maptags(function(tag)
+		if tag.name == "stanza-id" and tag.attr.xmlns == xmlns_sid then
+			local by_user, by_host, by_resource = jid.prepped_split(tag.attr.by);
+			if by_host == host and by_user == user and not by_resource then return nil; end
+		end
+		return tag;
+	end);
+	return copy;
+end
+
+local function on_commit_failed(ok, err)
+	if not ok then module:log("error", "Archived message was not committed: %s", tostring(err)); end
+end
+local strict = durability == "strict";
+
+-- Archives a message for `user` (the sender when outgoing, the recipient when incoming).
+local function archive_message(event, user, peer)
+	local origin, stanza = event.origin, event.stanza;
+	stanza = without_our_ids(stanza, user);
+	event.stanza = stanza;
+
+	local decision = { stanza = stanza, session = origin };
+	if not module:fire_event("archive-should-store", decision) then
+		module:log("debug", "Not archiving %s for %s: %s", stanza:top_tag(), user, tostring(decision.reason));
+		return;
+	end
+
+	local stored = stanza;
+	if not skip_namespaces:empty() then
+		stored = st.clone(stanza);
+		stored:maptags(function(tag)
+			if skip_namespaces:contains(tag.attr.xmlns) then return nil; end
+			return tag;
+		end);
+		if #stored.tags == 0 then
+			module:log("debug", "Not archiving %s for %s: nothing left to store", stanza:top_tag(), user);
+			return;
+		end
+	end
+
+	if not wanted_by(user, peer) then
+		module:log("debug", "Not archiving %s for %s: preferences", stanza:top_tag(), user);
+		return;
+	end
+
+	local id = archive_native.mam_append(host, store_name, user, stored, os.time(), peer, strict and on_commit_failed or nil);
+	if not id then
+		module:log("error", "Could not archive %s for %s", stanza:top_tag(), user);
+		return;
+	end
+	local delivered = st.clone(stanza);
+	delivered:tag("stanza-id", { xmlns = xmlns_sid, by = user .. "@" .. host, id = id }):up();
+	event.stanza = delivered;
+	module:fire_event("archive-message-added", { origin = origin, stanza = stored, for_user = user, id = id });
+end
+
+-- Sent by a local client: the sender's archive, with the recipient as peer.
+local function on_outgoing(event)
+	local origin, stanza = event.origin, event.stanza;
+	if not origin or origin.type ~= "c2s" or not origin.username then return; end
+	local to = stanza.attr.to or jid.join(origin.username, origin.host);
+	archive_message(event, origin.username, jid.bare(to));
+end
+
+-- Delivered to a local account: the recipient's archive, with the sender as peer.
+local function on_incoming(event)
+	local stanza = event.stanza;
+	local to = stanza.attr.to;
+	local user;
+	if to then
+		user = jid.node(to);
+	elseif event.origin and event.origin.username then
+		user = event.origin.username; -- to one's own bare JID (the router removed "to")
+	end
+	if not user then return; end
+	local from = stanza.attr.from or jid.join(user, host);
+	archive_message(event, user, jid.bare(from));
+end
+
+-- The sender's own stanza-id must not leave the server with the message (privacy); carbons
+-- (at -0.5) have copied it by now.
+local function strip_sender_id(event)
+	local origin = event.origin;
+	if origin and origin.username then event.stanza = without_our_ids(event.stanza, origin.username); end
+end
+
+module:hook("pre-message/bare", on_outgoing, 0);
+module:hook("pre-message/full", on_outgoing, 0);
+module:hook("pre-message/bare", strip_sender_id, -1);
+module:hook("pre-message/full", strip_sender_id, -1);
+module:hook("message/bare", on_incoming, 0);
+module:hook("message/full", on_incoming, 0);
+
+-- Without mod_offline, a message for an offline user that was archived is not an error: the
+-- user will find it in the archive.
+module:hook("message/offline/handle", function(event)
+	local user = event.username .. "@" .. host;
+	if event.stanza:get_child_with_attr("stanza-id", xmlns_sid, "by", user) then return true; end
+end, -2);
+
+-- A client that queried the archive has its messages from there; flooding it with the same
+-- messages as offline deliveries would duplicate them.
+module:hook("message/offline/broadcast", function(event)
+	if event.origin.mam_requested then return true; end
+end);
+
+module:hook("account-disco-info", function(event)
+	local reply = event.reply or event.stanza;
+	-- Prosody hands over the reply positioned inside its <query/>; a reply handed over at the
+	-- iq level (as LuaXmpp's native disco does today) gets the features in its query.
+	if reply.name == "iq" then
+		reply = reply:get_child("query", "http://jabber.org/protocol/disco#info") or reply;
+	end
+	reply:tag("feature", { var = xmlns_mam }):up();
+	reply:tag("feature", { var = xmlns_mam_ext }):up();
+	reply:tag("feature", { var = xmlns_sid }):up();
+end);

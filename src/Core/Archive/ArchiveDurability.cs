@@ -1,0 +1,18 @@
+namespace LuaXmpp.Archive;
+
+/// <summary>What an archive append's commit promises (option <c>archive_durability</c>).</summary>
+public enum ArchiveDurability
+{
+    /// <summary>
+    /// Default. Appends are group-committed as soon as the writer gets to them, with SQLite
+    /// synchronous=NORMAL in WAL mode: a committed batch survives a process crash but the last
+    /// ones may not survive a power loss; appends still queued when the process dies are lost.
+    /// </summary>
+    Batched,
+
+    /// <summary>
+    /// Every commit is synced to disk (synchronous=FULL) before the append's Committed task
+    /// completes, so a caller that awaits it knows the item survives a crash or power loss.
+    /// </summary>
+    Strict,
+}

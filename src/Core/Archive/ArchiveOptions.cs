@@ -1,0 +1,27 @@
+namespace LuaXmpp.Archive;
+
+/// <summary>How one archive (host, store) is written, counted and expired.</summary>
+public sealed record ArchiveOptions
+{
+    public ArchiveDurability Durability { get; init; } = ArchiveDurability.Batched;
+
+    /// <summary>Most appends in one transaction; more waiting ones go in the next.</summary>
+    public int MaxBatch { get; init; } = 512;
+
+    /// <summary>Most rows one expiry DELETE removes, so no single write holds the database for long.</summary>
+    public int ExpiryBatch { get; init; } = 1000;
+
+    /// <summary>Most (user, filter) totals kept; past that the cache starts over.</summary>
+    public int CountCacheSize { get; init; } = 10_000;
+
+    /// <summary>
+    /// Most queries running in SQLite at once. Each one blocks a thread-pool thread while it
+    /// reads; left unbounded, ten clients paging at once starve the pool that also runs every
+    /// connection's reads and writes, and message latency suffers. The rest wait without a thread.
+    /// </summary>
+    public int QueryConcurrency { get; init; } = Math.Max(1, Environment.ProcessorCount / 2);
+
+    /// <summary>Parses <c>archive_durability</c>: "strict", anything else (or nothing) is batched.</summary>
+    public static ArchiveDurability ParseDurability(string? value) =>
+        string.Equals(value, "strict", StringComparison.OrdinalIgnoreCase) ? ArchiveDurability.Strict : ArchiveDurability.Batched;
+}

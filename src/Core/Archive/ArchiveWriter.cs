@@ -1,0 +1,144 @@
+using System.Threading.Channels;
+using LuaXmpp.Logging;
+using LuaXmpp.Storage;
+using LuaXmpp.Xml;
+
+namespace LuaXmpp.Archive;
+
+/// <summary>
+/// The single writer of one archive: appends are queued without waiting and committed by one
+/// background task, everything queued at that moment in one transaction (group commit). Under
+/// load batches grow by themselves; when idle each append is committed at once, so nothing waits
+/// for a timer. The caller gets the item's id immediately (a UUID, as Prosody's ids are) and a
+/// task for its commit.
+/// </summary>
+public sealed class ArchiveWriter : IAsyncDisposable
+{
+    private static readonly Logger Log = Logger.For("archive");
+
+    private readonly IArchiveStore _store;
+    private readonly ArchiveOptions _options;
+    private readonly ArchiveCountCache _counts;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly object _gate = new();
+    private readonly Dictionary<string, Task> _lastPerUser = new(StringComparer.Ordinal);
+    private readonly Task _loop;
+    private long _committed;
+    private long _batches;
+
+    private sealed record Pending(ArchiveAppend Item, TaskCompletionSource Done);
+
+    public ArchiveWriter(IArchiveStore store, ArchiveOptions options, ArchiveCountCache counts)
+    {
+        _store = store;
+        _options = options;
+        _counts = counts;
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Items committed so far.</summary>
+    public long Committed => Interlocked.Read(ref _committed);
+
+    /// <summary>Transactions committed so far (Committed / Batches is the mean batch size).</summary>
+    public long Batches => Interlocked.Read(ref _batches);
+
+    /// <summary>Queues an item; never blocks and never touches the database on the caller's thread.</summary>
+    public ArchiveAppendResult Append(string user, XmlElement value, long when, string with)
+    {
+        var id = Guid.CreateVersion7().ToString();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            // Under the gate, so the per-user "last" order is the queue order.
+            if (!_queue.Writer.TryWrite(new Pending(new ArchiveAppend(user, id, value, when, with), done)))
+                throw new ObjectDisposedException(nameof(ArchiveWriter));
+            _lastPerUser[user] = done.Task;
+        }
+        return new ArchiveAppendResult(id, done.Task);
+    }
+
+    /// <summary>
+    /// Completes once every append queued so far for the user is committed (or failed): a
+    /// query awaits it first, so it sees what was archived before it (read-your-writes).
+    /// </summary>
+    public Task WhenCommitted(string user)
+    {
+        lock (_gate)
+        {
+            return _lastPerUser.TryGetValue(user, out var last) ? IgnoreFault(last) : Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Completes once everything queued so far is committed.</summary>
+    public Task FlushAsync()
+    {
+        lock (_gate)
+        {
+            return Task.WhenAll(_lastPerUser.Values.Select(IgnoreFault).ToArray());
+        }
+    }
+
+    private static Task IgnoreFault(Task t) => t.ContinueWith(static _ => { }, TaskScheduler.Default);
+
+    private async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<Pending>(_options.MaxBatch);
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < _options.MaxBatch && reader.TryRead(out var p)) batch.Add(p);
+            if (batch.Count > 0) await CommitAsync(batch).ConfigureAwait(false);
+        }
+    }
+
+    private async Task CommitAsync(List<Pending> batch)
+    {
+        var items = batch.Select(p => p.Item).ToList();
+        var users = items.Select(i => i.User).Distinct().ToList();
+        _counts.BeginChange(users);
+        try
+        {
+            bool durable = _options.Durability == ArchiveDurability.Strict;
+            if (_store is IArchiveBatchStore batchStore) await batchStore.AppendBatchAsync(items, durable).ConfigureAwait(false);
+            else
+            {
+                // A store without batches (none of ours): one transaction per item, same order.
+                foreach (var i in items) await _store.AppendAsync(i.User, i.Key, i.Value, i.When, i.With).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            _counts.EndChangeForget(users);
+            Log.Error($"Could not archive {items.Count} message(s): {ex.Message}");
+            foreach (var p in batch) p.Done.TrySetException(ex);
+            Forget(batch);
+            return;
+        }
+        _counts.EndAppend(items);
+        Interlocked.Add(ref _committed, items.Count);
+        Interlocked.Increment(ref _batches);
+        foreach (var p in batch) p.Done.TrySetResult();
+        Forget(batch);
+    }
+
+    /// <summary>Drops per-user entries whose last append is now done, so the map stays small.</summary>
+    private void Forget(List<Pending> batch)
+    {
+        lock (_gate)
+        {
+            foreach (var p in batch)
+            {
+                if (_lastPerUser.TryGetValue(p.Item.User, out var last) && ReferenceEquals(last, p.Done.Task))
+                    _lastPerUser.Remove(p.Item.User);
+            }
+        }
+    }
+
+    /// <summary>Stops taking appends and commits everything already queued.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate) _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,179 @@
+using KeraLua;
+using LuaXmpp.Archive;
+using LuaXmpp.Events;
+using LuaXmpp.LuaBridge.Interop;
+using LuaXmpp.Storage;
+
+namespace LuaXmpp.LuaBridge.Runtime;
+
+// The natives mod_mam calls: appends go to the archive's batching writer and return the id at
+// once; queries and deletes run off the loop and call a Lua function back on the loop with the
+// result, so no Lua coroutine ever waits across a C# frame and the loop never waits on SQL.
+public sealed partial class LuaRuntime
+{
+    private ArchiveServices? _archiveServices;
+
+    private void RegisterArchiveNatives(NativeTable n)
+    {
+        n.Add("mam_open", MamOpen);
+        n.Add("mam_append", MamAppend);
+        n.Add("mam_query", MamQuery);
+        n.Add("mam_delete", MamDelete);
+        n.Add("mam_flush", l => { StartAndCallBack(l, 1, ArchiveServicesOnce().FlushAsync().ContinueWith(t => (object?)!t.IsFaulted, TaskScheduler.Default), PushBooleanResult); return 1; });
+    }
+
+    /// <summary>The archives, created on first use; at server-stopped everything queued is committed.</summary>
+    private ArchiveServices ArchiveServicesOnce()
+    {
+        if (_archiveServices is not null) return _archiveServices;
+        var services = _archiveServices = new ArchiveServices(_server.Storage, _server.Loop.Time);
+        // Runs on the loop during shutdown, before storage closes; the writer never needs the
+        // loop to finish, so waiting here cannot deadlock.
+        _server.GlobalEvents.Hook("server-stopped", _ =>
+        {
+            services.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            return null;
+        }, priority: 1000);
+        return services;
+    }
+
+    private ArchiveService MamService(Lua lua) =>
+        ArchiveServicesOnce().Find(StoreHost(lua), StoreName(lua)) ?? throw new ArgumentException("archive not opened (mam_open first)");
+
+    // mam_open(host, store, {durability=, expires_after=seconds|nil, cleanup_interval=seconds}) → true
+    private int MamOpen(Lua lua)
+    {
+        string? durability = null;
+        double? expiresAfter = null;
+        double interval = 14400;
+        if (lua.Type(3) == LuaType.Table)
+        {
+            if (lua.RawGetField(3, "durability") == LuaType.String) durability = lua.ToString(-1, false);
+            lua.Pop(1);
+            if (lua.RawGetField(3, "expires_after") == LuaType.Number) expiresAfter = lua.ToNumber(-1);
+            lua.Pop(1);
+            if (lua.RawGetField(3, "cleanup_interval") == LuaType.Number) interval = lua.ToNumber(-1);
+            lua.Pop(1);
+        }
+        var options = new ArchiveOptions { Durability = ArchiveOptions.ParseDurability(durability) };
+        var service = ArchiveServicesOnce().Open(StoreHost(lua), StoreName(lua), options);
+        service.ScheduleExpiry(expiresAfter is { } s && double.IsFinite(s) ? TimeSpan.FromSeconds(s) : null, TimeSpan.FromSeconds(interval));
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    // mam_append(host, store, user, stanza, when, with, on_commit?) → id
+    // on_commit(ok, err) runs on the loop once the item's batch is committed (strict durability).
+    private int MamAppend(Lua lua)
+    {
+        if (!_stanzas.IsStanza(lua, 4)) throw new ArgumentException("unsupported-datatype");
+        var value = _stanzas.Read(lua, 4);
+        long when = lua.Type(5) == LuaType.Number ? (long)Math.Floor(lua.ToNumber(5)) : _server.Loop.Time.GetUtcNow().ToUnixTimeSeconds();
+        var result = MamService(lua).Append(lua.OptString(3) ?? "", value, when, lua.OptString(6));
+        if (lua.Type(7) == LuaType.Function)
+        {
+            var committed = result.Committed.ContinueWith(t => (object?)(t.IsFaulted ? t.Exception!.GetBaseException() : true), TaskScheduler.Default);
+            StartAndCallBack(lua, 7, committed, PushBooleanResult);
+        }
+        lua.PushString(result.Id);
+        return 1;
+    }
+
+    // mam_query(host, store, user, query, callback) → true; later callback(items, total) or callback(nil, err)
+    private int MamQuery(Lua lua)
+    {
+        var query = ReadQuery(lua, 4);
+        if (lua.Type(5) != LuaType.Function) throw new ArgumentException("callback expected");
+        var task = MamService(lua).QueryAsync(lua.OptString(3) ?? "", query);
+        StartAndCallBack(lua, 5, task.ContinueWith(t => (object?)(t.IsFaulted ? t.Exception!.GetBaseException() : t.Result), TaskScheduler.Default), PushQueryResult);
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    // mam_delete(host, store, user, query, callback?) → true; later callback(count) or callback(nil, err)
+    private int MamDelete(Lua lua)
+    {
+        var query = ReadQuery(lua, 4);
+        var task = MamService(lua).DeleteAsync(lua.OptString(3) ?? "", query)
+            .ContinueWith(t => (object?)(t.IsFaulted ? t.Exception!.GetBaseException() : t.Result), TaskScheduler.Default);
+        if (lua.Type(5) == LuaType.Function) StartAndCallBack(lua, 5, task, (l, r) => { l.PushInteger((long)r!); return 1; });
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    /// <summary>
+    /// Keeps the Lua function at <paramref name="index"/> and calls it on the loop with the
+    /// task's result once it completes: an exception result becomes (nil, message).
+    /// </summary>
+    private void StartAndCallBack(Lua lua, int index, Task<object?> task, Func<Lua, object?, int> push)
+    {
+        lua.PushCopy(index);
+        var callback = new LuaRef(lua.PopRef());
+        task.ContinueWith(t => _server.Loop.Post(() => CallBack(callback, t.Result, push)), TaskScheduler.Default);
+    }
+
+    private void CallBack(LuaRef callback, object? result, Func<Lua, object?, int> push)
+    {
+        if (_disposed) return;
+        var lua = _main;
+        int top = lua.GetTop();
+        try
+        {
+            lua.PushRef(_call);
+            lua.PushRef(callback);
+            int n;
+            if (result is Exception ex)
+            {
+                lua.PushNil();
+                lua.PushString(ex.Message);
+                n = 2;
+            }
+            else n = push(lua, result);
+            if (lua.PCall(1 + n, 2, 0) != LuaStatus.OK) _log.Error("Archive callback failed: " + lua.ToString(-1, false));
+            else if (!lua.ToBoolean(-2)) _log.Error("Error in archive callback: " + (lua.RawString(-1) ?? "?"));
+        }
+        finally
+        {
+            lua.SetTop(top);
+            lua.Release(callback);
+        }
+    }
+
+    private static int PushBooleanResult(Lua lua, object? result)
+    {
+        lua.PushBoolean(result is true);
+        return 1;
+    }
+
+    private int PushQueryResult(Lua lua, object? value)
+    {
+        var result = (ArchiveResult)value!;
+        if (result.UnknownId)
+        {
+            lua.PushNil();
+            lua.PushString("item-not-found");
+            return 2;
+        }
+        lua.CreateTable(result.Items.Count, 0);
+        long i = 0;
+        foreach (var item in result.Items)
+        {
+            lua.CreateTable(0, 4);
+            lua.PushString(item.Key);
+            lua.RawSetField(-2, "key");
+            _stanzas.Push(lua, item.Value);
+            lua.RawSetField(-2, "value");
+            lua.PushInteger(item.When);
+            lua.RawSetField(-2, "when");
+            if (item.With is not null)
+            {
+                lua.PushString(item.With);
+                lua.RawSetField(-2, "with");
+            }
+            lua.RawSetInteger(-2, ++i);
+        }
+        if (result.Total is { } total) lua.PushInteger(total);
+        else lua.PushNil();
+        return 2;
+    }
+}
