@@ -18,6 +18,8 @@ modules_enabled = {
 	"uptime";   -- XEP-0012 for the server
 	"register"; -- XEP-0077 in-band registration (see allow_registration)
 	"offline";  -- messages for offline users are stored and delivered later
+	"smacks";   -- XEP-0198 stream management: acks and resumption (modules/mod_smacks.lua)
+	"mam";      -- XEP-0313 message archive (modules/mod_mam), in SQLite
 }
 
 -- Listen on loopback only by default; use { "*" } to serve the network.

@@ -62,11 +62,17 @@ import xml.etree.ElementTree as ET
 ns = "{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}"
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
-    counters = ET.parse(path).getroot().find(ns + "ResultSummary/" + ns + "Counters")
-    get = lambda name: int(counters.get(name, "0"))
-    passed += get("passed")
-    failed += get("failed") + get("error") + get("timeout") + get("aborted")
-    skipped += get("notExecuted") + get("inconclusive")
+    root = ET.parse(path).getroot()
+    # Count the results themselves: xunit's skips are "NotExecuted" results, but the summary
+    # counters of the TRX logger leave notExecuted at 0.
+    for result in root.iter(ns + "UnitTestResult"):
+        outcome = result.get("outcome", "")
+        if outcome == "Passed":
+            passed += 1
+        elif outcome in ("NotExecuted", "Inconclusive"):
+            skipped += 1
+        else:
+            failed += 1
 print(passed, failed, skipped)
 PY
 }

@@ -439,13 +439,8 @@ module:hook("message/offline/broadcast", function(event)
 end);
 
 module:hook("account-disco-info", function(event)
-	local reply = event.reply or event.stanza;
-	-- Prosody hands over the reply positioned inside its <query/>; a reply handed over at the
-	-- iq level (as LuaXmpp's native disco does today) gets the features in its query.
-	if reply.name == "iq" then
-		reply = reply:get_child("query", "http://jabber.org/protocol/disco#info") or reply;
-	end
-	reply:tag("feature", { var = xmlns_mam }):up();
-	reply:tag("feature", { var = xmlns_mam_ext }):up();
-	reply:tag("feature", { var = xmlns_sid }):up();
+	-- The reply comes positioned inside its <query/>, as Prosody's mod_disco hands it over.
+	event.reply:tag("feature", { var = xmlns_mam }):up();
+	event.reply:tag("feature", { var = xmlns_mam_ext }):up();
+	event.reply:tag("feature", { var = xmlns_sid }):up();
 end);

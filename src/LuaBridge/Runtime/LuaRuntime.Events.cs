@@ -284,6 +284,9 @@ public sealed partial class LuaRuntime
                     case LuaType.Table when e.Fields.GetValueOrDefault(key) is XmlElement element && _stanzas.IsStanza(lua, -1):
                         _stanzas.ReadInto(lua, -1, element);
                         break;
+                    case LuaType.Table when e.Fields.GetValueOrDefault(key) is StanzaBuilder builder && _stanzas.IsStanza(lua, -1):
+                        _stanzas.ReadInto(lua, -1, builder.Root);
+                        break;
                     case LuaType.Table:
                         e.Fields[key] = ReadTableField(lua, -1);
                         break;

@@ -27,6 +27,7 @@ public sealed partial class LuaRuntime
             case double d: lua.PushNumber(d); break;
             case float f: lua.PushNumber(f); break;
             case XmlElement e: _stanzas.Push(lua, e); break;
+            case StanzaBuilder b: PushBuilder(lua, b); break;
             case Session session: PushSession(lua, session); break;
             case Jid jid: lua.PushString(jid.ToString()); break;
             case LuaRef r when !r.IsReleased: lua.PushRef(r); break;
@@ -36,6 +37,28 @@ public sealed partial class LuaRuntime
             case DiscoIdentity identity: PushIdentity(lua, identity); break;
             default: lua.PushNil(); break;
         }
+    }
+
+    /// <summary>A stanza table whose builder cursor (last_add) stands where the C# builder's does.</summary>
+    private void PushBuilder(Lua lua, StanzaBuilder builder)
+    {
+        _stanzas.Push(lua, builder.Root);
+        if (builder.PathToCursor() is not { Count: > 0 } path) return;
+        int root = lua.GetTop();
+        lua.CreateTable(path.Count, 0);
+        int open = lua.GetTop();
+        lua.PushCopy(root);
+        for (int i = 0; i < path.Count; i++)
+        {
+            lua.RawGetField(-1, "tags");
+            lua.RawGetInteger(-1, path[i]);
+            lua.Remove(-2);
+            lua.Remove(-2);
+            lua.PushCopy(-1);
+            lua.RawSetInteger(open, i + 1);
+        }
+        lua.Pop(1);
+        lua.RawSetField(root, "last_add");
     }
 
     private void PushIdentity(Lua lua, DiscoIdentity identity)

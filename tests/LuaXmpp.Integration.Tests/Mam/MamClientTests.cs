@@ -60,9 +60,7 @@ public sealed class MamClientTests(ITestOutputHelper output)
         });
     }
 
-    [Fact(Skip = "Prosody's mod_mam adds its features with event.reply:tag(...), expecting the reply positioned inside "
-        + "<query/> as Prosody's mod_disco builds it; LuaXmpp's native DiscoModule hands Lua the iq, so the features land "
-        + "outside <query/>. Remove this Skip once DiscoModule/the bridge passes the reply positioned at the query.")]
+    [Fact]
     public async Task ProsodyModule_AdvertisesMamOnTheAccount()
     {
         await RunAsync(MamModule.Prosody, "both-ways", r => Assert.Contains("urn:xmpp:mam:2", r.Strings("features")));

@@ -76,9 +76,7 @@ public sealed class MamServerTests(ITestOutputHelper output)
         Assert.Equal("3", Count(after.Answer));
     }
 
-    [Fact(Skip = "Needs mod_smacks (the smacks branch is not merged into mam yet): enable \"smacks\" in the config, "
-        + "<enable/>, query, then <r/> and check the server's h-independent count: the client's <a h=N/> covering "
-        + "every result message plus the fin iq must not be rejected. Remove the Skip once smacks is on main.")]
+    [Fact]
     public async Task WithSmacks_ResultMessagesAreCountedAsStanzas()
     {
         await using var server = await MamServers.StartAsync(output, MamModule.LuaXmpp,

@@ -118,7 +118,7 @@ public sealed class DiscoModule : INativeModule
         var reply = StanzaReply.Result(stanza);
         var query = reply.AddChild("query", Namespaces.DiscoItems);
         var itemsEvent = new EventData(e.Origin, stanza);
-        itemsEvent["reply"] = reply;
+        itemsEvent["reply"] = new StanzaBuilder(reply, query);
         if (_module.FireEvent("host-disco-items", itemsEvent) is { } handled) return handled;
         // Child hosts (components such as conference.example.com) are listed, as hostmanager.get_children does.
         foreach (var host in _module.Server.Hosts.Values)
@@ -148,13 +148,14 @@ public sealed class DiscoModule : INativeModule
     {
         var stanza = e.Stanza!;
         var reply = StanzaReply.Result(stanza);
-        reply.AddChild("query", ns).SetAttribute("node", node);
+        var query = reply.AddChild("query", ns);
+        query.SetAttribute("node", node);
         if (eventName.StartsWith("account", StringComparison.Ordinal) && reply.GetAttribute("from") is null && e.Origin is ClientSession c)
         {
             reply.SetAttribute("from", c.BareJid?.ToString());
         }
         var nodeEvent = new EventData(e.Origin, stanza);
-        nodeEvent["reply"] = reply;
+        nodeEvent["reply"] = new StanzaBuilder(reply, query);
         nodeEvent["node"] = node;
         nodeEvent["exists"] = false;
         if (_module.FireEvent(eventName, nodeEvent) is { } handled) return handled;
@@ -190,7 +191,7 @@ public sealed class DiscoModule : INativeModule
         if (reply.GetAttribute("from") is null && e.Origin is ClientSession c) reply.SetAttribute("from", c.BareJid?.ToString());
         var query = reply.AddChild("query", ns);
         var account = new EventData(e.Origin, stanza);
-        account["reply"] = reply;
+        account["reply"] = new StanzaBuilder(reply, query);
         if (info)
         {
             var identity = query.AddChild("identity");
