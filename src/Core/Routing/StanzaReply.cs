@@ -5,8 +5,8 @@ namespace LuaXmpp.Routing;
 
 /// <summary>
 /// Replies shaped like Prosody's st.reply and st.error_reply, so what a client sees matches
-/// Prosody: addresses swapped, id kept, and (unlike <see cref="StanzaError.ReplyTo"/>) no copy
-/// of the original payload in error replies.
+/// Prosody: addresses swapped, id kept, and no copy of the original payload in error replies
+/// (a bounced message does not echo its body).
 /// </summary>
 public static class StanzaReply
 {

@@ -1,5 +1,6 @@
 using LuaXmpp.Events;
 using LuaXmpp.Network;
+using LuaXmpp.Routing;
 using LuaXmpp.Sasl;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
@@ -102,16 +103,16 @@ public sealed partial class ClientStreamHandler
         var session = _session!;
         if (iq.GetAttribute("type") != "set")
         {
-            session.Send(StanzaError.BadRequest("Bind requests are iq type set").ReplyTo(iq));
+            session.Send(StanzaReply.Error(iq, StanzaError.BadRequest("Bind requests are iq type set")));
             return StreamAction.Continue;
         }
         var error = await _server.Sessions.BindAsync(session, bind.ChildText("resource", Namespaces.Bind)?.Trim());
         if (error is not null)
         {
-            session.Send(error.ReplyTo(iq));
+            session.Send(StanzaReply.Error(iq, error));
             return StreamAction.Continue;
         }
-        var reply = Reply(iq);
+        var reply = StanzaReply.Result(iq);
         reply.AddChild("bind", Namespaces.Bind).AddTextChild("jid", session.FullJid!.ToString(), Namespaces.Bind);
         session.Send(reply);
         session.Log.Info($"Bound {session.FullJid}");

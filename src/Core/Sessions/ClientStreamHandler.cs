@@ -1,6 +1,7 @@
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
 using LuaXmpp.Network;
+using LuaXmpp.Routing;
 using LuaXmpp.Sasl;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
@@ -90,7 +91,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             && _session.FullJid is not null)
         {
             // RFC 3921 §3 legacy session establishment: nothing left to do, say yes.
-            _session.Send(Reply(element));
+            _session.Send(StanzaReply.Result(element));
             return Continue;
         }
         _server.Router.Process(_session, element);
@@ -177,14 +178,6 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         if (version is null) return false;
         var major = version.Split('.')[0];
         return int.TryParse(major, out var m) && m >= 1;
-    }
-
-    private static XmlElement Reply(XmlElement iq)
-    {
-        var reply = new XmlElement("iq", Namespaces.Client);
-        reply.SetAttribute("type", "result");
-        if (iq.GetAttribute("id") is { } id) reply.SetAttribute("id", id);
-        return reply;
     }
 
     private Task<StreamAction> Fail(StreamErrorCondition condition, string text)

@@ -36,28 +36,4 @@ public sealed record StanzaError(string Type, string Condition, string? Text = n
         if (Text is not null) error.AddChild(new XmlElement("text", Namespaces.Stanzas)).AddText(Text);
         return error;
     }
-
-    /// <summary>
-    /// The reply to <paramref name="stanza"/> carrying this error: addresses swapped, id kept,
-    /// type="error", the original payload kept as RFC 6120 §8.3.1 allows (for iq only the
-    /// first child, to bound the size).
-    /// </summary>
-    public XmlElement ReplyTo(XmlElement stanza)
-    {
-        var reply = new XmlElement(stanza.Name, stanza.Namespace);
-        if (stanza.GetAttribute("from") is { } from) reply.SetAttribute("to", from);
-        if (stanza.GetAttribute("to") is { } to) reply.SetAttribute("from", to);
-        if (stanza.GetAttribute("id") is { } id) reply.SetAttribute("id", id);
-        reply.SetAttribute("type", "error");
-        if (stanza.Name == "iq")
-        {
-            if (stanza.FirstElement() is { } payload) reply.AddChild(payload.Clone());
-        }
-        else
-        {
-            foreach (var c in stanza.Children) reply.Children.Add(c.CloneNode());
-        }
-        reply.AddChild(ToElement());
-        return reply;
-    }
 }

@@ -8,6 +8,16 @@ namespace LuaXmpp.LuaBridge.Interop;
 /// </summary>
 internal static class LuaStateExtensions
 {
+    /// <summary>
+    /// Makes room for <paramref name="slots"/> more values. The C API does not check pushes: a C
+    /// function is only guaranteed LUA_MINSTACK (20) free slots, and pushing past the stack's
+    /// size writes over the Lua heap. Every C# entry point and every recursive push calls this.
+    /// </summary>
+    public static void EnsureStack(this Lua lua, int slots)
+    {
+        if (!lua.CheckStack(slots)) throw new InvalidOperationException("Lua stack overflow");
+    }
+
     public static void PushRef(this Lua lua, int reference) => lua.RawGetInteger(LuaRegistry.Index, reference);
 
     public static void PushRef(this Lua lua, LuaRef reference) => lua.RawGetInteger(LuaRegistry.Index, reference.Reference);

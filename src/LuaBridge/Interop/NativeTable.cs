@@ -51,6 +51,7 @@ internal sealed class NativeTable
         _enter(lua);
         try
         {
+            lua.EnsureStack(48);
             return body(lua);
         }
         catch (Exception ex)

@@ -49,6 +49,7 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable)
     private void Push(Lua lua, XmlElement element, bool foreign, int depth)
     {
         if (depth > MaxDepth) throw new InvalidOperationException("stanza too deep");
+        lua.EnsureStack(8);
         foreign |= element.Namespace != Namespaces.Client;
         int elementCount = 0;
         foreach (var c in element.Children) if (c is XmlElement) elementCount++;

@@ -117,6 +117,7 @@ public sealed partial class LuaRuntime
         if (_disposed) return;
         var lua = _main;
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         try
         {
             lua.PushRef(_call);

@@ -1,4 +1,5 @@
 using KeraLua;
+using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.Xml;
 
 namespace LuaXmpp.LuaBridge.Runtime;
@@ -11,6 +12,7 @@ public sealed partial class LuaRuntime
     {
         var lua = State;
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         try
         {
             _stanzas.Push(lua, element);

@@ -1,6 +1,7 @@
 using KeraLua;
 using LuaXmpp.Events;
 using LuaXmpp.LuaBridge.Interop;
+using LuaXmpp.Routing;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
@@ -39,6 +40,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         Dispatches++;
         var lua = State;
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         long id = ++_nextHandlerId;
         try
         {
@@ -146,7 +148,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
             var origin = SessionOf(lua, -1);
             lua.Pop(1);
             if (stanza is { Name: "iq" } iq && iq.GetAttribute("type") is "get" or "set" && origin is not null)
-                origin.Send(StanzaError.InternalServerError().ReplyTo(iq));
+                origin.Send(StanzaReply.Error(iq, StanzaError.InternalServerError()));
         }
         lua.PushBoolean(true);
         return 1;
@@ -196,6 +198,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         if (_disposed || session.LuaTable is not LuaRef table || table.IsReleased) return element;
         var lua = State;
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         try
         {
             lua.PushRef(_call);
@@ -241,6 +244,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         if (_disposed || callback.IsReleased) return;
         var error = task.IsCompletedSuccessfully ? task.Result : StanzaError.InternalServerError();
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         try
         {
             lua.PushRef(_call);

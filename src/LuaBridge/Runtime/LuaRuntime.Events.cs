@@ -1,6 +1,7 @@
 using KeraLua;
 using LuaXmpp.Events;
 using LuaXmpp.LuaBridge.Interop;
+using LuaXmpp.Routing;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
@@ -205,6 +206,12 @@ public sealed partial class LuaRuntime
     /// </summary>
     private void ReleaseEvents()
     {
+        // Posted work can run after Dispose closed the state: touching it then would be a use after free.
+        if (_disposed)
+        {
+            _liveEvents.Clear();
+            return;
+        }
         foreach (var r in _liveEvents) _main.Release(r.Table);
         _liveEvents.Clear();
     }
@@ -306,6 +313,7 @@ public sealed partial class LuaRuntime
         if (_stanzas.IsStanza(lua, index)) return _stanzas.Read(lua, index);
         if (SessionOf(lua, index) is { } session) return session;
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         try
         {
             return ReadData(lua, index);
@@ -329,6 +337,7 @@ public sealed partial class LuaRuntime
         if (_disposed || handler.Function.IsReleased) return null;
         var lua = State;
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         try
         {
             lua.PushRef(_callHandler);
@@ -368,7 +377,7 @@ public sealed partial class LuaRuntime
         // As Prosody's stanza runner does: an iq that expected an answer gets one.
         if (e.Stanza is { Name: "iq" } iq && iq.GetAttribute("type") is "get" or "set" && e.Origin is { } origin)
         {
-            origin.Send(StanzaError.InternalServerError().ReplyTo(iq));
+            origin.Send(StanzaReply.Error(iq, StanzaError.InternalServerError()));
         }
         return true;
     }

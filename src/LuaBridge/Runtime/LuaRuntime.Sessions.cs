@@ -58,6 +58,7 @@ public sealed partial class LuaRuntime
     private void PushHostTable(Lua lua, string host)
     {
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         lua.GetGlobal("prosody");
         lua.RawGetField(-1, "hosts");
         lua.Remove(-2);

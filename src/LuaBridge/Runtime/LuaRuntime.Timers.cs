@@ -61,6 +61,7 @@ public sealed partial class LuaRuntime
         if (_disposed || !_timers.TryGetValue(id, out var timer)) return null;
         var lua = _main;
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         TimeSpan? next = null;
         try
         {

@@ -83,6 +83,7 @@ public sealed partial class LuaRuntime
     private void PushData(Lua lua, DataTable table, int depth)
     {
         if (depth > MaxDataDepth) throw new InvalidOperationException("data nested too deeply");
+        lua.EnsureStack(8);
         lua.CreateTable(0, table.Count);
         foreach (var (key, value) in table)
         {
@@ -95,6 +96,7 @@ public sealed partial class LuaRuntime
     private void PushConfig(Lua lua, ConfigTable table, int depth)
     {
         if (depth > MaxDataDepth) throw new InvalidOperationException("config nested too deeply");
+        lua.EnsureStack(8);
         lua.CreateTable(table.Array.Count, table.Hash.Count);
         for (int i = 0; i < table.Array.Count; i++)
         {
@@ -127,6 +129,7 @@ public sealed partial class LuaRuntime
     private object? ReadData(Lua lua, int index, int depth = 0)
     {
         if (depth > MaxDataDepth) throw new InvalidOperationException("data nested too deeply");
+        lua.EnsureStack(8);
         index = lua.AbsIndex(index);
         switch (lua.Type(index))
         {

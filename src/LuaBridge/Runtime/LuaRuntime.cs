@@ -83,6 +83,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         AssertLoop();
         var lua = State;
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         try
         {
             lua.PushRef(_entry);
@@ -197,6 +198,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         AssertLoop();
         var lua = State;
         int top = lua.GetTop();
+        lua.EnsureStack(48);
         try
         {
             lua.PushRef(_call);
@@ -230,6 +232,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         if (!_stanzaMtResolved)
         {
             int top = lua.GetTop();
+            lua.EnsureStack(48);
             lua.PushRef(_entry);
             lua.RawGetField(-1, "stanza_mt");
             if (lua.PCall(0, 1, 0) == LuaStatus.OK && lua.Type(-1) == LuaType.Table)

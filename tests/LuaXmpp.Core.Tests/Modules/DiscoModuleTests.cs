@@ -83,7 +83,7 @@ public sealed class DiscoModuleTests : ServerTest
         var a = await Server.ConnectAsync("alice");
         await Server.RunAsync(() => Server.Host.Events.Hook("account-disco-info", e =>
         {
-            ((XmlElement)e["reply"]!).Element("query")!.AddChild("feature").SetAttribute("var", "urn:xmpp:mam:2");
+            ((StanzaBuilder)e["reply"]!).Cursor.AddChild("feature").SetAttribute("var", "urn:xmpp:mam:2");
             return null;
         }));
         var reply = await a.IqAsync("<iq type='get' id='d6'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");

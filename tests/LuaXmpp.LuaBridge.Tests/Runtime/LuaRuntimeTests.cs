@@ -264,6 +264,32 @@ public sealed class LuaRuntimeTests
     }
 
     [Fact]
+    public async Task DeepStanza_CrossesIntoLua_WithoutOverrunningTheLuaStack()
+    {
+        // Marshalling recurses per element level; each level needs stack slots beyond the 20 the
+        // C API guarantees, so the bridge must grow the stack or it writes over the Lua heap.
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("depth", """
+            module:hook("deep", function(e)
+              local n, t = 0, e.stanza
+              while t.tags[1] do t = t.tags[1]; n = n + 1 end
+              e.depth = n
+              e.nested = { a = { b = { c = { d = { e = { f = { g = { h = "deep" } } } } } } } }
+            end)
+            """);
+        Assert.Null(await h.Load("depth"));
+        for (int round = 0; round < 20; round++)
+        {
+            var message = new XmlElement("message", Namespaces.Client);
+            var at = message;
+            for (int i = 0; i < 200; i++) at = at.AddChild("x", "urn:test:deep");
+            var e = new EventData(null, message);
+            await h.Fire("deep", e);
+            Assert.Equal(200L, e["depth"]);
+        }
+    }
+
+    [Fact]
     public async Task Stanza_RoundTrip_KeepsNamespacesLangAndMutations()
     {
         await using var h = RuntimeHarness.Create();
