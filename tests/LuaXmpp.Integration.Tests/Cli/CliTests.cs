@@ -28,6 +28,22 @@ public sealed class CliTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task CheckConfig_LoadsDebiansDefaultConfig_AndNamesModulesItLacks()
+    {
+        // The prosody package is a test fixture (scripts/test.sh installs it); its config must load
+        // as it is, with the modules we do not have reported as warnings, not as a failure.
+        const string debian = "/etc/prosody/prosody.cfg.lua";
+        Assert.True(File.Exists(debian), $"{debian} is missing: install the Debian 'prosody' package");
+
+        var result = await ChildProcess.RunAsync("dotnet", [ServerFlavor.LuaXmppDll, "--config", debian, "check", "config"],
+            Path.GetTempPath(), TimeSpan.FromSeconds(60), null);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Config OK", result.Stdout);
+        Assert.Matches("warning: .*modules.*could not be found:.*\\bpep\\b", result.Stdout);
+    }
+
+    [Fact]
     public async Task About_ExitsZero_AndNamesTheServer()
     {
         await using var server = await ServerProcess.CreateAsync(output);
