@@ -31,6 +31,9 @@ public sealed class ClientConnection : IClientConnection
     private const string StreamHeaderForErrors =
         "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
     private readonly Socket _socket;
     private readonly ServerLoop _loop;
     private readonly ConnectionOptions _options;
@@ -114,7 +117,22 @@ public sealed class ClientConnection : IClientConnection
         _authTimer = null;
     }
 
-    public void Send(XmlElement element) => Enqueue(element);
+    /// <summary>
+    /// Serializes the element now, on the caller's thread (the loop), and queues the bytes. The
+    /// element stays the loop's: modules may change a stanza after it was delivered (Prosody's
+    /// modules do, e.g. adding a stanza-id on the way to the archive), so the writer must never
+    /// read an element the loop can still touch.
+    /// </summary>
+    public void Send(XmlElement element)
+    {
+        if (IsClosed) return;
+        var scratch = t_scratch ??= new ArrayBufferWriter<byte>(1024);
+        scratch.ResetWrittenCount();
+        XmlElementWriter.Write(scratch, element, Namespaces.Client);
+        Enqueue(scratch.WrittenSpan.ToArray());
+        // Do not let one huge stanza keep a huge scratch buffer alive on the loop thread.
+        if (scratch.Capacity > 64 * 1024) t_scratch = null;
+    }
 
     public void SendRaw(string text) => Enqueue(text);
 
@@ -266,6 +284,9 @@ public sealed class ClientConnection : IClientConnection
                     Interlocked.Decrement(ref _queued);
                     switch (item)
                     {
+                        case byte[] bytes:
+                            writer.Write(bytes);
+                            break;
                         case XmlElement element:
                             XmlElementWriter.Write(writer, element, Namespaces.Client);
                             break;

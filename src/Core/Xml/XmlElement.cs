@@ -7,8 +7,8 @@ namespace LuaXmpp.Xml;
 /// serializer writes. Every element carries its resolved namespace URI (stanzas in a c2s stream
 /// are in "jabber:client"); prefixes are not kept, the serializer declares what it needs.
 /// </summary>
-/// <remarks>One owner at a time: a stanza is handed from the parser to the loop thread and from
-/// there to a connection's writer; whoever wants to keep it after handing it on clones it.</remarks>
+/// <remarks>One owner at a time: the parser hands a stanza to the loop thread, which owns it from
+/// then on. Connections serialize it when it is sent, so no other thread ever reads it.</remarks>
 public sealed class XmlElement : XmlNode
 {
     public XmlElement(string name, string ns)
