@@ -11,4 +11,16 @@ public static class Samples
         "<origin-id xmlns='urn:xmpp:sid:0' id='de305d54-75b4-431b-adb2-eb6b9e546014'/>" +
         "<store xmlns='urn:xmpp:hints'/>" +
         "</message>";
+
+    /// <summary><see cref="Message"/> as the stream parser produces it.</summary>
+    public static LuaXmpp.Xml.XmlElement ParseMessage()
+    {
+        var parser = new LuaXmpp.Xml.XmlStreamParser(new LuaXmpp.Xml.XmlStreamLimits());
+        var input = new System.Buffers.ReadOnlySequence<byte>(System.Text.Encoding.UTF8.GetBytes(
+            "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>" + Message));
+        parser.TryRead(ref input, out _);
+        return parser.TryRead(ref input, out var ev) && ev is LuaXmpp.Xml.StreamElementEvent e
+            ? e.Element
+            : throw new InvalidOperationException("sample message does not parse");
+    }
 }
