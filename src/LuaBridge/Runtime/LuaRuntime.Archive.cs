@@ -68,7 +68,7 @@ public sealed partial class LuaRuntime
     {
         if (!_stanzas.IsStanza(lua, 4)) throw new ArgumentException("unsupported-datatype");
         var value = _stanzas.Read(lua, 4);
-        long when = lua.Type(5) == LuaType.Number ? (long)Math.Floor(lua.ToNumber(5)) : _server.Loop.Time.GetUtcNow().ToUnixTimeSeconds();
+        long when = ReadWhen(lua, 5);
         var result = MamService(lua).Append(lua.OptString(3) ?? "", value, when, lua.OptString(6));
         if (lua.Type(7) == LuaType.Function)
         {

@@ -122,12 +122,16 @@ public sealed partial class LuaRuntime
         return 1;
     }
 
+    /// <summary>An archive time: integral Unix seconds (Prosody's "when"; Lua's os.date rejects fractions), now if absent.</summary>
+    private long ReadWhen(Lua lua, int index) =>
+        lua.Type(index) == LuaType.Number ? (long)Math.Floor(lua.ToNumber(index)) : _server.Loop.Time.GetUtcNow().ToUnixTimeSeconds();
+
     // archive_append(host, store, user, key, stanza, when, with) → id
     private int ArchiveAppend(Lua lua)
     {
         if (!_stanzas.IsStanza(lua, 5)) throw new ArgumentException("unsupported-datatype");
         var value = _stanzas.Read(lua, 5);
-        long when = lua.Type(6) == LuaType.Number ? (long)Math.Floor(lua.ToNumber(6)) : _server.Loop.Time.GetUtcNow().ToUnixTimeSeconds();
+        long when = ReadWhen(lua, 6);
         var id = Wait(Archive(lua).AppendAsync(lua.OptString(3), lua.OptString(4), value, when, lua.OptString(7)));
         lua.PushString(id);
         return 1;
