@@ -8,7 +8,7 @@ public sealed class OfflineModuleTests : ServerTest
     [Fact]
     public async Task OfflineMessage_IsDeliveredWithDelay_OnNextLogin_AndDeleted()
     {
-        Server.Auth.Users["bob"] = "pw";
+        await Server.Auth.CreateUserAsync("bob", "pw");
         var a = await Server.ConnectAsync("alice");
         await a.SendAsync("<message to='bob@localhost' type='chat' id='o1'><body>while you were out</body></message>");
         var sentAt = Server.Time.Now;
@@ -22,19 +22,19 @@ public sealed class OfflineModuleTests : ServerTest
         var delay = message.Element("delay", Namespaces.Delay)!;
         Assert.Equal("localhost", delay.GetAttribute("from"));
         Assert.Equal("2024-05-01T12:00:00Z", delay.GetAttribute("stamp"));
-        Assert.Empty(((MemoryArchive)Server.Storage.OpenArchive("localhost", "offline")).Items);
+        Assert.Empty(await Server.ArchiveAsync("offline", "bob"));
     }
 
     [Fact]
     public async Task OfflineMessages_AreKept_WhenInitialPresenceIsNegative()
     {
-        Server.Auth.Users["bob"] = "pw";
+        await Server.Auth.CreateUserAsync("bob", "pw");
         var a = await Server.ConnectAsync("alice");
         await a.SendAsync("<message to='bob@localhost' type='chat'><body>one</body></message>");
         var b = await Server.ConnectAsync("bob");
         await b.SendAsync("<presence><priority>-1</priority></presence>");
         Assert.DoesNotContain(await b.ReceivedAsync(), e => e.Name == "message");
-        Assert.Single(((MemoryArchive)Server.Storage.OpenArchive("localhost", "offline")).Items);
+        Assert.Single(await Server.ArchiveAsync("offline", "bob"));
     }
 
     [Fact]

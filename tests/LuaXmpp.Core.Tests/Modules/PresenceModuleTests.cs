@@ -7,17 +7,18 @@ namespace LuaXmpp.Tests.Modules;
 
 public sealed class PresenceModuleTests : ServerTest
 {
-    private void StoreContact(string user, string contact, string subscription, string? ask = null)
+    private async Task StoreContactAsync(string user, string contact, string subscription, string? ask = null)
     {
-        var table = Server.Storage.Table("localhost", "roster");
-        if (!table.TryGetValue(user, out var roster)) table[user] = roster = new DataTable { [false] = new DataTable { ["version"] = 1L, ["pending"] = new DataTable() } };
+        var store = Server.Storage.OpenKeyValue("localhost", "roster");
+        var roster = await store.GetAsync(user) ?? new DataTable { [false] = new DataTable { ["version"] = 1L, ["pending"] = new DataTable() } };
         var item = new DataTable { ["subscription"] = subscription, ["groups"] = new DataTable() };
         if (ask is not null) item["ask"] = ask;
         roster[contact] = item;
+        await store.SetAsync(user, roster);
     }
 
-    private DataTable StoredItem(string user, string contact) =>
-        Assert.IsType<DataTable>(Server.Storage.Table("localhost", "roster")[user][contact]);
+    private async Task<DataTable> StoredItemAsync(string user, string contact) =>
+        Assert.IsType<DataTable>((await Server.RosterAsync(user))![contact]);
 
     private static XmlElement PushFor(List<XmlElement> received, string jid) =>
         Assert.Single(received, e => e.Name == "iq" && e.GetAttribute("type") == "set"
@@ -49,8 +50,8 @@ public sealed class PresenceModuleTests : ServerTest
         Assert.Null(PushFor(toAlice, "bob@localhost").GetAttribute("ask"));
         Assert.Contains(toAlice, e => e.Name == "presence" && e.GetAttribute("type") == "subscribed" && e.GetAttribute("from") == "bob@localhost");
         Assert.Contains(toAlice, e => e.Name == "presence" && e.GetAttribute("type") is null && e.GetAttribute("from") == b.FullJid);
-        Assert.Equal("to", StoredItem("alice", "bob@localhost")["subscription"]);
-        Assert.Equal("from", StoredItem("bob", "alice@localhost")["subscription"]);
+        Assert.Equal("to", (await StoredItemAsync("alice", "bob@localhost"))["subscription"]);
+        Assert.Equal("from", (await StoredItemAsync("bob", "alice@localhost"))["subscription"]);
 
         // Bob's later presence reaches Alice now that she is subscribed.
         await b.SendAsync("<presence><show>away</show></presence>");
@@ -66,10 +67,10 @@ public sealed class PresenceModuleTests : ServerTest
     [Fact]
     public async Task Subscribe_ToOfflineUser_IsStoredAndResentOnInitialPresence()
     {
-        Server.Auth.Users["carol"] = "pw";
+        await Server.Auth.CreateUserAsync("carol", "pw");
         var a = await Server.ConnectAsync("alice");
         await a.SendAsync("<presence to='carol@localhost' type='subscribe'><status>hi carol</status></presence>");
-        var stored = Server.Storage.Table("localhost", "roster")["carol"];
+        var stored = (await Server.RosterAsync("carol"))!;
         var pending = Assert.IsType<DataTable>(Assert.IsType<DataTable>(stored[false])["pending"]);
         Assert.True(pending.ContainsKey("alice@localhost"));
 
@@ -86,19 +87,19 @@ public sealed class PresenceModuleTests : ServerTest
         var a = await Server.ConnectAsync("alice");
         var b = await Server.ConnectAsync("bob");
         await b.SendAsync("<presence to='alice@localhost' type='subscribed'/>");
-        Assert.Equal("true", StoredItem("bob", "alice@localhost")["approved"]);
+        Assert.Equal("true", (await StoredItemAsync("bob", "alice@localhost"))["approved"]);
         await GetRosterAsync(a);
         await a.SendAsync("<presence to='bob@localhost' type='subscribe'/>");
         Assert.Contains(await a.ReceivedAsync(), e => e.GetAttribute("type") == "subscribed" && e.GetAttribute("from") == "bob@localhost");
-        Assert.Equal("to", StoredItem("alice", "bob@localhost")["subscription"]);
-        Assert.Equal("from", StoredItem("bob", "alice@localhost")["subscription"]);
+        Assert.Equal("to", (await StoredItemAsync("alice", "bob@localhost"))["subscription"]);
+        Assert.Equal("from", (await StoredItemAsync("bob", "alice@localhost"))["subscription"]);
     }
 
     [Fact]
     public async Task InitialPresence_IsBroadcastToSubscribers_AndProbesContacts()
     {
-        StoreContact("alice", "bob@localhost", "both");
-        StoreContact("bob", "alice@localhost", "both");
+        await StoreContactAsync("alice", "bob@localhost", "both");
+        await StoreContactAsync("bob", "alice@localhost", "both");
         var b = await Server.ConnectAsync("bob");
         await AvailableAsync(b, 2);
         var a = await Server.ConnectAsync("alice");
@@ -117,9 +118,9 @@ public sealed class PresenceModuleTests : ServerTest
     [Fact]
     public async Task Probe_FromSubscribedContact_GetsUnavailable_WhenUserOffline()
     {
-        StoreContact("alice", "bob@localhost", "to");
-        StoreContact("bob", "alice@localhost", "from");
-        Server.Auth.Users["bob"] = "pw";
+        await StoreContactAsync("alice", "bob@localhost", "to");
+        await StoreContactAsync("bob", "alice@localhost", "from");
+        await Server.Auth.CreateUserAsync("bob", "pw");
         var a = await Server.ConnectAsync("alice");
         await a.SendAsync("<presence/>");
         var bobs = Assert.Single(await a.ReceivedAsync(), e => e.GetAttribute("from") == "bob@localhost");
@@ -140,8 +141,8 @@ public sealed class PresenceModuleTests : ServerTest
     [Fact]
     public async Task Unavailable_IsBroadcast_WhenSessionCloses()
     {
-        StoreContact("alice", "bob@localhost", "both");
-        StoreContact("bob", "alice@localhost", "both");
+        await StoreContactAsync("alice", "bob@localhost", "both");
+        await StoreContactAsync("bob", "alice@localhost", "both");
         var a = await Server.ConnectAsync("alice");
         var b = await Server.ConnectAsync("bob");
         await AvailableAsync(a);
@@ -196,13 +197,13 @@ public sealed class PresenceModuleTests : ServerTest
     [Fact]
     public async Task RosterRemove_CancelsSubscriptionsBothWays()
     {
-        StoreContact("alice", "bob@localhost", "both");
-        StoreContact("bob", "alice@localhost", "both");
+        await StoreContactAsync("alice", "bob@localhost", "both");
+        await StoreContactAsync("bob", "alice@localhost", "both");
         var a = await Server.ConnectAsync("alice");
         var b = await Server.ConnectAsync("bob");
         await GetRosterAsync(b);
         await a.IqAsync("<iq type='set' id='r1'><query xmlns='jabber:iq:roster'><item jid='bob@localhost' subscription='remove'/></query></iq>");
-        Assert.Equal("none", StoredItem("bob", "alice@localhost")["subscription"]);
+        Assert.Equal("none", (await StoredItemAsync("bob", "alice@localhost"))["subscription"]);
         // Two pushes: unsubscribed (both → from), then unsubscribe (from → none).
         var pushes = (await b.ReceivedAsync()).Where(e => e.Name == "iq").ToList();
         Assert.Equal(["from", "none"], pushes.Select(p => p.Element("query")!.Element("item")!.GetAttribute("subscription")));

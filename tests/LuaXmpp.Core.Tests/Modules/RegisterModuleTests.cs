@@ -66,17 +66,17 @@ public sealed class RegisterModuleTests : ServerTest
         var c = await Server.ConnectUnauthenticatedAsync();
         var reply = await c.IqAsync(RegisterAlice);
         Assert.Equal("result", reply.GetAttribute("type"));
-        Assert.Equal("pw1", Server.Auth.Users["alice"]);
-        Assert.True(Server.Storage.Table("localhost", "account_details").ContainsKey("alice"));
+        Assert.True(await Server.Auth.TestPasswordAsync("alice", "pw1"));
+        Assert.NotNull(await Server.Storage.OpenKeyValue("localhost", "account_details").GetAsync("alice"));
     }
 
     [Fact]
     public async Task Registration_OfExistingUser_GetsConflict()
     {
-        Server.Auth.Users["alice"] = "old";
+        await Server.Auth.CreateUserAsync("alice", "old");
         var c = await Server.ConnectUnauthenticatedAsync();
         Assert.Equal("conflict", Condition(await c.IqAsync(RegisterAlice)));
-        Assert.Equal("old", Server.Auth.Users["alice"]);
+        Assert.True(await Server.Auth.TestPasswordAsync("alice", "old"));
     }
 
     [Fact]
@@ -85,7 +85,7 @@ public sealed class RegisterModuleTests : ServerTest
         var c = await Server.ConnectUnauthenticatedAsync();
         var reply = await c.IqAsync("<iq type='set' id='r2'><query xmlns='jabber:iq:register'><username>bob</username></query></iq>");
         Assert.Equal("not-acceptable", Condition(reply));
-        Assert.Empty(Server.Auth.Users);
+        Assert.Empty(await Server.Auth.UsersAsync().ToListAsync());
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public sealed class RegisterModuleTests : ServerTest
         var a = await Server.ConnectAsync("alice");
         var reply = await a.IqAsync("<iq type='set' id='c1'><query xmlns='jabber:iq:register'><username>alice</username><password>new</password></query></iq>");
         Assert.Equal("result", reply.GetAttribute("type"));
-        Assert.Equal("new", Server.Auth.Users["alice"]);
+        Assert.True(await Server.Auth.TestPasswordAsync("alice", "new"));
     }
 
     [Fact]
@@ -148,8 +148,8 @@ public sealed class RegisterModuleTests : ServerTest
         await a.IqAsync("<iq type='set' id='s1'><query xmlns='jabber:iq:roster'><item jid='bob@localhost'/></query></iq>");
         var reply = await a.IqAsync("<iq type='set' id='x1'><query xmlns='jabber:iq:register'><remove/></query></iq>");
         Assert.Equal("result", reply.GetAttribute("type"));
-        Assert.False(Server.Auth.Users.ContainsKey("alice"));
-        Assert.False(Server.Storage.Table("localhost", "roster").ContainsKey("alice"));
+        Assert.False(await Server.Auth.UserExistsAsync("alice"));
+        Assert.Null(await Server.RosterAsync("alice"));
         Assert.True(a.Connection.Closed);
         Assert.Equal(StreamErrorCondition.NotAuthorized, a.Connection.CloseError);
     }

@@ -43,7 +43,7 @@ public sealed class RosterModuleTests : ServerTest
     {
         var a = await Server.ConnectAsync("alice");
         await a.IqAsync("<iq type='set' id='s1'><query xmlns='jabber:iq:roster'><item jid='bob@localhost' name='Bob'><group>Friends</group></item></query></iq>");
-        var stored = Server.Storage.Table("localhost", "roster")["alice"];
+        var stored = (await Server.RosterAsync("alice"))!;
         var item = Assert.IsType<DataTable>(stored["bob@localhost"]);
         Assert.Equal("none", item["subscription"]);
         Assert.Equal("Bob", item["name"]);
@@ -57,11 +57,11 @@ public sealed class RosterModuleTests : ServerTest
     [Fact]
     public async Task RosterGet_LoadsProsodyStoredRoster()
     {
-        Server.Storage.Table("localhost", "roster")["alice"] = new DataTable
+        await Server.Storage.OpenKeyValue("localhost", "roster").SetAsync("alice", new DataTable
         {
             ["bob@localhost"] = new DataTable { ["subscription"] = "both", ["name"] = "Bob", ["groups"] = new DataTable { ["Work"] = true } },
             [false] = new DataTable { ["version"] = 7L, ["pending"] = new DataTable() },
-        };
+        });
         var a = await Server.ConnectAsync("alice");
         var query = (await GetRosterAsync(a)).Element("query")!;
         Assert.Equal("7", query.GetAttribute("ver"));
@@ -95,7 +95,7 @@ public sealed class RosterModuleTests : ServerTest
         Assert.Contains(received, e => e.GetAttribute("id") == "s2" && e.GetAttribute("type") == "result");
         var push = Assert.Single(received, e => e.GetAttribute("type") == "set");
         Assert.Equal("remove", push.Element("query")!.Element("item")!.GetAttribute("subscription"));
-        Assert.False(Server.Storage.Table("localhost", "roster")["alice"].ContainsKey("bob@localhost"));
+        Assert.False((await Server.RosterAsync("alice"))!.ContainsKey("bob@localhost"));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using LuaXmpp.Accounts;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
@@ -5,6 +6,7 @@ using LuaXmpp.Logging;
 using LuaXmpp.Loop;
 using LuaXmpp.LuaBridge.Runtime;
 using LuaXmpp.Sessions;
+using LuaXmpp.Storage;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
@@ -12,17 +14,26 @@ namespace LuaXmpp.Tests.Runtime;
 
 /// <summary>
 /// An in-process server on a started loop with a <see cref="LuaRuntime"/> over a temporary
-/// plugin directory. Everything touching the server runs on the loop through <see cref="On{T}"/>.
+/// plugin directory, the real storage manager (the "memory" driver unless the test's options
+/// say otherwise) and the real internal_hashed auth provider. Everything touching the server
+/// runs on the loop through <see cref="On{T}"/>.
 /// </summary>
 internal sealed class RuntimeHarness : IAsyncDisposable
 {
     public const string Host = "localhost";
 
-    private readonly ServerLoop _loop;
+    /// <summary>Few PBKDF2 rounds: account creation stays fast; the provider's code path is the same.</summary>
+    private const int TestIterations = 64;
 
-    private RuntimeHarness(ServerLoop loop, XmppServer server, string pluginDir, IReadOnlyList<string> paths)
+    private readonly ServerLoop _loop;
+    private readonly StorageManager _storage;
+    private readonly string _dataDir;
+
+    private RuntimeHarness(ServerLoop loop, XmppServer server, StorageManager storage, string dataDir, string pluginDir, IReadOnlyList<string> paths)
     {
         _loop = loop;
+        _storage = storage;
+        _dataDir = dataDir;
         Server = server;
         PluginDir = pluginDir;
         Runtime = loop.InvokeAsync(() => new LuaRuntime(server, paths)).GetAwaiter().GetResult();
@@ -43,15 +54,24 @@ internal sealed class RuntimeHarness : IAsyncDisposable
         TestLog.EnsureConfigured();
         var loop = new ServerLoop();
         loop.Start();
-        var config = new ServerConfig(null, global ?? new Dictionary<string, object?>(),
+        var globalOptions = new Dictionary<string, object?>(global ?? new Dictionary<string, object?>());
+        globalOptions.TryAdd("storage", "memory");
+        var config = new ServerConfig(null, globalOptions,
             [new HostConfig(Host, HostKind.VirtualHost, null, hostOptions ?? new Dictionary<string, object?>())]);
-        var storage = new MemoryStorage();
-        var auth = new MemoryAuth();
+        var dataDir = NewTempDirectory("luaxmpp-rt-data-");
+        var storage = new StorageManager(config, dataDir);
+        var auth = new InternalHashedProvider(Host, storage, iterations: TestIterations);
         var server = new XmppServer(config, loop, storage, _ => auth);
         loop.InvokeAsync(() => server.ActivateHost(config.Hosts[0])).GetAwaiter().GetResult();
-        var dir = Path.Combine(Path.GetTempPath(), "luaxmpp-rt-" + Guid.NewGuid().ToString("N"));
+        var dir = NewTempDirectory("luaxmpp-rt-");
+        return new RuntimeHarness(loop, server, storage, dataDir, dir, [dir, .. extraPaths]);
+    }
+
+    private static string NewTempDirectory(string prefix)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), prefix + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        return new RuntimeHarness(loop, server, dir, [dir, .. extraPaths]);
+        return dir;
     }
 
     public void WriteModule(string name, string source) =>
@@ -92,9 +112,16 @@ internal sealed class RuntimeHarness : IAsyncDisposable
     {
         await _loop.InvokeAsync(Runtime.Dispose);
         await _loop.DisposeAsync();
+        _storage.Dispose();
+        DeleteDirectory(PluginDir);
+        DeleteDirectory(_dataDir);
+    }
+
+    private static void DeleteDirectory(string dir)
+    {
         try
         {
-            Directory.Delete(PluginDir, recursive: true);
+            Directory.Delete(dir, recursive: true);
         }
         catch (IOException)
         {

@@ -1,36 +1,46 @@
+using LuaXmpp.Accounts;
 using LuaXmpp.Configuration;
 using LuaXmpp.Hosting;
 using LuaXmpp.Loop;
 using LuaXmpp.Modules.Native;
 using LuaXmpp.Sessions;
+using LuaXmpp.Storage;
+using LuaXmpp.Tests.Storage;
 using LuaXmpp.Xml;
 
 namespace LuaXmpp.Tests.Modules.TestDoubles;
 
 /// <summary>
 /// An in-process server for module tests: a real loop, one VirtualHost "localhost" with the
-/// native modules loaded, in-memory storage and auth. Every action runs on the loop.
+/// native modules loaded, the real storage manager on the "memory" driver and the real
+/// internal_hashed auth provider over it. Every action runs on the loop.
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
     public const string Domain = "localhost";
 
-    private TestServer(XmppServer server, HostContext host, MemoryStorage storage, MemoryAuth auth, ManualTime time)
+    /// <summary>Few PBKDF2 rounds: account creation stays fast; the provider's code path is the same.</summary>
+    private const int TestIterations = 64;
+
+    private readonly TempDirectory _dataDir;
+
+    private TestServer(XmppServer server, HostContext host, StorageManager storage, IAuthProvider auth, ManualTime time, TempDirectory dataDir)
     {
         Server = server;
         Host = host;
         Storage = storage;
         Auth = auth;
         Time = time;
+        _dataDir = dataDir;
     }
 
     public XmppServer Server { get; }
 
     public HostContext Host { get; }
 
-    public MemoryStorage Storage { get; }
+    public StorageManager Storage { get; }
 
-    public MemoryAuth Auth { get; }
+    public IAuthProvider Auth { get; }
 
     public ManualTime Time { get; }
 
@@ -45,9 +55,11 @@ public sealed class TestServer : IAsyncDisposable
         {
             ["modules_enabled"] = List(["roster", "disco", "ping", "time", "version", "uptime", "register", .. extraModules]),
         };
+        global.TryAdd("storage", "memory");
         var config = ServerConfig.Create(global, Domain);
-        var storage = new MemoryStorage();
-        var auth = new MemoryAuth();
+        var dataDir = new TempDirectory();
+        var storage = new StorageManager(config, dataDir.Path);
+        var auth = new InternalHashedProvider(Domain, storage, iterations: TestIterations);
         var server = new XmppServer(config, loop, storage, _ => auth);
         var host = await loop.InvokeAsync(() =>
         {
@@ -57,7 +69,7 @@ public sealed class TestServer : IAsyncDisposable
             Assert.Empty(missing);
             return h;
         });
-        return new TestServer(server, host, storage, auth, time);
+        return new TestServer(server, host, storage, auth, time, dataDir);
     }
 
     public static ConfigTable List(IEnumerable<object?> items)
@@ -74,7 +86,8 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>Creates the account if needed, then an authenticated session bound to the resource.</summary>
     public async Task<TestClient> ConnectAsync(string user, string resource = "res", bool bind = true)
     {
-        Auth.Users.TryAdd(user, "secret");
+        // False when the account exists already, which is fine here.
+        await Auth.CreateUserAsync(user, "secret");
         var connection = new TestConnection();
         var session = await Loop.InvokeAsync(() =>
         {
@@ -102,7 +115,19 @@ public sealed class TestServer : IAsyncDisposable
         return new TestClient(this, session, connection);
     }
 
-    public async ValueTask DisposeAsync() => await Loop.DisposeAsync();
+    /// <summary>The user's stored roster (the "roster" keyval store), or null.</summary>
+    public Task<DataTable?> RosterAsync(string user) => Storage.OpenKeyValue(Domain, "roster").GetAsync(user);
+
+    /// <summary>Everything the user has in an archive store, oldest first.</summary>
+    public async Task<IReadOnlyList<ArchiveItem>> ArchiveAsync(string store, string user) =>
+        (await Storage.OpenArchive(Domain, store).FindAsync(user, new ArchiveQuery())).Items;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Loop.DisposeAsync();
+        Storage.Dispose();
+        _dataDir.Dispose();
+    }
 }
 
 /// <summary>One client: sends XML through the router and reads what the server sent back.</summary>
