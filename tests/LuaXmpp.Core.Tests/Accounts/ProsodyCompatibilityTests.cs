@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using LuaXmpp.Accounts;
 using LuaXmpp.Configuration;
@@ -17,7 +16,6 @@ namespace LuaXmpp.Tests.Accounts;
 public sealed class ProsodyCompatibilityTests : IDisposable
 {
     private const string Host = "localhost";
-    private const string Prosodyctl = "/usr/bin/prosodyctl";
 
     /// <summary>A prosodyctl command module (ours) that calls Prosody's own usermanager and storage.</summary>
     private const string CheckModule = """
@@ -50,43 +48,12 @@ public sealed class ProsodyCompatibilityTests : IDisposable
         end
         """;
 
-    private readonly TempDirectory _dir = new();
-    private readonly string _configPath;
-    private readonly string _dataPath;
+    private readonly ProsodyInstance _prosody = new("lxcheck", CheckModule);
 
-    public ProsodyCompatibilityTests()
-    {
-        _dataPath = Path.Combine(_dir.Path, "data");
-        var plugins = Path.Combine(_dir.Path, "plugins");
-        Directory.CreateDirectory(_dataPath);
-        Directory.CreateDirectory(plugins);
-        Directory.CreateDirectory(Path.Combine(_dir.Path, "certs"));
-        File.WriteAllText(Path.Combine(plugins, "mod_lxcheck.lua"), CheckModule);
-        _configPath = Path.Combine(_dir.Path, "prosody.cfg.lua");
-        File.WriteAllText(_configPath, $$"""
-            data_path = "{{_dataPath}}"
-            pidfile = "{{_dataPath}}/prosody.pid"
-            certificates = "{{_dir.Path}}/certs"
-            plugin_paths = { "{{plugins}}" }
-            storage = "sql"
-            sql = { driver = "SQLite3", database = "prosody.sqlite" }
-            log = { error = "{{_dir.Path}}/prosody.err" }
-            modules_enabled = {}
-            VirtualHost "localhost"
-            """);
-        // prosodyctl run as root drops to the prosody user, which must reach these files.
-        foreach (var d in new[] { _dir.Path, _dataPath, plugins })
-        {
-            File.SetUnixFileMode(d, (UnixFileMode)0b111_111_111);
-        }
-        File.SetUnixFileMode(_configPath, (UnixFileMode)0b110_110_110);
-        File.SetUnixFileMode(Path.Combine(plugins, "mod_lxcheck.lua"), (UnixFileMode)0b110_110_110);
-    }
-
-    public void Dispose() => _dir.Dispose();
+    public void Dispose() => _prosody.Dispose();
 
     private StorageManager OpenOurs() => new(
-        ServerConfig.Create(new Dictionary<string, object?> { ["storage"] = "sql" }, Host), _dataPath);
+        ServerConfig.Create(new Dictionary<string, object?> { ["storage"] = "sql" }, Host), _prosody.DataPath);
 
     [Fact]
     public async Task ProsodyAccount_AuthenticatesWithOurHashedProvider()
@@ -183,36 +150,10 @@ public sealed class ProsodyCompatibilityTests : IDisposable
     /// <summary>Lets the prosody user open a database file we created or last wrote.</summary>
     private void ShareWithProsody()
     {
-        foreach (var f in Directory.GetFiles(_dataPath)) File.SetUnixFileMode(f, (UnixFileMode)0b110_110_110);
+        _prosody.ShareDataFiles();
     }
 
-    private List<string> Results(params string[] args) =>
-        Run(["mod_lxcheck", .. args]).Split('\n').Where(l => l.StartsWith("RESULT:", StringComparison.Ordinal)).Select(l => l["RESULT:".Length..]).ToList();
+    private List<string> Results(params string[] args) => _prosody.Results(args);
 
-    private string Run(params string[] args)
-    {
-        if (!File.Exists(Prosodyctl))
-        {
-            Assert.Fail($"Prosody is not installed ({Prosodyctl} missing): run `apt-get install -y prosody lua-dbi-sqlite3`.");
-        }
-        var psi = new ProcessStartInfo(Prosodyctl) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add("--config");
-        psi.ArgumentList.Add(_configPath);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill();
-            Assert.Fail("prosodyctl did not finish within 60 s");
-        }
-        var output = stdout.Result + stderr.Result;
-        if (output.Contains("DBI", StringComparison.Ordinal) || output.Contains("dbi", StringComparison.Ordinal))
-        {
-            Assert.Fail("Prosody cannot use SQLite (install lua-dbi-sqlite3): " + output);
-        }
-        Assert.True(p.ExitCode == 0, $"prosodyctl {string.Join(' ', args)} failed ({p.ExitCode}): {output}");
-        return output;
-    }
+    private string Run(params string[] args) => _prosody.Run(args);
 }

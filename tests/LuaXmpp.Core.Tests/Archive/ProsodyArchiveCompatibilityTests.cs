@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LuaXmpp.Archive;
 using LuaXmpp.Configuration;
 using LuaXmpp.Storage;
@@ -18,7 +17,6 @@ namespace LuaXmpp.Tests.Archive;
 public sealed class ProsodyArchiveCompatibilityTests : IDisposable
 {
     private const string Host = "localhost";
-    private const string Prosodyctl = "/usr/bin/prosodyctl";
 
     /// <summary>Appends N messages the way mod_mam stores them, or lists a page as Prosody's mod_mam would ask for it.</summary>
     private const string CommandModule = """
@@ -50,39 +48,11 @@ public sealed class ProsodyArchiveCompatibilityTests : IDisposable
         end
         """;
 
-    private readonly TempDirectory _dir = new();
-    private readonly string _configPath;
-    private readonly string _dataPath;
+    private readonly ProsodyInstance _prosody = new("lxarchive", CommandModule);
 
-    public ProsodyArchiveCompatibilityTests()
-    {
-        _dataPath = Path.Combine(_dir.Path, "data");
-        var plugins = Path.Combine(_dir.Path, "plugins");
-        Directory.CreateDirectory(_dataPath);
-        Directory.CreateDirectory(plugins);
-        Directory.CreateDirectory(Path.Combine(_dir.Path, "certs"));
-        File.WriteAllText(Path.Combine(plugins, "mod_lxarchive.lua"), CommandModule);
-        _configPath = Path.Combine(_dir.Path, "prosody.cfg.lua");
-        File.WriteAllText(_configPath, $$"""
-            data_path = "{{_dataPath}}"
-            pidfile = "{{_dataPath}}/prosody.pid"
-            certificates = "{{_dir.Path}}/certs"
-            plugin_paths = { "{{plugins}}" }
-            storage = "sql"
-            sql = { driver = "SQLite3", database = "prosody.sqlite" }
-            log = { error = "{{_dir.Path}}/prosody.err" }
-            modules_enabled = {}
-            VirtualHost "localhost"
-            """);
-        // prosodyctl run as root drops to the prosody user, which must reach these files.
-        foreach (var d in new[] { _dir.Path, _dataPath, plugins }) File.SetUnixFileMode(d, (UnixFileMode)0b111_111_111);
-        File.SetUnixFileMode(_configPath, (UnixFileMode)0b110_110_110);
-        File.SetUnixFileMode(Path.Combine(plugins, "mod_lxarchive.lua"), (UnixFileMode)0b110_110_110);
-    }
+    public void Dispose() => _prosody.Dispose();
 
-    public void Dispose() => _dir.Dispose();
-
-    private StorageManager OpenOurs() => new(ServerConfig.Create(new Dictionary<string, object?> { ["storage"] = "sql" }, Host), _dataPath);
+    private StorageManager OpenOurs() => new(ServerConfig.Create(new Dictionary<string, object?> { ["storage"] = "sql" }, Host), _prosody.DataPath);
 
     private static string Body(ArchiveItem item) => item.Value.ChildText("body", "jabber:client") ?? "";
 
@@ -132,7 +102,7 @@ public sealed class ProsodyArchiveCompatibilityTests : IDisposable
             await service.FlushAsync();
             ours = appended.Select(a => a.Id).ToList();
         }
-        foreach (var f in Directory.GetFiles(_dataPath)) File.SetUnixFileMode(f, (UnixFileMode)0b110_110_110);
+        _prosody.ShareDataFiles();
 
         // As Prosody's mod_mam asks: the last page (reverse, before), then the page before it.
         var last = Results("page", "carol", Host, "5", "*", "", "dave@localhost");
@@ -146,26 +116,7 @@ public sealed class ProsodyArchiveCompatibilityTests : IDisposable
         Assert.Equal(["ours-4", "ours-5"], afterThird.Skip(1).Select(l => l.Split('|')[3]));
     }
 
-    private List<string> Results(params string[] args) =>
-        Run(["mod_lxarchive", .. args]).Split('\n').Where(l => l.StartsWith("RESULT:", StringComparison.Ordinal)).Select(l => l["RESULT:".Length..]).ToList();
+    private List<string> Results(params string[] args) => _prosody.Results(args);
 
-    private string Run(params string[] args)
-    {
-        if (!File.Exists(Prosodyctl)) Assert.Fail($"Prosody is not installed ({Prosodyctl} missing): apt-get install -y prosody lua-dbi-sqlite3");
-        var psi = new ProcessStartInfo(Prosodyctl) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add("--config");
-        psi.ArgumentList.Add(_configPath);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill();
-            Assert.Fail("prosodyctl did not finish within 60 s");
-        }
-        var output = stdout.Result + stderr.Result;
-        Assert.True(p.ExitCode == 0, $"prosodyctl {string.Join(' ', args)} failed ({p.ExitCode}): {output}");
-        return output;
-    }
+    private string Run(params string[] args) => _prosody.Run(args);
 }
