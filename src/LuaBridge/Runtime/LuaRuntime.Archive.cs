@@ -146,35 +146,5 @@ public sealed partial class LuaRuntime
         return 1;
     }
 
-    private int PushQueryResult(Lua lua, object? value)
-    {
-        var result = (ArchiveResult)value!;
-        if (result.UnknownId)
-        {
-            lua.PushNil();
-            lua.PushString("item-not-found");
-            return 2;
-        }
-        lua.CreateTable(result.Items.Count, 0);
-        long i = 0;
-        foreach (var item in result.Items)
-        {
-            lua.CreateTable(0, 4);
-            lua.PushString(item.Key);
-            lua.RawSetField(-2, "key");
-            _stanzas.Push(lua, item.Value);
-            lua.RawSetField(-2, "value");
-            lua.PushInteger(item.When);
-            lua.RawSetField(-2, "when");
-            if (item.With is not null)
-            {
-                lua.PushString(item.With);
-                lua.RawSetField(-2, "with");
-            }
-            lua.RawSetInteger(-2, ++i);
-        }
-        if (result.Total is { } total) lua.PushInteger(total);
-        else lua.PushNil();
-        return 2;
-    }
+    private int PushQueryResult(Lua lua, object? value) => PushArchiveResult(lua, (ArchiveResult)value!);
 }

@@ -141,7 +141,12 @@ public sealed partial class LuaRuntime
     private int ArchiveFind(Lua lua)
     {
         var query = ReadQuery(lua, 4);
-        var result = Wait(Archive(lua).FindAsync(lua.OptString(3), query));
+        return PushArchiveResult(lua, Wait(Archive(lua).FindAsync(lua.OptString(3), query)));
+    }
+
+    /// <summary>An archive page as Lua sees it: {{key, value, when, with}...}, total — or nil, "item-not-found".</summary>
+    private int PushArchiveResult(Lua lua, ArchiveResult result)
+    {
         if (result.UnknownId)
         {
             lua.PushNil();

@@ -69,13 +69,13 @@ function M.bind_resource(session, resource)
 	return true;
 end
 
--- Sends to every available resource of the account; returns how many got it.
-function M.send_to_available_resources(username, host, stanza)
+-- Sends a copy, addressed to each, to the account's resources that pass `wanted`; returns how many got it.
+local function send_to_resources(username, host, stanza, wanted)
 	local bare = prosody.bare_sessions[username .. "@" .. host];
 	local count = 0;
 	if bare then
 		for _, session in pairs(bare.sessions) do
-			if session.presence then
+			if wanted(session) then
 				local copy = stanza;
 				if stanza.attr then copy = require "util.stanza".clone(stanza); copy.attr.to = session.full_jid; end
 				session.send(copy);
@@ -86,22 +86,14 @@ function M.send_to_available_resources(username, host, stanza)
 	return count;
 end
 
--- Sends to every resource that fetched the roster (session.interested).
-function M.send_to_interested_resources(username, host, stanza)
-	local bare = prosody.bare_sessions[username .. "@" .. host];
-	local count = 0;
-	if bare then
-		for _, session in pairs(bare.sessions) do
-			if session.interested then
-				local copy = require "util.stanza".clone(stanza);
-				copy.attr.to = session.full_jid;
-				session.send(copy);
-				count = count + 1;
-			end
-		end
-	end
-	return count;
+-- Sends to every available resource of the account.
+function M.send_to_available_resources(username, host, stanza)
+	return send_to_resources(username, host, stanza, function(session) return session.presence; end);
 end
 
+-- Sends to every resource that fetched the roster (session.interested).
+function M.send_to_interested_resources(username, host, stanza)
+	return send_to_resources(username, host, stanza, function(session) return session.interested; end);
+end
 
 return M;
