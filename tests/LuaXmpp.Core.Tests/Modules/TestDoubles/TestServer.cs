@@ -154,14 +154,25 @@ public sealed class TestClient(TestServer server, ClientSession session, TestCon
         });
     }
 
-    /// <summary>Sends and returns the single reply with that id.</summary>
+    /// <summary>
+    /// Sends and returns the single reply with that id. Handlers that touch storage answer from
+    /// a later loop work item (the drivers complete on the thread pool), so this waits for the
+    /// reply, bounded, rather than reading once.
+    /// </summary>
     public async Task<XmlElement> IqAsync(string xml)
     {
         await SendAsync(xml);
         var id = TestXml.Parse(xml).GetAttribute("id");
-        var all = await ReceivedAsync();
-        return Assert.Single(all, e => e.Name == "iq" && e.GetAttribute("id") == id);
+        var all = new List<XmlElement>();
+        for (int attempt = 0; attempt < 500 && !all.Exists(e => IsReply(e, id)); attempt++)
+        {
+            all.AddRange(await ReceivedAsync());
+            if (!all.Exists(e => IsReply(e, id))) await Task.Delay(10);
+        }
+        return Assert.Single(all, e => IsReply(e, id));
     }
+
+    private static bool IsReply(XmlElement e, string? id) => e.Name == "iq" && e.GetAttribute("id") == id;
 
     public Task DisconnectAsync(string? reason = null) =>
         server.RunAsync(() => server.Server.Sessions.Destroy(Session, reason));
