@@ -102,18 +102,23 @@ public sealed class ArchiveWriter : IAsyncDisposable
                 var wait = interval - _time.GetElapsedTime(last);
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, _time).ConfigureAwait(false);
             }
+            // Taken before the batch: everything appended before this moment is in this batch or
+            // an earlier one, which is what the commit log line promises.
+            var taken = _time.GetUtcNow();
+            long start = _time.GetTimestamp();
             batch.Clear();
             while (batch.Count < maxBatch && reader.TryRead(out var p)) batch.Add(p);
             if (batch.Count == 0) continue;
-            lastStart = _time.GetTimestamp();
-            await CommitAsync(batch).ConfigureAwait(false);
+            lastStart = start;
+            await CommitAsync(batch, taken).ConfigureAwait(false);
         }
     }
 
-    private async Task CommitAsync(List<Pending> batch)
+    private async Task CommitAsync(List<Pending> batch, DateTimeOffset taken)
     {
         var items = batch.Select(p => p.Item).ToList();
         var users = items.Select(i => i.User).Distinct().ToList();
+        long started = _time.GetTimestamp();
         _counts.BeginChange(users);
         try
         {
@@ -134,6 +139,13 @@ public sealed class ArchiveWriter : IAsyncDisposable
             return;
         }
         _counts.EndAppend(items);
+        // A batched-mode kill loses what was appended after the last finished commit's batch was
+        // taken: logged (time of taking, length) so that can be checked afterwards.
+        if (Log.IsEnabled(LogLevel.Debug))
+        {
+            Log.Debug($"Committed {items.Count} archived message(s) taken at {taken.UtcDateTime:HH:mm:ss.fff} "
+                + $"in {_time.GetElapsedTime(started).TotalMilliseconds:F1} ms");
+        }
         Interlocked.Add(ref _committed, items.Count);
         Interlocked.Increment(ref _batches);
         foreach (var p in batch) p.Done.TrySetResult();
