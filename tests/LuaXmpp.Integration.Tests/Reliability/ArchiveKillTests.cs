@@ -57,6 +57,53 @@ public sealed partial class ArchiveKillTests(ITestOutputHelper output)
             $"received-but-unarchived messages arrived up to {summary.MaxWindow.TotalMilliseconds:F0} ms before the kill");
     }
 
+    /// <summary>
+    /// Strict mode when the commit fails (another connection holds SQLite's write lock until
+    /// the writer's busy timeout gives up): the message is not delivered, the sender gets it
+    /// back with internal-server-error (type wait), the log says why, and once the lock is gone
+    /// messages flow and are archived again.
+    /// </summary>
+    [Fact]
+    public async Task StrictDurability_CommitFails_MessageBouncedNotDelivered()
+    {
+        await using var server = await ServerProcess.StartAsync(output, config =>
+        {
+            config.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register", "offline", "mam"));
+            config.Set("archive_durability", ServerConfig.Lua("strict"));
+        });
+        await using var bob = await XmppSocketClient.ConnectAsync(server.C2sPort);
+        await bob.LoginAsync(Host, "bob", "pw", register: true);
+        await using var alice = await XmppSocketClient.ConnectAsync(server.C2sPort);
+        await alice.LoginAsync(Host, "alice", "pw", register: true, presence: false);
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='warm'><body>before the lock</body></message>");
+        await bob.WaitForAsync(e => (string?)e.Attribute("id") == "warm", "the message before the lock");
+
+        SQLitePCL.Batteries_V2.Init();
+        var file = Path.Combine(server.DataPath, "prosody.sqlite");
+        XElement bounce;
+        await using (var locker = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString()))
+        {
+            await locker.OpenAsync();
+            await locker.ExecuteAsync("BEGIN EXCLUSIVE");
+            await alice.SendAsync("<message to='bob@localhost' type='chat' id='locked'><body>while locked</body></message>");
+            bounce = await alice.WaitForAsync(e => (string?)e.Attribute("id") == "locked", "the bounce", TimeSpan.FromSeconds(60));
+            await locker.ExecuteAsync("ROLLBACK");
+        }
+
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='after'><body>after the lock</body></message>");
+        var skipped = new List<XElement>();
+        await bob.WaitForAsync(e => (string?)e.Attribute("id") == "after", "the message after the lock", TimeSpan.FromSeconds(30), skipped);
+        bool logged = await ServerLog.ContainsAsync(server, "its archive commit failed");
+        server.Check(() =>
+        {
+            Assert.Equal("error", (string?)bounce.Attribute("type"));
+            Assert.Equal("internal-server-error", XmppSocketClient.ErrorCondition(bounce));
+            Assert.Equal("wait", (string?)bounce.Element(XmppSocketClient.Client + "error")?.Attribute("type"));
+            Assert.DoesNotContain(skipped, e => (string?)e.Attribute("id") == "locked");
+            Assert.True(logged, "no log line for the failed commit");
+        });
+    }
+
     private sealed record Summary(int Kills, long Received, int MaxMissing, int MaxMissingForSender, TimeSpan MaxWindow, double MessagesPerSecond);
 
     /// <summary>A message a recipient got: its number, when (test clock, and wall clock to compare with the server log).</summary>
