@@ -102,8 +102,9 @@ public sealed class ArchiveWriter : IAsyncDisposable
                 var wait = interval - _time.GetElapsedTime(last);
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, _time).ConfigureAwait(false);
             }
-            // Taken before the batch: everything appended before this moment is in this batch or
-            // an earlier one, which is what the commit log line promises.
+            // Noted before the batch is taken: unless the batch is full (MaxBatch), everything
+            // appended before this moment is in it or an earlier one, which is what the commit
+            // log line lets one check after a crash.
             var taken = _time.GetUtcNow();
             long start = _time.GetTimestamp();
             batch.Clear();
