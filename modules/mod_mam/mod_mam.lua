@@ -3,16 +3,20 @@
 --
 -- This module decides what is archived and speaks the protocol. The archive itself lives in
 -- C# (src/Core/Archive): appends go to a writer that commits them in batches and hands back
--- the item's id at once, so a message is never delayed by the disk; queries run off the loop
--- and call back here with the page, so the server keeps routing while a big archive is read.
+-- the item's id at once, so in the default mode a message is never delayed by the disk; with
+-- archive_durability = "strict" the message goes on only once its batch is committed (see
+-- "Strict durability" below). Queries run off the loop and call back here with the page, so
+-- the server keeps routing while a big archive is read.
 --
 -- Options (Prosody's names and defaults): max_archive_query_results (50),
 -- default_archive_policy (true | false | "roster"), archive_expires_after ("1w"),
 -- archive_cleanup_interval (14400 s), dont_archive_namespaces (chat states),
 -- mam_include_total (true), archive_store ("archive"); ours: archive_durability
--- ("batched" | "strict", see docs/ARCHITECTURE.md and ArchiveDurability.cs).
+-- ("batched" | "strict", see README.md and ArchiveDurability.cs), archive_max_batch (512
+-- appends per transaction), archive_commit_interval (0 s: least time between two commits).
 
 local archive_native = require "luaxmpp.native";
+local async = require "util.async";
 local st = require "util.stanza";
 local rsm = require "util.rsm";
 local jid = require "util.jid";
@@ -40,6 +44,8 @@ local skip_namespaces = module:get_option_set("dont_archive_namespaces", { "http
 local store_name = module:get_option_string("archive_store", "archive");
 local durability = module:get_option_string("archive_durability", "batched");
 local cleanup_interval = module:get_option_number("archive_cleanup_interval", 14400);
+local max_batch = module:get_option_number("archive_max_batch", 512);
+local commit_interval = module:get_option_number("archive_commit_interval", 0);
 
 -- archive_expires_after: seconds, or digits with d/w/m/y (m = 31 days, as Prosody reads it;
 -- any other suffix counts as seconds), or "never".
@@ -68,9 +74,11 @@ archive_native.mam_open(host, store_name, {
 	durability = durability;
 	expires_after = expires_after ~= "never" and expires_after or nil;
 	cleanup_interval = cleanup_interval;
+	max_batch = max_batch;
+	commit_interval = commit_interval;
 });
-module:log("debug", "Archive %s: expiry %s, sweep every %ds, durability %s", store_name,
-	tostring(expires_after), cleanup_interval, durability);
+module:log("debug", "Archive %s: expiry %s, sweep every %ds, durability %s, batches of up to %d every %gs", store_name,
+	tostring(expires_after), cleanup_interval, durability, max_batch, commit_interval);
 
 ---------------------------------------------------------------------------------------------
 -- Preferences (XEP-0313 §6 / XEP-0441)
@@ -347,7 +355,77 @@ local function on_commit_failed(ok, err)
 end
 local strict = durability == "strict";
 
+---------------------------------------------------------------------------------------------
+-- Strict durability
+--
+-- The handler that archived a message waits (util.async waiter, inside the runner the bridge
+-- walks the chain in) until the writer reports the batch committed; only then does the rest
+-- of the chain run, and with it the delivery. A client's stanzas all run in its session's
+-- runner, which takes the next stanza only when this one is done, so a sender's messages stay
+-- in order. Commit callbacks of one batch may reach the loop in any order, and stanzas without
+-- a session runner (sent by the server, or fired while the session's runner was busy) each
+-- have a runner of their own, so this module also resumes the waiters of one origin strictly
+-- in arrival order: an entry goes on only when every earlier one of its origin has.
+---------------------------------------------------------------------------------------------
+
+local waiting_by_origin = setmetatable({}, { __mode = "k" }); -- origin -> line of entries
+local no_origin = {};
+
+local function release_in_order(key)
+	local line = waiting_by_origin[key];
+	if not line or line.resuming then return; end
+	while line[1] and line[1].settled do
+		local entry = table.remove(line, 1);
+		-- What this message's chain waits on next (its archiving for the recipient) goes ahead
+		-- of later messages: it is the same message still on its way.
+		line.resuming, line.insert_at = true, 1;
+		local ok, err = pcall(entry.done);
+		line.resuming, line.insert_at = false, nil;
+		if not ok then module:log("error", "Could not resume an archived message: %s", tostring(err)); end
+	end
+	if #line == 0 and waiting_by_origin[key] == line then waiting_by_origin[key] = nil; end
+end
+
+-- Appends and waits until the item's batch is committed. Returns the id (nil if the append
+-- was refused), whether the commit succeeded and its error, and whether the runner paused.
+local function append_and_wait(origin, user, stored, peer)
+	local key = origin or no_origin;
+	local wait, done = async.waiter();
+	local entry = { done = done, settled = false };
+	local id = archive_native.mam_append(host, store_name, user, stored, os.time(), peer, function(ok, err)
+		entry.settled, entry.ok, entry.err = true, ok, err;
+		release_in_order(key);
+	end);
+	if not id then return nil; end
+	local line = waiting_by_origin[key];
+	if not line then line = {}; waiting_by_origin[key] = line; end
+	if line.resuming then
+		table.insert(line, line.insert_at, entry);
+		line.insert_at = line.insert_at + 1;
+	else
+		line[#line + 1] = entry;
+	end
+	local paused = not entry.settled;
+	wait();
+	return id, entry.ok, entry.err, paused;
+end
+
+-- The message is not delivered: the sender gets it back, as for any storage failure.
+local function bounce(event, stanza)
+	if stanza.attr.type == "error" then return; end
+	local reply = st.error_reply(stanza, "wait", "internal-server-error", "The message could not be archived");
+	local origin = event.origin;
+	if origin and origin.type == "c2s" and origin.send and not origin.destroyed then
+		origin.send(reply);
+	else
+		module:send(reply);
+	end
+end
+
+local warned_not_async = false;
+
 -- Archives a message for `user` (the sender when outgoing, the recipient when incoming).
+-- Returns true when the message must go no further (strict mode, commit failed).
 local function archive_message(event, user, peer)
 	local origin, stanza = event.origin, event.stanza;
 	stanza = without_our_ids(stanza, user);
@@ -377,7 +455,22 @@ local function archive_message(event, user, peer)
 		return;
 	end
 
-	local id = archive_native.mam_append(host, store_name, user, stored, os.time(), peer, strict and on_commit_failed or nil);
+	local id, paused;
+	if strict and async.ready() then
+		local ok, err;
+		id, ok, err, paused = append_and_wait(origin, user, stored, peer);
+		if id and not ok then
+			module:log("error", "Not delivering %s for %s: its archive commit failed: %s", stanza:top_tag(), user, tostring(err));
+			bounce(event, stanza);
+			return true;
+		end
+	else
+		if strict and not warned_not_async then
+			warned_not_async = true;
+			module:log("warn", "A message was archived outside an async runner; it goes on before its commit");
+		end
+		id = archive_native.mam_append(host, store_name, user, stored, os.time(), peer, strict and on_commit_failed or nil);
+	end
 	if not id then
 		module:log("error", "Could not archive %s for %s", stanza:top_tag(), user);
 		return;
@@ -385,6 +478,9 @@ local function archive_message(event, user, peer)
 	local delivered = st.clone(stanza);
 	delivered:tag("stanza-id", { xmlns = xmlns_sid, by = user .. "@" .. host, id = id }):up();
 	event.stanza = delivered;
+	-- The router was told "handled" when the runner paused: the pre-event chain's end must
+	-- do the router's remaining step itself (go_on_after_wait).
+	if paused then event.mam_paused = true; end
 	module:fire_event("archive-message-added", { origin = origin, stanza = stored, for_user = user, id = id });
 end
 
@@ -393,7 +489,7 @@ local function on_outgoing(event)
 	local origin, stanza = event.origin, event.stanza;
 	if not origin or origin.type ~= "c2s" or not origin.username then return; end
 	local to = stanza.attr.to or jid.join(origin.username, origin.host);
-	archive_message(event, origin.username, jid.bare(to));
+	return archive_message(event, origin.username, jid.bare(to));
 end
 
 -- Delivered to a local account: the recipient's archive, with the sender as peer.
@@ -408,7 +504,7 @@ local function on_incoming(event)
 	end
 	if not user then return; end
 	local from = stanza.attr.from or jid.join(user, host);
-	archive_message(event, user, jid.bare(from));
+	return archive_message(event, user, jid.bare(from));
 end
 
 -- The sender's own stanza-id must not leave the server with the message (privacy); carbons
@@ -424,6 +520,26 @@ module:hook("pre-message/bare", strip_sender_id, -1);
 module:hook("pre-message/full", strip_sender_id, -1);
 module:hook("message/bare", on_incoming, 0);
 module:hook("message/full", on_incoming, 0);
+
+-- Strict mode: when the outgoing archiving paused the session's runner, the router had already
+-- been told the pre-event was handled and did not post the message; the last handler of the
+-- pre-event does that now (delivery events on the destination, without the pre-events again),
+-- as Prosody's router, which runs inside the runner, would have gone on.
+local function go_on_after_wait(event)
+	if not event.mam_paused then return; end
+	event.mam_paused = nil;
+	local ok, err = pcall(prosody.core_post_stanza, event.origin, event.stanza, false);
+	if not ok then
+		-- The sender's session went away meanwhile: the message was accepted, deliver it anyway.
+		module:log("debug", "Posting from the sender's session failed (%s); posting from the host", tostring(err));
+		prosody.core_post_stanza(prosody.hosts[host], event.stanza, false);
+	end
+	return true;
+end
+if strict then
+	module:hook("pre-message/bare", go_on_after_wait, -1000);
+	module:hook("pre-message/full", go_on_after_wait, -1000);
+end
 
 -- Without mod_offline, a message for an offline user that was archived is not an error: the
 -- user will find it in the archive.

@@ -13,6 +13,7 @@ public enum ArchiveDurability
     /// <summary>
     /// Every commit is synced to disk (synchronous=FULL) before the append's Committed task
     /// completes, so a caller that awaits it knows the item survives a crash or power loss.
+    /// mod_mam waits for it before the message goes on, and bounces the message if it fails.
     /// </summary>
     Strict,
 }

@@ -5,8 +5,22 @@ public sealed record ArchiveOptions
 {
     public ArchiveDurability Durability { get; init; } = ArchiveDurability.Batched;
 
-    /// <summary>Most appends in one transaction; more waiting ones go in the next.</summary>
+    /// <summary>
+    /// Most appends in one transaction (option <c>archive_max_batch</c>); more waiting ones go in
+    /// the next. Bounds how long one commit holds SQLite's write lock, not how many can be lost.
+    /// </summary>
     public int MaxBatch { get; init; } = 512;
+
+    /// <summary>
+    /// Least time between the starts of two commits (option <c>archive_commit_interval</c>,
+    /// seconds). Zero (the default): a batch is committed as soon as the previous commit ends,
+    /// so the group-commit interval is the length of one commit (milliseconds without fsync).
+    /// A longer interval makes bigger batches (fewer syncs, which matters in strict mode) at the
+    /// price of latency in strict mode and, in batched mode, a wider window of appends a process
+    /// kill can lose: at most what was appended since the start of the last commit that
+    /// finished, i.e. about one interval plus the commit in flight.
+    /// </summary>
+    public TimeSpan CommitInterval { get; init; } = TimeSpan.Zero;
 
     /// <summary>Most rows one expiry DELETE removes, so no single write holds the database for long.</summary>
     public int ExpiryBatch { get; init; } = 1000;

@@ -31,7 +31,7 @@ public sealed class ArchiveService : IAsyncDisposable
         _options = options;
         _time = time;
         _counts = new ArchiveCountCache(options.CountCacheSize);
-        _writer = new ArchiveWriter(store, options, _counts);
+        _writer = new ArchiveWriter(store, options, _counts, time);
         _queries = new SemaphoreSlim(Math.Max(1, options.QueryConcurrency));
     }
 

@@ -10,8 +10,14 @@ namespace LuaXmpp.Archive;
 /// background task, everything queued at that moment in one transaction (group commit). Under
 /// load batches grow by themselves; when idle each append is committed at once, so nothing waits
 /// for a timer. The caller gets the item's id immediately (a UUID, as Prosody's ids are) and a
-/// task for its commit.
+/// task for its commit. With <see cref="ArchiveOptions.CommitInterval"/> set, commits start at
+/// most once per interval and take everything queued by then.
 /// </summary>
+/// <remarks>
+/// Batches are committed one after another in queue order, so the committed items are always a
+/// prefix of the appended ones: a process kill loses a tail (what was queued or in the
+/// transaction being committed), never an item between two committed ones.
+/// </remarks>
 public sealed class ArchiveWriter : IAsyncDisposable
 {
     private static readonly Logger Log = Logger.For("archive");
@@ -19,6 +25,7 @@ public sealed class ArchiveWriter : IAsyncDisposable
     private readonly IArchiveStore _store;
     private readonly ArchiveOptions _options;
     private readonly ArchiveCountCache _counts;
+    private readonly TimeProvider _time;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _gate = new();
     private readonly Dictionary<string, Task> _lastPerUser = new(StringComparer.Ordinal);
@@ -28,11 +35,12 @@ public sealed class ArchiveWriter : IAsyncDisposable
 
     private sealed record Pending(ArchiveAppend Item, TaskCompletionSource Done);
 
-    public ArchiveWriter(IArchiveStore store, ArchiveOptions options, ArchiveCountCache counts)
+    public ArchiveWriter(IArchiveStore store, ArchiveOptions options, ArchiveCountCache counts, TimeProvider? time = null)
     {
         _store = store;
         _options = options;
         _counts = counts;
+        _time = time ?? TimeProvider.System;
         _loop = Task.Run(RunAsync);
     }
 
@@ -83,19 +91,35 @@ public sealed class ArchiveWriter : IAsyncDisposable
     private async Task RunAsync()
     {
         var reader = _queue.Reader;
-        var batch = new List<Pending>(_options.MaxBatch);
+        int maxBatch = Math.Max(1, _options.MaxBatch);
+        var batch = new List<Pending>(Math.Min(maxBatch, 4096));
+        var interval = _options.CommitInterval;
+        long? lastStart = null;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            if (interval > TimeSpan.Zero && lastStart is { } last)
+            {
+                var wait = interval - _time.GetElapsedTime(last);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, _time).ConfigureAwait(false);
+            }
+            // Noted before the batch is taken: unless the batch is full (MaxBatch), everything
+            // appended before this moment is in it or an earlier one, which is what the commit
+            // log line lets one check after a crash.
+            var taken = _time.GetUtcNow();
+            long start = _time.GetTimestamp();
             batch.Clear();
-            while (batch.Count < _options.MaxBatch && reader.TryRead(out var p)) batch.Add(p);
-            if (batch.Count > 0) await CommitAsync(batch).ConfigureAwait(false);
+            while (batch.Count < maxBatch && reader.TryRead(out var p)) batch.Add(p);
+            if (batch.Count == 0) continue;
+            lastStart = start;
+            await CommitAsync(batch, taken).ConfigureAwait(false);
         }
     }
 
-    private async Task CommitAsync(List<Pending> batch)
+    private async Task CommitAsync(List<Pending> batch, DateTimeOffset taken)
     {
         var items = batch.Select(p => p.Item).ToList();
         var users = items.Select(i => i.User).Distinct().ToList();
+        long started = _time.GetTimestamp();
         _counts.BeginChange(users);
         try
         {
@@ -116,6 +140,13 @@ public sealed class ArchiveWriter : IAsyncDisposable
             return;
         }
         _counts.EndAppend(items);
+        // A batched-mode kill loses what was appended after the last finished commit's batch was
+        // taken: logged (time of taking, length) so that can be checked afterwards.
+        if (Log.IsEnabled(LogLevel.Debug))
+        {
+            Log.Debug($"Committed {items.Count} archived message(s) taken at {taken.UtcDateTime:HH:mm:ss.fff} "
+                + $"in {_time.GetElapsedTime(started).TotalMilliseconds:F1} ms");
+        }
         Interlocked.Add(ref _committed, items.Count);
         Interlocked.Increment(ref _batches);
         foreach (var p in batch) p.Done.TrySetResult();

@@ -40,14 +40,24 @@ public sealed partial class LuaRuntime
     private ArchiveService MamService(Lua lua) =>
         ArchiveServicesOnce().Find(StoreHost(lua), StoreName(lua)) ?? throw new ArgumentException("archive not opened (mam_open first)");
 
-    // mam_open(host, store, {durability=, expires_after=seconds|nil, cleanup_interval=seconds}) → true
+    // mam_open(host, store, {durability=, expires_after=seconds|nil, cleanup_interval=seconds,
+    //   max_batch=n, commit_interval=seconds}) → true
     private int MamOpen(Lua lua)
     {
         string? durability = null;
         double? expiresAfter = null;
         double interval = 14400;
+        var defaults = new ArchiveOptions();
+        int maxBatch = defaults.MaxBatch;
+        double commitInterval = defaults.CommitInterval.TotalSeconds;
         if (lua.Type(3) == LuaType.Table)
         {
+            if (lua.RawGetField(3, "max_batch") == LuaType.Number && double.IsFinite(lua.ToNumber(-1)))
+                maxBatch = (int)Math.Clamp(lua.ToNumber(-1), 1, 100_000);
+            lua.Pop(1);
+            if (lua.RawGetField(3, "commit_interval") == LuaType.Number && double.IsFinite(lua.ToNumber(-1)))
+                commitInterval = Math.Clamp(lua.ToNumber(-1), 0, 60);
+            lua.Pop(1);
             if (lua.RawGetField(3, "durability") == LuaType.String) durability = lua.ToString(-1, false);
             lua.Pop(1);
             if (lua.RawGetField(3, "expires_after") == LuaType.Number) expiresAfter = lua.ToNumber(-1);
@@ -55,7 +65,12 @@ public sealed partial class LuaRuntime
             if (lua.RawGetField(3, "cleanup_interval") == LuaType.Number) interval = lua.ToNumber(-1);
             lua.Pop(1);
         }
-        var options = new ArchiveOptions { Durability = ArchiveOptions.ParseDurability(durability) };
+        var options = new ArchiveOptions
+        {
+            Durability = ArchiveOptions.ParseDurability(durability),
+            MaxBatch = maxBatch,
+            CommitInterval = TimeSpan.FromSeconds(commitInterval),
+        };
         var service = ArchiveServicesOnce().Open(StoreHost(lua), StoreName(lua), options);
         service.ScheduleExpiry(expiresAfter is { } s && double.IsFinite(s) ? TimeSpan.FromSeconds(s) : null, TimeSpan.FromSeconds(interval));
         lua.PushBoolean(true);
@@ -63,7 +78,9 @@ public sealed partial class LuaRuntime
     }
 
     // mam_append(host, store, user, stanza, when, with, on_commit?) → id
-    // on_commit(ok, err) runs on the loop once the item's batch is committed (strict durability).
+    // on_commit(ok, err) runs on the loop once the item's batch is committed, or failed: mod_mam's
+    // strict durability waits for it before the message goes on. Callbacks of one batch may reach
+    // the loop in any order (each comes through the thread pool); mod_mam puts them back in order.
     private int MamAppend(Lua lua)
     {
         if (!_stanzas.IsStanza(lua, 4)) throw new ArgumentException("unsupported-datatype");

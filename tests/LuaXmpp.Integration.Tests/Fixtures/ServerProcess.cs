@@ -179,6 +179,22 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// SIGKILL (no chance to flush or close anything) and wait until the process is gone; the
+    /// directory stays, so <see cref="StartAsync()"/> can restart on the same data.
+    /// </summary>
+    public void Kill()
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return;
+        }
+
+        _console.Append("[fixture] server killed (SIGKILL)");
+        process.Kill(); // Process.Kill sends SIGKILL on Unix
+        process.WaitForExit();
+    }
+
     /// <summary>Runs the server binary as an administrative CLI against this config.</summary>
     public Task<CommandResult> RunCliAsync(IEnumerable<string> arguments, string? stdin = null)
     {

@@ -134,6 +134,14 @@ internal sealed class SqliteDatabase : IStorageDriver
     private SqliteConnection OpenWriter()
     {
         var conn = Open();
+        // WAL: a commit appends its pages to the -wal file with write(); with synchronous=NORMAL
+        // (set in Open) there is no fsync at commit, only at checkpoints. Once write() returned
+        // the pages are in the kernel's page cache, so a commit survives the process being
+        // killed (SIGKILL, crash): the next open replays the WAL. What it does not survive is a
+        // power loss or OS crash before the kernel flushed them: then the newest commits are
+        // gone, but the file is still consistent (WAL frames carry checksums; a torn tail is
+        // ignored). Callers that need a commit to survive that ask for synchronous=FULL per
+        // write (WriteAsync durable: archive_durability = "strict"), which fsyncs the WAL.
         if (!_inMemory) conn.Execute("PRAGMA journal_mode=WAL;");
         conn.Execute(ProsodySchema);
         conn.Execute(ExtraSchema);
