@@ -18,8 +18,27 @@ public sealed record ConnectionOptions
     public TimeSpan? UnauthenticatedTimeout { get; init; } = TimeSpan.FromSeconds(300);
 
     /// <summary>
-    /// Elements queued for a client that does not read before it is disconnected, so a dead
-    /// reader cannot grow server memory without bound.
+    /// A backstop on the number of elements queued for a client that does not read. The byte
+    /// budget (<see cref="MaxSendBufferBytes"/>) is the real bound; this one only caps the
+    /// per-element overhead of a flood of tiny elements (about 100 bytes each beyond their text).
     /// </summary>
-    public int MaxQueuedItems { get; init; } = 10_000;
+    public int MaxQueuedItems { get; init; } = 100_000;
+
+    /// <summary>
+    /// Bytes queued for a client and not yet taken by its socket, beyond which the client is
+    /// considered not to be reading and the connection is closed (a stream-managed session then
+    /// hibernates, as on any connection loss). Config: network_settings = { max_send_buffer_size = … }.
+    /// </summary>
+    public long MaxSendBufferBytes { get; init; } = DefaultMaxSendBufferBytes;
+
+    /// <summary>
+    /// 8 MiB. Prosody 0.12's net.server_epoll has no such bound (only send_timeout, 180 s without
+    /// the socket becoming writable), so a dead reader there grows without limit until then.
+    /// Everything the server sends in one burst must fit: a stream-management resume re-sends at
+    /// most the unacked queue (4 MiB by default, <c>StreamManagementLimits.MaxQueueBytes</c>), and
+    /// 8 MiB holds 32 stanzas at c2s_stanza_size_limit (256 KiB). Raise it with
+    /// max_archive_query_results × c2s_stanza_size_limit if very large archive pages must pass.
+    /// The kernel's send buffer comes on top, bounded by net.ipv4.tcp_wmem (4 MiB by default).
+    /// </summary>
+    public const long DefaultMaxSendBufferBytes = 8L * 1024 * 1024;
 }
