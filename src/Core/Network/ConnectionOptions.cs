@@ -32,13 +32,14 @@ public sealed record ConnectionOptions
     public long MaxSendBufferBytes { get; init; } = DefaultMaxSendBufferBytes;
 
     /// <summary>
-    /// 8 MiB. Prosody 0.12's net.server_epoll has no such bound (only send_timeout, 180 s without
-    /// the socket becoming writable), so a dead reader there grows without limit until then.
-    /// Everything the server sends in one burst must fit: a stream-management resume re-sends at
-    /// most the unacked queue (4 MiB by default, <c>StreamManagementLimits.MaxQueueBytes</c>), and
-    /// 8 MiB holds 32 stanzas at c2s_stanza_size_limit (256 KiB). Raise it with
-    /// max_archive_query_results × c2s_stanza_size_limit if very large archive pages must pass.
-    /// The kernel's send buffer comes on top, bounded by net.ipv4.tcp_wmem (4 MiB by default).
+    /// 16 MiB. Prosody 0.12's net.server_epoll has no such bound (only send_timeout: 180 s without
+    /// the socket becoming writable), so there a dead reader's buffer grows until that timeout.
+    /// The budget must hold the largest burst the server itself produces in one loop turn, or a
+    /// client that reads perfectly well over a slow link would be cut: a stream-management resume
+    /// re-sends the whole unacked queue (smacks_max_queue_size × 16 KiB = 7.8 MiB by default), and
+    /// an archive page is max_archive_query_results (50) stanzas of up to c2s_stanza_size_limit
+    /// (256 KiB), 12.5 MiB. 16 MiB covers both; a dead reader then pins at most that much of our
+    /// memory, plus the kernel's send buffer (bounded by net.ipv4.tcp_wmem, 4 MiB by default).
     /// </summary>
-    public const long DefaultMaxSendBufferBytes = 8L * 1024 * 1024;
+    public const long DefaultMaxSendBufferBytes = 16L * 1024 * 1024;
 }
