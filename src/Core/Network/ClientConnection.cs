@@ -45,12 +45,14 @@ public sealed class ClientConnection : IClientConnection
     private readonly XmlStreamParser _parser;
     private readonly Logger _log;
     private readonly CancellationTokenSource _closing = new();
+    // Ends the read loop (and so reports the disconnect) without ending the writer's grace period.
+    private readonly CancellationTokenSource _reading;
     private readonly SendBudget _budget;
     private Stream _stream;
     private IStreamHandler? _handler;
     private int _queued;
     private int _closed;
-    // Set when the client stopped reading: what is still queued is dropped, not written.
+    // Set once, when the client was found not to be reading.
     private int _overBudget;
     private IDisposable? _authTimer;
 
@@ -60,6 +62,7 @@ public sealed class ClientConnection : IClientConnection
         _loop = loop;
         _options = options;
         _budget = new SendBudget(options.MaxSendBufferBytes);
+        _reading = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         _stream = new NetworkStream(socket, ownsSocket: true);
         _parser = new XmlStreamParser(new XmlStreamLimits(MaxStanzaBytes: options.UnauthenticatedStanzaLimit));
         RemoteAddress = (socket.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
@@ -104,7 +107,7 @@ public sealed class ClientConnection : IClientConnection
         }
         catch (Exception ex) when (IsTransportError(ex))
         {
-            reason = ex.Message;
+            reason = ClosedForNotReading ? "client is not reading" : ex.Message;
         }
         catch (Exception ex)
         {
@@ -206,14 +209,18 @@ public sealed class ClientConnection : IClientConnection
         }
     }
 
-    // Once, however many stanzas follow: drop what is queued (it would only be written into a
-    // full socket) and close. The transport loss is reported as for any other, so a resumable
-    // XEP-0198 session hibernates and keeps its unacknowledged stanzas for the resume.
+    // Once, however many stanzas follow: queue nothing more and close. The session is told at
+    // once (the read loop stops), so it ends, or a resumable XEP-0198 session hibernates with its
+    // unacknowledged stanzas, instead of taking stanzas into a closed connection for Close's
+    // grace period. The writer keeps that grace period: a client that was only behind (a burst,
+    // such as a resume re-sending its queue) still gets what is queued, then the stream error.
     private void StopForNotReading(long bytes, long items)
     {
         if (Interlocked.Exchange(ref _overBudget, 1) != 0) return;
         _log.Warn($"Client is not reading: {bytes} bytes would be queued unwritten (limit {_budget.Limit}; {items} elements); disconnecting");
         Close(StreamErrorCondition.PolicyViolation, "Too much unread data");
+        // A timer, so the cancellation callbacks run off this (the loop's) thread.
+        _reading.CancelAfter(TimeSpan.FromMilliseconds(1));
     }
 
     private TimeSpan? OnAuthTimeout()
@@ -230,7 +237,7 @@ public sealed class ClientConnection : IClientConnection
         {
             while (!IsClosed)
             {
-                var result = await reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                var result = await reader.ReadAsync(_reading.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var batch = Parse(buffer);
                 var action = await DispatchAsync(batch.Events).ConfigureAwait(false);
@@ -333,11 +340,6 @@ public sealed class ClientConnection : IClientConnection
                     {
                         case byte[] bytes:
                             Interlocked.Decrement(ref _queued);
-                            if (ClosedForNotReading)
-                            {
-                                _budget.Release(bytes.Length);
-                                continue;
-                            }
                             writer.Write(bytes);
                             unflushed += bytes.Length;
                             break;
@@ -466,6 +468,7 @@ public sealed class ClientConnection : IClientConnection
         {
         }
         _socket.Dispose();
+        _reading.Dispose();
         _closing.Dispose();
     }
 
