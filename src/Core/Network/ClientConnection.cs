@@ -31,6 +31,10 @@ public sealed class ClientConnection : IClientConnection
     private const string StreamHeaderForErrors =
         "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
 
+    // The writer flushes after this many bytes, so the pipe's buffer holds at most about this
+    // much (plus one stanza) beyond what the socket already took.
+    private const int WriteBatchBytes = 64 * 1024;
+
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_scratch;
 
@@ -41,10 +45,15 @@ public sealed class ClientConnection : IClientConnection
     private readonly XmlStreamParser _parser;
     private readonly Logger _log;
     private readonly CancellationTokenSource _closing = new();
+    // Ends the read loop (and so reports the disconnect) without ending the writer's grace period.
+    private readonly CancellationTokenSource _reading;
+    private readonly SendBudget _budget;
     private Stream _stream;
     private IStreamHandler? _handler;
     private int _queued;
     private int _closed;
+    // Set once, when the client was found not to be reading.
+    private int _overBudget;
     private IDisposable? _authTimer;
 
     public ClientConnection(Socket socket, ServerLoop loop, ConnectionOptions options)
@@ -52,6 +61,8 @@ public sealed class ClientConnection : IClientConnection
         _socket = socket;
         _loop = loop;
         _options = options;
+        _budget = new SendBudget(options.MaxSendBufferBytes);
+        _reading = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         _stream = new NetworkStream(socket, ownsSocket: true);
         _parser = new XmlStreamParser(new XmlStreamLimits(MaxStanzaBytes: options.UnauthenticatedStanzaLimit));
         RemoteAddress = (socket.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
@@ -70,6 +81,15 @@ public sealed class ClientConnection : IClientConnection
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
+    /// <summary>Bytes queued for this client that its socket has not taken yet.</summary>
+    public long QueuedBytes => _budget.Queued;
+
+    /// <summary>The most bytes ever queued at once for this client.</summary>
+    public long PeakQueuedBytes => _budget.Peak;
+
+    /// <summary>True once the connection was closed because the client stopped reading.</summary>
+    public bool ClosedForNotReading => Volatile.Read(ref _overBudget) != 0;
+
     /// <summary>Runs the connection until it closes. The handler is created once the connection exists.</summary>
     public async Task RunAsync(Func<ClientConnection, IStreamHandler> createHandler)
     {
@@ -87,7 +107,7 @@ public sealed class ClientConnection : IClientConnection
         }
         catch (Exception ex) when (IsTransportError(ex))
         {
-            reason = ex.Message;
+            reason = ClosedForNotReading ? "client is not reading" : ex.Message;
         }
         catch (Exception ex)
         {
@@ -134,7 +154,11 @@ public sealed class ClientConnection : IClientConnection
         if (scratch.Capacity > 64 * 1024) t_scratch = null;
     }
 
-    public void SendRaw(string text) => Enqueue(text);
+    public void SendRaw(string text)
+    {
+        if (IsClosed) return;
+        Enqueue(Encoding.UTF8.GetBytes(text));
+    }
 
     public void Close(StreamErrorCondition? error = null, string? text = null)
     {
@@ -159,16 +183,44 @@ public sealed class ClientConnection : IClientConnection
         return error;
     }
 
-    private void Enqueue(object item)
+    // Every byte handed to the writer is counted until the socket takes it (stanzas are already
+    // serialized here, so the count is exact); past the budget the client is not reading.
+    private void Enqueue(byte[] bytes)
     {
         if (IsClosed) return;
-        if (Interlocked.Increment(ref _queued) > _options.MaxQueuedItems)
+        var items = Interlocked.Increment(ref _queued);
+        if (items > _options.MaxQueuedItems)
         {
-            _log.Warn($"Client is not reading: {_options.MaxQueuedItems} elements queued; disconnecting");
-            Close(StreamErrorCondition.PolicyViolation, "Too much unread data");
+            Interlocked.Decrement(ref _queued);
+            StopForNotReading(_budget.Queued, items);
             return;
         }
-        _outgoing.Writer.TryWrite(item);
+        if (!_budget.TryReserve(bytes.Length, out var total))
+        {
+            Interlocked.Decrement(ref _queued);
+            StopForNotReading(total, items);
+            return;
+        }
+        if (!_outgoing.Writer.TryWrite(bytes))
+        {
+            // Closed meanwhile (Close on another thread): the bytes will never be written.
+            _budget.Release(bytes.Length);
+            Interlocked.Decrement(ref _queued);
+        }
+    }
+
+    // Once, however many stanzas follow: queue nothing more and close. The session is told at
+    // once (the read loop stops), so it ends, or a resumable XEP-0198 session hibernates with its
+    // unacknowledged stanzas, instead of taking stanzas into a closed connection for Close's
+    // grace period. The writer keeps that grace period: a client that was only behind (a burst,
+    // such as a resume re-sending its queue) still gets what is queued, then the stream error.
+    private void StopForNotReading(long bytes, long items)
+    {
+        if (Interlocked.Exchange(ref _overBudget, 1) != 0) return;
+        _log.Warn($"Client is not reading: {bytes} bytes would be queued unwritten (limit {_budget.Limit}; {items} elements); disconnecting");
+        Close(StreamErrorCondition.PolicyViolation, "Too much unread data");
+        // A timer, so the cancellation callbacks run off this (the loop's) thread.
+        _reading.CancelAfter(TimeSpan.FromMilliseconds(1));
     }
 
     private TimeSpan? OnAuthTimeout()
@@ -185,7 +237,7 @@ public sealed class ClientConnection : IClientConnection
         {
             while (!IsClosed)
             {
-                var result = await reader.ReadAsync(_closing.Token).ConfigureAwait(false);
+                var result = await reader.ReadAsync(_reading.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var batch = Parse(buffer);
                 var action = await DispatchAsync(batch.Events).ConfigureAwait(false);
@@ -275,18 +327,23 @@ public sealed class ClientConnection : IClientConnection
     private async Task WriteLoopAsync(PipeWriter writer)
     {
         var reader = _outgoing.Reader;
+        long unflushed = 0;
         try
         {
             while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var item))
+                // Flushing every WriteBatchBytes keeps the pipe's own buffer small; the bytes in
+                // it still count against the budget until the socket took them.
+                while (unflushed < WriteBatchBytes && reader.TryRead(out var item))
                 {
-                    Interlocked.Decrement(ref _queued);
                     switch (item)
                     {
                         case byte[] bytes:
+                            Interlocked.Decrement(ref _queued);
                             writer.Write(bytes);
+                            unflushed += bytes.Length;
                             break;
+                        // Only Close queues these (stream error and close tag): never counted, never dropped.
                         case XmlElement element:
                             XmlElementWriter.Write(writer, element, Namespaces.Client);
                             break;
@@ -296,13 +353,18 @@ public sealed class ClientConnection : IClientConnection
                             break;
                         case TlsSwitch tls:
                             await writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+                            _budget.Release(unflushed);
+                            unflushed = 0;
                             await writer.CompleteAsync().ConfigureAwait(false);
                             tls.Flushed.TrySetResult();
                             writer = await tls.NewWriter.Task.ConfigureAwait(false);
                             continue;
                     }
                 }
+                // FlushAsync returns once the stream (the socket, under TLS too) took every byte.
                 var flush = await writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+                _budget.Release(unflushed);
+                unflushed = 0;
                 if (flush.IsCompleted) break;
             }
         }
@@ -313,6 +375,9 @@ public sealed class ClientConnection : IClientConnection
         }
         finally
         {
+            // A write given up on (the client took nothing within the grace period) would block
+            // the final flush for good: shut the socket first so that flush fails at once.
+            if (_closing.IsCancellationRequested) ShutdownSocket();
             try
             {
                 // Completing flushes what is buffered; a client that reset the connection makes that fail.
@@ -323,15 +388,34 @@ public sealed class ClientConnection : IClientConnection
                 _log.Debug("Final flush failed: " + ex.Message);
             }
             // Whatever is still queued goes nowhere now; shut the socket so the read loop ends too.
-            try
-            {
-                _socket.Shutdown(SocketShutdown.Both);
-            }
-            catch (Exception ex) when (IsTransportError(ex))
-            {
-            }
+            ShutdownSocket();
             _closing.Cancel();
+            DropQueued(unflushed);
         }
+    }
+
+    private void ShutdownSocket()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (IsTransportError(ex))
+        {
+        }
+    }
+
+    // Lets go of what was never written at once, rather than when the connection is collected.
+    private void DropQueued(long unflushed)
+    {
+        _outgoing.Writer.TryComplete();
+        while (_outgoing.Reader.TryRead(out var item))
+        {
+            if (item is not byte[] bytes) continue;
+            Interlocked.Decrement(ref _queued);
+            unflushed += bytes.Length;
+        }
+        _budget.Release(unflushed);
     }
 
     private async Task<bool> SwitchWriterToTlsAsync()
@@ -384,6 +468,7 @@ public sealed class ClientConnection : IClientConnection
         {
         }
         _socket.Dispose();
+        _reading.Dispose();
         _closing.Dispose();
     }
 

@@ -18,8 +18,28 @@ public sealed record ConnectionOptions
     public TimeSpan? UnauthenticatedTimeout { get; init; } = TimeSpan.FromSeconds(300);
 
     /// <summary>
-    /// Elements queued for a client that does not read before it is disconnected, so a dead
-    /// reader cannot grow server memory without bound.
+    /// A backstop on the number of elements queued for a client that does not read. The byte
+    /// budget (<see cref="MaxSendBufferBytes"/>) is the real bound; this one only caps the
+    /// per-element overhead of a flood of tiny elements (about 100 bytes each beyond their text).
     /// </summary>
-    public int MaxQueuedItems { get; init; } = 10_000;
+    public int MaxQueuedItems { get; init; } = 100_000;
+
+    /// <summary>
+    /// Bytes queued for a client and not yet taken by its socket, beyond which the client is
+    /// considered not to be reading and the connection is closed (a stream-managed session then
+    /// hibernates, as on any connection loss). Config: network_settings = { max_send_buffer_size = … }.
+    /// </summary>
+    public long MaxSendBufferBytes { get; init; } = DefaultMaxSendBufferBytes;
+
+    /// <summary>
+    /// 16 MiB. Prosody 0.12's net.server_epoll has no such bound (only send_timeout: 180 s without
+    /// the socket becoming writable), so there a dead reader's buffer grows until that timeout.
+    /// The budget must hold the largest burst the server itself produces in one loop turn, or a
+    /// client that reads perfectly well over a slow link would be cut: a stream-management resume
+    /// re-sends the whole unacked queue (smacks_max_queue_size × 16 KiB = 7.8 MiB by default), and
+    /// an archive page is max_archive_query_results (50) stanzas of up to c2s_stanza_size_limit
+    /// (256 KiB), 12.5 MiB. 16 MiB covers both; a dead reader then pins at most that much of our
+    /// memory, plus the kernel's send buffer (bounded by net.ipv4.tcp_wmem, 4 MiB by default).
+    /// </summary>
+    public const long DefaultMaxSendBufferBytes = 16L * 1024 * 1024;
 }

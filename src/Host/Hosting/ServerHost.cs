@@ -92,11 +92,13 @@ public sealed class ServerHost : IAsyncDisposable
         var throttle = new AuthFailureThrottle(server.Loop.Time);
         var certificates = _certificates!;
         var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
+        var sendBuffer = MaxSendBufferBytes();
         ConnectionOptions Options(bool directTls) => new()
         {
             DirectTls = directTls,
             CertificateFor = certificates.For,
             UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
+            MaxSendBufferBytes = sendBuffer,
         };
         IStreamHandler Handler(ClientConnection connection) => new ClientStreamHandler(server, connection, certificates.Has, throttle);
 
@@ -110,6 +112,21 @@ public sealed class ServerHost : IAsyncDisposable
             if (certificates.For(null) is null) continue;
             foreach (var port in tlsPorts) Listen(address, port, Options(true), Handler);
         }
+    }
+
+    // network_settings is where Prosody takes its net.server options from; max_send_buffer_size
+    // (bytes) is the per-connection budget of unwritten output (see ConnectionOptions).
+    private long MaxSendBufferBytes()
+    {
+        if (_config.Get(null, "network_settings") is not ConfigTable settings) return ConnectionOptions.DefaultMaxSendBufferBytes;
+        var value = ConfigValues.AsNumber(settings["max_send_buffer_size"]);
+        if (value is null) return ConnectionOptions.DefaultMaxSendBufferBytes;
+        if (value < 1)
+        {
+            _log.Warn($"network_settings.max_send_buffer_size = {value} is not a positive byte count; using {ConnectionOptions.DefaultMaxSendBufferBytes}");
+            return ConnectionOptions.DefaultMaxSendBufferBytes;
+        }
+        return (long)value;
     }
 
     private void Listen(string address, string port, ConnectionOptions options, Func<ClientConnection, IStreamHandler> handler)

@@ -152,9 +152,10 @@ public sealed class FaultTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A client that stops reading while another floods it: the server queues at most
-    /// ConnectionOptions.MaxQueuedItems (10 000) elements for it, then disconnects it; its memory
-    /// stays bounded and the sender keeps being served.
+    /// A client that stops reading while another floods it with small messages: the server
+    /// queues at most network_settings.max_send_buffer_size bytes (16 MiB by default) that the
+    /// client's socket did not take, then disconnects it; its memory stays bounded and the sender
+    /// keeps being served. (Large stanzas: SlowReaderTests.)
     /// </summary>
     [Fact]
     public async Task DeadReader_IsDisconnected_AndServerMemoryStaysBounded()
@@ -199,10 +200,11 @@ public sealed class FaultTests(ITestOutputHelper output)
         {
             Assert.True(senderAlive && senderStillAlive, "the sender stopped being served");
             Assert.True(disconnectLogged, "no 'Client is not reading' line in the log");
+            Assert.Equal(1, ServerLog.Count(server, "Client is not reading"));
             Assert.True(readerClosed, "the dead reader was never disconnected");
-            // 10 000 queued ~1 KB messages are ~10 MB of text (~20 MB as UTF-16 plus element
-            // objects); 300 MiB leaves generous room for the runtime and still catches unbounded growth
-            // (the full run pushes 200 MB through).
+            // The queue holds 16 MiB of serialized bytes (plus ~100 bytes per element); 300 MiB
+            // leaves generous room for the runtime and still catches unbounded growth (the full
+            // run pushes 200 MB through).
             Assert.True(growthMib < 300, $"server RSS grew by {growthMib} MiB");
         });
     }
