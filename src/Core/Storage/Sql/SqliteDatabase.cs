@@ -163,14 +163,38 @@ internal sealed class SqliteDatabase : IStorageDriver
         if (durable) conn.Execute("PRAGMA synchronous=FULL;");
         try
         {
-            using var tx = conn.BeginTransaction();
-            var result = work(conn, tx);
-            tx.Commit();
-            return result;
+            var tx = conn.BeginTransaction();
+            try
+            {
+                var result = work(conn, tx);
+                tx.Commit();
+                return result;
+            }
+            finally
+            {
+                RollBackUnlessCommitted(tx);
+            }
         }
         finally
         {
             if (durable) conn.Execute("PRAGMA synchronous=NORMAL;");
+        }
+    }
+
+    /// <summary>
+    /// After SQLITE_FULL or an I/O error SQLite may already have rolled the transaction back
+    /// itself; the ROLLBACK that disposal sends then fails ("no transaction is active") and would
+    /// hide the error that matters, so its failure is only noted.
+    /// </summary>
+    private static void RollBackUnlessCommitted(SqliteTransaction tx)
+    {
+        try
+        {
+            tx.Dispose();
+        }
+        catch (SqliteException ex)
+        {
+            Log.Debug($"Rollback after a failed write: {ex.Message}");
         }
     }
 
