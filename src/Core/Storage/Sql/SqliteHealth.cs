@@ -21,7 +21,7 @@ internal sealed class SqliteHealth(string path, string operations, Logger log)
     public StorageException Failed(SqliteException error)
     {
         var failure = Classify(error);
-        string text = $"{Describe(failure)} ({error.Message})";
+        string text = $"{Describe(failure, error)} ({error.Message})";
         bool report;
         lock (_gate)
         {
@@ -58,11 +58,12 @@ internal sealed class SqliteHealth(string path, string operations, Logger log)
         _ => StorageFailure.Unavailable,
     };
 
-    private static string Describe(StorageFailure failure) => failure switch
+    private static string Describe(StorageFailure failure, SqliteException error) => failure switch
     {
         StorageFailure.Busy => "database is locked by another connection",
         StorageFailure.Full => "disk full",
         StorageFailure.ReadOnly => "database is read-only",
+        _ when (error.SqliteErrorCode & 0xff) == 14 => "cannot open the database or its -wal/-shm files",
         _ => "database error",
     };
 
@@ -71,6 +72,6 @@ internal sealed class SqliteHealth(string path, string operations, Logger log)
         StorageFailure.Busy => "check for another process holding a write lock.",
         StorageFailure.Full => "free space on the filesystem; storage recovers by itself.",
         StorageFailure.ReadOnly => "check the file's permissions and the filesystem's mount options; storage recovers by itself.",
-        _ => "check the file and its filesystem.",
+        _ => "check the file, its directory and its filesystem (read-only? permissions?); storage recovers by itself.",
     };
 }
