@@ -240,7 +240,8 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
     /// The database file is mode 0444 and the server runs as an unprivileged user (root ignores
     /// file modes, so the test drops to uid/gid 65534 with setpriv). Like Prosody, the server
     /// starts and keeps serving: a warning at startup names the file, logins work, writes fail
-    /// visibly; after <c>chmod 0644</c> writes work again without a restart; SIGTERM exits cleanly.
+    /// visibly; after <c>chmod 0644</c> of the file and its -wal/-shm files writes work again
+    /// without a restart; SIGTERM exits cleanly.
     /// </summary>
     [RootFact]
     public async Task ReadOnlyDatabaseFile_ServerWarnsServesAndRecovers()
@@ -266,7 +267,8 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
             bool failureLogged = await ServerLog.ContainsAsync(server, FailingLine);
             string failureLine = ServerLog.Read(server).Split('\n').FirstOrDefault(l => l.Contains(FailingLine, StringComparison.Ordinal)) ?? "";
 
-            await RunCheckedAsync("chmod", "0644", database);
+            // As an operator would: the -wal and -shm files SQLite created meanwhile took the file's mode 0444.
+            await RunCheckedAsync("sh", "-c", $"chmod 0644 '{database}'*");
             var recovered = await AfterRecoveryAsync(server, alice);
             bool recoveryLogged = await ServerLog.ContainsAsync(server, RecoveredLine);
 

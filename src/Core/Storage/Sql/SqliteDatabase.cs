@@ -261,7 +261,8 @@ internal sealed class SqliteDatabase : IStorageDriver
             {
                 // SQLite fell back to read-only (file mode, directory or filesystem); reads work, writes fail
                 // with a logged error until the file is writable again, when the next write reopens it.
-                Log.Warn($"Database {Path} opened read-only: check its permissions and filesystem; writes will fail until it is writable");
+                // Said once per burst: every failed write reopens.
+                if (!_writeHealth.Failing) Log.Warn($"Database {Path} opened read-only: check its permissions and filesystem; writes will fail until it is writable");
             }
             else
             {

@@ -71,7 +71,7 @@ internal sealed class SqliteHealth(string path, string operations, Logger log)
     {
         StorageFailure.Busy => "check for another process holding a write lock.",
         StorageFailure.Full => "free space on the filesystem; storage recovers by itself.",
-        StorageFailure.ReadOnly => "check the file's permissions and the filesystem's mount options; storage recovers by itself.",
+        StorageFailure.ReadOnly => "check the permissions of the file and of its -wal and -shm files (SQLite creates them with the file's mode), and the filesystem's mount options; storage recovers by itself.",
         _ => "check the file, its directory and its filesystem (read-only? permissions?); storage recovers by itself.",
     };
 }
