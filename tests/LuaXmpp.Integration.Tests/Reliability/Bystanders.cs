@@ -30,13 +30,17 @@ public sealed class Bystanders : IAsyncDisposable
     /// <summary>Messages that did not arrive (or arrived out of order, or were not plain deliveries).</summary>
     public List<string> Problems { get; } = [];
 
-    /// <summary>Registers (in-band) and logs in two fresh accounts with the given name prefix.</summary>
-    public static async Task<Bystanders> StartAsync(ServerProcess server, string prefix = "bystander")
+    /// <summary>
+    /// Registers (in-band) and logs in two fresh accounts with the given name prefix; with
+    /// <paramref name="register"/> false, logs in to accounts an earlier call registered
+    /// (e.g. after a restart on storage that no longer accepts writes).
+    /// </summary>
+    public static async Task<Bystanders> StartAsync(ServerProcess server, string prefix = "bystander", bool register = true)
     {
         var alice = await XmppSocketClient.ConnectAsync(server.C2sPort);
-        await alice.LoginAsync(server.Host, prefix + "-a", "pw-a", register: true);
+        await alice.LoginAsync(server.Host, prefix + "-a", "pw-a", register: register);
         var bob = await XmppSocketClient.ConnectAsync(server.C2sPort);
-        await bob.LoginAsync(server.Host, prefix + "-b", "pw-b", register: true);
+        await bob.LoginAsync(server.Host, prefix + "-b", "pw-b", register: register);
         return new Bystanders(alice, bob);
     }
 

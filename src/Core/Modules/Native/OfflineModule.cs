@@ -44,6 +44,8 @@ public sealed class OfflineModule : INativeModule
     {
         if (e.Origin is not ClientSession { Username: { } user } session) return;
         var result = await store.FindAsync(user, new ArchiveQuery());
+        // Gone while reading: keep the messages stored for the next session rather than lose them.
+        if (session.Destroyed) return;
         foreach (var item in result.Items)
         {
             var stanza = item.Value.Clone();

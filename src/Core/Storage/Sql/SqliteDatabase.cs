@@ -1,13 +1,17 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Dapper;
+using LuaXmpp.Logging;
 using Microsoft.Data.Sqlite;
 
 namespace LuaXmpp.Storage.Sql;
 
 /// <summary>
-/// One SQLite file in Prosody's mod_storage_sql layout. Writes go through a single connection one
-/// at a time (SQLite allows one writer); reads use their own connections, which WAL lets run
-/// beside the writer. All database work runs on the thread pool, never on the caller's thread.
+/// One SQLite file in Prosody's mod_storage_sql layout. Writes go through a single connection on
+/// one writer thread, in the order they were issued (SQLite allows one writer); reads use their
+/// own connections on the thread pool, which WAL lets run beside the writer. No database work
+/// runs on the caller's thread. Failures (disk full, read-only file, lock) are logged once per
+/// burst, and storage recovers by itself: the connection that failed is reopened on next use.
 /// </summary>
 internal sealed class SqliteDatabase : IStorageDriver
 {
@@ -30,11 +34,19 @@ internal sealed class SqliteDatabase : IStorageDriver
 
     private const int BusyTimeoutMs = 5000;
 
+    private static readonly Logger Log = Logger.For("storage_sql");
+
     private readonly string _connectionString;
     private readonly bool _inMemory;
-    private readonly SemaphoreSlim _writeGate = new(1, 1);
-    private readonly Lazy<SqliteConnection> _writer;
+    private readonly Channel<WriteJob> _writes = Channel.CreateUnbounded<WriteJob>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Thread _writerThread;
     private readonly ConcurrentBag<SqliteConnection> _readers = new();
+    private readonly SqliteHealth _writeHealth;
+    private readonly SqliteHealth _readHealth;
+    private readonly object _queueGate = new();
+    private Task _lastWrite = Task.CompletedTask; // under _queueGate
+    private SqliteConnection? _writer; // only the writer thread touches it
+    private volatile bool _schemaReady;
     private volatile bool _disposed;
 
     static SqliteDatabase() => SQLitePCL.Batteries_V2.Init();
@@ -55,7 +67,10 @@ internal sealed class SqliteDatabase : IStorageDriver
             // file would stall every queued write for 30 s each. Give up with busy_timeout instead.
             DefaultTimeout = BusyTimeoutMs / 1000,
         }.ToString();
-        _writer = new Lazy<SqliteConnection>(OpenWriter, LazyThreadSafetyMode.ExecutionAndPublication);
+        _writeHealth = new SqliteHealth(path, "writes", Log);
+        _readHealth = new SqliteHealth(path, "reads", Log);
+        _writerThread = new Thread(RunWriter) { Name = "luaxmpp-sqlite-writer", IsBackground = true };
+        _writerThread.Start();
     }
 
     public string Name => "sql";
@@ -76,76 +91,201 @@ internal sealed class SqliteDatabase : IStorageDriver
         return true;
     });
 
-    /// <summary>Runs a read on a pool thread with a reader connection (the writer's, for an in-memory database).</summary>
-    public Task<T> ReadAsync<T>(Func<SqliteConnection, T> work)
+    /// <summary>
+    /// Runs a read on a pool thread with a reader connection (the writer's, for an in-memory
+    /// database). The read sees every write issued before it, as with Prosody's synchronous
+    /// storage: modules written for it set then get, and offline messages queued just before a
+    /// user comes online must be in the delivery that follows.
+    /// </summary>
+    public async Task<T> ReadAsync<T>(Func<SqliteConnection, T> work)
     {
-        if (_inMemory) return WriteAsync((c, _) => work(c));
-        return Task.Run(() =>
+        if (_inMemory) return await WriteAsync((c, _) => work(c)).ConfigureAwait(false);
+        Task before;
+        lock (_queueGate) before = _lastWrite;
+        // Writes complete in order, so the last one issued being done means all are. Its failure is its caller's.
+        if (!before.IsCompleted) await Task.WhenAny(before).ConfigureAwait(false);
+        // The writer creates the schema; the first reads wait for it (an empty write opens it).
+        if (!_schemaReady) await WriteAsync((_, _) => true).ConfigureAwait(false);
+        return await Task.Run(() => Read(work)).ConfigureAwait(false);
+    }
+
+    private T Read<T>(Func<SqliteConnection, T> work)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        SqliteConnection? conn = null;
+        try
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            _ = _writer.Value; // the schema exists before anyone reads
-            if (!_readers.TryTake(out var conn)) conn = Open();
-            try
-            {
-                return work(conn);
-            }
-            finally
+            if (!_readers.TryTake(out conn)) conn = Open();
+            var result = work(conn);
+            _readHealth.Succeeded();
+            return result;
+        }
+        catch (SqliteException ex)
+        {
+            // A connection that saw an I/O error is not reused: the next read opens a fresh one.
+            if (SqliteHealth.Classify(ex) != StorageFailure.Busy) conn = Discard(conn);
+            throw _readHealth.Failed(ex);
+        }
+        finally
+        {
+            if (conn is not null)
             {
                 if (_disposed) conn.Dispose();
                 else _readers.Add(conn);
             }
-        });
+        }
     }
 
-    /// <summary>Runs a write transaction on a pool thread, one at a time.</summary>
+    /// <summary>Runs a write transaction on the writer thread, after every write issued before it.</summary>
     public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work) => WriteAsync(work, durable: false);
 
     /// <summary>
-    /// Runs a write transaction on a pool thread, one at a time. <paramref name="durable"/>: this
-    /// commit is synced to disk (synchronous=FULL: in WAL mode the WAL is fsynced at commit), where
-    /// NORMAL only survives a process crash. SQLite allows the switch only outside a transaction.
+    /// Queues a write transaction. Writes run one at a time on the writer thread, in exactly the
+    /// order they were issued: a caller that issues A then B (e.g. two offline messages for one
+    /// user) finds them committed in that order. <paramref name="durable"/>: this commit is synced
+    /// to disk (synchronous=FULL: in WAL mode the WAL is fsynced at commit), where NORMAL only
+    /// survives a process crash. SQLite allows the switch only outside a transaction.
     /// </summary>
-    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, bool durable) => Task.Run(async () =>
+    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, bool durable)
     {
-        await _writeGate.WaitAsync().ConfigureAwait(false);
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var job = new WriteJob(conn => done.SetResult(Transaction(conn, work, durable)), ex => done.SetException(ex));
+        lock (_queueGate)
+        {
+            if (_writes.Writer.TryWrite(job)) _lastWrite = done.Task;
+            else done.SetException(new ObjectDisposedException(nameof(SqliteDatabase)));
+        }
+        return done.Task;
+    }
+
+    private static T Transaction<T>(SqliteConnection conn, Func<SqliteConnection, SqliteTransaction, T> work, bool durable)
+    {
+        if (durable) conn.Execute("PRAGMA synchronous=FULL;");
         try
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            var conn = _writer.Value;
-            if (durable) conn.Execute("PRAGMA synchronous=FULL;");
+            var tx = conn.BeginTransaction();
             try
             {
-                using var tx = conn.BeginTransaction();
                 var result = work(conn, tx);
                 tx.Commit();
                 return result;
             }
             finally
             {
-                if (durable) conn.Execute("PRAGMA synchronous=NORMAL;");
+                RollBackUnlessCommitted(tx);
             }
         }
         finally
         {
-            _writeGate.Release();
+            if (durable) conn.Execute("PRAGMA synchronous=NORMAL;");
         }
-    });
+    }
+
+    /// <summary>
+    /// After SQLITE_FULL or an I/O error SQLite may already have rolled the transaction back
+    /// itself; the ROLLBACK that disposal sends then fails ("no transaction is active") and would
+    /// hide the error that matters, so its failure is only noted.
+    /// </summary>
+    private static void RollBackUnlessCommitted(SqliteTransaction tx)
+    {
+        try
+        {
+            tx.Dispose();
+        }
+        catch (SqliteException ex)
+        {
+            Log.Debug($"Rollback after a failed write: {ex.Message}");
+        }
+    }
+
+    /// <summary>The writer thread: takes queued writes in order until the database is disposed, then closes the writer.</summary>
+    private void RunWriter()
+    {
+        var reader = _writes.Reader;
+        try
+        {
+            while (true)
+            {
+                while (reader.TryRead(out var job)) Execute(job);
+                // A dedicated thread: blocking it while the queue is empty costs nothing else.
+                if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) break;
+            }
+        }
+        finally
+        {
+            _writer = Discard(_writer);
+        }
+    }
+
+    private void Execute(WriteJob job)
+    {
+        try
+        {
+            _writer ??= OpenWriter();
+            job.Run(_writer);
+            _writeHealth.Succeeded();
+        }
+        catch (SqliteException ex)
+        {
+            // After a full disk, a read-only remount or an I/O error, reopen on the next write:
+            // that is how storage comes back without a restart. A busy file only needs a retry.
+            if (SqliteHealth.Classify(ex) != StorageFailure.Busy) _writer = Discard(_writer);
+            job.Fail(_writeHealth.Failed(ex));
+        }
+        catch (Exception ex)
+        {
+            job.Fail(ex);
+        }
+    }
+
+    private static SqliteConnection? Discard(SqliteConnection? conn)
+    {
+        try
+        {
+            conn?.Dispose();
+        }
+        catch (SqliteException ex)
+        {
+            // Closing can fail on the same broken file (e.g. the final checkpoint); the handle is released anyway.
+            Log.Debug($"Closing a failed SQLite connection: {ex.Message}");
+        }
+        return null;
+    }
 
     private SqliteConnection OpenWriter()
     {
         var conn = Open();
-        // WAL: a commit appends its pages to the -wal file with write(); with synchronous=NORMAL
-        // (set in Open) there is no fsync at commit, only at checkpoints. Once write() returned
-        // the pages are in the kernel's page cache, so a commit survives the process being
-        // killed (SIGKILL, crash): the next open replays the WAL. What it does not survive is a
-        // power loss or OS crash before the kernel flushed them: then the newest commits are
-        // gone, but the file is still consistent (WAL frames carry checksums; a torn tail is
-        // ignored). Callers that need a commit to survive that ask for synchronous=FULL per
-        // write (WriteAsync durable: archive_durability = "strict"), which fsyncs the WAL.
-        if (!_inMemory) conn.Execute("PRAGMA journal_mode=WAL;");
-        conn.Execute(ProsodySchema);
-        conn.Execute(ExtraSchema);
-        return conn;
+        try
+        {
+            if (!_inMemory && SQLitePCL.raw.sqlite3_db_readonly(conn.Handle, "main") == 1)
+            {
+                // SQLite fell back to read-only (file mode, directory or filesystem); reads work, writes fail
+                // with a logged error until the file is writable again, when the next write reopens it.
+                // Said once per burst: every failed write reopens.
+                if (!_writeHealth.Failing) Log.Warn($"Database {Path} opened read-only: check its permissions and filesystem; writes will fail until it is writable");
+            }
+            else
+            {
+                // WAL: a commit appends its pages to the -wal file with write(); with synchronous=NORMAL
+                // (set in Open) there is no fsync at commit, only at checkpoints. Once write() returned
+                // the pages are in the kernel's page cache, so a commit survives the process being
+                // killed (SIGKILL, crash): the next open replays the WAL. What it does not survive is a
+                // power loss or OS crash before the kernel flushed them: then the newest commits are
+                // gone, but the file is still consistent (WAL frames carry checksums; a torn tail is
+                // ignored). Callers that need a commit to survive that ask for synchronous=FULL per
+                // write (WriteAsync durable: archive_durability = "strict"), which fsyncs the WAL.
+                if (!_inMemory) conn.Execute("PRAGMA journal_mode=WAL;");
+                conn.Execute(ProsodySchema);
+                conn.Execute(ExtraSchema);
+            }
+            _schemaReady = true;
+            return conn;
+        }
+        catch
+        {
+            Discard(conn);
+            throw;
+        }
     }
 
     private SqliteConnection Open()
@@ -156,19 +296,15 @@ internal sealed class SqliteDatabase : IStorageDriver
         return conn;
     }
 
+    /// <summary>Finishes every write already queued, then closes the connections.</summary>
     public void Dispose()
     {
         if (_disposed) return;
-        _writeGate.Wait();
-        try
-        {
-            _disposed = true;
-            if (_writer.IsValueCreated) _writer.Value.Dispose();
-            while (_readers.TryTake(out var conn)) conn.Dispose();
-        }
-        finally
-        {
-            _writeGate.Release();
-        }
+        _writes.Writer.TryComplete();
+        if (Thread.CurrentThread != _writerThread) _writerThread.Join();
+        _disposed = true;
+        while (_readers.TryTake(out var conn)) conn.Dispose();
     }
+
+    private readonly record struct WriteJob(Action<SqliteConnection> Run, Action<Exception> Fail);
 }
