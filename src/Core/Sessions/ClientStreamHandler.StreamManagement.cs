@@ -14,7 +14,12 @@ public sealed partial class ClientStreamHandler
     private bool TryHandleStreamManagement(XmlElement element, out Task<StreamAction> result)
     {
         result = Continue;
-        if (_session!.StreamManagement is not { Enabled: true } sm) return false;
+        // The session was resumed on another connection (XEP-0198 §5) while this one still had
+        // input in flight: the resume closed this connection, but an element already handed to
+        // the loop may run after it. It must not count or route as the session any more — the
+        // <resumed h/> sent on the new connection did not include it, so the client sends it again.
+        if (!OwnsSession) return true;
+        if (_session.StreamManagement is not { Enabled: true } sm) return false;
         if (StreamManagementNamespaces.IsStreamManagement(element.Namespace))
         {
             switch (element.Name)
