@@ -49,9 +49,18 @@ public sealed partial class ClientStreamHandler
 
     /// <summary>
     /// A session that another connection resumed no longer belongs to this one: its end must
-    /// not end (or hibernate) the session.
+    /// not end (or hibernate) the session. Only the session's current connection owns it — not
+    /// "any connection while it has none": after a resume onto a connection that dropped in turn,
+    /// the session hibernates (no connection) while the connection it was first resumed from may
+    /// still be closing, and that late disconnect destroyed the hibernating session.
     /// </summary>
     [MemberNotNullWhen(true, nameof(_session))]
-    private bool OwnsSession =>
-        _session is not null && (_session.Connection is null || ReferenceEquals(_session.Connection, _connection));
+    private bool OwnsSession
+    {
+        get
+        {
+            AdoptResumedSession();
+            return _session is not null && ReferenceEquals(_session.Connection, _connection);
+        }
+    }
 }
