@@ -222,6 +222,52 @@ public sealed class SmacksAbuseTests(SmacksReliabilityServer shared, ITestOutput
         shared.Server.Check(() => Assert.Empty(problems));
     }
 
+    /// <summary>
+    /// Regression (found by <see cref="SmacksCutTests"/> at 10 000 cuts: one "Unknown session"):
+    /// the client resumes from connection 1 (which the server is still closing: its writer is
+    /// stuck behind megabytes the client never read) onto connection 2, which drops at once, so
+    /// the session hibernates. Connection 1's late disconnect must not destroy the hibernating
+    /// session: a third connection resumes it and gets every message.
+    /// </summary>
+    [Fact]
+    public async Task Resume_OntoConnectionThatDrops_WhileFirstStillClosing_SessionStaysResumable()
+    {
+        const int messages = 100;
+        var (first, user, previd) = await EnabledSessionAsync();
+        await using var _first = first;
+        await using var peer = await XmppSocketClient.ConnectAsync(shared.Server.C2sPort);
+        await peer.LoginAsync(Host, shared.NextUser("peer"), Password, register: true, presence: false);
+        // ~6 MB that connection 1 never reads: more than the socket buffers hold (4 MB send
+        // buffer at most), less than the stream-management queue's byte bound (8 MB).
+        var body = new string('x', 60_000);
+        for (int i = 0; i < messages; i++) await peer.SendAsync($"<message to='{first.Jid}' type='chat' id='big{i}'><body>{i} {body}</body></message>");
+        Assert.True(await peer.PingAsync(Host, "routed", TimeSpan.FromSeconds(60)));
+
+        var second = await AuthenticatedAsync(user);
+        var resumed = await ResumeAsync(second, previd, "0");
+        await second.DisposeAsync(); // drops with megabytes unread: the session hibernates
+        await Task.Delay(500); // let the server see it before connection 1 is let go
+        var (firstClosed, _) = await first.ReadToEndAsync(TimeSpan.FromSeconds(30)); // now connection 1 finishes closing
+
+        await using var third = await AuthenticatedAsync(user);
+        var again = await ResumeAsync(third, previd, "0");
+        int received = 0;
+        while (received < messages && again.Name.LocalName == "resumed")
+        {
+            var element = await third.NextAsync(TimeSpan.FromSeconds(30));
+            if (element is null) break;
+            if (element.Name == XmppSocketClient.Client + "message") received++;
+        }
+
+        shared.Server.Check(() =>
+        {
+            Assert.Equal("resumed", resumed.Name.LocalName);
+            Assert.True(firstClosed, "the server did not close connection 1 after the resume");
+            Assert.Equal("resumed", again.Name.LocalName);
+            Assert.Equal(messages, received);
+        });
+    }
+
     private static string? Condition(XElement failed) =>
         failed.Elements().FirstOrDefault(e => e.Name.NamespaceName == XmppSocketClient.StanzasNs)?.Name.LocalName;
 
