@@ -328,8 +328,11 @@ local function handle_resume(session, stanza, xmlns)
 		send_failed(session, xmlns, "item-not-found", nil, "Unknown session");
 		return true;
 	end
-	local h = tonumber(stanza.attr.h);
-	if not h or h < 0 or h ~= math_floor(h) then
+	-- h is an xs:unsignedInt (XEP-0198 §4): digits only, at most 2^32 - 1. Anything else must
+	-- not reach the session (a wrapped or rounded h would resume it with the wrong count).
+	local h_text = stanza.attr.h;
+	local h = h_text and h_text:match("^%d+$") and tonumber(h_text);
+	if not h or h > 4294967295 then
 		send_failed(session, xmlns, "bad-request", nil, "The 'h' attribute is missing or invalid");
 		return true;
 	end

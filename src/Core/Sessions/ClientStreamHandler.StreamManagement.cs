@@ -14,7 +14,12 @@ public sealed partial class ClientStreamHandler
     private bool TryHandleStreamManagement(XmlElement element, out Task<StreamAction> result)
     {
         result = Continue;
-        if (_session!.StreamManagement is not { Enabled: true } sm) return false;
+        // The session was resumed on another connection (XEP-0198 §5) while this one still had
+        // input in flight: the resume closed this connection, but an element already handed to
+        // the loop may run after it. It must not count or route as the session any more — the
+        // <resumed h/> sent on the new connection did not include it, so the client sends it again.
+        if (!OwnsSession) return true;
+        if (_session.StreamManagement is not { Enabled: true } sm) return false;
         if (StreamManagementNamespaces.IsStreamManagement(element.Namespace))
         {
             switch (element.Name)
@@ -44,9 +49,18 @@ public sealed partial class ClientStreamHandler
 
     /// <summary>
     /// A session that another connection resumed no longer belongs to this one: its end must
-    /// not end (or hibernate) the session.
+    /// not end (or hibernate) the session. Only the session's current connection owns it — not
+    /// "any connection while it has none": after a resume onto a connection that dropped in turn,
+    /// the session hibernates (no connection) while the connection it was first resumed from may
+    /// still be closing, and that late disconnect destroyed the hibernating session.
     /// </summary>
     [MemberNotNullWhen(true, nameof(_session))]
-    private bool OwnsSession =>
-        _session is not null && (_session.Connection is null || ReferenceEquals(_session.Connection, _connection));
+    private bool OwnsSession
+    {
+        get
+        {
+            AdoptResumedSession();
+            return _session is not null && ReferenceEquals(_session.Connection, _connection);
+        }
+    }
 }
