@@ -17,6 +17,7 @@ public sealed class FuzzConnection : IAsyncDisposable
     public const string StreamsNs = "http://etherx.jabber.org/streams";
     public const string StreamErrorsNs = "urn:ietf:params:xml:ns:xmpp-streams";
     public const string SmNs = "urn:xmpp:sm:3";
+    public const string TlsNs = "urn:ietf:params:xml:ns:xmpp-tls";
     private static readonly XNamespace ClientNs = "jabber:client";
 
     private readonly TcpClient _tcp;
@@ -27,6 +28,7 @@ public sealed class FuzzConnection : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<(Func<XElement, bool> Match, TaskCompletionSource<XElement> Result)> _waiters = [];
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _proceed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _reader;
     private uint _smReceived;
     private bool _smCounting;
@@ -47,7 +49,14 @@ public sealed class FuzzConnection : IAsyncDisposable
     /// <summary>The first piece of server output that did not parse, if any.</summary>
     public string? Malformed { get; private set; }
 
-    public bool SawProceed { get; private set; }
+    /// <summary>The server said &lt;proceed/&gt; to STARTTLS: it now waits for a TLS handshake this client never starts.</summary>
+    public bool SawProceed => _proceed.Task.IsCompleted;
+
+    /// <summary>The server answered STARTTLS with &lt;failure/&gt;, after which it closes the stream without a stream error (RFC 6120 §5.4.2.2).</summary>
+    public bool SawTlsFailure { get; private set; }
+
+    /// <summary>Completes when the stream ends or the server starts waiting for TLS.</summary>
+    public Task Ended => Task.WhenAny(_closed.Task, _proceed.Task);
 
     /// <summary>The server's &lt;/stream:stream&gt; arrived.</summary>
     public bool StreamClosed { get; private set; }
@@ -201,7 +210,11 @@ public sealed class FuzzConnection : IAsyncDisposable
         {
             StreamErrors.Add(element.Elements().FirstOrDefault(e => e.Name.Namespace == StreamErrorsNs && e.Name.LocalName != "text")?.Name.LocalName ?? "(none)");
         }
-        else if (element.Name.LocalName == "proceed") SawProceed = true;
+        else if (element.Name.NamespaceName == TlsNs)
+        {
+            if (element.Name.LocalName == "proceed") _proceed.TrySetResult();
+            else if (element.Name.LocalName == "failure") SawTlsFailure = true;
+        }
         Dispatch(element);
     }
 

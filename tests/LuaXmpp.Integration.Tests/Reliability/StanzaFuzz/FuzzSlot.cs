@@ -54,7 +54,7 @@ public sealed class FuzzSlot(int index, FuzzUser user, string resource, bool sma
         _report = report;
         Connection = connection;
         connection.Received += e => OnReceived(connection, e);
-        connection.Closed.ContinueWith(_ => Progress.Release(), TaskScheduler.Default);
+        connection.Ended.ContinueWith(_ => Progress.Release(), TaskScheduler.Default);
     }
 
     /// <summary>Forgets the connection (the caller disposes it) and hands back the inputs still unanswered, oldest first.</summary>

@@ -117,7 +117,8 @@ public sealed class StanzaFuzzDriver(StanzaFuzzTarget target, StanzaFuzzOptions 
         try
         {
             await connection.SendAsync([.. input.Bytes, .. Encoding.UTF8.GetBytes(Closer)]);
-            if (await Task.WhenAny(connection.Closed, Task.Delay(options.HangTimeout)) != connection.Closed)
+            var ended = connection.Ended;
+            if (await Task.WhenAny(ended, Task.Delay(options.HangTimeout)) != ended)
             {
                 Find("hang", $"new stream not ended {options.HangTimeout.TotalSeconds} s after the client's </stream:stream>", [input]);
                 return;
@@ -133,7 +134,8 @@ public sealed class StanzaFuzzDriver(StanzaFuzzTarget target, StanzaFuzzOptions 
     /// <summary>After an input followed by our closing tag: the stream must end, and end properly.</summary>
     private async Task EndAsync(FuzzSlot slot, FuzzConnection connection, StanzaFuzzInput input, bool acceptClean)
     {
-        if (await Task.WhenAny(connection.Closed, Task.Delay(options.HangTimeout)) != connection.Closed)
+        var ended = connection.Ended;
+        if (await Task.WhenAny(ended, Task.Delay(options.HangTimeout)) != ended)
         {
             Find("hang", $"session {slot.Index} not ended {options.HangTimeout.TotalSeconds} s after the client's </stream:stream>", [input]);
             _report.Count("hang");
@@ -157,6 +159,7 @@ public sealed class StanzaFuzzDriver(StanzaFuzzTarget target, StanzaFuzzOptions 
         }
         else if (errors.Count == 0 && connection.StreamClosed && acceptClean) _report.Count($"{prefix}clean-close");
         else if (errors.Count == 0 && connection.SawProceed) _report.Count($"{prefix}starttls-proceed");
+        else if (errors.Count == 0 && connection.SawTlsFailure && connection.StreamClosed) _report.Count($"{prefix}starttls-failure");
         else
         {
             Find("bad-close", $"stream ended with {errors.Count} stream error(s) [{string.Join(", ", errors)}], " +
@@ -168,7 +171,7 @@ public sealed class StanzaFuzzDriver(StanzaFuzzTarget target, StanzaFuzzOptions 
     private async Task WaitProgressAsync(FuzzSlot slot)
     {
         if (slot.Connection is not { } connection) return;
-        if (connection.TcpClosed)
+        if (connection.TcpClosed || connection.SawProceed)
         {
             await OnUnexpectedCloseAsync(slot, connection);
             return;
@@ -186,7 +189,7 @@ public sealed class StanzaFuzzDriver(StanzaFuzzTarget target, StanzaFuzzOptions 
 
     private async Task DrainAsync(FuzzSlot slot)
     {
-        while (slot.Connection is { } connection && (slot.PendingCount > 0 || connection.TcpClosed)) await WaitProgressAsync(slot);
+        while (slot.Connection is { } connection && (slot.PendingCount > 0 || connection.TcpClosed || connection.SawProceed)) await WaitProgressAsync(slot);
     }
 
     /// <summary>The server ended a session we were still feeding: the oldest unanswered input is the one it
@@ -204,7 +207,7 @@ public sealed class StanzaFuzzDriver(StanzaFuzzTarget target, StanzaFuzzOptions 
     {
         if (slot.Connection is { } current)
         {
-            if (!current.TcpClosed) return current;
+            if (!current.TcpClosed && !current.SawProceed) return current;
             await OnUnexpectedCloseAsync(slot, current);
         }
         var connection = await LoginAsync(slot.User, slot.Resource, slot.Smacks, blame: []);

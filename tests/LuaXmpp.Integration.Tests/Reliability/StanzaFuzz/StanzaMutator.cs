@@ -15,9 +15,13 @@ public static class StanzaMutator
     /// <summary>Applies one structural mutation to <paramref name="root"/> (in place) and names it.</summary>
     public static string Mutate(XElement root, Random rng, string host, Func<Random, XElement> graftSource)
     {
-        var elements = root.DescendantsAndSelf().ToList();
-        var target = FuzzValues.Pick(rng, elements);
-        switch (rng.Next(14))
+        // Mostly below the root: a root in the wrong namespace or with an unknown name only earns a stream
+        // error (unsupported-stanza-type) and a reconnect, so it is tried, but rarely.
+        var elements = root.Descendants().ToList();
+        var target = elements.Count == 0 || rng.Next(12) == 0 ? root : FuzzValues.Pick(rng, elements);
+        int operation = rng.Next(14);
+        if (target == root && operation is 9 or 10 && rng.Next(4) != 0) operation = 6;
+        switch (operation)
         {
             case 0:
                 if (target.Attributes().Where(a => !a.IsNamespaceDeclaration).ToList() is { Count: > 0 } attributes)
@@ -83,7 +87,7 @@ public static class StanzaMutator
     /// <summary>Wraps a child in a chain of elements: mostly under the server's depth limit, sometimes over it.</summary>
     private static void Nest(XElement target, Random rng)
     {
-        int depth = rng.Next(8) == 0 ? 30 + rng.Next(10) : 1 + rng.Next(20);
+        int depth = rng.Next(40) == 0 ? 30 + rng.Next(10) : 1 + rng.Next(20);
         var innermost = new XElement(target.Name.Namespace + "n");
         var outer = innermost;
         for (int i = 1; i < depth; i++) outer = new XElement(target.Name.Namespace + "n", outer);
@@ -144,8 +148,8 @@ public static class StanzaMutator
     /// <summary>A stanza made up from the pools, for inputs that owe nothing to the corpus.</summary>
     public static XElement RandomTree(Random rng, string host, int depth = 0)
     {
-        XNamespace ns = depth == 0 && rng.Next(4) != 0 ? ClientNs : FuzzValues.Pick(rng, FuzzValues.Namespaces);
-        string name = depth == 0 && rng.Next(4) != 0 ? FuzzValues.Pick(rng, new[] { "message", "iq", "presence" }) : FuzzValues.Pick(rng, FuzzValues.ElementNames);
+        XNamespace ns = depth == 0 && rng.Next(12) != 0 ? ClientNs : FuzzValues.Pick(rng, FuzzValues.Namespaces);
+        string name = depth == 0 && rng.Next(12) != 0 ? FuzzValues.Pick(rng, new[] { "message", "iq", "presence" }) : FuzzValues.Pick(rng, FuzzValues.ElementNames);
         var element = new XElement(ns + name);
         for (int i = rng.Next(4); i > 0; i--) element.SetAttributeValue(AttributeName(rng), FuzzValues.Value(rng, host));
         if (rng.Next(3) == 0) element.Add(new XText(FuzzValues.Value(rng, host)));
