@@ -91,17 +91,18 @@ public sealed class StanzaFuzzDriver(StanzaFuzzTarget target, StanzaFuzzOptions 
             return;
         }
         var slot = _slots[input.Slot];
-        if (Contains(input.Bytes, "jabber:iq:register")) slot.User.Suspect = true;
         if (input.NeedsCloser)
         {
             await DrainAsync(slot);
             if (await EnsureConnectedAsync(slot) is not { } connection) return;
+            MarkSuspect(slot, input);
             await connection.SendAsync([.. input.Bytes, .. Encoding.UTF8.GetBytes(Closer)]);
             await EndAsync(slot, connection, input, acceptClean: true);
             return;
         }
         while (slot.PendingCount >= options.Window) await WaitProgressAsync(slot);
         if (await EnsureConnectedAsync(slot) is not { } conn) return;
+        MarkSuspect(slot, input);
         string pingId = "fzp-" + Interlocked.Increment(ref _pings);
         // XEP-0352: an inactive session may hold the ping's answer back; make it active again first.
         string after = (Contains(input.Bytes, "inactive") ? "<active xmlns='urn:xmpp:csi:0'/>" : "") +
@@ -302,6 +303,13 @@ public sealed class StanzaFuzzDriver(StanzaFuzzTarget target, StanzaFuzzOptions 
         var finding = new StanzaFuzzFinding(kind, detail, inputs.ToList());
         lock (_report.Findings) _report.Findings.Add(finding);
         options.Progress?.Invoke(finding.ToString());
+    }
+
+    /// <summary>Only once the input goes out on the connection it may act on (a login in between would otherwise
+    /// clear the mark, and the next login would try an account the input just deleted).</summary>
+    private static void MarkSuspect(FuzzSlot slot, StanzaFuzzInput input)
+    {
+        if (Contains(input.Bytes, "jabber:iq:register")) slot.User.Suspect = true;
     }
 
     private static bool Contains(byte[] bytes, string text) => bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
