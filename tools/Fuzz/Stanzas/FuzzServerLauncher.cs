@@ -114,6 +114,12 @@ public sealed class FuzzServerLauncher : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the server at once (the tool is being interrupted: the server must not outlive it).</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

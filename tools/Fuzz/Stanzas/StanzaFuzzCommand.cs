@@ -35,6 +35,9 @@ public static class StanzaFuzzCommand
         };
         bool keep = values.GetValueOrDefault("keep") == "1";
         await using var server = await FuzzServerLauncher.StartAsync(values.GetValueOrDefault("debug-log") == "1", keep);
+        // Ctrl-C or SIGTERM on the tool must not leave the server running.
+        using var onInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => server.Kill());
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => server.Kill());
         Console.WriteLine($"server in {server.Directory}, c2s port {server.Port}; seed {options.Seed}, inputs {options.First}..{options.Last}");
         StanzaFuzzReport report;
         await using (var driver = new StanzaFuzzDriver(server.Target(), options))

@@ -61,6 +61,9 @@ public sealed class FuzzConnection : IAsyncDisposable
     /// <summary>The server's &lt;/stream:stream&gt; arrived.</summary>
     public bool StreamClosed { get; private set; }
 
+    /// <summary>The connection ended with a reset, not an orderly close (see <see cref="StanzaFuzzDriver"/>).</summary>
+    public bool Reset { get; private set; }
+
     /// <summary>The TCP connection ended (closed or reset).</summary>
     public bool TcpClosed => _closed.Task.IsCompleted;
 
@@ -170,7 +173,8 @@ public sealed class FuzzConnection : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
         {
-            // A reset after the server's last bytes counts as closed.
+            // A reset (RST) rather than an orderly end: the kernel may have dropped what the server sent last.
+            Reset = true;
         }
         finally
         {
