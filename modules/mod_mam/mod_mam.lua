@@ -194,7 +194,8 @@ module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
 	-- backwards from an id, or from the end when empty; <after/> pages forwards. RSM ids take
 	-- precedence over the form's before-id/after-id.
 	local set = rsm.get(query);
-	local page = min(set and tonumber(set.max) or default_page, max_page);
+	-- <max/> is an integer (XEP-0059 §2.1); a fraction such as 1.5 once made the page loop index a hole.
+	local page = min(floor(set and tonumber(set.max) or default_page), max_page);
 	if page < 0 then page = default_page; end
 	local before, after = filters.before, filters.after;
 	local backwards = false;

@@ -4,7 +4,7 @@ using LuaXmpp.Tests.Fuzz;
 namespace LuaXmpp.Fuzz;
 
 /// <summary>
-/// Long fuzzing runs over the XML stream parser:
+/// Long fuzzing runs over the XML stream parser (and, with a first argument <c>stanzas</c>, the stanza fuzzer: see Stanzas/StanzaFuzzCommand):
 /// <c>dotnet run --project tools/Fuzz -c Release -- --inputs N --seed S [--max-seconds T] [--start I] [--only I] [--max-findings M] [--max-input-bytes B]</c>.
 /// On top of the engine's checks it bounds each input's time (the thread's CPU time: the machine is shared)
 /// and allocations, measured here only, never in unit tests. Findings are printed in base64 and saved under tools/Fuzz/findings/; the exit code is 1.
@@ -23,6 +23,8 @@ public static class FuzzCommand
 
     public static int Main(string[] args)
     {
+        // Second mode: the stanza fuzzer against a real server (tools/Fuzz/Stanzas).
+        if (args.Length > 0 && args[0] == "stanzas") return Stanzas.StanzaFuzzCommand.RunAsync(args[1..]).GetAwaiter().GetResult();
         var options = Options.Parse(args);
         if (options is null)
         {
