@@ -35,6 +35,10 @@ public sealed class ClientConnection : IClientConnection
     // much (plus one stanza) beyond what the socket already took.
     private const int WriteBatchBytes = 64 * 1024;
 
+    // How long and how much a closed connection still reads (and discards) from its client.
+    private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(2);
+    private const long DrainLimitBytes = 4 * 1024 * 1024;
+
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_scratch;
 
@@ -47,6 +51,7 @@ public sealed class ClientConnection : IClientConnection
     private readonly CancellationTokenSource _closing = new();
     // Ends the read loop (and so reports the disconnect) without ending the writer's grace period.
     private readonly CancellationTokenSource _reading;
+    private bool _drainInput;
     private readonly SendBudget _budget;
     private Stream _stream;
     private IStreamHandler? _handler;
@@ -125,6 +130,7 @@ public sealed class ClientConnection : IClientConnection
             }
             Close();
             if (writer is not null) await writer.ConfigureAwait(false);
+            await DrainInputAsync().ConfigureAwait(false);
             await DisposeTransportAsync().ConfigureAwait(false);
         }
     }
@@ -377,7 +383,8 @@ public sealed class ClientConnection : IClientConnection
         {
             // A write given up on (the client took nothing within the grace period) would block
             // the final flush for good: shut the socket first so that flush fails at once.
-            if (_closing.IsCancellationRequested) ShutdownSocket();
+            bool gaveUp = _closing.IsCancellationRequested;
+            if (gaveUp) ShutdownSocket(SocketShutdown.Both);
             try
             {
                 // Completing flushes what is buffered; a client that reset the connection makes that fail.
@@ -387,21 +394,52 @@ public sealed class ClientConnection : IClientConnection
             {
                 _log.Debug("Final flush failed: " + ex.Message);
             }
-            // Whatever is still queued goes nowhere now; shut the socket so the read loop ends too.
-            ShutdownSocket();
+            // Whatever is still queued goes nowhere now. Our side is done (FIN after the close
+            // tag); the read loop stops, and RunAsync drains what the client still sends.
+            ShutdownSocket(gaveUp ? SocketShutdown.Both : SocketShutdown.Send);
+            _drainInput = !gaveUp;
             _closing.Cancel();
             DropQueued(unflushed);
         }
     }
 
-    private void ShutdownSocket()
+    private void ShutdownSocket(SocketShutdown how)
     {
         try
         {
-            _socket.Shutdown(SocketShutdown.Both);
+            _socket.Shutdown(how);
         }
         catch (Exception ex) when (IsTransportError(ex))
         {
+        }
+    }
+
+    // RFC 6120 §4.4: after our closing tag, wait (bounded) for the client to close its side.
+    // Closing a socket with unread input makes the kernel send a reset, and a reset makes the
+    // client's kernel discard what it has not read yet: often our stream error, when the client
+    // had pipelined more stanzas behind the one that ended the stream. Reading its input to the
+    // end first lets the error and the close tag arrive.
+    private async Task DrainInputAsync()
+    {
+        if (!_drainInput) return;
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            using var timeout = new CancellationTokenSource(DrainTime);
+            long drained = 0;
+            while (drained < DrainLimitBytes)
+            {
+                int n = await _socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token).ConfigureAwait(false);
+                if (n == 0) return;
+                drained += n;
+            }
+        }
+        catch (Exception ex) when (IsTransportError(ex))
+        {
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

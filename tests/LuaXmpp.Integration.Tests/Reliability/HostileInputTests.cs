@@ -147,6 +147,38 @@ public sealed class HostileInputTests(SharedServer shared, ITestOutputHelper out
         });
     }
 
+    /// <summary>
+    /// RFC 6120 §4.4 and §4.9.1.1: the stream error must reach a client that pipelined more input
+    /// behind the stanza that ended its stream. Closing the socket with that input unread makes
+    /// the kernel answer with a reset, which throws away the error before the client reads it
+    /// (found by the stanza fuzzer); the server now reads the client's input to its end first.
+    /// </summary>
+    [Fact]
+    public async Task StreamError_WithPipelinedInputBehindIt_StillReachesTheClient()
+    {
+        await using var client = await shared.LoginNewAsync();
+        // 10 MB of messages to itself that it does not read yet: its receive window fills, so the
+        // stream error waits in the server's send queue, where a reset would destroy it.
+        var echoes = string.Concat(Enumerable.Range(0, 100).Select(i =>
+            $"<message to='{client.Jid}' type='chat'><body>{new string('e', 100_000)}</body></message>"));
+        var filler = string.Concat(Enumerable.Range(0, 40).Select(i =>
+            $"<message to='nobody@localhost' type='chat'><body>{new string('p', 8_000)}</body></message>"));
+
+        // The unknown element ends the stream; ~320 KB more follow it in the same write.
+        await client.SendAsync(echoes + "<foo xmlns='urn:example:unknown'/>" + filler);
+        await Task.Delay(TimeSpan.FromMilliseconds(500)); // the server closes before we read a byte
+        var (closed, elements) = await client.ReadToEndAsync();
+
+        shared.Server.Check(() =>
+        {
+            Assert.True(closed, "the server kept the connection open");
+            Assert.Equal(100, elements.Count(e => e.Name.LocalName == "message"));
+            var error = Assert.Single(elements, e => e.Name.LocalName == "error");
+            Assert.Equal("unsupported-stanza-type", error.Elements().First().Name.LocalName);
+            Assert.True(client.StreamClosed, "no </stream:stream> from the server");
+        });
+    }
+
     private async Task AttackAsync(string condition, Func<Task<XmppSocketClient>> attack)
     {
         string logLine = "Closing stream with error " + condition;
