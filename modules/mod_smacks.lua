@@ -51,7 +51,9 @@ module:get_option_boolean("smacks_enabled_s2s", true);
 module:get_option_boolean("smacks_s2s_resend", false);
 
 -- username → { [token] = { h = <last h>, t = <expiry time> } }: what a late <resume/> is told.
+-- The same rows as a map store, so an expiry is one write (a mass expiry is as many writes).
 local old_sessions = module:open_store("smacks_h");
+local old_session_map = module:open_store("smacks_h", "map");
 
 -- "user@host/token" → resumable session (connected or hibernating).
 local registry = {};
@@ -98,25 +100,40 @@ end
 -- Old sessions: the h of expired sessions, kept in storage so it survives a restart
 ---------------------------------------------------------------------------------------------
 
+-- One write, no read: expiring a hundred thousand sessions at once must not also read a
+-- hundred thousand lists. The list is trimmed to the newest smacks_max_old_sessions when the
+-- user next enables stream management (as Prosody does) and at lookup.
 local function remember_h(username, token, h)
-	local all = old_sessions:get(username) or {};
-	all[token] = { h = h, t = os_time() };
-	-- Keep the newest smacks_max_old_sessions.
+	local ok, err = old_session_map:set(username, token, { h = h, t = os_time() });
+	if not ok then module:log("warn", "Could not save the h of expired session %s: %s", token, err); end
+end
+
+local function newest_first(all)
 	local tokens = {};
 	for t in pairs(all) do tokens[#tokens + 1] = t; end
 	table.sort(tokens, function(a, b) return (all[a].t or 0) > (all[b].t or 0); end);
+	return tokens;
+end
+
+local function trim_old_sessions(username)
+	local all = old_sessions:get(username);
+	if not all then return; end
+	local tokens = newest_first(all);
+	if #tokens <= max_old_sessions then return; end
 	for i = max_old_sessions + 1, #tokens do all[tokens[i]] = nil; end
-	local ok, err = old_sessions:set(username, all);
-	if not ok then module:log("warn", "Could not save the h of expired session %s: %s", token, err); end
+	old_sessions:set(username, all);
 end
 
 local function take_old_h(username, token)
 	local all = old_sessions:get(username);
 	local entry = all and all[token];
 	if not entry then return nil; end
-	all[token] = nil;
-	old_sessions:set(username, next(all) and all or nil);
-	return entry.h;
+	old_session_map:set(username, token, nil);
+	-- Only the newest smacks_max_old_sessions count, trimmed or not yet.
+	for rank, t in ipairs(newest_first(all)) do
+		if t == token then return rank <= max_old_sessions and entry.h or nil; end
+	end
+	return nil;
 end
 
 ---------------------------------------------------------------------------------------------
@@ -276,6 +293,7 @@ local function handle_enable(session, stanza, xmlns)
 	end
 	sm.sm_enable(session, xmlns, resume, queue_size, max_unacked, max_inactive_unacked, max_ack_delay);
 	session.smacks = xmlns;
+	trim_old_sessions(session.username);
 
 	local token;
 	if resume then
@@ -301,6 +319,10 @@ module:hook("stanza/" .. xmlns_sm2 .. ":enable", function (event) return handle_
 local function hibernate(session)
 	sm.sm_hibernate(session);
 	session.hibernating = os_time();
+	-- The session's idle util.async runner (a coroutine and its stack) is made again on the
+	-- next stanza after a resume; a hibernating session handles none, so it is not kept.
+	local thread = rawget(session, "thread");
+	if type(thread) == "table" and thread.state == "ready" then rawset(session, "thread", nil); end
 	local timeout = session.smacks_max or hibernation_time;
 	local watchdog = module:add_timer(timeout, function ()
 		if session.hibernating_watchdog ~= nil and not session.destroyed then

@@ -48,6 +48,7 @@ public sealed partial class HibernationLoadTests(ITestOutputHelper output)
         await LeaveHibernatingAsync(server, warmup, i => "w" + i, new string[warmup], clock, deadline);
         await WaitForHibernatingAsync(server, warmup, TimeSpan.FromSeconds(30));
         await Task.Delay(1000);
+        long luaBaseline = await LuaHeapKibAsync(sender);
         long baseline = ServerMemory.RssKib(pid);
 
         var loginClock = Stopwatch.StartNew();
@@ -55,10 +56,12 @@ public sealed partial class HibernationLoadTests(ITestOutputHelper output)
         double loginSeconds = loginClock.Elapsed.TotalSeconds;
         bool allHibernating = await WaitForHibernatingAsync(server, warmup + sessions, TimeSpan.FromSeconds(60));
         await Task.Delay(2000);
+        long luaHibernated = await LuaHeapKibAsync(sender);
         long hibernated = ServerMemory.RssKib(pid);
         double perSessionKib = (hibernated - baseline) / (double)sessions;
         output.WriteLine($"{sessions} sessions logged in and cut in {loginSeconds:F1} s ({sessions / loginSeconds:F0}/s); " +
-            $"RSS {baseline / 1024} MiB → {hibernated / 1024} MiB = {perSessionKib:F2} KiB per hibernated session");
+            $"RSS {baseline / 1024} MiB → {hibernated / 1024} MiB = {perSessionKib:F2} KiB per hibernated session, " +
+            $"of which Lua heap {luaBaseline / 1024} → {luaHibernated / 1024} MiB = {(luaHibernated - luaBaseline) / (double)sessions:F2} KiB");
         Assert.True(clock.Elapsed < deadline - TimeSpan.FromSeconds(4),
             $"logins took too long ({clock.Elapsed.TotalSeconds:F0} s) for the {budgetSeconds} s hibernation budget; raise LUAXMPP_RELIABILITY_HIBERNATION_SECONDS");
 
@@ -108,11 +111,12 @@ public sealed partial class HibernationLoadTests(ITestOutputHelper output)
 
         double expirySeconds = expiryClock.Elapsed.TotalSeconds;
         await Task.Delay(3000);
+        long luaAfterExpiry = await LuaHeapKibAsync(sender);
         long afterExpiry = ServerMemory.RssKib(pid);
         var summaries = Summaries(server);
         output.WriteLine($"all {remaining} hibernating sessions gone {expirySeconds:F1} s after their common deadline " +
             $"(summary lines every 1 s); expired counted {summaries.Sum(s => s.Expired)}, resumed {summaries.Sum(s => s.Resumed)}; " +
-            $"pings meanwhile {pingMs.Count}, max {pingMs.DefaultIfEmpty(0).Max():F0} ms; RSS after expiry {afterExpiry / 1024} MiB; " +
+            $"pings meanwhile {pingMs.Count}, max {pingMs.DefaultIfEmpty(0).Max():F0} ms; RSS after expiry {afterExpiry / 1024} MiB (Lua heap {luaAfterExpiry / 1024} MiB); " +
             $"resumes {resumed.Length - resumeProblems.Count}/{resumed.Length}, max {resumeMs.DefaultIfEmpty(0).Max():F0} ms");
 
         // Exactly once: the resumed sessions got their messages on resume (none offline), the
@@ -200,16 +204,54 @@ public sealed partial class HibernationLoadTests(ITestOutputHelper output)
         });
     }
 
-    private async Task<ServerProcess> StartServerAsync() =>
-        await ServerProcess.StartAsync(output, c => c
+    // Answers an iq with the Lua heap size after a full collection, so the report can split the
+    // memory per session between Lua (session tables, mod_smacks' state) and the rest.
+    private const string MemoryProbe = """
+        local st = require "util.stanza";
+        module:hook("iq-get/host/urn:test:lua-memory:query", function (event)
+            collectgarbage("collect");
+            collectgarbage("collect");
+            event.origin.send(st.reply(event.stanza):tag("memory", { xmlns = "urn:test:lua-memory",
+                kib = string.format("%d", math.floor(collectgarbage("count"))) }));
+            return true;
+        end);
+        """;
+
+    private async Task<ServerProcess> StartServerAsync()
+    {
+        var server = await ServerProcess.CreateAsync(output, c => c
             .Set("c2s_require_encryption", "false")
             .Set("allow_unencrypted_plain_auth", "true")
             .Set("authentication", ServerConfig.Lua("internal_plain"))
             .Set("smacks_hibernation_time", "3600")
             .Set("smacks_summary_interval", "1")
             .Set("c2s_timeout", "120")
-            .Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "disco", "ping", "register", "offline", "smacks"))
+            .Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "disco", "ping", "register", "offline", "smacks", "lua_memory"))
             .Set("log", c.Get("log")!.Replace("debug =", "info =", StringComparison.Ordinal)));
+        var plugins = Directory.CreateDirectory(Path.Combine(server.Directory, "plugins")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(plugins, "mod_lua_memory.lua"), MemoryProbe);
+        server.Config.Set("plugin_paths", ServerConfig.LuaList(plugins));
+        await server.WriteConfigAsync();
+        try
+        {
+            await server.StartAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The server's Lua heap in KiB after a full collection.</summary>
+    private static async Task<long> LuaHeapKibAsync(XmppSocketClient client)
+    {
+        var id = "mem" + Guid.NewGuid().ToString("N")[..6];
+        await client.SendAsync($"<iq type='get' id='{id}' to='{Host}'><query xmlns='urn:test:lua-memory'/></iq>");
+        var reply = await client.WaitForAsync(e => (string?)e.Attribute("id") == id, "Lua memory", TimeSpan.FromSeconds(60));
+        return long.Parse((string?)reply.Descendants().FirstOrDefault(e => e.Name.LocalName == "memory")?.Attribute("kib") ?? "-1", CultureInfo.InvariantCulture);
+    }
 
     /// <summary>
     /// Leaves <paramref name="count"/> hibernating sessions (32 logins in flight). With a
