@@ -19,6 +19,9 @@
 --                                              storage (store "smacks_h"), for <failed h=…/>
 --   smacks_max_queue_size (500)                unacked queue bound; beyond it the session
 --                                              cannot be resumed and its messages go offline
+--   smacks_summary_interval (60)              at most one info line per interval saying how many
+--                                              sessions started hibernating, resumed and expired
+--                                              (none while nothing happens; 0 turns it off)
 --   smacks_enabled_s2s (true), smacks_s2s_resend (false)
 --                                              accepted for compatibility; no effect until
 --                                              LuaXmpp has server-to-server streams
@@ -42,17 +45,41 @@ local max_ack_delay = module:get_option_number("smacks_max_ack_delay", 30);
 local max_hibernated = module:get_option_number("smacks_max_hibernated_sessions", 10);
 local max_old_sessions = module:get_option_number("smacks_max_old_sessions", 10);
 local queue_size = module:get_option_number("smacks_max_queue_size", 500);
+local summary_interval = module:get_option_number("smacks_summary_interval", 60);
 -- Read so that a config written for Prosody checks clean; there are no s2s streams yet.
 module:get_option_boolean("smacks_enabled_s2s", true);
 module:get_option_boolean("smacks_s2s_resend", false);
 
 -- username → { [token] = { h = <last h>, t = <expiry time> } }: what a late <resume/> is told.
+-- The same rows as a map store, so an expiry is one write (a mass expiry is as many writes).
 local old_sessions = module:open_store("smacks_h");
+local old_session_map = module:open_store("smacks_h", "map");
 
 -- "user@host/token" → resumable session (connected or hibernating).
 local registry = {};
 -- username → array of hibernating sessions, oldest first (for smacks_max_hibernated_sessions).
 local hibernating_by_user = {};
+-- How many sessions hibernate now, and what happened since the last summary line.
+local hibernating_count = 0;
+local summary = { hibernated = 0, resumed = 0, expired = 0 };
+local summary_timer;
+
+-- One line per interval instead of one per session: with many clients (a network outage
+-- disconnects thousands at once) a debug line per session is too many for an operator, and
+-- nothing at info would hide a mass expiry. Nothing is logged while nothing happens.
+local function log_summary()
+	summary_timer = nil;
+	module:log("info", "Stream management in the last %d s: %d sessions started hibernating, %d resumed, %d expired; %d hibernating now",
+		summary_interval, summary.hibernated, summary.resumed, summary.expired, hibernating_count);
+	summary.hibernated, summary.resumed, summary.expired = 0, 0, 0;
+end
+
+local function count(what)
+	summary[what] = summary[what] + 1;
+	if summary_interval > 0 and not summary_timer then
+		summary_timer = module:add_timer(summary_interval, log_summary);
+	end
+end
 
 local function registry_key(username, token) return username .. "@" .. module.host .. "/" .. token; end
 
@@ -73,25 +100,40 @@ end
 -- Old sessions: the h of expired sessions, kept in storage so it survives a restart
 ---------------------------------------------------------------------------------------------
 
+-- One write, no read: expiring a hundred thousand sessions at once must not also read a
+-- hundred thousand lists. The list is trimmed to the newest smacks_max_old_sessions when the
+-- user next enables stream management (as Prosody does) and at lookup.
 local function remember_h(username, token, h)
-	local all = old_sessions:get(username) or {};
-	all[token] = { h = h, t = os_time() };
-	-- Keep the newest smacks_max_old_sessions.
+	local ok, err = old_session_map:set(username, token, { h = h, t = os_time() });
+	if not ok then module:log("warn", "Could not save the h of expired session %s: %s", token, err); end
+end
+
+local function newest_first(all)
 	local tokens = {};
 	for t in pairs(all) do tokens[#tokens + 1] = t; end
 	table.sort(tokens, function(a, b) return (all[a].t or 0) > (all[b].t or 0); end);
+	return tokens;
+end
+
+local function trim_old_sessions(username)
+	local all = old_sessions:get(username);
+	if not all then return; end
+	local tokens = newest_first(all);
+	if #tokens <= max_old_sessions then return; end
 	for i = max_old_sessions + 1, #tokens do all[tokens[i]] = nil; end
-	local ok, err = old_sessions:set(username, all);
-	if not ok then module:log("warn", "Could not save the h of expired session %s: %s", token, err); end
+	old_sessions:set(username, all);
 end
 
 local function take_old_h(username, token)
 	local all = old_sessions:get(username);
 	local entry = all and all[token];
 	if not entry then return nil; end
-	all[token] = nil;
-	old_sessions:set(username, next(all) and all or nil);
-	return entry.h;
+	old_session_map:set(username, token, nil);
+	-- Only the newest smacks_max_old_sessions count, trimmed or not yet.
+	for rank, t in ipairs(newest_first(all)) do
+		if t == token then return rank <= max_old_sessions and entry.h or nil; end
+	end
+	return nil;
 end
 
 ---------------------------------------------------------------------------------------------
@@ -145,13 +187,20 @@ module:hook("delivery/failure", function (event)
 	end
 end);
 
+-- Takes the session off its user's hibernating list; true if it was there.
 local function forget_hibernating(session)
 	local list = session.username and hibernating_by_user[session.username];
-	if not list then return; end
+	if not list then return false; end
+	local found = false;
 	for i = #list, 1, -1 do
-		if list[i] == session then table.remove(list, i); end
+		if list[i] == session then
+			table.remove(list, i);
+			found = true;
+		end
 	end
 	if #list == 0 then hibernating_by_user[session.username] = nil; end
+	if found then hibernating_count = hibernating_count - 1; end
+	return found;
 end
 
 local function stop_watchdog(session)
@@ -175,7 +224,7 @@ end
 local function expire(session, reason)
 	if session.destroyed then return; end
 	stop_watchdog(session);
-	forget_hibernating(session);
+	if forget_hibernating(session) then count("expired"); end
 	local info = info_of(session);
 	local token = revoke_token(session);
 	if token and info then remember_h(session.username, token, info.h); end
@@ -188,7 +237,7 @@ module:hook("pre-resource-unbind", function (event)
 	local session = event.session;
 	if not info_of(session) then return; end
 	stop_watchdog(session);
-	forget_hibernating(session);
+	if forget_hibernating(session) then count("expired"); end
 	revoke_token(session);
 	session.hibernating = nil;
 	handle_unacked(session);
@@ -244,6 +293,7 @@ local function handle_enable(session, stanza, xmlns)
 	end
 	sm.sm_enable(session, xmlns, resume, queue_size, max_unacked, max_inactive_unacked, max_ack_delay);
 	session.smacks = xmlns;
+	trim_old_sessions(session.username);
 
 	local token;
 	if resume then
@@ -269,6 +319,10 @@ module:hook("stanza/" .. xmlns_sm2 .. ":enable", function (event) return handle_
 local function hibernate(session)
 	sm.sm_hibernate(session);
 	session.hibernating = os_time();
+	-- The session's idle util.async runner (a coroutine and its stack) is made again on the
+	-- next stanza after a resume; a hibernating session handles none, so it is not kept.
+	local thread = rawget(session, "thread");
+	if type(thread) == "table" and thread.state == "ready" then rawset(session, "thread", nil); end
 	local timeout = session.smacks_max or hibernation_time;
 	local watchdog = module:add_timer(timeout, function ()
 		if session.hibernating_watchdog ~= nil and not session.destroyed then
@@ -283,6 +337,8 @@ local function hibernate(session)
 	local list = hibernating_by_user[session.username];
 	if not list then list = {}; hibernating_by_user[session.username] = list; end
 	list[#list + 1] = session;
+	hibernating_count = hibernating_count + 1;
+	count("hibernated");
 	session.log("debug", "Connection lost; hibernating for up to %d s", timeout);
 	module:fire_event("smacks-hibernation-start", { origin = session, queue = sm.sm_queue(session) });
 
@@ -358,7 +414,7 @@ local function handle_resume(session, stanza, xmlns)
 	end
 
 	stop_watchdog(original);
-	forget_hibernating(original);
+	if forget_hibernating(original) then count("resumed"); end
 	local age = original.hibernating and (os_time() - original.hibernating) or 0;
 	sm.sm_resume(original, session, h, previd);
 	original.hibernating = nil;
@@ -398,15 +454,22 @@ end);
 module:hook_global("server-stopping", function ()
 	local sessions = {};
 	for _, session in pairs(registry) do sessions[#sessions + 1] = session; end
+	local hibernated, live = 0, 0;
 	for _, session in ipairs(sessions) do
 		if session.hibernating then
+			hibernated = hibernated + 1;
 			expire(session, "Server shutting down");
 		else
+			live = live + 1;
 			local info = info_of(session);
 			local token = revoke_token(session);
 			if token and info then remember_h(session.username, token, info.h); end
 			handle_unacked(session);
 		end
+	end
+	if hibernated + live > 0 then
+		module:log("info", "Server shutting down: ended %d hibernating and %d connected resumable sessions (h kept, unacknowledged messages to offline storage)",
+			hibernated, live);
 	end
 end, -90);
 

@@ -37,6 +37,12 @@ public sealed class SessionManager
     /// <summary>How a bind to a resource already in use is resolved: "kick_old" (Prosody's default), "kick_new", "random", "increment".</summary>
     public Func<string, string> ConflictPolicy { get; set; } = _ => "kick_old";
 
+    /// <summary>
+    /// Raised after a session was destroyed and its unbind events ran, so that holders of
+    /// per-session state (the Lua session tables) can let it go without scanning every session.
+    /// </summary>
+    public event Action<ClientSession>? SessionDestroyed;
+
     public void Register(ClientSession session) => All.Add(session);
 
     public ClientSession? GetFull(string fullJid) => FullSessions.GetValueOrDefault(fullJid);
@@ -131,6 +137,18 @@ public sealed class SessionManager
         }
         session.Destroyed = true;
         All.Remove(session);
+        try
+        {
+            Unbind(session, host, reason);
+        }
+        finally
+        {
+            SessionDestroyed?.Invoke(session);
+        }
+    }
+
+    private void Unbind(ClientSession session, HostContext? host, string? reason)
+    {
         if (session.FullJid is not { } full) return;
         FullSessions.Remove(full.ToString());
         var bare = full.Bare.ToString();

@@ -138,6 +138,7 @@ public sealed class StreamManagementController
         AwaitingAck = false;
         StopAckTimer();
         _session.Connection = null;
+        State.TrimExcess();
     }
 
     /// <summary>

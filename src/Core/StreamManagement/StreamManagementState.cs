@@ -20,8 +20,10 @@ namespace LuaXmpp.StreamManagement;
 /// </remarks>
 public sealed class StreamManagementState
 {
-    private readonly LinkedList<Entry> _queue = new();
-    private readonly LinkedList<Entry> _spill = new();
+    // Array-backed queues: an empty one holds no array, and a drained one can give its array
+    // back (TrimExcess), which matters with many idle or hibernating sessions.
+    private readonly Queue<Entry> _queue = new();
+    private readonly Queue<Entry> _spill = new();
     private readonly int _maxCount;
     private readonly long _maxBytes;
     private ulong _sent;
@@ -68,15 +70,14 @@ public sealed class StreamManagementState
     {
         _sent++;
         var entry = new Entry(_sent, copy, EstimateBytes(copy));
-        _queue.AddLast(entry);
+        _queue.Enqueue(entry);
         _bytes += entry.Bytes;
         bool first = false;
         while (_queue.Count > _maxCount || (_bytes > _maxBytes && _queue.Count > 1))
         {
-            var oldest = _queue.First!.Value;
-            _queue.RemoveFirst();
+            var oldest = _queue.Dequeue();
             _bytes -= oldest.Bytes;
-            if (oldest.Element.Name == "message") _spill.AddLast(oldest);
+            if (oldest.Element.Name == "message") _spill.Enqueue(oldest);
             else DroppedNonMessages++;
             first |= !Overflowed;
             Overflowed = true;
@@ -94,10 +95,10 @@ public sealed class StreamManagementState
         if (delta > Unacked) return AckResult.TooMany(h, Sent);
         _acked += delta;
         Trim(_spill);
-        while (_queue.First is { } node && node.Value.Sequence <= _acked)
+        while (_queue.TryPeek(out var oldest) && oldest.Sequence <= _acked)
         {
-            _bytes -= node.Value.Bytes;
-            _queue.RemoveFirst();
+            _bytes -= oldest.Bytes;
+            _queue.Dequeue();
         }
         return AckResult.Ok(delta, h, Sent);
     }
@@ -138,9 +139,16 @@ public sealed class StreamManagementState
         _sent = _acked = sent;
     }
 
-    private void Trim(LinkedList<Entry> list)
+    /// <summary>Gives back the queues' spare capacity (the session went idle: it hibernates).</summary>
+    public void TrimExcess()
     {
-        while (list.First is { } node && node.Value.Sequence <= _acked) list.RemoveFirst();
+        _queue.TrimExcess();
+        _spill.TrimExcess();
+    }
+
+    private void Trim(Queue<Entry> queue)
+    {
+        while (queue.TryPeek(out var oldest) && oldest.Sequence <= _acked) queue.Dequeue();
     }
 
     /// <summary>A cheap upper-bound estimate of the serialized size, for the byte bound.</summary>

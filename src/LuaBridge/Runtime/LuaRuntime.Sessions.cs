@@ -16,7 +16,8 @@ public sealed partial class LuaRuntime
     private readonly Dictionary<long, Session> _sessionsById = new();
     private readonly Dictionary<Session, long> _sessionIds = new(ReferenceEqualityComparer.Instance);
     private long _nextSessionId;
-    private int _createdSinceSweep;
+    private List<Session> _destroyed = new();
+    private bool _sweepPosted;
 
     private long SessionId(Session session)
     {
@@ -43,7 +44,6 @@ public sealed partial class LuaRuntime
             lua.PushRef(r);
             return;
         }
-        SweepSessions(lua);
         long id = SessionId(session);
         lua.PushRef(_entry);
         lua.RawGetField(-1, "new_session");
@@ -53,6 +53,8 @@ public sealed partial class LuaRuntime
         if (lua.PCall(2, 1, 0) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
         lua.PushCopy(-1);
         session.LuaTable = new LuaRef(lua.PopRef());
+        // A table made for a session that is already gone is let go like the others.
+        if (session is ClientSession { Destroyed: true } gone) OnSessionDestroyed(gone);
     }
 
     private void PushHostTable(Lua lua, string host)
@@ -80,17 +82,31 @@ public sealed partial class LuaRuntime
         lua.Remove(-2);
     }
 
-    /// <summary>Drops the tables of destroyed client sessions, now and then.</summary>
-    private void SweepSessions(Lua lua)
+    /// <summary>
+    /// A client session was destroyed: its table is let go on a later loop turn (handlers still
+    /// running now may use it). Only destroyed sessions are visited, never all of them.
+    /// </summary>
+    private void OnSessionDestroyed(ClientSession session)
     {
-        if (++_createdSinceSweep < 64) return;
-        _createdSinceSweep = 0;
-        foreach (var (id, session) in _sessionsById.ToArray())
+        if (_disposed || !_sessionIds.ContainsKey(session)) return;
+        _destroyed.Add(session);
+        if (_sweepPosted) return;
+        _sweepPosted = true;
+        _server.Loop.Post(SweepSessions);
+    }
+
+    /// <summary>Drops the tables of the client sessions destroyed since the last sweep.</summary>
+    private void SweepSessions()
+    {
+        _sweepPosted = false;
+        var destroyed = _destroyed;
+        _destroyed = new List<Session>();
+        if (_disposed) return;
+        foreach (var session in destroyed)
         {
-            if (session is not ClientSession { Destroyed: true }) continue;
+            if (!_sessionIds.Remove(session, out var id)) continue;
             _sessionsById.Remove(id);
-            _sessionIds.Remove(session);
-            if (session.LuaTable is LuaRef r) lua.Release(r);
+            if (session.LuaTable is LuaRef r) _main.Release(r);
         }
     }
 

@@ -55,6 +55,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _stanzas = new StanzaMarshaller(PushStanzaMetatable);
         _natives = new NativeTable(() => _current, l => _current = l);
         RegisterNatives();
+        server.Sessions.SessionDestroyed += OnSessionDestroyed;
         LuaLibraries.Install(_main, server.Loop.Time);
         RunPrelude();
     }
@@ -127,9 +128,16 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
 
     private Logger LoggerFor(string source)
     {
-        if (!_loggers.TryGetValue(source, out var logger)) _loggers[source] = logger = Logger.For(source);
+        if (_loggers.TryGetValue(source, out var logger)) return logger;
+        logger = Logger.For(source);
+        // Sessions log under their own names (c2s1a2b…): caching every one would keep a logger
+        // per connection ever made. Module names are few and come first; beyond the bound a
+        // logger is simply made for the call.
+        if (_loggers.Count < MaxCachedLoggers) _loggers[source] = logger;
         return logger;
     }
+
+    private const int MaxCachedLoggers = 1024;
 
     private void RunPrelude()
     {
