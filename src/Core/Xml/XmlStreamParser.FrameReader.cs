@@ -353,10 +353,43 @@ public sealed partial class XmlStreamParser
             }
             if (colon == length - 1) throw XmlStreamException.NotWellFormed("Invalid qualified name");
             var name = unit.Slice(start, length);
-            if (name.IndexOfAnyInRange((byte)0x80, (byte)0xff) >= 0 && !Utf8.IsValid(name)) throw XmlStreamException.NotWellFormed("Invalid UTF-8");
+            if (name.IndexOfAnyInRange((byte)0x80, (byte)0xff) >= 0)
+            {
+                if (!Utf8.IsValid(name)) throw XmlStreamException.NotWellFormed("Invalid UTF-8");
+                if (!IsPortableName(name)) throw XmlStreamException.NotWellFormed("Invalid name character");
+            }
         }
 
-        /// <summary>XML 1.0 §2.3 NameStartChar, approximated for non-ASCII: any multi-byte UTF-8 sequence.</summary>
+        /// <summary>
+        /// A non-ASCII name must use only characters that every recipient's parser accepts: the
+        /// XML 1.0 fourth-edition name classes (Appendix B), which expat (Prosody, slixmpp, Gajim)
+        /// and .NET enforce. The fifth edition allows far more (§2.3, e.g. U+0718 or anything above
+        /// U+FFFF); a server that let such a name through would forward a stanza that breaks its
+        /// recipient's stream — a way to knock any contact offline, again at each login when the
+        /// message sits in offline storage or the archive. XmlConvert's NCName tests are exactly
+        /// expat's classes over the BMP (checked code point by code point).
+        /// </summary>
+        private static bool IsPortableName(ReadOnlySpan<byte> name)
+        {
+            bool start = true;
+            while (!name.IsEmpty)
+            {
+                Rune.DecodeFromUtf8(name, out var rune, out int used);
+                name = name[used..];
+                if (rune.Value == ':')
+                {
+                    start = true;
+                    continue;
+                }
+                if (!rune.IsBmp) return false;
+                char c = (char)rune.Value;
+                if (!(start ? System.Xml.XmlConvert.IsStartNCNameChar(c) : System.Xml.XmlConvert.IsNCNameChar(c))) return false;
+                start = false;
+            }
+            return true;
+        }
+
+        /// <summary>XML 1.0 §2.3 NameStartChar for ASCII; a non-ASCII byte passes here and its character is checked by <see cref="IsPortableName"/>.</summary>
         internal static bool IsNameStart(byte b) => (uint)((b | 0x20) - 'a') <= 'z' - 'a' || b == (byte)'_' || b >= 0x80;
 
         private static bool IsNameByte(byte b) =>

@@ -68,6 +68,13 @@ public sealed class XmlStreamParserErrorTests
         { "malformed CDATA", U(H + "<message><![CDAXA[x]]></message>"), StreamErrorCondition.NotWellFormed },
         { "name starting with digit", U(H + "<1message/>"), StreamErrorCondition.NotWellFormed },
         { "two colons in name", U(H + "<a:b:c xmlns:a='u'/>"), StreamErrorCondition.NotWellFormed },
+        // Non-ASCII names outside XML 1.0 4th-edition classes, which expat and .NET refuse: passed
+        // on, they would break the recipient's stream (found by the stanza fuzzer).
+        { "Syriac letter inside an attribute name", U(H + "<message><markable xm\u0718lns='urn:x'/></message>"), StreamErrorCondition.NotWellFormed },
+        { "Syriac letter as element name", U(H + "<message><\u0718/></message>"), StreamErrorCondition.NotWellFormed },
+        { "multiplication sign in a name", U(H + "<message a\u00D7b='1'/>"), StreamErrorCondition.NotWellFormed },
+        { "character above U+FFFF in a name", U(H + "<message a\U00010000='1'/>"), StreamErrorCondition.NotWellFormed },
+        { "combining mark starting a local name", U(H + "<message xmlns:p='urn:p' p:\u0301a='1'/>"), StreamErrorCondition.NotWellFormed },
         // Refused on the end tag's '>', without waiting for a depth-1 end that never comes (as expat does).
         { "mismatched end tag", U(H + "<message><body>hi</message>"), StreamErrorCondition.NotWellFormed },
         { "mismatched end tag deep inside", U(H + "<iq type='get'><query xmlns='jabber:iq:roster'><item></query>"), StreamErrorCondition.NotWellFormed },
@@ -122,6 +129,16 @@ public sealed class XmlStreamParserErrorTests
         var driver = new ParserDriver(new XmlStreamParser(new XmlStreamLimits())).Feed(H + deep + attributes + longName);
 
         Assert.Equal(4, driver.Events.Count);
+    }
+
+    [Fact]
+    public void TryRead_AcceptsNonAsciiNames_InTheClassesEveryParserKnows()
+    {
+        var driver = new ParserDriver(new XmlStreamParser(new XmlStreamLimits()))
+            .Feed(H + "<message caf\u00E9='1' \u03B1\u03B2='2' \u4E2D\u6587='3'><na\u0301me/></message>");
+
+        var message = Assert.IsType<StreamElementEvent>(driver.Events[1]).Element;
+        Assert.Equal(["caf\u00E9", "\u03B1\u03B2", "\u4E2D\u6587"], message.Attributes.Select(a => a.Name));
     }
 
     [Fact]
