@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using LuaXmpp.Logging;
 
@@ -18,6 +20,15 @@ public sealed class ServerLoop : IAsyncDisposable
     private readonly Logger _log;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    // Due timers wait here, not in _queue: a burst of them (100 000 hibernating sessions expiring
+    // at one deadline after an outage) must not sit in front of every client's next stanza. One
+    // marker in _queue runs them for at most TimerSlice (or TimersPerSlice of them), then goes to
+    // the back of the queue.
+    private readonly ConcurrentQueue<Action> _dueTimers = new();
+    private static readonly TimeSpan TimerSlice = TimeSpan.FromMilliseconds(5);
+    private const int TimersPerSlice = 256;
+    private int _timerMarkerQueued;
+
     public ServerLoop(TimeProvider? time = null, Logger? log = null)
     {
         Time = time ?? TimeProvider.System;
@@ -31,7 +42,7 @@ public sealed class ServerLoop : IAsyncDisposable
     public bool IsOnLoop => Thread.CurrentThread == _thread;
 
     /// <summary>Work items waiting (a measure of how far behind the loop is).</summary>
-    public int Backlog => _queue.Reader.Count;
+    public int Backlog => _queue.Reader.Count + _dueTimers.Count;
 
     public void Start() => _thread.Start();
 
@@ -89,6 +100,29 @@ public sealed class ServerLoop : IAsyncDisposable
         }
     }
 
+    private void PostTimer(Action fire)
+    {
+        _dueTimers.Enqueue(fire);
+        QueueTimerMarker();
+    }
+
+    private void QueueTimerMarker()
+    {
+        if (Interlocked.CompareExchange(ref _timerMarkerQueued, 1, 0) == 0) Post(RunDueTimers);
+    }
+
+    private void RunDueTimers()
+    {
+        Volatile.Write(ref _timerMarkerQueued, 0);
+        long start = Stopwatch.GetTimestamp();
+        for (int n = 1; _dueTimers.TryDequeue(out var fire); n++)
+        {
+            Execute(new Work(fire, null));
+            if (n == TimersPerSlice || Stopwatch.GetElapsedTime(start) >= TimerSlice) break;
+        }
+        if (!_dueTimers.IsEmpty) QueueTimerMarker();
+    }
+
     private void Execute(Work work)
     {
         try
@@ -128,7 +162,7 @@ public sealed class ServerLoop : IAsyncDisposable
         {
             _loop = loop;
             _callback = callback;
-            _timer = loop.Time.CreateTimer(_ => _loop.Post(Fire), null, delay, Timeout.InfiniteTimeSpan);
+            _timer = loop.Time.CreateTimer(_ => _loop.PostTimer(Fire), null, delay, Timeout.InfiniteTimeSpan);
         }
 
         public void Dispose()
