@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Runs LuaXmpp's reliability tests (tests/LuaXmpp.Integration.Tests/Reliability) against the real
-# server process. Without flags: the CI sizes (what scripts/test.sh runs too, ~2 minutes).
+# server process. Without flags: the CI sizes (what scripts/test.sh runs too, ~6 minutes).
 #
 #   bash scripts/reliability.sh                  # CI sizes
 #   bash scripts/reliability.sh --full           # long versions: 10 000 sessions for 60 s, ...
-#   bash scripts/reliability.sh --full --only Load      # one class (Hostile, Addressing, Sasl,
-#                                                       # ProtocolAbuse, Fault, Load)
+#   bash scripts/reliability.sh --full --only LoadTests # one class: HostileInputTests, AddressingTests,
+#       SaslAbuseTests, ProtocolAbuseTests, SmacksAbuseTests, MamAbuseTests, StanzaFuzzTests,
+#       FaultTests, StorageFaultTests, SlowReaderTests, ArchiveKillTests, SmacksCutTests,
+#       LoadTests, SmacksSessionLoadTests, HibernationLoadTests
 #   LUAXMPP_RELIABILITY_CONNECTIONS=2000 bash scripts/reliability.sh --only Load   # any one size
 #
-# Sizes that can be set one by one: LUAXMPP_RELIABILITY_CONNECTIONS, _SECONDS, _RATE
-# (see Reliability/ReliabilitySize.cs). LUAXMPP_ITEST_KEEP=1 keeps each server's directory.
+# Sizes that can be set one by one: LUAXMPP_RELIABILITY_<NAME> (CONNECTIONS, SECONDS, RATE,
+# CYCLES, HIBERNATED, ARCHIVE_KILLS, STANZA_FUZZ_INPUTS, ...: see the Pick calls in Reliability/).
+# LUAXMPP_ITEST_KEEP=1 keeps each server's directory.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,7 +23,7 @@ while (($# > 0)); do
     case "$1" in
         --full) export LUAXMPP_RELIABILITY_FULL=1 ;;
         --only) shift; filter="FullyQualifiedName~LuaXmpp.Tests.Reliability.$1" ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift
