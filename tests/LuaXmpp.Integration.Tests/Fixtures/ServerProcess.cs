@@ -87,6 +87,22 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public Task WriteConfigAsync() => File.WriteAllTextAsync(ConfigPath, Config.Render());
 
+    /// <summary>Writes the config and starts the process; a server that fails to start is disposed before the error goes on.</summary>
+    public async Task<ServerProcess> LaunchAsync()
+    {
+        try
+        {
+            await WriteConfigAsync();
+            await StartAsync();
+            return this;
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
+
     public async Task StartAsync()
     {
         if (_process is { HasExited: false })

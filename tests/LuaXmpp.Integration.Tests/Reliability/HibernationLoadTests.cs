@@ -238,17 +238,7 @@ public sealed partial class HibernationLoadTests(ITestOutputHelper output)
         var plugins = Directory.CreateDirectory(Path.Combine(server.Directory, "plugins")).FullName;
         await File.WriteAllTextAsync(Path.Combine(plugins, "mod_lua_memory.lua"), MemoryProbe);
         server.Config.Set("plugin_paths", ServerConfig.LuaList(plugins));
-        await server.WriteConfigAsync();
-        try
-        {
-            await server.StartAsync();
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
+        return await server.LaunchAsync();
     }
 
     /// <summary>The server's Lua heap in KiB after a full collection.</summary>

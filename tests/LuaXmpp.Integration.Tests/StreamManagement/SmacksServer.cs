@@ -73,17 +73,7 @@ public static class SmacksServer
             File.Copy(Path.Combine(ProsodyModules, "mod_cron.lua"), Path.Combine(plugins, "mod_cron.lua"));
         }
         server.Config.Set("plugin_paths", ServerConfig.LuaList(plugins));
-        await server.WriteConfigAsync();
-        try
-        {
-            await server.StartAsync();
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
+        return await server.LaunchAsync();
     }
 
     public static async Task RegisterAsync(ServerProcess server, params string[] users)
