@@ -178,9 +178,7 @@ public sealed partial class HibernationLoadTests(ITestOutputHelper output)
         for (int i = 0; i < Math.Min(3, sessions); i++)
         {
             await using var late = await XmppSocketClient.ConnectAsync(server.C2sPort);
-            await late.OpenStreamAsync(Host);
-            await late.AuthPlainAsync("s" + i, Password);
-            await late.OpenStreamAsync(Host);
+            await late.AuthenticateAsync(Host, "s" + i, Password);
             await late.SendAsync($"<resume xmlns='{HibernatingClient.Sm3}' h='0' previd='{ids[i]}'/>");
             var answer = await late.WaitForAsync(e => e.Name.NamespaceName == HibernatingClient.Sm3, "<failed/>");
             if (answer.Name.LocalName != "failed" || (string?)answer.Attribute("h") != "0") problems.Add($"s{i}: late resume answered {answer}");
@@ -276,9 +274,7 @@ public sealed partial class HibernationLoadTests(ITestOutputHelper output)
     private static async Task<(string? Problem, double Ms)> ResumeAndReadAsync(ServerProcess server, string user, string previd)
     {
         await using var client = await XmppSocketClient.ConnectAsync(server.C2sPort);
-        await client.OpenStreamAsync(Host);
-        await client.AuthPlainAsync(user, Password);
-        await client.OpenStreamAsync(Host);
+        await client.AuthenticateAsync(Host, user, Password);
         var clock = Stopwatch.StartNew();
         await client.SendAsync($"<resume xmlns='{HibernatingClient.Sm3}' h='0' previd='{previd}'/>");
         var answer = await client.WaitForAsync(e => e.Name.NamespaceName == HibernatingClient.Sm3 && e.Name.LocalName is "resumed" or "failed", "<resumed/>");

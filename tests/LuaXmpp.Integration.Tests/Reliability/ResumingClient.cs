@@ -181,6 +181,7 @@ public sealed class ResumingClient : IAsyncDisposable
         _connection = connection;
         try
         {
+            // Not AuthenticateAsync: it would take the offered STARTTLS, and the cutting proxy must see the XML.
             await connection.OpenStreamAsync(_host);
             var outcome = await connection.AuthPlainAsync(_user, _password);
             if (outcome.Name.LocalName != "success") throw new XunitException($"{_user}: PLAIN failed on reconnect: {outcome}");

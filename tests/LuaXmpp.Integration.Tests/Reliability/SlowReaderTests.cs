@@ -224,11 +224,7 @@ public sealed partial class SlowReaderTests(ITestOutputHelper output)
         for (; rounds < 50 && received.Count < messages; rounds++)
         {
             await using var resumed = await XmppSocketClient.ConnectAsync(server.C2sPort);
-            await resumed.OpenStreamAsync(Host);
-            await resumed.StartTlsAsync(Host);
-            await resumed.OpenStreamAsync(Host);
-            await resumed.AuthPlainAsync("sleepy", SmacksServer.Password);
-            await resumed.OpenStreamAsync(Host);
+            await resumed.AuthenticateAsync(Host, "sleepy", SmacksServer.Password);
             // h: the client handled exactly the stanzas it received since <enable/> (all flood messages).
             await resumed.SendAsync($"<resume xmlns='{Sm3}' h='{received.Count}' previd='{token}'/>");
             XElement answer;
@@ -289,11 +285,7 @@ public sealed partial class SlowReaderTests(ITestOutputHelper output)
         bool overflowLogged = await ServerLog.ContainsAsync(server, "Stream management queue overflowed", TimeSpan.FromSeconds(5));
 
         await using var resumed = await XmppSocketClient.ConnectAsync(server.C2sPort);
-        await resumed.OpenStreamAsync(Host);
-        await resumed.StartTlsAsync(Host);
-        await resumed.OpenStreamAsync(Host);
-        await resumed.AuthPlainAsync("sleepy", SmacksServer.Password);
-        await resumed.OpenStreamAsync(Host);
+        await resumed.AuthenticateAsync(Host, "sleepy", SmacksServer.Password);
         await resumed.SendAsync($"<resume xmlns='{Sm3}' h='0' previd='{token}'/>");
         var answer = await resumed.WaitForAsync(e => e.Name.LocalName is "resumed" or "failed", "<failed/>");
         // A ping from the sender orders its messages before this point; then wait for the writes.

@@ -209,9 +209,11 @@ public sealed class XmppSocketClient : IAsyncDisposable
         return await WaitForAsync(e => e.Name.LocalName is "success" or "failure", "SASL outcome");
     }
 
-    /// <summary>The whole way in: [STARTTLS,] [registration,] PLAIN, bind, optional initial presence.</summary>
-    public async Task<string> LoginAsync(string host, string user, string password, string resource = "r",
-        bool register = false, bool presence = true)
+    /// <summary>
+    /// Opens the stream (with STARTTLS when offered), authenticates with PLAIN and restarts the
+    /// stream: where a resume (XEP-0198 §5) or a bind goes next. Registers first when asked.
+    /// </summary>
+    public async Task AuthenticateAsync(string host, string user, string password, bool register = false)
     {
         var features = await OpenStreamAsync(host);
         if (features.Element(XName.Get("starttls", "urn:ietf:params:xml:ns:xmpp-tls")) is not null)
@@ -229,6 +231,13 @@ public sealed class XmppSocketClient : IAsyncDisposable
         var outcome = await AuthPlainAsync(user, password);
         if (outcome.Name.LocalName != "success") throw new XunitException($"PLAIN for {user} failed: {outcome}");
         await OpenStreamAsync(host);
+    }
+
+    /// <summary>The whole way in: [STARTTLS,] [registration,] PLAIN, bind, optional initial presence.</summary>
+    public async Task<string> LoginAsync(string host, string user, string password, string resource = "r",
+        bool register = false, bool presence = true)
+    {
+        await AuthenticateAsync(host, user, password, register);
         await SendAsync($"<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{Escape(resource)}</resource></bind></iq>");
         var bound = await WaitForAsync(e => (string?)e.Attribute("id") == "bind", "bind result");
         Jid = bound.Descendants().FirstOrDefault(e => e.Name.LocalName == "jid")?.Value
