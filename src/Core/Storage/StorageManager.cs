@@ -1,5 +1,6 @@
 using LuaXmpp.Configuration;
 using LuaXmpp.Logging;
+using LuaXmpp.Storage.Internal;
 using LuaXmpp.Storage.Memory;
 using LuaXmpp.Storage.Sql;
 
@@ -8,7 +9,7 @@ namespace LuaXmpp.Storage;
 /// <summary>
 /// Picks a driver per (host, store) the way Prosody's storagemanager does: the <c>storage</c>
 /// option (one driver name, or a table store → driver), else <c>default_storage</c>, else
-/// "internal". Prosody's flat files ("internal") are not implemented; that name maps to SQLite.
+/// "internal" (Prosody's flat files under data_path, <see cref="FlatFileDatabase"/>).
 /// SQLite databases are shared by every host whose <c>sql</c> option names the same file.
 /// </summary>
 public sealed class StorageManager : IStorageManager, IDisposable
@@ -24,6 +25,7 @@ public sealed class StorageManager : IStorageManager, IDisposable
     private readonly HashSet<string> _reported = new();
     private readonly MemoryDatabase _memory = new();
     private readonly NullStorageDriver _null = new();
+    private FlatFileDatabase? _internal;
     private bool _disposed;
 
     public StorageManager(ServerConfig config, string dataPath)
@@ -103,8 +105,7 @@ public sealed class StorageManager : IStorageManager, IDisposable
                 case "sql":
                     return Database(host);
                 case "internal":
-                    ReportOnce("internal", () => Log.Info("Storage driver \"internal\" (flat files) is provided by SQLite here; data goes to the sql database"));
-                    return Database(host);
+                    return _internal ??= new FlatFileDatabase(_dataPath);
                 case "memory":
                     return _memory;
                 case "null":
@@ -148,6 +149,7 @@ public sealed class StorageManager : IStorageManager, IDisposable
             _disposed = true;
         }
         foreach (var db in _databases.Values) db.Dispose();
+        _internal?.Dispose();
         _memory.Dispose();
     }
 }
