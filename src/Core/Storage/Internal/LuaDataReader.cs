@@ -215,8 +215,8 @@ internal sealed class LuaDataReader
 
     private object Negate(object number) => number switch
     {
-        long l => unchecked(-l), // Lua integer negation wraps
-        double d => -d,
+        long l => (object)unchecked(-l), // Lua integer negation wraps
+        double d => (object)(-d),
         _ => throw Error("'-' before something that is not a number"),
     };
 
@@ -395,6 +395,7 @@ internal sealed class LuaDataReader
         var name = ReadName();
         if (name != word)
         {
+            if (_pos >= _end && word.StartsWith(name, StringComparison.Ordinal)) throw Error($"'{word}' cut short");
             _pos = save;
             throw Error($"'{word}' expected, found '{name}' (only data is accepted)");
         }

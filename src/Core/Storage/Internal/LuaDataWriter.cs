@@ -10,7 +10,7 @@ namespace LuaXmpp.Storage.Internal;
 /// util.datamanager uses for its files: every key in brackets (<c>["name"] = </c>), one item per
 /// line indented with tabs and ended by ';', the sequence part first without keys, strings in
 /// double quotes with control characters, quotes, backslash and every byte from 127 up written
-/// as escapes (so the files are ASCII), integers as <c>%d</c>, floats as <c>%.18g</c>, and
+/// as escapes (so the files are ASCII), integers as <c>%d</c>, floats as <c>%.18g</c> (with ".0" when that looks integral), and
 /// infinities and NaN as <c>(1/0)</c>, <c>(-1/0)</c>, <c>(0/0)</c>. A stanza is written in
 /// util.stanza's preserialized table form, as Prosody's modules store them.
 /// </summary>
@@ -122,6 +122,8 @@ internal static class LuaDataWriter
     {
         switch (number)
         {
+            // "-9223372036854775808" is minus a number too big for an integer: Lua would read a float.
+            case long.MinValue: sb.Append("0x8000000000000000"); return;
             case long l: sb.Append(l.ToString(CultureInfo.InvariantCulture)); return;
             case int i: sb.Append(i.ToString(CultureInfo.InvariantCulture)); return;
         }
@@ -129,7 +131,14 @@ internal static class LuaDataWriter
         if (double.IsPositiveInfinity(d)) sb.Append("(1/0)");
         else if (double.IsNegativeInfinity(d)) sb.Append("(-1/0)");
         else if (double.IsNaN(d)) sb.Append("(0/0)");
-        else sb.Append(FormatG18(d));
+        else
+        {
+            // util.serialization writes 3.0 as "3", which Lua reads back as an integer; the ".0"
+            // Lua's own tostring adds keeps it a float for both servers.
+            var text = FormatG18(d);
+            sb.Append(text);
+            if (text.All(c => c == '-' || char.IsAsciiDigit(c))) sb.Append(".0");
+        }
     }
 
     /// <summary>C's printf("%.18g"): 18 significant digits, exponent form outside 1e-4 .. 1e18, trailing zeros dropped.</summary>
