@@ -35,7 +35,8 @@ public sealed class ServerProcess : IAsyncDisposable
         DirectTlsPort = directTlsPort;
     }
 
-    public ServerFlavor Flavor => ServerFlavor.Current;
+    /// <summary>The binary started; a test may switch it between starts to hand the same directory to the other server.</summary>
+    public ServerFlavor Flavor { get; set; } = ServerFlavor.Current;
 
     public ServerConfig Config { get; }
 

@@ -18,6 +18,10 @@ internal static class DataFiles
     /// <summary>An archive file is read whole to index it; beyond this it is refused rather than exhaust memory.</summary>
     public const long MaxListBytes = 1L << 30;
 
+    /// <summary>Prosody runs with umask 027: its data is not readable by others (password hashes live here).</summary>
+    private const UnixFileMode DirectoryMode = (UnixFileMode)0b111_101_000;
+    private const UnixFileMode FileModeBits = (UnixFileMode)0b110_100_000;
+
     private static readonly Logger Log = Logger.For("storage_internal");
     private static readonly object ReportGate = new();
     private static readonly HashSet<string> Reported = new();
@@ -52,8 +56,8 @@ internal static class DataFiles
         string scratch = path + "~";
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            using (var stream = new FileStream(scratch, FileMode.Create, FileAccess.Write, FileShare.None))
+            CreateDirectory(path);
+            using (var stream = new FileStream(scratch, Options(FileMode.Create)))
             {
                 stream.Write(bytes);
                 stream.Flush(flushToDisk: true);
@@ -73,8 +77,8 @@ internal static class DataFiles
     {
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            using var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+            CreateDirectory(path);
+            using var stream = new FileStream(path, Options(FileMode.OpenOrCreate));
             if (stream.Length != offset) stream.SetLength(offset);
             stream.Position = offset;
             try
@@ -95,6 +99,21 @@ internal static class DataFiles
         {
             throw Failed(path, "write", ex);
         }
+    }
+
+    private static void CreateDirectory(string file)
+    {
+        var dir = Path.GetDirectoryName(file)!;
+        if (Directory.Exists(dir)) return;
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(dir);
+        else Directory.CreateDirectory(dir, DirectoryMode);
+    }
+
+    private static FileStreamOptions Options(FileMode mode)
+    {
+        var options = new FileStreamOptions { Mode = mode, Access = FileAccess.Write, Share = FileShare.Read };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = FileModeBits;
+        return options;
     }
 
     public static void Delete(string path)
