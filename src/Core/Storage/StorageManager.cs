@@ -94,9 +94,11 @@ public sealed class StorageManager : IStorageManager, IDisposable
         return alias is null ? null : ConfigValues.AsString(table.Hash.GetValueOrDefault(alias));
     }
 
-    private IStorageDriver DriverFor(string host, string? store)
+    private IStorageDriver DriverFor(string host, string? store) => DriverNamed(DriverNameFor(host, store), host, store);
+
+    /// <summary>The driver of that name as this host's config sets it up (e.g. its <c>sql</c> database), for migrate.</summary>
+    internal IStorageDriver DriverNamed(string name, string host, string? store = null)
     {
-        string name = DriverNameFor(host, store);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

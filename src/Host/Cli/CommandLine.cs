@@ -20,6 +20,7 @@ public static class CommandLine
           check config                    load the config and report problems
           about                           versions and paths
           cert generate HOST              write a self-signed certificate for HOST
+          migrate --from D --to D [HOST]  copy all data between storage drivers "internal" and "sql"
         """;
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
@@ -65,6 +66,7 @@ public static class CommandLine
             "deluser" => await AccountCommands.DelUserAsync(context, commandArgs),
             "check" => CheckCommand.Run(context, commandArgs),
             "cert" => CertCommand.Run(context, commandArgs),
+            "migrate" => await MigrateCommand.RunAsync(context, commandArgs),
             _ => UsageError(stderr, $"Unknown command '{command}'"),
         };
     }

@@ -13,18 +13,33 @@ public sealed class ProsodyDataTests(ITestOutputHelper output)
 {
     private const string Password = "pw \"é\" 1";
 
+    /// <summary>Loads two data files the way util.datamanager does and compares their values deeply.</summary>
+    private const string CompareLua = """
+        local function read(path)
+            local items = {}
+            local f = assert(io.open(path, "rb")); local text = f:read("a"); f:close()
+            local chunk = assert(load(text, "=" .. path, "t", { item = function(i) items[#items + 1] = i end }))
+            local value = chunk()
+            if path:match("%.list$") then return items end
+            return value
+        end
+        local function same(a, b, where)
+            if type(a) ~= "table" or type(b) ~= "table" then
+                if a ~= b then error(where .. ": " .. tostring(a) .. " ~= " .. tostring(b)) end
+                return
+            end
+            for k, v in pairs(a) do same(v, b[k], where .. "/" .. tostring(k)) end
+            for k, v in pairs(b) do if a[k] == nil then error(where .. "/" .. tostring(k) .. " only in the second") end end
+        end
+        same(read(arg[1]), read(arg[2]), arg[2])
+        print("same")
+        """;
+
     [Fact]
     public async Task DataWrittenByProsody_OpensInLuaXmpp_AndBack()
     {
-        await using var server = await ServerProcess.CreateAsync(output, config => config
-            .Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "offline", "mam"))
-            .Set("storage", ServerConfig.Lua("internal")));
-        await UseAsync(server, ServerFlavor.Prosody);
-        foreach (var user in new[] { "alice", "bob" }) await server.RegisterAsync(user, Password);
-        await server.StartAsync();
-
-        var seeded = (await RunAsync(server, "seed")).AssertOk();
-        await server.StopAsync();
+        var (server, seeded) = await SeedWithProsodyAsync();
+        await using var disposing = server;
         var prosodyArchive = Archive(seeded);
         server.Check(() =>
         {
@@ -73,6 +88,85 @@ public sealed class ProsodyDataTests(ITestOutputHelper output)
         });
         var carol = await PythonClient.RunAsync(server, "login.py", "--jid", server.Jid("carol"), "--password", Password);
         carol.AssertOk();
+    }
+
+    [Fact]
+    public async Task Migrate_InternalToSqlToInternal_KeepsEverything()
+    {
+        var seeded = await SeedWithProsodyAsync();
+        await using var server = seeded.Server;
+        var hostData = Path.Combine(server.DataPath, "localhost");
+        var original = Path.Combine(server.Directory, "original");
+        Directory.Move(hostData, original);
+        CopyTree(original, hostData);
+        await UseAsync(server, ServerFlavor.LuaXmpp);
+
+        var toSql = await server.RunCliAsync("migrate", "--from", "internal", "--to", "sql");
+        Directory.Delete(hostData, recursive: true);
+        var back = await server.RunCliAsync("migrate", "--from", "sql", "--to", "internal", "localhost");
+        var same = await server.RunCliAsync("migrate", "--from", "internal", "--to", "internal");
+        var unknownHost = await server.RunCliAsync("migrate", "--from", "sql", "--to", "internal", "nowhere.example");
+
+        server.Check(() =>
+        {
+            Assert.True(toSql.ExitCode == 0, toSql.ToString());
+            Assert.Matches(@"^localhost: copied \d+ keyval tables and 3 archives \(9 items\) from internal to sql", toSql.Stdout);
+            Assert.True(back.ExitCode == 0, back.ToString());
+            Assert.Equal(Files(original), Files(hostData));
+            Assert.True(same.ExitCode == 2, same.ToString());
+            Assert.True(unknownHost.ExitCode == 1 && unknownHost.Stderr.Contains("nowhere.example"), unknownHost.ToString());
+        });
+        foreach (var file in Files(original))
+        {
+            var compared = await ChildProcess.RunAsync("lua5.4", ["-e", CompareLua, "-", Path.Combine(original, file), Path.Combine(hostData, file)],
+                server.Directory, TimeSpan.FromSeconds(30), "");
+            server.Check(() => Assert.True(compared.ExitCode == 0 && compared.Stdout.Trim() == "same", file + ": " + compared));
+        }
+
+        // And Prosody serves the round-tripped data as before.
+        await UseAsync(server, ServerFlavor.Prosody);
+        await server.StartAsync();
+        var read = (await RunAsync(server, "read")).AssertOk();
+        read.Check(r =>
+        {
+            Assert.Equal(Archive(seeded.Seeded), Archive(r));
+            Assert.Equal(["while you were away"], r.Strings("offline"));
+            Assert.Equal("both", r.Root.GetProperty("roster").GetProperty("bob@localhost").GetProperty("subscription").GetString());
+        });
+    }
+
+    /// <summary>Prosody (storage = "internal", its mod_mam and mod_offline) with alice and bob after the "seed" phase, stopped.</summary>
+    private async Task<(ServerProcess Server, ClientResult Seeded)> SeedWithProsodyAsync()
+    {
+        var server = await ServerProcess.CreateAsync(output, config => config
+            .Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "offline", "mam"))
+            .Set("storage", ServerConfig.Lua("internal")));
+        try
+        {
+            await UseAsync(server, ServerFlavor.Prosody);
+            foreach (var user in new[] { "alice", "bob" }) await server.RegisterAsync(user, Password);
+            await server.StartAsync();
+            var seeded = (await RunAsync(server, "seed")).AssertOk();
+            await server.StopAsync();
+            return (server, seeded);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static List<string> Files(string root) =>
+        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(root, f)).Order(StringComparer.Ordinal).ToList();
+
+    private static void CopyTree(string from, string to)
+    {
+        foreach (var file in Files(from))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(to, file))!);
+            File.Copy(Path.Combine(from, file), Path.Combine(to, file));
+        }
     }
 
     private static async Task UseAsync(ServerProcess server, ServerFlavor flavor)

@@ -35,10 +35,11 @@ internal sealed class FlatFileArchiveStore(FlatFileDatabase db, string host, str
     public Task AppendBatchAsync(IReadOnlyList<ArchiveAppend> items, bool durable)
     {
         // Serialized here, on the caller's thread, so the writer only appends.
+        // With "" is kept as "" (mod_offline stores exactly that; a nil peer has no "with" field).
         var byUser = items
             .GroupBy(i => i.User)
-            .Select(g => (User: g.Key, Items: g.Select(i => (i.Key, i.When, (string?)(i.With.Length == 0 ? null : i.With),
-                LuaDataWriter.Item(ArchiveItemCodec.ToItem(i.Value, i.Key, i.When, i.With.Length == 0 ? null : i.With)))).ToList()))
+            .Select(g => (User: g.Key, Items: g.Select(i => (i.Key, i.When, (string?)i.With,
+                LuaDataWriter.Item(ArchiveItemCodec.ToItem(i.Value, i.Key, i.When, i.With)))).ToList()))
             .ToList();
         return db.Writer.WriteAsync(() =>
         {
