@@ -249,6 +249,14 @@ internal sealed class LuaDataReader
     private string ReadQuoted(byte quote)
     {
         _pos++;
+        // Most strings have no escapes: decode them in place.
+        int close = Array.IndexOf(_text, quote, _pos, _end - _pos);
+        if (close >= 0 && _text.AsSpan(_pos, close - _pos).IndexOfAny((byte)'\\', (byte)'\n', (byte)'\r') < 0)
+        {
+            var plain = Utf8.GetString(_text, _pos, close - _pos);
+            _pos = close + 1;
+            return plain;
+        }
         var bytes = new List<byte>();
         while (true)
         {

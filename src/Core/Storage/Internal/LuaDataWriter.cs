@@ -141,26 +141,6 @@ internal static class LuaDataWriter
         }
     }
 
-    /// <summary>C's printf("%.18g"): 18 significant digits, exponent form outside 1e-4 .. 1e18, trailing zeros dropped.</summary>
-    internal static string FormatG18(double d)
-    {
-        const int precision = 18;
-        if (d == 0) return double.IsNegative(d) ? "-0" : "0";
-        string e = d.ToString("E" + (precision - 1), CultureInfo.InvariantCulture);
-        int ePos = e.IndexOf('E');
-        int exponent = int.Parse(e.AsSpan(ePos + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-        if (exponent < -4 || exponent >= precision)
-        {
-            string sign = exponent < 0 ? "-" : "+";
-            return TrimFraction(e[..ePos]) + "e" + sign + Math.Abs(exponent).ToString("00", CultureInfo.InvariantCulture);
-        }
-        return TrimFraction(d.ToString("F" + (precision - 1 - exponent), CultureInfo.InvariantCulture));
-    }
-
-    private static string TrimFraction(string s)
-    {
-        if (!s.Contains('.')) return s;
-        s = s.TrimEnd('0');
-        return s.EndsWith('.') ? s[..^1] : s;
-    }
+    /// <summary>C's printf("%.18g"), as util.serialization formats floats.</summary>
+    internal static string FormatG18(double d) => LuaNumber.FormatG(d, 18);
 }
