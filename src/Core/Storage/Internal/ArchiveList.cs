@@ -22,8 +22,15 @@ internal sealed class ArchiveList(string path)
     private long _validLength; // bytes of whole items; a torn last item after it is cut off by the next append
     private long _fileLength = -1;
     private DateTime _modified;
+    private int _cachedCount;
 
     public string Path => path;
+
+    /// <summary>Items in the index as last built (read without the gate, for the cache budget).</summary>
+    public int CachedCount => Volatile.Read(ref _cachedCount);
+
+    /// <summary>When the list was last opened (Environment.TickCount64), for evicting the least recently used.</summary>
+    public long LastUsed { get; set; }
 
     public object Gate { get; } = new();
 
@@ -102,6 +109,7 @@ internal sealed class ArchiveList(string path)
         if (_loaded && info.Length == _fileLength && info.LastWriteTimeUtc == _modified) return;
         var bytes = DataFiles.ReadAll(path, DataFiles.MaxListBytes) ?? [];
         Index(bytes);
+        Volatile.Write(ref _cachedCount, _entries.Count);
         _fileLength = bytes.Length;
         _modified = info.LastWriteTimeUtc;
         _loaded = true;
@@ -109,6 +117,7 @@ internal sealed class ArchiveList(string path)
 
     private void Remember()
     {
+        Volatile.Write(ref _cachedCount, _entries.Count);
         var info = new FileInfo(path);
         _fileLength = info.Exists ? info.Length : -1;
         _modified = info.Exists ? info.LastWriteTimeUtc : default;

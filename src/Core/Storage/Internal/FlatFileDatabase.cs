@@ -12,7 +12,11 @@ namespace LuaXmpp.Storage.Internal;
 /// </summary>
 internal sealed class FlatFileDatabase : IStorageDriver
 {
+    private const long IndexBudget = 1_000_000;
+    private const int EvictionCheckInterval = 256;
+
     private readonly OrderedWriter _writer = new("luaxmpp-internal-writer");
+    private long _opens;
     private readonly ConcurrentDictionary<string, ArchiveList> _lists = new();
 
     public FlatFileDatabase(string dataPath)
@@ -85,7 +89,26 @@ internal sealed class FlatFileDatabase : IStorageDriver
     internal ArchiveList List(string host, string store, string? user)
     {
         var path = Layout.FileFor(host, store, user, DataPathLayout.ListExtension);
-        return _lists.GetOrAdd(path, p => new ArchiveList(p));
+        var list = _lists.GetOrAdd(path, p => new ArchiveList(p));
+        list.LastUsed = Environment.TickCount64;
+        if (Interlocked.Increment(ref _opens) % EvictionCheckInterval == 0) Evict();
+        return list;
+    }
+
+    /// <summary>
+    /// Keeps the archive indexes within <see cref="IndexBudget"/> items (about 85 bytes each, so
+    /// ~85 MB) by dropping the least recently used; a dropped index is rebuilt from its file on next
+    /// use. An operation still holding a dropped list is safe: every use re-checks the file first.
+    /// </summary>
+    private void Evict()
+    {
+        long total = _lists.Values.Sum(l => (long)l.CachedCount);
+        if (total <= IndexBudget) return;
+        foreach (var (path, list) in _lists.OrderBy(kv => kv.Value.LastUsed).ToList())
+        {
+            if (total <= IndexBudget / 2) break;
+            if (_lists.TryRemove(path, out _)) total -= list.CachedCount;
+        }
     }
 
     public void Dispose() => _writer.Dispose();
