@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LuaXmpp.Tests.Fixtures;
+using LuaXmpp.Tests.ProsodyModules;
 using Xunit.Abstractions;
 
 namespace LuaXmpp.Tests.Storage;
@@ -133,6 +134,33 @@ public sealed class ProsodyDataTests(ITestOutputHelper output)
             Assert.Equal(["while you were away"], r.Strings("offline"));
             Assert.Equal("both", r.Root.GetProperty("roster").GetProperty("bob@localhost").GetProperty("subscription").GetString());
         });
+    }
+
+    [Theory]
+    [InlineData("private", "private/alice.dat", false)]
+    [InlineData("blocklist", "blocklist/alice.dat", true)]
+    public async Task ProsodysOwnModules_OnInternalStorage_WriteFilesProsodyLoads(string module, string file, bool peer)
+    {
+        using var plugins = ProsodyPluginDirectory.With($"mod_{module}.lua");
+        await using var server = await ServerProcess.StartAsync(output, config => config
+            .Set("plugin_paths", ServerConfig.LuaList(plugins.Path))
+            .Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "offline", module))
+            .Set("storage", ServerConfig.Lua("internal")));
+        await server.RegisterAsync("alice", "pass-alice");
+        await server.RegisterAsync("bob", "pass-bob");
+        List<string> arguments = ["--scenario", module, "--jid", server.Jid("alice"), "--password", "pass-alice"];
+        if (peer) arguments.AddRange(["--peer-jid", server.Jid("bob"), "--peer-password", "pass-bob"]);
+
+        var result = await PythonClient.RunAsync(server, "prosody_modules.py", [.. arguments]);
+        await server.StopAsync();
+
+        result.AssertOk();
+        var path = Path.Combine(server.DataPath, "localhost", file);
+        server.Check(() => Assert.True(File.Exists(path), path + " not written"));
+        // util.datamanager's load: the file is a chunk run with an empty environment.
+        var loaded = await ChildProcess.RunAsync("lua5.4", ["-e", "local f = assert(io.open(arg[1])); local t = assert(load(f:read('a'), '=f', 't', {}))(); print(type(t))", "-", path],
+            server.Directory, TimeSpan.FromSeconds(30), "");
+        server.Check(() => Assert.True(loaded.Stdout.Trim() == "table", loaded.ToString()));
     }
 
     /// <summary>Prosody (storage = "internal", its mod_mam and mod_offline) with alice and bob after the "seed" phase, stopped.</summary>
