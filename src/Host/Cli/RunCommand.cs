@@ -13,15 +13,6 @@ public static class RunCommand
     public static async Task<int> RunAsync(CommandContext context)
     {
         await using var host = new ServerHost(context.Config, context.ConfigDirectory);
-        try
-        {
-            await host.StartAsync();
-        }
-        catch (OperatorException e)
-        {
-            context.Stderr.WriteLine("Failed to start: " + e.Error.Message);
-            return e.Error.ExitCode;
-        }
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnStop(PosixSignalContext c)
         {
@@ -33,9 +24,19 @@ public static class RunCommand
             c.Cancel = true;
             _ = Task.Run(() => ReloadLoggingErrors(host));
         }
+        // Registered before the start, so a stop asked for while starting is a clean stop after it.
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStop);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStop);
         using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnHangUp);
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (OperatorException e)
+        {
+            context.Stderr.WriteLine("Failed to start: " + e.Error.Message);
+            return e.Error.ExitCode;
+        }
         await stop.Task;
         await host.StopAsync("Server is shutting down");
         return ExitCodes.Ok;

@@ -33,7 +33,10 @@ public static class PidFile
         try
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-            File.WriteAllText(path, Environment.ProcessId + "\n");
+            // Whole or absent for a reader: written beside it, then renamed over it.
+            var partial = path + ".new";
+            File.WriteAllText(partial, Environment.ProcessId + "\n");
+            File.Move(partial, path, overwrite: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -35,6 +35,7 @@ public sealed class ServerHost : IAsyncDisposable
     private CertificateSet? _certificates;
     private string? _pidFile;
     private bool _stopped;
+    private volatile bool _started;
 
     public ServerHost(ServerConfig config, string configDirectory)
     {
@@ -72,6 +73,7 @@ public sealed class ServerHost : IAsyncDisposable
         _pidFile = PidFile.PathFor(_config, _paths);
         PidFile.Write(_pidFile);
         await _loop.InvokeAsync(() => server.GlobalEvents.Fire("server-started", new EventData()));
+        _started = true;
         _log.Info($"LuaXmpp {server.Version} started (PID {Environment.ProcessId})");
         SystemdNotify.Send($"READY=1\nMAINPID={Environment.ProcessId}\nSTATUS=Serving {string.Join(", ", server.Hosts.Keys)}");
     }
@@ -169,7 +171,7 @@ public sealed class ServerHost : IAsyncDisposable
     /// </summary>
     public async Task ReloadAsync()
     {
-        if (Server is not { } server || _config.Path is not { } path || _stopped) return;
+        if (!_started || Server is not { } server || _config.Path is not { } path || _stopped) return;
         await _reloading.WaitAsync();
         try
         {
