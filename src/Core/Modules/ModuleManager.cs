@@ -17,7 +17,7 @@ public sealed class ModuleManager(XmppServer server)
     public static readonly HashSet<string> CoreProvided = new(StringComparer.Ordinal)
     {
         "c2s", "s2s", "s2s_auth_certs", "saslauth", "tls", "posix", "auth_internal_hashed", "auth_internal_plain",
-        "storage_internal", "storage_sql", "storage_memory",
+        "storage_internal", "storage_sql", "storage_memory", "admin_shell", "admin_socket",
     };
 
     private readonly Dictionary<string, Func<INativeModule>> _native = new(StringComparer.Ordinal);

@@ -116,7 +116,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
     public Task OnDisconnectedAsync(string reason)
     {
         if (!OwnsSession) return Task.CompletedTask;
-        _session.Log.Info($"Client disconnected: {reason}");
+        if (!_session.Destroyed) _session.Log.Info($"Client disconnected: {reason}");
         var e = new EventData(_session);
         e["session"] = _session;
         e["reason"] = reason;

@@ -21,6 +21,7 @@ public static class CommandLine
         new("status", "status", "is the server running? (pidfile)", false, ServiceCommands.StatusAsync),
         new("reload", "reload", "make the running server reload its config (SIGHUP)", false, ServiceCommands.ReloadAsync),
         new("stop", "stop", "stop the running server (SIGTERM) and wait for it", false, ServiceCommands.StopAsync),
+        new("shell", "shell [COMMAND...]", "the running server's admin shell (needs admin_shell in modules_enabled)", false, ShellCommand.RunAsync),
         new("register", "register USER HOST PASSWORD", "create an account", true, AccountCommands.RegisterAsync),
         new("adduser", "adduser JID", "create an account (password asked twice, not echoed)", true, AccountCommands.AddUserAsync),
         new("passwd", "passwd JID", "change a password (asked twice, not echoed)", true, AccountCommands.PasswdAsync),

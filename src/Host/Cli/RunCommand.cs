@@ -28,6 +28,12 @@ public static class RunCommand
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStop);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStop);
         using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnHangUp);
+        var reason = "Server is shutting down";
+        host.ShutdownRequested += why =>
+        {
+            reason = why;
+            stop.TrySetResult();
+        };
         try
         {
             await host.StartAsync();
@@ -38,7 +44,7 @@ public static class RunCommand
             return e.Error.ExitCode;
         }
         await stop.Task;
-        await host.StopAsync("Server is shutting down");
+        await host.StopAsync(reason);
         return ExitCodes.Ok;
     }
 

@@ -34,6 +34,7 @@ public sealed class ServerHost : IAsyncDisposable
     private LuaRuntime? _lua;
     private CertificateSet? _certificates;
     private string? _pidFile;
+    private Admin.AdminSocket? _adminSocket;
     private bool _stopped;
     private volatile bool _started;
 
@@ -46,6 +47,9 @@ public sealed class ServerHost : IAsyncDisposable
     public XmppServer? Server { get; private set; }
 
     public IReadOnlyList<ConnectionListener> Listeners => _listeners;
+
+    /// <summary>Asked for by server:shutdown() in the admin shell; the run command stops the host.</summary>
+    public event Action<string>? ShutdownRequested;
 
     /// <summary>Starts everything; an operator mistake ends it with an <see cref="OperatorException"/>.</summary>
     public async Task StartAsync()
@@ -72,10 +76,26 @@ public sealed class ServerHost : IAsyncDisposable
         // After the listeners: a second server on the same ports is refused naming the port.
         _pidFile = PidFile.PathFor(_config, _paths);
         PidFile.Write(_pidFile);
+        StartAdminSocket(server);
         await _loop.InvokeAsync(() => server.GlobalEvents.Fire("server-started", new EventData()));
         _started = true;
         _log.Info($"LuaXmpp {server.Version} started (PID {Environment.ProcessId})");
         SystemdNotify.Send($"READY=1\nMAINPID={Environment.ProcessId}\nSTATUS=Serving {string.Join(", ", server.Hosts.Keys)}");
+    }
+
+    // Prosody opens its admin socket when mod_admin_shell is enabled; so do we.
+    private void StartAdminSocket(XmppServer server)
+    {
+        if (!_config.GetStringList(null, "modules_enabled").Contains("admin_shell")) return;
+        var path = ShellCommand.AdminSocketPath(_config, _paths);
+        try
+        {
+            _adminSocket = new Admin.AdminSocket(path, new Admin.ShellCommands(server, reason => ShutdownRequested?.Invoke(reason)));
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            throw new OperatorException(new($"admin_socket: cannot listen on {path}: {e.Message}", ExitCodes.Unusable));
+        }
     }
 
     private static void ThrowFirst(List<OperatorError> errors)
@@ -238,6 +258,7 @@ public sealed class ServerHost : IAsyncDisposable
         SystemdNotify.Send("STOPPING=1");
         _log.Info("Shutting down: " + reason);
         foreach (var l in _listeners) await l.DisposeAsync();
+        if (_adminSocket is not null) await _adminSocket.DisposeAsync();
         if (Server is { } server)
         {
             await server.Loop.InvokeAsync(() =>

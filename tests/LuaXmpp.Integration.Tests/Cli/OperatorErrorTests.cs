@@ -39,12 +39,17 @@ public sealed class OperatorErrorTests(ITestOutputHelper output)
             .Set("c2s_ports", $"{{ {first.C2sPort} }}")
             .Set("c2s_direct_tls_ports", $"{{ {first.DirectTlsPort} }}"));
 
+        var check = await second.RunCliAsync("check", "config");
         var result = await OperatorAssert.StartAsync(second);
         var logins = new List<ClientResult>();
         for (var i = 0; i < 4; i++)
             logins.Add(await PythonClient.RunAsync(first, "login.py", "--jid", first.Jid("stays"), "--password", "stays-pass"));
 
-        second.Check(() => OperatorAssert.OneLine(result, Unusable, "c2s_ports", $"port {first.C2sPort}", "already in use"));
+        second.Check(() =>
+        {
+            OperatorAssert.OneLine(result, Unusable, "c2s_ports", $"port {first.C2sPort}", "already in use");
+            Assert.Contains($"warning: c2s_ports: port {first.C2sPort} on 127.0.0.1 is already in use", check.Stdout);
+        });
         Assert.All(logins, l => l.Check(r => Assert.True(r.Ok)));
     }
 
