@@ -17,7 +17,7 @@ public sealed class ModuleManager(XmppServer server)
     public static readonly HashSet<string> CoreProvided = new(StringComparer.Ordinal)
     {
         "c2s", "s2s", "s2s_auth_certs", "saslauth", "tls", "posix", "auth_internal_hashed", "auth_internal_plain",
-        "storage_internal", "storage_sql", "storage_memory",
+        "storage_internal", "storage_sql", "storage_memory", "admin_shell", "admin_socket",
     };
 
     private readonly Dictionary<string, Func<INativeModule>> _native = new(StringComparer.Ordinal);
@@ -38,6 +38,8 @@ public sealed class ModuleManager(XmppServer server)
     public IReadOnlyList<string> ModulesFor(HostContext host)
     {
         var config = server.Config;
+        // After a reload the host's section is the one in the new config.
+        var hostConfig = config.FindHost(host.Name) ?? host.Config;
         var globalEnabled = config.GetStringList(null, "modules_enabled");
         var globalDisabled = config.GetStringList(null, "modules_disabled");
         var set = new List<string>();
@@ -51,12 +53,12 @@ public sealed class ModuleManager(XmppServer server)
             foreach (var m in globalEnabled) Add(m);
             set.RemoveAll(globalDisabled.Contains);
         }
-        if (host.Config.Options.ContainsKey("modules_enabled"))
+        if (hostConfig.Options.ContainsKey("modules_enabled"))
         {
             foreach (var m in config.GetStringList(host.Name, "modules_enabled")) Add(m);
         }
-        if (host.Config.ComponentModule is { } component) Add(component);
-        if (host.Config.Options.ContainsKey("modules_disabled"))
+        if (hostConfig.ComponentModule is { } component) Add(component);
+        if (hostConfig.Options.ContainsKey("modules_disabled"))
         {
             set.RemoveAll(config.GetStringList(host.Name, "modules_disabled").Contains);
         }
@@ -79,7 +81,9 @@ public sealed class ModuleManager(XmppServer server)
     public string? Load(HostContext host, string name)
     {
         if (_loaded.ContainsKey((host.Name, name))) return null;
-        if (Runtime is { } runtime && runtime.CanLoad(name))
+        // What the core implements is never taken from a Lua file: Prosody's mod_c2s.lua and the
+        // like need Prosody's own core (util.xmppstream, core.certmanager) and cannot run here.
+        if (!CoreProvided.Contains(name) && Runtime is { } runtime && runtime.CanLoad(name))
         {
             var error = runtime.Load(host, name);
             if (error is not null)
@@ -119,6 +123,25 @@ public sealed class ModuleManager(XmppServer server)
         host.Events.Fire("module-loaded", e);
         server.GlobalEvents.Fire("module-loaded", e);
         return null;
+    }
+
+    /// <summary>
+    /// Brings the host's modules in line with the current config after a reload: loads what
+    /// <see cref="ModulesFor"/> lists and is not loaded; unloads what the old config listed
+    /// (<paramref name="before"/>) and the new one does not. Modules loaded as dependencies
+    /// (module:depends) stay. Returns the names loaded and unloaded.
+    /// </summary>
+    public (IReadOnlyList<string> Loaded, IReadOnlyList<string> Unloaded) Reconcile(HostContext host, IReadOnlyList<string> before)
+    {
+        var wanted = ModulesFor(host);
+        var unloaded = before.Where(m => !wanted.Contains(m) && IsLoaded(host.Name, m)).ToList();
+        foreach (var name in unloaded) Unload(host, name);
+        var loaded = new List<string>();
+        foreach (var name in wanted.Where(m => !IsLoaded(host.Name, m)))
+        {
+            if (Load(host, name) is null) loaded.Add(name);
+        }
+        return (loaded, unloaded);
     }
 
     public bool Unload(HostContext host, string name)

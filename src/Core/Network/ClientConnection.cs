@@ -492,7 +492,7 @@ public sealed class ClientConnection : IClientConnection
         }
         _stream = ssl;
         IsSecure = true;
-        _log.Debug($"TLS established ({ssl.SslProtocol}, {ssl.NegotiatedCipherSuite})");
+        _log.Info($"TLS established ({ssl.SslProtocol}, {ssl.NegotiatedCipherSuite})");
         return true;
     }
 

@@ -105,11 +105,8 @@ public static class AccountCommands
 
     private static string? ReadPasswordTwice(CommandContext context)
     {
-        context.Stdout.Write("Enter new password: ");
-        var first = context.Stdin.ReadLine();
-        context.Stdout.Write("Retype new password: ");
-        var second = context.Stdin.ReadLine();
-        context.Stdout.WriteLine();
+        var first = PasswordPrompt.Read(context, "Enter new password: ");
+        var second = PasswordPrompt.Read(context, "Retype new password: ");
         if (string.IsNullOrEmpty(first))
         {
             context.Stderr.WriteLine("No password given");

@@ -1,10 +1,12 @@
-using System.Net;
+using System.Net.Sockets;
 using LuaXmpp.Accounts;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
+using LuaXmpp.Host.Cli;
 using LuaXmpp.Logging;
 using LuaXmpp.Loop;
+using LuaXmpp.LuaBridge.Configuration;
 using LuaXmpp.LuaBridge.Runtime;
 using LuaXmpp.Modules.Native;
 using LuaXmpp.Network;
@@ -17,19 +19,24 @@ namespace LuaXmpp.Host.Hosting;
 
 /// <summary>
 /// The composition root of a running server: storage, the loop, hosts and their modules, the
-/// Lua runtime, certificates and the c2s listeners; and the orderly shutdown of all of them.
+/// Lua runtime, certificates and the c2s listeners; the reload SIGHUP asks for; and the
+/// orderly shutdown of all of them.
 /// </summary>
 public sealed class ServerHost : IAsyncDisposable
 {
-    private readonly ServerConfig _config;
     private readonly ServerPaths _paths;
     private readonly List<ConnectionListener> _listeners = new();
     private readonly Logger _log = Logger.For("server");
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+    private ServerConfig _config;
     private StorageManager? _storage;
     private ServerLoop? _loop;
     private LuaRuntime? _lua;
     private CertificateSet? _certificates;
+    private string? _pidFile;
+    private Admin.AdminSocket? _adminSocket;
     private bool _stopped;
+    private volatile bool _started;
 
     public ServerHost(ServerConfig config, string configDirectory)
     {
@@ -41,32 +48,73 @@ public sealed class ServerHost : IAsyncDisposable
 
     public IReadOnlyList<ConnectionListener> Listeners => _listeners;
 
+    /// <summary>Asked for by server:shutdown() in the admin shell; the run command stops the host.</summary>
+    public event Action<string>? ShutdownRequested;
+
+    /// <summary>Starts everything; an operator mistake ends it with an <see cref="OperatorException"/>.</summary>
     public async Task StartAsync()
     {
+        var errors = new List<OperatorError>();
+        var endpoints = Preflight.Listeners(_config, errors);
+        Preflight.Certificates(_config, _paths, errors);
+        ThrowFirst(errors);
+        var stayedRoot = Privileges.Drop(_config);
         LogSetup.Configure(_config, _paths.ConfigDirectory);
-        Directory.CreateDirectory(_paths.DataPath);
+        if (stayedRoot) _log.Warn("Running as root: set prosody_user = \"prosody\" to run as that user, or run_as_root = true to keep root knowingly");
+        Preflight.DataPath(_paths, errors);
+        ThrowFirst(errors);
+
         _storage = new StorageManager(_config, _paths.DataPath);
         _loop = new ServerLoop();
         _loop.Start();
-        var authProviders = new Dictionary<string, IAuthProvider>(StringComparer.Ordinal);
-        var storage = _storage;
-        IAuthProvider AuthFor(string host)
-        {
-            lock (authProviders)
-            {
-                if (!authProviders.TryGetValue(host, out var provider))
-                    authProviders[host] = provider = AuthProviders.Create(host, _config, storage);
-                return provider;
-            }
-        }
-        var server = Server = new XmppServer(_config, _loop, _storage, AuthFor);
+        var server = Server = new XmppServer(_config, _loop, _storage, AuthProvidersFor(_storage));
         NativeModules.RegisterAll(server.Modules);
         var catalog = ModuleCatalog.For(_config, _paths.ConfigDirectory);
         await _loop.InvokeAsync(() => ActivateHosts(server, catalog));
         _certificates = CertificateSet.Load(_config, _paths);
-        StartListeners(server);
+        StartListeners(server, endpoints);
+        // After the listeners: a second server on the same ports is refused naming the port.
+        _pidFile = PidFile.PathFor(_config, _paths);
+        PidFile.Write(_pidFile);
+        StartAdminSocket(server);
         await _loop.InvokeAsync(() => server.GlobalEvents.Fire("server-started", new EventData()));
-        _log.Info($"LuaXmpp {server.Version} started");
+        _started = true;
+        _log.Info($"LuaXmpp {server.Version} started (PID {Environment.ProcessId})");
+        SystemdNotify.Send($"READY=1\nMAINPID={Environment.ProcessId}\nSTATUS=Serving {string.Join(", ", server.Hosts.Keys)}");
+    }
+
+    // Prosody opens its admin socket when mod_admin_shell is enabled; so do we.
+    private void StartAdminSocket(XmppServer server)
+    {
+        if (!_config.GetStringList(null, "modules_enabled").Contains("admin_shell")) return;
+        var path = ShellCommand.AdminSocketPath(_config, _paths);
+        try
+        {
+            _adminSocket = new Admin.AdminSocket(path, new Admin.ShellCommands(server, reason => ShutdownRequested?.Invoke(reason)));
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            throw new OperatorException(new($"admin_socket: cannot listen on {path}: {e.Message}", ExitCodes.Unusable));
+        }
+    }
+
+    private static void ThrowFirst(List<OperatorError> errors)
+    {
+        if (errors.Count > 0) throw new OperatorException(errors[0]);
+    }
+
+    private Func<string, IAuthProvider> AuthProvidersFor(StorageManager storage)
+    {
+        var providers = new Dictionary<string, IAuthProvider>(StringComparer.Ordinal);
+        return host =>
+        {
+            lock (providers)
+            {
+                if (!providers.TryGetValue(host, out var provider))
+                    providers[host] = provider = AuthProviders.Create(host, _config, storage);
+                return provider;
+            }
+        };
     }
 
     private void ActivateHosts(XmppServer server, ModuleCatalog catalog)
@@ -87,7 +135,7 @@ public sealed class ServerHost : IAsyncDisposable
         }
     }
 
-    private void StartListeners(XmppServer server)
+    private void StartListeners(XmppServer server, IReadOnlyList<ListenEndpoint> endpoints)
     {
         var throttle = new AuthFailureThrottle(server.Loop.Time);
         var certificates = _certificates!;
@@ -102,15 +150,22 @@ public sealed class ServerHost : IAsyncDisposable
         };
         IStreamHandler Handler(ClientConnection connection) => new ClientStreamHandler(server, connection, certificates.Has, throttle);
 
-        var interfaces = _config.GetStringList(null, "c2s_interfaces") is { Count: > 0 } c2s ? c2s : _config.GetStringList(null, "interfaces");
-        if (interfaces.Count == 0) interfaces = ["*"];
-        var ports = _config.GetStringList(null, "c2s_ports") is { Count: > 0 } p ? p : ["5222"];
-        var tlsPorts = _config.GetStringList(null, "c2s_direct_tls_ports");
-        foreach (var address in interfaces)
+        foreach (var endpoint in endpoints)
         {
-            foreach (var port in ports) Listen(address, port, Options(false), Handler);
-            if (certificates.For(null) is null) continue;
-            foreach (var port in tlsPorts) Listen(address, port, Options(true), Handler);
+            // A direct-TLS port without any certificate would accept and fail every handshake.
+            if (endpoint.DirectTls && certificates.For(null) is null)
+                throw new OperatorException(new($"{endpoint.Option}: no VirtualHost has a usable certificate, so port {endpoint.EndPoint.Port} cannot offer TLS", ExitCodes.Unusable));
+            ConnectionListener listener;
+            try
+            {
+                listener = new ConnectionListener(endpoint.EndPoint, _loop!, Options(endpoint.DirectTls), Handler);
+            }
+            catch (SocketException e)
+            {
+                throw new OperatorException(new(Preflight.InUse(endpoint, e), ExitCodes.Unusable));
+            }
+            listener.Start();
+            _listeners.Add(listener);
         }
     }
 
@@ -129,17 +184,67 @@ public sealed class ServerHost : IAsyncDisposable
         return (long)value;
     }
 
-    private void Listen(string address, string port, ConnectionOptions options, Func<ClientConnection, IStreamHandler> handler)
+    /// <summary>
+    /// SIGHUP: reads the config again (a config that does not load is logged and the running one
+    /// kept), reopens the log files, re-reads certificates and loads/unloads modules on every
+    /// host to match modules_enabled / modules_disabled. Sessions and listeners stay as they are.
+    /// </summary>
+    public async Task ReloadAsync()
     {
-        var ip = address switch
+        if (!_started || Server is not { } server || _config.Path is not { } path || _stopped) return;
+        await _reloading.WaitAsync();
+        try
         {
-            "*" => IPAddress.Any,
-            "::" => IPAddress.IPv6Any,
-            _ => IPAddress.Parse(address),
-        };
-        var listener = new ConnectionListener(new IPEndPoint(ip, int.Parse(port)), _loop!, options, handler);
-        listener.Start();
-        _listeners.Add(listener);
+            SystemdNotify.Send("RELOADING=1");
+            _log.Info($"Reloading config from {path}");
+            ServerConfig fresh;
+            try
+            {
+                fresh = ConfigLoader.Load(path);
+            }
+            catch (Exception e) when (e is ConfigException or IOException or UnauthorizedAccessException)
+            {
+                _log.Error($"Config reload failed, keeping the running config: {e.Message}");
+                return;
+            }
+            LogSetup.Configure(fresh, _paths.ConfigDirectory);
+            _certificates?.Reload(fresh, _paths);
+            WarnAboutRestartOnlyChanges(fresh);
+            await server.Loop.InvokeAsync(() => ApplyConfig(server, fresh));
+            _log.Info("Config reloaded");
+        }
+        finally
+        {
+            SystemdNotify.Send("READY=1");
+            _reloading.Release();
+        }
+    }
+
+    private void ApplyConfig(XmppServer server, ServerConfig fresh)
+    {
+        var before = server.Hosts.Values.ToDictionary(h => h.Name, server.Modules.ModulesFor);
+        _config = fresh;
+        server.Config = fresh;
+        foreach (var host in server.Hosts.Values)
+        {
+            var (loaded, unloaded) = server.Modules.Reconcile(host, before[host.Name]);
+            if (loaded.Count > 0) _log.Info($"Modules loaded on {host.Name}: {string.Join(", ", loaded)}");
+            if (unloaded.Count > 0) _log.Info($"Modules unloaded from {host.Name}: {string.Join(", ", unloaded)}");
+        }
+        var e = new EventData();
+        e["filename"] = fresh.Path;
+        server.GlobalEvents.Fire("config-reloaded", e);
+    }
+
+    private void WarnAboutRestartOnlyChanges(ServerConfig fresh)
+    {
+        var running = ListenerOptions.C2s(_config, out _).Select(e => e.EndPoint).ToHashSet();
+        var wanted = ListenerOptions.C2s(fresh, out var error);
+        if (error is not null) _log.Warn($"Reloaded config: {error}; listeners stay as they are");
+        else if (!running.SetEquals(wanted.Select(e => e.EndPoint))) _log.Warn("Reloaded config changes ports or interfaces: restart to apply that");
+        var hosts = Server!.Hosts.Keys.ToHashSet();
+        var added = fresh.Hosts.Where(h => h.Enabled && !hosts.Contains(h.Name)).Select(h => h.Name).ToArray();
+        if (added.Length > 0) _log.Warn($"Reloaded config adds hosts {string.Join(", ", added)}: restart to activate them");
     }
 
     /// <summary>
@@ -150,8 +255,10 @@ public sealed class ServerHost : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
+        SystemdNotify.Send("STOPPING=1");
         _log.Info("Shutting down: " + reason);
         foreach (var l in _listeners) await l.DisposeAsync();
+        if (_adminSocket is not null) await _adminSocket.DisposeAsync();
         if (Server is { } server)
         {
             await server.Loop.InvokeAsync(() =>
@@ -175,6 +282,7 @@ public sealed class ServerHost : IAsyncDisposable
         if (_loop is not null) await _loop.DisposeAsync();
         _storage?.Dispose();
         _certificates?.Dispose();
+        if (_pidFile is not null && Server is not null) PidFile.Remove(_pidFile);
         _log.Info("Stopped");
     }
 
