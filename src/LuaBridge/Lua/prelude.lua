@@ -106,5 +106,21 @@ prosody.core_process_stanza = bridge.core_process_stanza;
 prosody.core_route_stanza = bridge.core_route_stanza;
 hosts, full_sessions, bare_sessions = prosody.hosts, prosody.full_sessions, prosody.bare_sessions;
 
+-- prosody.shutdown(reason, code): the same orderly stop as SIGTERM (luaxmpp.process); the
+-- reason is logged and "server-stopping" fires from C# as it stops.
+function prosody.shutdown(reason, code)
+	prosody.shutdown_reason, prosody.shutdown_code = reason, code;
+	require "util.logger".init("general")("info", "Shutting down: %s", tostring(reason or "unknown reason"));
+	return require "luaxmpp.process".request_shutdown();
+end
+function prosody.reload_config()
+	return nil, "config reload is not supported by LuaXmpp yet: restart the server";
+end
+-- Work that must run in a coroutine on the loop thread (mod_posix signal handlers).
+prosody.main_thread = require "util.async".runner(function(job) job(); end);
+prosody.opts = {};
+prosody.arg = {};
+prosody.installed = true;
+
 -- What C# calls into: returned to the runtime, which keeps a registry reference to each.
 return bridge.entry_points;
