@@ -81,6 +81,8 @@ end
 -- implementation, once embedded, takes over.
 package.preload["socket.url"] = function() return require "core.compat.socket_url"; end;
 package.preload["util.datamanager"] = function() return require "core.compat.datamanager"; end;
+-- LuaBitOp's API (mod_pubsub_mqtt), on Lua 5.4's integer operators.
+package.preload["bit"] = function() return require "util.bitop"; end;
 
 -- The prosody global (contract §1.2). hosts, full_sessions and bare_sessions reflect the C#
 -- SessionManager lazily: see core/bridge.lua.
@@ -118,7 +120,8 @@ function prosody.reload_config()
 end
 -- Work that must run in a coroutine on the loop thread (mod_posix signal handlers).
 prosody.main_thread = require "util.async".runner(function(job) job(); end);
-prosody.opts = {};
+-- LuaXmpp always runs in the foreground (prosody -F); service managers detach it.
+prosody.opts = { daemonize = false };
 prosody.arg = {};
 prosody.installed = true;
 
