@@ -55,7 +55,7 @@ public sealed class ServerHost : IAsyncDisposable
             lock (authProviders)
             {
                 if (!authProviders.TryGetValue(host, out var provider))
-                    authProviders[host] = provider = AuthProviders.Create(host, _config, storage);
+                    authProviders[host] = provider = LuaAuthProviderFor(host) ?? AuthProviders.Create(host, _config, storage);
                 return provider;
             }
         }
@@ -68,6 +68,12 @@ public sealed class ServerHost : IAsyncDisposable
         await _loop.InvokeAsync(() => server.GlobalEvents.Fire("server-started", new EventData()));
         _log.Info($"LuaXmpp {server.Version} started");
     }
+
+    /// <summary>`authentication = "NAME"` other than the internal providers, served by a Lua mod_auth_NAME.</summary>
+    private IAuthProvider? LuaAuthProviderFor(string host) =>
+        _config.GetString(host, "authentication") is { } name && name is not ("internal_hashed" or "internal_plain")
+            ? _lua?.AuthProvider(host, name)
+            : null;
 
     private void ActivateHosts(XmppServer server, ModuleCatalog catalog)
     {
