@@ -71,18 +71,32 @@ local function metric(type_, name, unit, description, label_keys)
 	return family;
 end
 
--- OpenMetrics text (https://openmetrics.io): one sample line per native counter.
+-- OpenMetrics text (https://openmetrics.io): one sample line per native counter; a key
+-- "name{v1,v2}" gets its family's label names (label1, label2, ... when unknown).
+local function render_sample(key, value)
+	local name, values = key:match("^([^{]*){(.*)}$");
+	name = name or key;
+	local labels = "";
+	if values then
+		local family, parts, i = families[name], {}, 0;
+		for v in (values .. ","):gmatch("([^,]*),") do
+			i = i + 1;
+			local label = family and family.label_keys[i] or ("label" .. i);
+			parts[#parts + 1] = ('%s="%s"'):format(label, (v:gsub('[\\"]', "\\%0")));
+		end
+		labels = "{" .. table.concat(parts, ",") .. "}";
+	end
+	return ("%s%s %s"):format((name:gsub("[^%w_:]", "_")), labels, tostring(math.tointeger(value) or value));
+end
+
 local registry = {};
 function registry:render()
-	local lines = {};
 	local snapshot = N.metric_snapshot();
 	local keys = {};
 	for k in pairs(snapshot) do keys[#keys + 1] = k; end
 	table.sort(keys);
-	for _, k in ipairs(keys) do
-		local metric_name = k:gsub("[^%w_{},=\"]", "_");
-		lines[#lines + 1] = ("%s %s"):format(metric_name, tostring(snapshot[k]));
-	end
+	local lines = {};
+	for _, k in ipairs(keys) do lines[#lines + 1] = render_sample(k, snapshot[k]); end
 	lines[#lines + 1] = "# EOF";
 	return table.concat(lines, "\n") .. "\n";
 end
