@@ -13,6 +13,9 @@ public sealed class ModuleManager(XmppServer server)
     /// <summary>Loaded on every host whether listed or not (Prosody's autoload_modules).</summary>
     public static readonly string[] AutoloadModules = ["presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs"];
 
+    /// <summary>The global modules a Component inherits (Prosody's component_inheritable_modules): mod_iq among them.</summary>
+    public static readonly string[] ComponentInheritable = ["tls", "saslauth", "dialback", "iq", "s2s", "s2s_bidi", "smacks", "http_openmetrics"];
+
     /// <summary>Names the C# core implements itself, so listing them loads nothing more.</summary>
     public static readonly HashSet<string> CoreProvided = new(StringComparer.Ordinal)
     {
@@ -52,6 +55,21 @@ public sealed class ModuleManager(XmppServer server)
             foreach (var m in AutoloadModules) Add(m);
             foreach (var m in globalEnabled) Add(m);
             set.RemoveAll(globalDisabled.Contains);
+        }
+        else
+        {
+            // A component gets its own module set plus the inheritable global ones (mod_iq turns
+            // "iq/host" into the "iq-get/host/NS:NAME" events mod_muc and mod_pubsub hook).
+            foreach (var m in AutoloadModules.Concat(globalEnabled))
+            {
+                if (ComponentInheritable.Contains(m) && !globalDisabled.Contains(m)) Add(m);
+            }
+        }
+        // Prosody's usermanager loads mod_auth_<authentication> on the host: a Lua file such as
+        // mod_auth_insecure when one is on plugin_paths, else the native internal providers.
+        if (!host.IsComponent && config.GetString(host.Name, "authentication") is { } provider)
+        {
+            Add("auth_" + provider);
         }
         if (hostConfig.Options.ContainsKey("modules_enabled"))
         {

@@ -152,8 +152,11 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             if (secure || !_settings!.RequireEncryption)
             {
                 var mechanisms = features.AddChild("mechanisms", Namespaces.Sasl);
+                var served = _server.Auth(session.Host).SaslMechanisms;
                 foreach (var name in SaslMechanisms.Offered(secure, _settings!.AllowUnencryptedPlain))
-                    mechanisms.AddTextChild("mechanism", name, Namespaces.Sasl);
+                {
+                    if (served is null || served.Contains(name)) mechanisms.AddTextChild("mechanism", name, Namespaces.Sasl);
+                }
             }
         }
         else if (session.FullJid is null)

@@ -111,11 +111,17 @@ public sealed class ServerHost : IAsyncDisposable
             lock (providers)
             {
                 if (!providers.TryGetValue(host, out var provider))
-                    providers[host] = provider = AuthProviders.Create(host, _config, storage);
+                    providers[host] = provider = LuaAuthProviderFor(host) ?? AuthProviders.Create(host, _config, storage);
                 return provider;
             }
         };
     }
+
+    /// <summary>`authentication = "NAME"` other than the internal providers, served by a Lua mod_auth_NAME.</summary>
+    private IAuthProvider? LuaAuthProviderFor(string host) =>
+        _config.GetString(host, "authentication") is { } name && name is not ("internal_hashed" or "internal_plain")
+            ? _lua?.AuthProvider(host, name)
+            : null;
 
     private void ActivateHosts(XmppServer server, ModuleCatalog catalog)
     {
