@@ -100,9 +100,13 @@ public sealed partial class LuaRuntime
         if (RequireSession(lua.ToInteger(1)) is not ClientSession from || RequireSession(lua.ToInteger(2)) is not ClientSession target)
             return 0;
         if (from.Connection is { } connection) target.Connection = connection;
-        from.Connection = null;
         from.MovedTo = target;
-        _server.Loop.Post(() => _server.Sessions.Destroy(from, "Resumed as another session"));
+        // Prosody leaves session.conn on the fresh session (mod_smacks indexes by it right after).
+        _server.Loop.Post(() =>
+        {
+            from.Connection = null;
+            _server.Sessions.Destroy(from, "Resumed as another session");
+        });
         return 0;
     }
 

@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""What a user sees when Prosody's own mod_roster, mod_presence, mod_message, mod_offline,
+mod_carbons and mod_smacks serve the accounts (loaded unmodified by the server).
+
+alice (--jid) logs in twice (resources one and two), bob (--peer-jid) once. They subscribe
+to each other; bob sends to alice's bare and full JIDs; alice/two has carbons on; alice/one
+has XEP-0198 with resumption, loses its connection, and resumes. Exit 0 when everything was
+delivered as Prosody 0.12 delivers it, each message once.
+"""
+
+import asyncio
+import collections
+
+import xmpptest
+
+CARBONS = "urn:xmpp:carbons:2"
+
+
+def bodies(client, event="message"):
+    """Counts message bodies a client receives (by body text)."""
+    seen = collections.Counter()
+    client.add_event_handler(event, lambda m: seen.update([m["body"]]) if m["body"] else None)
+    return seen
+
+
+def carbon_bodies(client):
+    seen = collections.Counter()
+
+    def on_carbon(m):
+        fwd = m.xml.find("{%s}received/{urn:xmpp:forward:0}forwarded/{jabber:client}message" % CARBONS)
+        if fwd is not None:
+            seen.update([fwd.findtext("{jabber:client}body")])
+
+    client.add_event_handler("carbon_received", on_carbon)
+    return seen
+
+
+async def until(predicate, timeout):
+    loop = asyncio.get_event_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return predicate()
+
+
+async def subscribe(requester, contact, t):
+    asked = xmpptest.Waiter(contact, "presence_subscribe", lambda p: p["from"].bare == requester.boundjid.bare)
+    approved = xmpptest.Waiter(requester, "presence_subscribed", lambda p: p["from"].bare == contact.boundjid.bare)
+    requester.send_presence(pto=contact.boundjid.bare, ptype="subscribe")
+    await asked.wait(t, "subscribe request")
+    contact.send_presence(pto=requester.boundjid.bare, ptype="subscribed")
+    await approved.wait(t, "subscription approval")
+
+
+async def scenario(args, result):
+    t = args.step_timeout
+    alice = args.jid.split("/")[0]
+    a1 = xmpptest.Client(alice + "/one", args.password, plugins=["xep_0198"])
+    a2 = xmpptest.Client(alice + "/two", args.password, plugins=["xep_0280"])
+    b = xmpptest.Client(args.peer_jid, args.peer_password)
+    got1, got2, gotb = bodies(a1), bodies(a2), bodies(b)
+    carbons2 = carbon_bodies(a2)
+    sm = a1["xep_0198"]
+    try:
+        enabled = xmpptest.event_future(a1, "sm_enabled")
+        await xmpptest.open_session(args, a1)
+        await asyncio.wait_for(enabled, t)
+        result["sm_enabled"] = bool(sm.sm_id)
+        await xmpptest.open_session(args, b)
+
+        # Roster and presence subscription both ways (RFC 6121 §3).
+        await subscribe(a1, b, t)
+        await subscribe(b, a1, t)
+        roster = await xmpptest.roster_items(a1, t)
+        result["roster_bob"] = roster.get(b.boundjid.bare)
+        roster_b = await xmpptest.roster_items(b, t)
+        result["roster_alice"] = roster_b.get(alice)
+
+        # Presence: bob sees alice's second resource come online.
+        seen_two = xmpptest.Waiter(b, "presence_available", lambda p: str(p["from"]) == alice + "/two")
+        await xmpptest.open_session(args, a2)
+        await seen_two.wait(t, "alice/two's presence at bob")
+        result["presence_seen"] = True
+
+        kind = await a2_enable_carbons(a2, t)
+        result["carbons_enable"] = kind
+
+        # A chat message to the bare JID goes to every top resource (priority 0 both), once each,
+        # and no carbon of it goes to a resource that got it itself.
+        b.send_message(mto=alice, mbody="to the bare jid", mtype="chat")
+        await until(lambda: got1["to the bare jid"] and got2["to the bare jid"], t)
+        # A message to alice/one's full JID: only alice/one gets it; alice/two gets a carbon.
+        b.send_message(mto=alice + "/one", mbody="to the full jid", mtype="chat")
+        await until(lambda: got1["to the full jid"] and carbons2["to the full jid"], t)
+        await xmpptest.round_trip(a2, t)
+        result["bare"] = {"one": got1["to the bare jid"], "two": got2["to the bare jid"],
+                          "carbons_at_two": carbons2["to the bare jid"]}
+        result["full"] = {"one": got1["to the full jid"], "two": got2["to the full jid"],
+                          "carbons_at_two": carbons2["to the full jid"]}
+        a1.send_message(mto=b.boundjid.bare, mbody="reply", mtype="chat")
+        await until(lambda: gotb["reply"], t)
+        result["reply_at_bob"] = gotb["reply"]
+
+        # XEP-0198: alice/one's connection drops without a close; bob writes meanwhile.
+        a1.abort()
+        expected = ["while away %d" % i for i in range(3)]
+        await asyncio.sleep(0.3)
+        for body in expected:
+            b.send_message(mto=alice + "/one", mbody=body, mtype="chat")
+        await xmpptest.round_trip(b, t)
+        resumed = xmpptest.event_future(a1, "session_resumed")
+        rebound = xmpptest.event_future(a1, "session_bind")
+        a1.connect((args.host, args.port), use_ssl=args.direct_tls,
+                   force_starttls=not args.direct_tls, disable_starttls=args.direct_tls)
+        done, _ = await asyncio.wait([resumed, rebound], timeout=t, return_when=asyncio.FIRST_COMPLETED)
+        result["resumed"] = resumed in done
+        result["rebound"] = rebound in done
+        await until(lambda: all(got1[e] for e in expected), t)
+        sm.request_ack()
+        await asyncio.sleep(0.5)
+        result["after_resume"] = {e: got1[e] for e in expected}
+        # The resumed session is the same one: messages to its full JID still arrive.
+        b.send_message(mto=alice + "/one", mbody="after resume", mtype="chat")
+        await until(lambda: got1["after resume"], t)
+        result["after_resume_delivered"] = got1["after resume"]
+
+        xmpptest.expect(result, result["roster_bob"] and result["roster_bob"]["subscription"] == "both",
+                        "alice's roster item for bob: %s" % result["roster_bob"])
+        xmpptest.expect(result, result["bare"] == {"one": 1, "two": 1, "carbons_at_two": 0},
+                        "bare-JID delivery %s" % result["bare"])
+        xmpptest.expect(result, result["full"] == {"one": 1, "two": 0, "carbons_at_two": 1},
+                        "full-JID delivery %s" % result["full"])
+        xmpptest.expect(result, result["resumed"], "the stream was not resumed")
+        xmpptest.expect(result, all(n == 1 for n in result["after_resume"].values()),
+                        "messages while away: %s" % result["after_resume"])
+        xmpptest.expect(result, result["after_resume_delivered"] == 1, "message after resume not delivered once")
+    finally:
+        await xmpptest.close(a2)
+        await xmpptest.close(b)
+        await xmpptest.close(a1)
+
+
+async def a2_enable_carbons(client, t):
+    iq = client.Iq()
+    iq["type"] = "set"
+    from slixmpp.xmlstream import ET
+    iq.append(ET.Element("{%s}enable" % CARBONS))
+    try:
+        reply = await iq.send(timeout=t)
+        return reply["type"]
+    except Exception as err:  # noqa: BLE001 - the reply type is what the test records
+        return "error: %s" % err
+
+
+if __name__ == "__main__":
+    p = xmpptest.parser(__doc__)
+    p.add_argument("--jid", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--peer-jid", required=True)
+    p.add_argument("--peer-password", required=True)
+    raise SystemExit(xmpptest.run(scenario, p.parse_args()))
