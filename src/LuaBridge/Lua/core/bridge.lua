@@ -350,6 +350,8 @@ local directed_mt = {
 local directed_of = setmetatable({}, { __mode = "k" });
 
 local special_get = {
+	-- Prosody's mod_c2s gives every session its runner at creation; here it is made on first use.
+	thread = function(s) return session_runner(s); end;
 	presence = function(s, sid)
 		local v = N.session_get(sid, "presence");
 		if v == true then return held_presence[s]; end
