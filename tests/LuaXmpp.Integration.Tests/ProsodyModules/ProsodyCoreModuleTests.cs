@@ -39,6 +39,30 @@ public sealed class ProsodyCoreModuleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Smacks_HibernationTimesOut_QueuedMessageGoesOffline_AndReachesTheNextLogin()
+    {
+        using var plugins = ProsodyPluginDirectory.With(CoreFiles);
+        await using var server = await ServerProcess.StartAsync(output, config =>
+        {
+            config.Set("plugin_paths", ServerConfig.LuaList(plugins.Path));
+            config.Set("modules_enabled", ServerConfig.LuaList(["roster", "saslauth", "tls", "disco", "offline", "smacks"]));
+            config.Set("smacks_hibernation_time", "2");
+        });
+        AssertLoadedFrom(server, Path.Combine(plugins.Path, "mod_smacks.lua"));
+        await server.RegisterAsync("alice", "pass-alice");
+        await server.RegisterAsync("bob", "pass-bob");
+        var result = await PythonClient.RunAsync(server, "prosody_core.py", "--scenario", "timeout", "--hibernation", "2",
+            "--jid", server.Jid("alice"), "--password", "pass-alice",
+            "--peer-jid", server.Jid("bob"), "--peer-password", "pass-bob");
+        result.Check(r =>
+        {
+            Assert.True(r.Ok);
+            Assert.Equal(1, r["offline_delivered"].GetInt32());
+            Assert.True(r["delayed"].GetBoolean());
+        });
+    }
+
+    [Fact]
     public async Task DebianInstall_PluginPathIsThePackage_CoreServicesWork()
     {
         await using var server = await ServerProcess.StartAsync(output, config =>

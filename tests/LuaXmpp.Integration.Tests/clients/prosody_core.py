@@ -142,6 +142,43 @@ async def scenario(args, result):
         await xmpptest.close(a1)
 
 
+async def timeout(args, result):
+    """alice/one hibernates and never comes back: after smacks_hibernation_time the message bob
+    sent meanwhile goes to offline storage (alice has no other resource), and alice's next
+    login gets it once, with a delay stamp (XEP-0198 §5, XEP-0160)."""
+    t = args.step_timeout
+    alice = args.jid.split("/")[0]
+    a1 = xmpptest.Client(alice + "/one", args.password, plugins=["xep_0198"])
+    b = xmpptest.Client(args.peer_jid, args.peer_password)
+    a3 = xmpptest.Client(alice + "/later", args.password)
+    later = bodies(a3)
+    delays = []
+    a3.add_event_handler("message", lambda m: delays.append(m.xml.find("{urn:xmpp:delay}delay") is not None)
+                         if m["body"] == "queued while away" else None)
+    try:
+        enabled = xmpptest.event_future(a1, "sm_enabled")
+        await xmpptest.open_session(args, a1)
+        await asyncio.wait_for(enabled, t)
+        await xmpptest.open_session(args, b)
+        a1.abort()
+        await asyncio.sleep(0.3)
+        b.send_message(mto=alice + "/one", mbody="queued while away", mtype="chat")
+        await xmpptest.round_trip(b, t)
+        # Past the hibernation time (the test sets it to 2 s) the session expires.
+        await asyncio.sleep(args.hibernation + 2)
+        await xmpptest.open_session(args, a3)
+        await until(lambda: later["queued while away"], t)
+        await asyncio.sleep(0.5)
+        result["offline_delivered"] = later["queued while away"]
+        result["delayed"] = bool(delays) and all(delays)
+        xmpptest.expect(result, result["offline_delivered"] == 1,
+                        "the message queued in the expired session reached the next login %d times" % result["offline_delivered"])
+    finally:
+        await xmpptest.close(a3)
+        await xmpptest.close(b)
+        a1.abort()
+
+
 async def a2_enable_carbons(client, t):
     iq = client.Iq()
     iq["type"] = "set"
@@ -160,4 +197,7 @@ if __name__ == "__main__":
     p.add_argument("--password", required=True)
     p.add_argument("--peer-jid", required=True)
     p.add_argument("--peer-password", required=True)
-    raise SystemExit(xmpptest.run(scenario, p.parse_args()))
+    p.add_argument("--scenario", choices=["core", "timeout"], default="core")
+    p.add_argument("--hibernation", type=float, default=2.0, help="the server's smacks_hibernation_time")
+    parsed = p.parse_args()
+    raise SystemExit(xmpptest.run(timeout if parsed.scenario == "timeout" else scenario, parsed))

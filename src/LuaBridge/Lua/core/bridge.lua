@@ -507,31 +507,32 @@ local function new_session(sid, logname)
 end
 
 -- Bare sessions: bare_sessions["u@h"] == hosts[h].sessions[u] (contract §3.6).
--- top_resources and roster are read from C# (BareSession.TopResources, the account's roster);
--- assignments to them are ignored: C# derives top_resources from each session's presence and
--- priority, and mod_presence's recalculation would only store the same list again.
-local bare_derived = { top_resources = true, roster = true };
+-- A bare session's facts are read from C# on each access (BareSession): sessions is a fresh
+-- plain table resource → session (modules call next() on it, which a proxy cannot answer),
+-- top_resources is derived from each session's presence and priority, roster is the account's
+-- roster proxy. Assignments to them are ignored: mod_presence's recalc_resource_map would only
+-- store the same list again.
+local function bare_resources(bare)
+	local list = N.bare_resources(bare) or {};
+	local map = {};
+	for i = 1, #list, 2 do map[list[i]] = list[i + 1]; end
+	return map;
+end
+
 local bare_mt = {
 	__index = function(t, key)
-		if bare_derived[key] then return N.bare_get(rawget(t, "_jid"), key); end
+		local bare = rawget(t, "_jid");
+		if key == "sessions" then return bare_resources(bare); end
+		if key == "top_resources" or key == "roster" then return N.bare_get(bare, key); end
 	end;
 	__newindex = function(t, key, value)
-		if bare_derived[key] then return; end
+		if key == "sessions" or key == "top_resources" or key == "roster" then return; end
 		rawset(t, key, value);
 	end;
 };
 
 local function new_bare(bare)
-	local resources = setmetatable({}, {
-		__index = function(_, resource) return N.full_session(bare .. "/" .. tostring(resource)); end;
-		__pairs = function()
-			local list = N.bare_resources(bare) or {};
-			local map = {};
-			for i = 1, #list, 2 do map[list[i]] = list[i + 1]; end
-			return next, map, nil;
-		end;
-	});
-	return setmetatable({ _jid = bare, sessions = resources }, bare_mt);
+	return setmetatable({ _jid = bare }, bare_mt);
 end
 
 bridge.full_sessions = setmetatable({}, {
