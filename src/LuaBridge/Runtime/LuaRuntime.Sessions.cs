@@ -149,7 +149,9 @@ public sealed partial class LuaRuntime
             "ip" => client?.Connection?.RemoteAddress,
             "secure" => client?.Secure,
             "streamid" => client?.StreamId,
-            _ => null,
+            "encrypted" => client is { Secure: true } ? true : null,
+            // Other facts C# keeps for Lua (auth_mechanism, set by the SASL handler).
+            _ => key is null ? null : session.Fields.GetValueOrDefault(key),
         };
         PushValue(lua, value);
         return 1;

@@ -285,7 +285,7 @@ bridge.global_events = get_bus("*");
 local synced = {
 	type = true, host = true, username = true, resource = true, full_jid = true,
 	priority = true, interested = true, destroyed = true,
-	ip = true, secure = true, streamid = true, roster = true,
+	ip = true, secure = true, encrypted = true, streamid = true, roster = true, auth_mechanism = true,
 };
 
 -- session.presence: when Lua sets it, the Lua stanza is the only copy (modules change it in
