@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using KeraLua;
 using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.Sessions;
@@ -11,30 +10,23 @@ namespace LuaXmpp.LuaBridge.Runtime;
 // the natives here only read or change it.
 public sealed partial class LuaRuntime
 {
-    private readonly ConditionalWeakTable<IClientConnection, StrongBox<long>> _connectionIds = new();
-    private readonly Dictionary<long, IClientConnection> _connectionsById = new();
-    private long _nextConnectionId;
+    private readonly HandleTable<IClientConnection> _connections = new();
 
     private void RegisterConnectionNatives(NativeTable n)
     {
         n.Add("conn_info", ConnInfo);
         n.Add("conn_close", ConnClose);
         n.Add("conn_write", ConnWrite);
-        n.Add("conn_release", l => { _connectionsById.Remove(l.ToInteger(1)); return 0; });
+        n.Add("conn_release", l => { _connections.Release(l.ToInteger(1)); return 0; });
         n.Add("directed", Directed);
         n.Add("session_adopt", SessionAdopt);
         n.Add("bare_get", BareGet);
     }
 
     /// <summary>The id a connection's Lua table carries; registered while a table for it lives.</summary>
-    private long ConnectionId(IClientConnection connection)
-    {
-        var box = _connectionIds.GetValue(connection, _ => new StrongBox<long>(++_nextConnectionId));
-        _connectionsById[box.Value] = connection;
-        return box.Value;
-    }
+    private long ConnectionId(IClientConnection connection) => _connections.IdOf(connection);
 
-    private IClientConnection? ConnectionOf(Lua lua) => _connectionsById.GetValueOrDefault(lua.ToInteger(1));
+    private IClientConnection? ConnectionOf(Lua lua) => _connections.Get(lua.ToInteger(1));
 
     // conn_info(cid, "ip" | "secure")
     private int ConnInfo(Lua lua)

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using KeraLua;
 using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.Roster;
@@ -13,9 +12,7 @@ namespace LuaXmpp.LuaBridge.Runtime;
 // the subscription transitions write to it, so there is no second copy that could go stale.
 public sealed partial class LuaRuntime
 {
-    private readonly ConditionalWeakTable<RosterData, StrongBox<long>> _rosterIds = new();
-    private readonly Dictionary<long, RosterData> _rostersById = new();
-    private long _nextRosterId;
+    private readonly HandleTable<RosterData> _rosters = new();
 
     private void RegisterRosterNatives(NativeTable n)
     {
@@ -29,24 +26,16 @@ public sealed partial class LuaRuntime
         n.Add("roster_set_item", RosterSetItem);
         n.Add("roster_jids", RosterJids);
         n.Add("roster_meta", RosterMeta);
-        n.Add("roster_release", l => { _rostersById.Remove(l.ToInteger(1)); return 0; });
-    }
-
-    /// <summary>The id Lua knows a roster by (its proxy carries it), registering it while a proxy lives.</summary>
-    private long RosterId(RosterData roster)
-    {
-        var box = _rosterIds.GetValue(roster, _ => new StrongBox<long>(++_nextRosterId));
-        _rostersById[box.Value] = roster;
-        return box.Value;
+        n.Add("roster_release", l => { _rosters.Release(l.ToInteger(1)); return 0; });
     }
 
     private RosterData RequireRoster(Lua lua, int index) =>
-        _rostersById.GetValueOrDefault(lua.ToInteger(index)) ?? throw new ArgumentException("roster is gone");
+        _rosters.Get(lua.ToInteger(index)) ?? throw new ArgumentException("roster is gone");
 
     /// <summary>Pushes the roster's proxy table (core.rostermanager's proxy(rid)), the same table while Lua holds it.</summary>
     private void PushRoster(Lua lua, RosterData roster)
     {
-        PushProxy(lua, "roster_proxy", RosterId(roster));
+        PushProxy(lua, "roster_proxy", _rosters.IdOf(roster));
     }
 
     /// <summary>Pushes entry[constructor](id), under a protected call; nil if it raised.</summary>

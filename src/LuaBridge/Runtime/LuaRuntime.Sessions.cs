@@ -179,7 +179,7 @@ public sealed partial class LuaRuntime
                 else client.Presence = null;
                 break;
             case "conn" when client is not null:
-                client.Connection = lua.IsInteger(3) ? _connectionsById.GetValueOrDefault(lua.ToInteger(3)) : null;
+                client.Connection = lua.IsInteger(3) ? _connections.Get(lua.ToInteger(3)) : null;
                 break;
             case "interested" when client is not null: client.Interested = lua.ToBoolean(3); break;
             case "destroyed" when client is not null: client.Destroyed = lua.ToBoolean(3); break;

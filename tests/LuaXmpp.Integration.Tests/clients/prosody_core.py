@@ -12,6 +12,7 @@ import asyncio
 import collections
 
 import xmpptest
+from prosody_modules import subscribe
 
 CARBONS = "urn:xmpp:carbons:2"
 
@@ -43,15 +44,6 @@ async def until(predicate, timeout):
             return True
         await asyncio.sleep(0.05)
     return predicate()
-
-
-async def subscribe(requester, contact, t):
-    asked = xmpptest.Waiter(contact, "presence_subscribe", lambda p: p["from"].bare == requester.boundjid.bare)
-    approved = xmpptest.Waiter(requester, "presence_subscribed", lambda p: p["from"].bare == contact.boundjid.bare)
-    requester.send_presence(pto=contact.boundjid.bare, ptype="subscribe")
-    await asked.wait(t, "subscribe request")
-    contact.send_presence(pto=requester.boundjid.bare, ptype="subscribed")
-    await approved.wait(t, "subscription approval")
 
 
 async def scenario(args, result):
