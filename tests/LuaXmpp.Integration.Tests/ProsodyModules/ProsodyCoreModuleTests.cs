@@ -38,6 +38,25 @@ public sealed class ProsodyCoreModuleTests(ITestOutputHelper output)
         await RunCoreScenarioAsync(server);
     }
 
+    /// <summary>
+    /// Prosody's mod_presence and mod_roster set presence, priority and the roster; our native
+    /// message routing (top resources) and our mod_smacks (hibernation, resume) read them from C#.
+    /// </summary>
+    [Fact]
+    public async Task ProsodyPresenceAndRoster_DriveOurNativeRoutingAndSmacks()
+    {
+        using var plugins = ProsodyPluginDirectory.With("mod_roster.lua", "mod_presence.lua", "mod_carbons.lua");
+        await using var server = await ServerProcess.StartAsync(output, config =>
+        {
+            config.Set("plugin_paths", ServerConfig.LuaList(plugins.Path));
+            config.Set("modules_enabled", ServerConfig.LuaList(
+                ["roster", "saslauth", "tls", "disco", "ping", "register", "offline", "carbons", "smacks"]));
+        });
+        foreach (var module in new[] { "roster", "presence", "carbons" })
+            AssertLoadedFrom(server, Path.Combine(plugins.Path, $"mod_{module}.lua"));
+        await RunCoreScenarioAsync(server);
+    }
+
     [Fact]
     public async Task Smacks_HibernationTimesOut_QueuedMessageGoesOffline_AndReachesTheNextLogin()
     {
