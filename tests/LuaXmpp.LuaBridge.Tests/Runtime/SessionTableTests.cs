@@ -146,4 +146,39 @@ public sealed class SessionTableTests
         Assert.Equal(1L, await h.Fire("directed", new EventData(session)));
         Assert.Equal(["x@elsewhere"], await h.On(() => session.Directed.ToArray()));
     }
+
+    [Fact]
+    public async Task ResumeSurgery_MovesTheConnectionInCSharp_AndConnCloseClosesOnlyTheSocket()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("surgery", """
+            local fresh_session
+            module:hook("remember", function(e) fresh_session = e.origin; return true end)
+            module:hook("resume", function(e)
+              local orig, fresh = e.origin, fresh_session
+              local old = orig.conn
+              orig.conn = nil
+              local gone = orig.conn == nil
+              old:close()
+              orig.conn = fresh.conn
+              orig.stream = fresh.stream
+              orig.stream:set_session(orig)
+              return tostring(gone) .. "," .. tostring(orig.conn == fresh.conn) .. "," .. tostring(orig.send(require "util.stanza".message({ to = orig.full_jid }, "hi")))
+            end)
+            """);
+        Assert.Null(await h.Load("surgery"));
+        var (orig, oldConnection) = await h.BindAsync("ivy", "phone");
+        var freshConnection = new RecordingConnection();
+        var fresh = new Sessions.ClientSession(RuntimeHarness.Host, freshConnection) { Username = "ivy" };
+        await h.On(() => h.Server.Sessions.Register(fresh));
+        Assert.Equal(true, await h.Fire("remember", new EventData(fresh)));
+
+        Assert.Equal("true,true,true", await h.Fire("resume", new EventData(orig)));
+        Assert.True(oldConnection.Closed);
+        Assert.False(orig.Destroyed);
+        Assert.Same(freshConnection, orig.Connection);
+        Assert.Same(orig, fresh.MovedTo);
+        Assert.Contains(freshConnection.Sent, e => e.Name == "message");
+        Assert.DoesNotContain(oldConnection.Sent, e => e.Name == "message");
+    }
 }
