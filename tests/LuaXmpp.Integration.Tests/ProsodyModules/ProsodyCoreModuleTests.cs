@@ -125,6 +125,10 @@ public sealed class ProsodyCoreModuleTests(ITestOutputHelper output)
             Assert.Equal(0, r["full.two"].GetInt32());
             Assert.Equal(1, r["full.carbons_at_two"].GetInt32());
             Assert.Equal(1, r["reply_at_bob"].GetInt32());
+            // XEP-0198 §4: every stanza alice sent was counted and acknowledged.
+            Assert.True(r["acks.sent"].GetInt32() > 0);
+            Assert.Equal(r["acks.sent"].GetInt32(), r["acks.acked"].GetInt32());
+            Assert.Equal(0, r["acks.unacked"].GetInt32());
             // XEP-0198 resume: the unacked queue is re-sent once.
             Assert.True(r["resumed"].GetBoolean());
             Assert.False(r["rebound"].GetBoolean());

@@ -95,6 +95,11 @@ async def scenario(args, result):
         await until(lambda: gotb["reply"], t)
         result["reply_at_bob"] = gotb["reply"]
 
+        # XEP-0198 §4: the server's <a h/> counts every stanza alice/one sent.
+        sm.request_ack()
+        await until(lambda: sm.last_ack == sm.seq, t)
+        result["acks"] = {"sent": sm.seq, "acked": sm.last_ack, "unacked": len(sm.unacked_queue)}
+
         # XEP-0198: alice/one's connection drops without a close; bob writes meanwhile.
         a1.abort()
         expected = ["while away %d" % i for i in range(3)]
@@ -124,6 +129,8 @@ async def scenario(args, result):
                         "bare-JID delivery %s" % result["bare"])
         xmpptest.expect(result, result["full"] == {"one": 1, "two": 0, "carbons_at_two": 1},
                         "full-JID delivery %s" % result["full"])
+        xmpptest.expect(result, result["acks"]["sent"] > 0 and result["acks"]["acked"] == result["acks"]["sent"],
+                        "acks %s" % result["acks"])
         xmpptest.expect(result, result["resumed"], "the stream was not resumed")
         xmpptest.expect(result, all(n == 1 for n in result["after_resume"].values()),
                         "messages while away: %s" % result["after_resume"])
