@@ -58,7 +58,7 @@ public sealed class ProsodyCoreModuleTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Smacks_HibernationTimesOut_QueuedMessageGoesOffline_AndReachesTheNextLogin()
+    public async Task Smacks_HibernationTimesOut_QueuedMessageBouncesOrGoesOffline()
     {
         using var plugins = ProsodyPluginDirectory.With(CoreFiles);
         await using var server = await ServerProcess.StartAsync(output, config =>
@@ -76,6 +76,10 @@ public sealed class ProsodyCoreModuleTests(ITestOutputHelper output)
         result.Check(r =>
         {
             Assert.True(r.Ok);
+            // Another resource was online: the sender gets recipient-unavailable (XEP-0198 §5).
+            Assert.Equal([server.Jid("alice") + "/one:recipient-unavailable"], r.Strings("bounced"));
+            Assert.Equal(0, r["bounce_reached_other_resource"].GetInt32());
+            // It was the last resource: offline storage, delivered once on the next login.
             Assert.Equal(1, r["offline_delivered"].GetInt32());
             Assert.True(r["delayed"].GetBoolean());
         });

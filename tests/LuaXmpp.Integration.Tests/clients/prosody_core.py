@@ -141,41 +141,69 @@ async def scenario(args, result):
         await xmpptest.close(a1)
 
 
+def error_conditions(client):
+    """Counts (from, condition) of message errors a client receives (an error reply carries
+    no body, RFC 6120 §8.3.1)."""
+    seen = collections.Counter()
+
+    def on_error(m):
+        if m["type"] == "error":
+            seen.update([(str(m["from"]), m["error"]["condition"])])
+
+    client.add_event_handler("message_error", on_error)
+    return seen
+
+
+async def hibernate_and_expire(args, jid, peer, body):
+    """jid enables XEP-0198, loses its connection; peer sends body to it; the session expires."""
+    c = xmpptest.Client(jid, args.password, plugins=["xep_0198"])
+    enabled = xmpptest.event_future(c, "sm_enabled")
+    await xmpptest.open_session(args, c)
+    await asyncio.wait_for(enabled, args.step_timeout)
+    c.abort()
+    await asyncio.sleep(0.3)
+    peer.send_message(mto=jid, mbody=body, mtype="chat")
+    await xmpptest.round_trip(peer, args.step_timeout)
+    # Past the hibernation time the session expires.
+    await asyncio.sleep(args.hibernation + 2)
+
+
 async def timeout(args, result):
-    """alice/one hibernates and never comes back: after smacks_hibernation_time the message bob
-    sent meanwhile goes to offline storage (alice has no other resource), and alice's next
-    login gets it once, with a delay stamp (XEP-0198 §5, XEP-0160)."""
+    """A hibernating session that never comes back (XEP-0198 §5): after smacks_hibernation_time
+    what was queued for it bounces to the sender when the account has another resource online,
+    and goes to offline storage when it was the last one, reaching the next login once."""
     t = args.step_timeout
     alice = args.jid.split("/")[0]
-    a1 = xmpptest.Client(alice + "/one", args.password, plugins=["xep_0198"])
     b = xmpptest.Client(args.peer_jid, args.peer_password)
+    errors = error_conditions(b)
+    a2 = xmpptest.Client(alice + "/two", args.password)
     a3 = xmpptest.Client(alice + "/later", args.password)
-    later = bodies(a3)
+    got2, later = bodies(a2), bodies(a3)
     delays = []
     a3.add_event_handler("message", lambda m: delays.append(m.xml.find("{urn:xmpp:delay}delay") is not None)
                          if m["body"] == "queued while away" else None)
     try:
-        enabled = xmpptest.event_future(a1, "sm_enabled")
-        await xmpptest.open_session(args, a1)
-        await asyncio.wait_for(enabled, t)
         await xmpptest.open_session(args, b)
-        a1.abort()
-        await asyncio.sleep(0.3)
-        b.send_message(mto=alice + "/one", mbody="queued while away", mtype="chat")
-        await xmpptest.round_trip(b, t)
-        # Past the hibernation time (the test sets it to 2 s) the session expires.
-        await asyncio.sleep(args.hibernation + 2)
+        await xmpptest.open_session(args, a2)
+        await hibernate_and_expire(args, alice + "/one", b, "bounce me")
+        await until(lambda: errors, t)
+        result["bounced"] = sorted("%s:%s" % k for k in errors)
+        result["bounce_reached_other_resource"] = got2["bounce me"]
+        await xmpptest.close(a2)
+
+        await hibernate_and_expire(args, alice + "/one", b, "queued while away")
         await xmpptest.open_session(args, a3)
         await until(lambda: later["queued while away"], t)
         await asyncio.sleep(0.5)
         result["offline_delivered"] = later["queued while away"]
         result["delayed"] = bool(delays) and all(delays)
+        xmpptest.expect(result, result["bounced"] == ["%s/one:recipient-unavailable" % alice], "bounces %s" % result["bounced"])
         xmpptest.expect(result, result["offline_delivered"] == 1,
                         "the message queued in the expired session reached the next login %d times" % result["offline_delivered"])
     finally:
         await xmpptest.close(a3)
+        await xmpptest.close(a2)
         await xmpptest.close(b)
-        a1.abort()
 
 
 async def a2_enable_carbons(client, t):
