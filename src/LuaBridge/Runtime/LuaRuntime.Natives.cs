@@ -46,7 +46,6 @@ public sealed partial class LuaRuntime
         n.Add("session_get", SessionGet);
         n.Add("session_set", SessionSet);
         n.Add("session_send", SessionSend);
-        n.Add("session_send_raw", SessionSendRaw);
         n.Add("session_close", SessionClose);
         n.Add("session_destroy", SessionDestroy);
         n.Add("full_session", FullSession);
@@ -57,6 +56,8 @@ public sealed partial class LuaRuntime
         n.Add("host_info", HostInfo);
         n.Add("host_list", HostList);
         n.Add("auth_name", AuthName);
+        RegisterConnectionNatives(n);
+        RegisterRosterNatives(n);
 
         n.Add("route", l => Route(l, _server.Router.Route));
         n.Add("post", l => Route(l, (o, s) => _server.Router.Post(o, s, l.ToBoolean(3))));
