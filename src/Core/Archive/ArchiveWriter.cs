@@ -32,6 +32,7 @@ public sealed class ArchiveWriter : IAsyncDisposable
     private readonly Task _loop;
     private long _committed;
     private long _batches;
+    private bool _failing; // only the writer loop touches it
 
     private sealed record Pending(ArchiveAppend Item, TaskCompletionSource Done);
 
@@ -128,12 +129,20 @@ public sealed class ArchiveWriter : IAsyncDisposable
         catch (Exception ex)
         {
             _counts.EndChangeForget(users);
-            Log.Error($"Could not archive {items.Count} message(s): {ex.Message}");
+            // Once per streak of failures: during an outage every batch fails the same way.
+            if (!_failing) Log.Error($"Could not archive {items.Count} message(s): {ex.Message}; further failed batches are logged at debug level until one commits");
+            else Log.Debug($"Could not archive {items.Count} message(s): {ex.Message}");
+            _failing = true;
             foreach (var p in batch) p.Done.TrySetException(ex);
             Forget(batch);
             return;
         }
         _counts.EndAppend(items);
+        if (_failing)
+        {
+            _failing = false;
+            Log.Info("Archiving works again");
+        }
         // A batched-mode kill loses what was appended after the last finished commit's batch was
         // taken: logged (time of taking, length) so that can be checked afterwards.
         if (Log.IsEnabled(LogLevel.Debug))
