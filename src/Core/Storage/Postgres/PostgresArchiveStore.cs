@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dapper;
 using LuaXmpp.Storage.Sql;
 using LuaXmpp.Xml;
@@ -67,9 +68,12 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
             : null;
         if (!await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false)) return new ArchiveResult([], total) { UnknownId = true };
 
-        // LIMIT NULL is no limit in PostgreSQL.
-        filter.Parameters.Add("limit", query.Limit is { } limit ? Math.Max(limit, 0) : null, System.Data.DbType.Int32);
-        string sql = ProsodySql.SelectArchiveColumns + filter.Where + ArchiveFilter.OrderBy(query.Reverse) + " LIMIT @limit";
+        // The limit is written into the statement (an integer we format, never client text): a
+        // prepared statement with LIMIT $n gets a generic plan after five runs that cannot
+        // assume a small page, and may sort the user's whole archive instead of walking the
+        // sort index. The few page sizes clients ask for each stay prepared.
+        string limit = query.Limit is { } n ? Math.Max(n, 0).ToString(CultureInfo.InvariantCulture) : "ALL";
+        string sql = ProsodySql.SelectArchiveColumns + filter.Where + ArchiveFilter.OrderBy(query.Reverse) + " LIMIT " + limit;
         var rows = await c.QueryAsync<(string Key, string Type, string Value, long When, string With)>(sql, filter.Parameters, tx).ConfigureAwait(false);
         var items = ProsodySql.ToItems(rows, host, store);
         await tx.CommitAsync().ConfigureAwait(false);
