@@ -31,14 +31,17 @@ internal static class BenchDatabase
     {
         if (_server is null) return null;
         if (database != PostgresServer.Database) _server.CreateDatabaseAsync(database).GetAwaiter().GetResult();
-        var sql = new ConfigTable();
-        sql.Hash["driver"] = "PostgreSQL";
-        sql.Hash["host"] = _server.Host;
-        sql.Hash["port"] = (long)_server.Port;
-        sql.Hash["database"] = database;
-        sql.Hash["username"] = PostgresServer.Username;
-        sql.Hash["password"] = PostgresServer.Password;
-        return sql;
+        return _server.SqlTable(database);
+    }
+
+    /// <summary>
+    /// Refreshes the planner's statistics after a bulk fill, as autovacuum does within a minute
+    /// of it: a table that was never analyzed leaves the planner unable to tell the key index
+    /// from the sort index, and the id lookup of every page then scans the user's archive.
+    /// </summary>
+    public static async Task AnalyzeAsync(string database)
+    {
+        if (_server is not null) await _server.PsqlAsync("ANALYZE \"prosodyarchive\"", database);
     }
 
     /// <summary>The same option as Prosody config text.</summary>

@@ -104,7 +104,7 @@ internal static class ProsodyBench
         using (var storage = WriterBench.OpenStorage(data, "prosodyshared"))
         {
             await using var service = new ArchiveService(storage.OpenArchive("localhost", "archive"), new ArchiveOptions(), TimeProvider.System);
-            (ourRate, ids) = await WriterBench.FillAsync(service, archiveSize, 1, "big", 1_700_000_000);
+            (ourRate, ids) = await WriterBench.FillAsync(service, archiveSize, 1, "big", 1_700_000_000, "prosodyshared");
             foreach (var (_, position) in positions) ours.Add(await WriterBench.PageQueriesAsync(service, "big", ids[position], 50));
         }
         Console.WriteLine($"ours: {ourRate:N0} archived msg/s  => {ourRate / prosodyRate:F1}x Prosody's append rate");

@@ -36,7 +36,7 @@ internal static class WriterBench
     }
 
     /// <summary>Appends <paramref name="count"/> messages spread over <paramref name="users"/> users; returns msg/s and each user's ids in order.</summary>
-    public static async Task<(double Rate, List<string> Ids)> FillAsync(ArchiveService service, int count, int users, string prefix, long firstWhen)
+    public static async Task<(double Rate, List<string> Ids)> FillAsync(ArchiveService service, int count, int users, string prefix, long firstWhen, string database = "luaxmpp")
     {
         const int Window = 20_000; // appends in flight before waiting, so memory stays bounded
         var ids = new List<string>(users == 1 ? count : 0);
@@ -57,7 +57,9 @@ internal static class WriterBench
         }
         await last;
         await service.FlushAsync();
-        return (count / clock.Elapsed.TotalSeconds, ids);
+        var rate = count / clock.Elapsed.TotalSeconds;
+        await BenchDatabase.AnalyzeAsync(database);
+        return (rate, ids);
     }
 
     public static async Task<Latencies> PageQueriesAsync(ArchiveService service, string user, string? beforeId, int repeats)

@@ -54,6 +54,19 @@ public sealed class PostgresServer : IAsyncDisposable
         $"username = \"{Username}\", password = \"{Password}\" }}";
 
     /// <param name="durable">Keep fsync on (benchmarks); tests leave it off, they never crash the machine.</param>
+    /// <summary>The same option as a parsed config table (what the storage manager reads).</summary>
+    public LuaXmpp.Configuration.ConfigTable SqlTable(string? database = null)
+    {
+        var sql = new LuaXmpp.Configuration.ConfigTable();
+        sql.Hash["driver"] = "PostgreSQL";
+        sql.Hash["host"] = Host;
+        sql.Hash["port"] = (long)Port;
+        sql.Hash["database"] = database ?? Database;
+        sql.Hash["username"] = Username;
+        sql.Hash["password"] = Password;
+        return sql;
+    }
+
     public static async Task<PostgresServer> StartAsync(bool durable = false)
     {
         if (Unavailable is { } reason) throw new InvalidOperationException(reason);
