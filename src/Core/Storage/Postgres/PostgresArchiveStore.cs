@@ -15,13 +15,17 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
 {
     /// <summary>
     /// One statement for any batch size, so it stays prepared. WITH ORDINALITY ... ORDER BY keeps
-    /// the batch's order in sort_id (BIGSERIAL), which paging relies on.
+    /// the batch's order in sort_id (BIGSERIAL), which paging relies on. The keys are fresh, so
+    /// a conflict on Prosody's unique (host, user, store, key) index means this very batch was
+    /// committed before the connection died and the writer is retrying it: skipping the rows
+    /// keeps the retry from archiving anything twice.
     /// </summary>
     private const string InsertBatch = """
         INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value")
         SELECT @host, b.u, @store, b.w, b.p, b.k, b.t, b.v
         FROM unnest(@users, @whens, @withs, @keys, @types, @values) WITH ORDINALITY AS b(u, w, p, k, t, v, n)
         ORDER BY b.n
+        ON CONFLICT ("host", "user", "store", "key") DO NOTHING
         """;
 
     public Task<string> AppendAsync(string? user, string? key, XmlElement value, long when, string? with)
