@@ -24,8 +24,8 @@ async def scenario(args, result):
     a = xmpptest.Client(args.jid1, args.password1, plugins=mam.PLUGINS)
     b = xmpptest.Client(args.jid2, args.password2, plugins=mam.PLUGINS)
     try:
-        await xmpptest.open_session(args, a)
-        await xmpptest.open_session(args, b)
+        for client in (a, b):
+            await xmpptest.open_session(args, client)
         if args.phase == "write":
             await contacts.subscribe(args, result, a, b)
             last = xmpptest.Waiter(b, "message", lambda m: m["body"] == "interop-%d" % (args.count - 1))
@@ -40,11 +40,7 @@ async def scenario(args, result):
 
 
 if __name__ == "__main__":
-    p = xmpptest.parser(__doc__)
-    p.add_argument("--jid1", required=True)
-    p.add_argument("--password1", required=True)
-    p.add_argument("--jid2", required=True)
-    p.add_argument("--password2", required=True)
+    p = xmpptest.two_client_parser(__doc__)
     p.add_argument("--phase", choices=("write", "read"), required=True)
     p.add_argument("--count", type=int, default=10)
     raise SystemExit(xmpptest.run(scenario, p.parse_args()))
