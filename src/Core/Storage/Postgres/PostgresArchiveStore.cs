@@ -64,8 +64,9 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
 
     public Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query) => db.ReadAsync(async c =>
     {
-        // One snapshot for the count and the page.
-        await using var tx = await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead).ConfigureAwait(false);
+        // One snapshot for the count and the page. Without a count (the archive service usually
+        // has it cached) no transaction is needed: two round trips instead of four.
+        await using var tx = query.WantTotal ? await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead).ConfigureAwait(false) : null;
         var filter = Filter(user, query);
         long? total = query.WantTotal
             ? await c.ExecuteScalarAsync<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx).ConfigureAwait(false)
@@ -80,7 +81,7 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
         string sql = ProsodySql.SelectArchiveColumns + filter.Where + ArchiveFilter.OrderBy(query.Reverse) + " LIMIT " + limit;
         var rows = await c.QueryAsync<(string Key, string Type, string Value, long When, string With)>(sql, filter.Parameters, tx).ConfigureAwait(false);
         var items = ProsodySql.ToItems(rows, host, store);
-        await tx.CommitAsync().ConfigureAwait(false);
+        if (tx is not null) await tx.CommitAsync().ConfigureAwait(false);
         return new ArchiveResult(items, total);
     });
 
@@ -105,7 +106,7 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
     private ArchiveFilter Filter(string? user, ArchiveQuery query) => ArchiveFilter.Build(host, store, user, query, arrayIds: true);
 
     /// <summary>Adds the exclusive Before/After bounds; false when either names an item that is not there.</summary>
-    private static async Task<bool> AddIdRangeAsync(NpgsqlConnection c, NpgsqlTransaction tx, ArchiveFilter filter, ArchiveQuery query)
+    private static async Task<bool> AddIdRangeAsync(NpgsqlConnection c, NpgsqlTransaction? tx, ArchiveFilter filter, ArchiveQuery query)
     {
         if (query.After is { } after)
         {
@@ -120,6 +121,6 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
         return true;
     }
 
-    private static Task<long?> LookUpSortIdAsync(NpgsqlConnection c, NpgsqlTransaction tx, ArchiveFilter filter, string key) =>
+    private static Task<long?> LookUpSortIdAsync(NpgsqlConnection c, NpgsqlTransaction? tx, ArchiveFilter filter, string key) =>
         c.QueryFirstOrDefaultAsync<long?>(ProsodySql.LookUpSortId, filter.KeyLookup(key), tx);
 }
