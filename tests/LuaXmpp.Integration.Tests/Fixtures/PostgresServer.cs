@@ -130,15 +130,22 @@ public sealed class PostgresServer : IAsyncDisposable
         }
         finally
         {
+            await DeleteRootAsync();
+        }
+    }
+
+    /// <summary>Removes the temp directory; retried briefly, as the server's last files may still be closing.</summary>
+    private async Task DeleteRootAsync()
+    {
+        for (var attempt = 0; attempt < 10 && Directory.Exists(_root); attempt++)
+        {
             try
             {
                 Directory.Delete(_root, recursive: true);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-            }
-            catch (UnauthorizedAccessException)
-            {
+                await Task.Delay(200);
             }
         }
     }
