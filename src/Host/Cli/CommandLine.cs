@@ -1,6 +1,7 @@
 using LuaXmpp.Configuration;
 using LuaXmpp.Host.Hosting;
 using LuaXmpp.LuaBridge.Configuration;
+using LuaXmpp.Storage;
 
 namespace LuaXmpp.Host.Cli;
 
@@ -85,6 +86,18 @@ public static class CommandLine
         {
             stderr.WriteLine("Error: " + e.Error.Message);
             return e.Error.ExitCode;
+        }
+        catch (StorageConfigException ex)
+        {
+            // An option the config evaluates fine but this server cannot honour (sql.driver = "MySQL").
+            stderr.WriteLine($"Error in config: {ex.Message}");
+            return ExitCodes.BadConfig;
+        }
+        catch (StorageException ex)
+        {
+            // The database failed under a CLI command (register while PostgreSQL is down); the driver logged why.
+            stderr.WriteLine($"Storage error: {ex.Message}");
+            return ExitCodes.Failed;
         }
         catch (Exception e)
         {

@@ -11,7 +11,7 @@ public static class ExitCodes
     /// <summary>The command line was not understood (unknown command, wrong arguments).</summary>
     public const int Usage = 2;
 
-    /// <summary>The config file could not be read or evaluated, or an option has an invalid value (a port "abc", a data_path that is a file).</summary>
+    /// <summary>The config file could not be read or evaluated, an option has an invalid value (a port "abc", a data_path that is a file), or it names storage this server does not have (sql.driver).</summary>
     public const int BadConfig = 3;
 
     /// <summary>
