@@ -2,6 +2,7 @@ using System.Net;
 using LuaXmpp.Accounts;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
+using LuaXmpp.Host.Http;
 using LuaXmpp.Hosting;
 using LuaXmpp.Logging;
 using LuaXmpp.Loop;
@@ -29,6 +30,7 @@ public sealed class ServerHost : IAsyncDisposable
     private ServerLoop? _loop;
     private LuaRuntime? _lua;
     private CertificateSet? _certificates;
+    private HttpListenerHost? _http;
     private bool _stopped;
 
     public ServerHost(ServerConfig config, string configDirectory)
@@ -65,6 +67,7 @@ public sealed class ServerHost : IAsyncDisposable
         await _loop.InvokeAsync(() => ActivateHosts(server, catalog));
         _certificates = CertificateSet.Load(_config, _paths);
         StartListeners(server);
+        await StartHttpAsync(_loop, _lua!, _certificates);
         await _loop.InvokeAsync(() => server.GlobalEvents.Fire("server-started", new EventData()));
         _log.Info($"LuaXmpp {server.Version} started");
     }
@@ -142,6 +145,16 @@ public sealed class ServerHost : IAsyncDisposable
         _listeners.Add(listener);
     }
 
+    public HttpListenerHost? Http => _http;
+
+    // As Prosody's portmanager does for mod_http: HTTP ports open only when a module wants HTTP.
+    private async Task StartHttpAsync(ServerLoop loop, LuaRuntime lua, CertificateSet certificates)
+    {
+        if (!lua.HttpWanted) return;
+        var settings = HttpListenerSettings.From(_config, problem => _log.Error(problem));
+        _http = await HttpListenerHost.StartAsync(settings, loop, lua, certificates.For);
+    }
+
     /// <summary>
     /// Stops accepting, tells modules (server-stopping: hibernating sessions are flushed to
     /// offline storage there), closes every session with system-shutdown and waits for them.
@@ -152,6 +165,7 @@ public sealed class ServerHost : IAsyncDisposable
         _stopped = true;
         _log.Info("Shutting down: " + reason);
         foreach (var l in _listeners) await l.DisposeAsync();
+        if (_http is not null) await _http.DisposeAsync();
         if (Server is { } server)
         {
             await server.Loop.InvokeAsync(() =>
