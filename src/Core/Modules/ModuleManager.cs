@@ -51,6 +51,12 @@ public sealed class ModuleManager(XmppServer server)
             foreach (var m in globalEnabled) Add(m);
             set.RemoveAll(globalDisabled.Contains);
         }
+        // Prosody's usermanager loads mod_auth_<authentication> on the host: a Lua file such as
+        // mod_auth_insecure when one is on plugin_paths, else the native internal providers.
+        if (!host.IsComponent && config.GetString(host.Name, "authentication") is { } provider)
+        {
+            Add("auth_" + provider);
+        }
         if (host.Config.Options.ContainsKey("modules_enabled"))
         {
             foreach (var m in config.GetStringList(host.Name, "modules_enabled")) Add(m);

@@ -20,6 +20,7 @@ public sealed partial class LuaRuntime
         n.Add("monotonic", l => { l.PushNumber(_monotonic.Elapsed.TotalSeconds); return 1; });
         n.Add("metric_add", l => { var k = l.OptString(1) ?? "?"; _metrics[k] = _metrics.GetValueOrDefault(k) + l.ToNumber(2); return 0; });
         n.Add("metric_set", l => { _metrics[l.OptString(1) ?? "?"] = l.ToNumber(2); return 0; });
+        n.Add("metric_snapshot", l => { l.CreateTable(0, _metrics.Count); foreach (var (k, v) in _metrics) { l.PushNumber(v); l.SetField(-2, k); } return 1; });
 
         n.Add("hook", Hook);
         n.Add("unhook", Unhook);
