@@ -45,12 +45,12 @@ public sealed class ModuleManager(XmppServer server)
         {
             if (!set.Contains(m)) set.Add(m);
         }
-        if (!host.IsComponent)
-        {
-            foreach (var m in AutoloadModules) Add(m);
-            foreach (var m in globalEnabled) Add(m);
-            set.RemoveAll(globalDisabled.Contains);
-        }
+        foreach (var m in AutoloadModules) Add(m);
+        foreach (var m in globalEnabled) Add(m);
+        set.RemoveAll(globalDisabled.Contains);
+        // A component inherits only these of the global set (Prosody's modulemanager): mod_iq
+        // above all, which turns "iq/host" into the "iq-get/host/NS:name" events its module hooks.
+        if (host.IsComponent) set.RemoveAll(m => !ComponentInheritableModules.Contains(m));
         // Prosody's usermanager loads mod_auth_<authentication> on the host: a Lua file such as
         // mod_auth_insecure when one is on plugin_paths, else the native internal providers.
         if (!host.IsComponent && config.GetString(host.Name, "authentication") is { } provider)
@@ -70,6 +70,9 @@ public sealed class ModuleManager(XmppServer server)
     }
 
     /// <summary>Loads everything <see cref="ModulesFor"/> lists; returns the names it could not find.</summary>
+    private static readonly HashSet<string> ComponentInheritableModules =
+        new(StringComparer.Ordinal) { "tls", "saslauth", "dialback", "iq", "s2s", "s2s_bidi", "smacks", "server_contact_info" };
+
     public IReadOnlyList<string> LoadAll(HostContext host)
     {
         var missing = new List<string>();
