@@ -1,5 +1,6 @@
 using System.Net;
 using LuaXmpp.Accounts;
+using LuaXmpp.Components;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
 using LuaXmpp.Host.Http;
@@ -31,6 +32,7 @@ public sealed class ServerHost : IAsyncDisposable
     private LuaRuntime? _lua;
     private CertificateSet? _certificates;
     private HttpListenerHost? _http;
+    private readonly ComponentRegistry _components = new();
     private bool _stopped;
 
     public ServerHost(ServerConfig config, string configDirectory)
@@ -63,10 +65,12 @@ public sealed class ServerHost : IAsyncDisposable
         }
         var server = Server = new XmppServer(_config, _loop, _storage, AuthFor);
         NativeModules.RegisterAll(server.Modules);
+        server.Modules.RegisterNative("component", () => new ComponentModule(_components));
         var catalog = ModuleCatalog.For(_config, _paths.ConfigDirectory);
         await _loop.InvokeAsync(() => ActivateHosts(server, catalog));
         _certificates = CertificateSet.Load(_config, _paths);
         StartListeners(server);
+        StartComponentListeners(server);
         await StartHttpAsync(_loop, _lua!, _certificates);
         await _loop.InvokeAsync(() => server.GlobalEvents.Fire("server-started", new EventData()));
         _log.Info($"LuaXmpp {server.Version} started");
@@ -146,6 +150,49 @@ public sealed class ServerHost : IAsyncDisposable
     }
 
     public HttpListenerHost? Http => _http;
+
+    // XEP-0114: component_ports (default 5347) on component_interfaces, else Prosody's
+    // local_interfaces (loopback: the component port is a private service), opened only when a
+    // Component is served by mod_component (an external component with a secret).
+    private void StartComponentListeners(XmppServer server)
+    {
+        var external = _config.Hosts.Where(h => h.Kind == HostKind.Component && h.ComponentModule == "component").ToList();
+        if (external.Count == 0) return;
+        foreach (var host in external)
+        {
+            if (_config.GetString(host.Name, "component_secret") is null)
+                _log.Error($"Component {host.Name} has no component_secret: no external component can connect for it");
+        }
+        var interfaces = _config.GetStringList(null, "component_interfaces") is { Count: > 0 } own ? own
+            : _config.GetStringList(null, "local_interfaces") is { Count: > 0 } local ? local
+            : ["127.0.0.1", "::1"];
+        IReadOnlyList<string> ports = _config.Get(null, "component_ports") switch
+        {
+            null => ["5347"],
+            ConfigTable table => ConfigValues.AsStringList(table),
+            var single => ConfigValues.AsString(single) is { } one ? [one] : [],
+        };
+        var options = new ConnectionOptions
+        {
+            CertificateFor = _ => null,
+            UnauthenticatedTimeout = TimeSpan.FromSeconds(_config.GetNumber(null, "component_timeout") ?? 60),
+            MaxSendBufferBytes = MaxSendBufferBytes(),
+        };
+        foreach (var address in interfaces)
+        {
+            foreach (var port in ports)
+            {
+                try
+                {
+                    Listen(address, port, options, connection => new ComponentStreamHandler(server, connection, _components));
+                }
+                catch (System.Net.Sockets.SocketException e) when (address == "::1")
+                {
+                    _log.Debug($"Component listener on [::1]:{port} not opened: {e.Message}");
+                }
+            }
+        }
+    }
 
     // As Prosody's portmanager does for mod_http: HTTP ports open only when a module wants HTTP.
     private async Task StartHttpAsync(ServerLoop loop, LuaRuntime lua, CertificateSet certificates)
