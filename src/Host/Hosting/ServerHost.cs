@@ -33,6 +33,7 @@ public sealed class ServerHost : IAsyncDisposable
     private CertificateSet? _certificates;
     private HttpListenerHost? _http;
     private readonly ComponentRegistry _components = new();
+    private bool _webSocketWanted;
     private bool _stopped;
 
     public ServerHost(ServerConfig config, string configDirectory)
@@ -66,6 +67,7 @@ public sealed class ServerHost : IAsyncDisposable
         var server = Server = new XmppServer(_config, _loop, _storage, AuthFor);
         NativeModules.RegisterAll(server.Modules);
         server.Modules.RegisterNative("component", () => new ComponentModule(_components));
+        server.Modules.RegisterNative("websocket", () => new WebSocketModule(() => _webSocketWanted = true));
         var catalog = ModuleCatalog.For(_config, _paths.ConfigDirectory);
         await _loop.InvokeAsync(() => ActivateHosts(server, catalog));
         _certificates = CertificateSet.Load(_config, _paths);
@@ -197,9 +199,30 @@ public sealed class ServerHost : IAsyncDisposable
     // As Prosody's portmanager does for mod_http: HTTP ports open only when a module wants HTTP.
     private async Task StartHttpAsync(ServerLoop loop, LuaRuntime lua, CertificateSet certificates)
     {
-        if (!lua.HttpWanted) return;
+        if (!lua.HttpWanted && !_webSocketWanted) return;
         var settings = HttpListenerSettings.From(_config, problem => _log.Error(problem));
-        _http = await HttpListenerHost.StartAsync(settings, loop, lua, certificates.For);
+        _http = await HttpListenerHost.StartAsync(settings, loop, lua, certificates.For, _webSocketWanted ? WebSocketEndpointFor(Server!) : null);
+    }
+
+    // RFC 7395 sessions are c2s sessions: the same stream handler over the bridge's stream, no
+    // STARTTLS (TLS is the HTTP layer's), https or consider_websocket_secure makes them secure.
+    private WebSocketEndpoint WebSocketEndpointFor(XmppServer server)
+    {
+        var throttle = new AuthFailureThrottle(server.Loop.Time);
+        var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
+        var options = new ConnectionOptions
+        {
+            CertificateFor = _ => null,
+            UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
+            MaxSendBufferBytes = MaxSendBufferBytes(),
+        };
+        var path = _config.Get(null, "http_paths") is ConfigTable paths && ConfigValues.AsString(paths["websocket"]) is { } p ? p : WebSocketEndpoint.DefaultPath;
+        var maxFrame = _config.GetNumber(null, "websocket_frame_fragment_limit") is { } f && f > 0 ? (int)f : 1024 * 1024;
+        return new WebSocketEndpoint(path,
+            (stream, ip, secure) => new ClientConnection(stream, ip, secure, server.Loop, options)
+                .RunAsync(c => new ClientStreamHandler(server, c, _ => false, throttle)),
+            _config.GetBoolean(null, "consider_websocket_secure", false),
+            maxFrame);
     }
 
     /// <summary>

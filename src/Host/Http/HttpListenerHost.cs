@@ -35,9 +35,12 @@ public sealed class HttpListenerHost : IAsyncDisposable
 
     public IReadOnlyList<IPEndPoint> EndPoints { get; private init; } = [];
 
+    private WebSocketEndpoint? WebSocket { get; init; }
+
     /// <summary>Starts listening; throws <see cref="IOException"/> naming the port when one cannot be bound.</summary>
     public static async Task<HttpListenerHost> StartAsync(
-        HttpListenerSettings settings, ServerLoop loop, IHttpApplication application, Func<string?, X509Certificate2?> certificateFor)
+        HttpListenerSettings settings, ServerLoop loop, IHttpApplication application, Func<string?, X509Certificate2?> certificateFor,
+        WebSocketEndpoint? webSocket = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // our log lines, not ASP.NET's
@@ -56,7 +59,8 @@ public sealed class HttpListenerHost : IAsyncDisposable
                 });
         });
         var app = builder.Build();
-        var host = new HttpListenerHost(app, loop, application) { EndPoints = [.. settings.Plain, .. secure] };
+        var host = new HttpListenerHost(app, loop, application) { EndPoints = [.. settings.Plain, .. secure], WebSocket = webSocket };
+        if (webSocket is not null) app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.Run(host.HandleAsync);
         try
         {
@@ -76,6 +80,11 @@ public sealed class HttpListenerHost : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        if (WebSocket is { } ws && context.Request.Path == ws.Path)
+        {
+            await ws.HandleAsync(context, _log);
+            return;
+        }
         var request = await ReadAsync(context);
         if (request is null) return;
         var response = new QueuedHttpResponse();
