@@ -58,6 +58,36 @@ public sealed class WebSocketTests(WebSocketTests.Server fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Xmppjs_over_websocket_exchanges_messages_with_a_tcp_client()
+    {
+        await HttpServerFixture.WaitForPortAsync(fixture.HttpPort, fixture.Server);
+        var user = fixture.NextUser("xmppjs");
+        await fixture.Server.RegisterAsync(user, "js-secret");
+        await using var tcp = await fixture.LoginNewAsync("jspeer");
+
+        var script = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "clients", "js"));
+        Assert.True(Directory.Exists(Path.Combine(script, "node_modules", "@xmpp", "client")),
+            $"xmpp.js is not installed in {script}: scripts/test.sh runs npm ci there");
+        // Node 20 has the WebSocket global xmpp.js uses behind a flag (on by default from Node 22).
+        var node = ChildProcess.RunAsync("node", ["--experimental-websocket", "ws_chat.mjs", "--url", Endpoint.ToString(),
+            "--domain", "localhost", "--user", user, "--password", "js-secret", "--peer", tcp.Jid!, "--expect", "1"],
+            script, TimeSpan.FromSeconds(60));
+
+        var hello = await tcp.WaitForAsync(e => (string?)e.Attribute("id") == "js1", "xmpp.js's message", TimeSpan.FromSeconds(40));
+        var from = (string)hello.Attribute("from")!;
+        Assert.StartsWith($"{user}@localhost/", from);
+        await tcp.SendAsync($"<message to='{from}' type='chat' id='back'><body>hello xmpp.js</body></message>");
+
+        var run = await node;
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(run.Stdout.Trim().Split('\n').Last());
+        var root = json.RootElement;
+        Assert.True(root.GetProperty("sm_enabled").GetBoolean(), run.Stdout);
+        Assert.Equal(from, root.GetProperty("jid").GetString());
+        Assert.Equal("hello xmpp.js", root.GetProperty("received")[0].GetProperty("body").GetString());
+    }
+
+    [Fact]
     public async Task Stream_management_resumes_on_a_new_websocket_with_the_queued_messages()
     {
         await HttpServerFixture.WaitForPortAsync(fixture.HttpPort, fixture.Server);
