@@ -101,8 +101,21 @@ run_suite() {
     fi
 }
 
+# xmpp.js (from npm, pinned by package-lock.json) for the WebSocket client tests.
+install_js_clients() {
+    local dir="$ROOT/tests/LuaXmpp.Integration.Tests/clients/js"
+    [[ -d "$dir/node_modules/@xmpp/client" ]] && return
+    if ! command -v npm >/dev/null; then
+        echo "npm is missing: the xmpp.js tests will fail" >&2
+        return
+    fi
+    echo "== npm ci (xmpp.js)"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+}
+
 main() {
     install_packages
+    install_js_clients
 
     echo "== dotnet build LuaXmpp.sln -c Release"
     if ! dotnet build LuaXmpp.sln -c Release; then

@@ -1,7 +1,9 @@
 using System.Net.Sockets;
 using LuaXmpp.Accounts;
+using LuaXmpp.Components;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
+using LuaXmpp.Host.Http;
 using LuaXmpp.Hosting;
 using LuaXmpp.Host.Cli;
 using LuaXmpp.Logging;
@@ -35,6 +37,9 @@ public sealed class ServerHost : IAsyncDisposable
     private CertificateSet? _certificates;
     private string? _pidFile;
     private Admin.AdminSocket? _adminSocket;
+    private HttpListenerHost? _http;
+    private readonly ComponentRegistry _components = new();
+    private bool _webSocketWanted;
     private bool _stopped;
     private volatile bool _started;
 
@@ -69,10 +74,14 @@ public sealed class ServerHost : IAsyncDisposable
         _loop.Start();
         var server = Server = new XmppServer(_config, _loop, _storage, AuthProvidersFor(_storage));
         NativeModules.RegisterAll(server.Modules);
+        server.Modules.RegisterNative("component", () => new ComponentModule(_components));
+        server.Modules.RegisterNative("websocket", () => new WebSocketModule(() => _webSocketWanted = true));
         var catalog = ModuleCatalog.For(_config, _paths.ConfigDirectory);
         await _loop.InvokeAsync(() => ActivateHosts(server, catalog));
         _certificates = CertificateSet.Load(_config, _paths);
         StartListeners(server, endpoints);
+        StartComponentListeners(server);
+        await StartHttpAsync(_loop, _lua!, _certificates);
         // After the listeners: a second server on the same ports is refused naming the port.
         _pidFile = PidFile.PathFor(_config, _paths);
         PidFile.Write(_pidFile);
@@ -253,6 +262,96 @@ public sealed class ServerHost : IAsyncDisposable
         if (added.Length > 0) _log.Warn($"Reloaded config adds hosts {string.Join(", ", added)}: restart to activate them");
     }
 
+    public HttpListenerHost? Http => _http;
+
+    // XEP-0114: component_ports (default 5347) on component_interfaces, else Prosody's
+    // local_interfaces (loopback: the component port is a private service), opened only when a
+    // Component is served by mod_component (an external component with a secret).
+    private void StartComponentListeners(XmppServer server)
+    {
+        var external = _config.Hosts.Where(h => h.Kind == HostKind.Component && h.ComponentModule == "component").ToList();
+        if (external.Count == 0) return;
+        foreach (var host in external)
+        {
+            if (_config.GetString(host.Name, "component_secret") is null)
+                _log.Error($"Component {host.Name} has no component_secret: no external component can connect for it");
+        }
+        var interfaces = _config.GetStringList(null, "component_interfaces") is { Count: > 0 } own ? own
+            : _config.GetStringList(null, "local_interfaces") is { Count: > 0 } local ? local
+            : ["127.0.0.1", "::1"];
+        IReadOnlyList<string> ports = _config.Get(null, "component_ports") switch
+        {
+            null => ["5347"],
+            ConfigTable table => ConfigValues.AsStringList(table),
+            var single => ConfigValues.AsString(single) is { } one ? [one] : [],
+        };
+        var options = new ConnectionOptions
+        {
+            CertificateFor = _ => null,
+            UnauthenticatedTimeout = TimeSpan.FromSeconds(_config.GetNumber(null, "component_timeout") ?? 60),
+            MaxSendBufferBytes = MaxSendBufferBytes(),
+        };
+        foreach (var address in interfaces)
+        {
+            foreach (var port in ports)
+            {
+                if (!int.TryParse(port, out var number) || number is < 1 or > 65535 || !System.Net.IPAddress.TryParse(address, out var ip))
+                    throw new OperatorException(new($"component_ports/component_interfaces: '{address}' port '{port}' is not an address and port", ExitCodes.BadConfig));
+                try
+                {
+                    var listener = new ConnectionListener(new System.Net.IPEndPoint(ip, number), _loop!, options,
+                        connection => new ComponentStreamHandler(server, connection, _components));
+                    listener.Start();
+                    _listeners.Add(listener);
+                }
+                catch (SocketException e) when (address == "::1" && e.SocketErrorCode == SocketError.AddressNotAvailable)
+                {
+                    _log.Debug($"Component listener on [::1]:{port} not opened: {e.Message}");
+                }
+                catch (SocketException e)
+                {
+                    throw new OperatorException(new($"component_ports: port {port} on {address} cannot be listened on: {e.Message}", ExitCodes.Unusable));
+                }
+            }
+        }
+    }
+
+    // As Prosody's portmanager does for mod_http: HTTP ports open only when a module wants HTTP.
+    private async Task StartHttpAsync(ServerLoop loop, LuaRuntime lua, CertificateSet certificates)
+    {
+        if (!lua.HttpWanted && !_webSocketWanted) return;
+        var settings = HttpListenerSettings.From(_config, problem => _log.Error(problem));
+        try
+        {
+            _http = await HttpListenerHost.StartAsync(settings, loop, lua, certificates.For, _webSocketWanted ? WebSocketEndpointFor(Server!) : null);
+        }
+        catch (IOException e)
+        {
+            throw new OperatorException(new($"http_ports/https_ports: {e.Message}", ExitCodes.Unusable));
+        }
+    }
+
+    // RFC 7395 sessions are c2s sessions: the same stream handler over the bridge's stream, no
+    // STARTTLS (TLS is the HTTP layer's), https or consider_websocket_secure makes them secure.
+    private WebSocketEndpoint WebSocketEndpointFor(XmppServer server)
+    {
+        var throttle = new AuthFailureThrottle(server.Loop.Time);
+        var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
+        var options = new ConnectionOptions
+        {
+            CertificateFor = _ => null,
+            UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
+            MaxSendBufferBytes = MaxSendBufferBytes(),
+        };
+        var path = _config.Get(null, "http_paths") is ConfigTable paths && ConfigValues.AsString(paths["websocket"]) is { } p ? p : WebSocketEndpoint.DefaultPath;
+        var maxFrame = _config.GetNumber(null, "websocket_frame_fragment_limit") is { } f && f > 0 ? (int)f : 1024 * 1024;
+        return new WebSocketEndpoint(path,
+            (stream, ip, secure) => new ClientConnection(stream, ip, secure, server.Loop, options)
+                .RunAsync(c => new ClientStreamHandler(server, c, _ => false, throttle)),
+            _config.GetBoolean(null, "consider_websocket_secure", false),
+            maxFrame);
+    }
+
     /// <summary>
     /// Stops accepting, tells modules (server-stopping: hibernating sessions are flushed to
     /// offline storage there), closes every session with system-shutdown and waits for them.
@@ -265,6 +364,7 @@ public sealed class ServerHost : IAsyncDisposable
         _log.Info("Shutting down: " + reason);
         foreach (var l in _listeners) await l.DisposeAsync();
         if (_adminSocket is not null) await _adminSocket.DisposeAsync();
+        if (_http is not null) await _http.DisposeAsync();
         if (Server is { } server)
         {
             await server.Loop.InvokeAsync(() =>

@@ -99,6 +99,9 @@ prosody = {
 };
 
 local bridge = require "core.bridge";
+-- Libraries log through util.logger ("http.server", "datamanager", ...): into the server's log,
+-- not stdout.
+require "util.logger".setwriter(function(source, level, message) N.log(source, level, message); end);
 prosody.hosts = bridge.hosts;
 prosody.full_sessions = bridge.full_sessions;
 prosody.bare_sessions = bridge.bare_sessions;

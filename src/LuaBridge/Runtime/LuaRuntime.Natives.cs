@@ -78,6 +78,7 @@ public sealed partial class LuaRuntime
         RegisterStorageNatives(n);
         RegisterStreamManagementNatives(n);
         RegisterArchiveNatives(n);
+        RegisterHttpNatives(n);
     }
 
     private int Log(Lua lua)
