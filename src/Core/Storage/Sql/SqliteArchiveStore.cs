@@ -19,14 +19,20 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
     {
         var stored = StoredValue.From(value);
         var id = key ?? Guid.NewGuid().ToString();
+        var owner = SqliteFullText.Owner(host, user ?? "", store);
+        var body = MessageBody.Of(value);
         return db.WriteAsync((c, tx) =>
         {
             var p = new { host, user = user ?? "", store, key = id, when, with = with ?? "", type = stored.Type, value = stored.Text };
             // An existing key is replaced and moves to the end, as in Prosody.
-            c.Execute("""DELETE FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user AND "store"=@store AND "key"=@key""", p, tx);
+            SqliteFullText.DeleteRows(c, tx,
+                """SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user AND "store"=@store AND "key"=@key""", p);
             c.Execute(
                 """INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value") VALUES (@host,@user,@store,@when,@with,@key,@type,@value)""",
                 p, tx);
+            long sortId = SQLitePCL.raw.sqlite3_last_insert_rowid(c.Handle);
+            using (var index = SqliteFullText.PrepareInsert(c, tx)) SqliteFullText.Index(index, sortId, owner, body);
+            db.FullText.Written(c, tx, sortId);
             return id;
         });
     }
@@ -34,17 +40,31 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
     public Task AppendBatchAsync(IReadOnlyList<ArchiveAppend> items, bool durable)
     {
         // Serialised here, on the caller's (writer's) thread, so the transaction only inserts.
-        var rows = items.Select(i =>
-        {
-            var stored = StoredValue.From(i.Value);
-            return new { host, user = i.User, store, key = i.Key, when = i.When, with = i.With, type = stored.Type, value = stored.Text };
-        }).ToList();
+        var rows = items.Select(i => new BatchRow(i, StoredValue.From(i.Value), SqliteFullText.Owner(host, i.User, store), MessageBody.Of(i.Value))).ToList();
         return db.WriteAsync((c, tx) =>
         {
-            // Keys are fresh, so no replace step; Dapper runs the one prepared insert per row.
-            c.Execute(
-                """INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value") VALUES (@host,@user,@store,@when,@with,@key,@type,@value)""",
-                rows, tx);
+            // Keys are fresh, so no replace step: one prepared insert per row, and its index row.
+            using var insert = c.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = """INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value") VALUES (@host,@user,@store,@when,@with,@key,@type,@value)""";
+            foreach (var name in (string[])["@host", "@user", "@store", "@when", "@with", "@key", "@type", "@value"]) insert.Parameters.Add(new SqliteParameter { ParameterName = name });
+            insert.Parameters[0].Value = host;
+            insert.Parameters[2].Value = store;
+            using var index = SqliteFullText.PrepareInsert(c, tx);
+            long sortId = 0;
+            foreach (var row in rows)
+            {
+                insert.Parameters[1].Value = row.Item.User;
+                insert.Parameters[3].Value = row.Item.When;
+                insert.Parameters[4].Value = row.Item.With;
+                insert.Parameters[5].Value = row.Item.Key;
+                insert.Parameters[6].Value = row.Stored.Type;
+                insert.Parameters[7].Value = row.Stored.Text;
+                insert.ExecuteNonQuery();
+                sortId = SQLitePCL.raw.sqlite3_last_insert_rowid(c.Handle);
+                SqliteFullText.Index(index, sortId, row.Owner, row.Body);
+            }
+            if (rows.Count > 0) db.FullText.Written(c, tx, sortId);
             return true;
         }, durable);
     }
@@ -81,27 +101,22 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
     {
         var filter = BuildFilter(user, query);
         if (!AddIdRange(c, tx, filter, query)) return 0L;
-        string sql;
+        var select = """SELECT "sort_id" FROM "prosodyarchive" WHERE """ + filter.Where;
         if (query.Limit is { } limit)
         {
             // Limit counts from the oldest end (the newest with Reverse), like a find with the same query.
             filter.Parameters.Add("limit", Math.Max(limit, 0));
-            sql = """DELETE FROM "prosodyarchive" WHERE "sort_id" IN (SELECT "sort_id" FROM "prosodyarchive" WHERE """
-                + filter.Where
-                + (query.Reverse ? """ ORDER BY "sort_id" DESC""" : """ ORDER BY "sort_id" ASC""")
-                + " LIMIT @limit)";
+            select += (query.Reverse ? """ ORDER BY "sort_id" DESC""" : """ ORDER BY "sort_id" ASC""") + " LIMIT @limit";
         }
-        else sql = """DELETE FROM "prosodyarchive" WHERE """ + filter.Where;
-        return (long)c.Execute(sql, filter.Parameters, tx);
+        return SqliteFullText.DeleteRows(c, tx, select, filter.Parameters);
     });
 
-    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync((c, tx) => (long)c.Execute(
+    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync((c, tx) => SqliteFullText.DeleteRows(c, tx,
         """
-        DELETE FROM "prosodyarchive" WHERE "sort_id" IN (
-            SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "store"=@store AND "when"<@cutoff
-            ORDER BY "sort_id" LIMIT @batch)
+        SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "store"=@store AND "when"<@cutoff
+        ORDER BY "sort_id" LIMIT @batch
         """,
-        new { host, store, cutoff, batch = Math.Max(batch, 0) }, tx));
+        new { host, store, cutoff, batch = Math.Max(batch, 0) }));
 
     private Filter BuildFilter(string? user, ArchiveQuery query)
     {
@@ -131,6 +146,11 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
             where.Append(""" AND "key" IN @ids""");
             p.Add("ids", ids.ToArray());
         }
+        if (query.FullText is { } fullText)
+        {
+            where.Append(SqliteFullText.MatchFilter);
+            p.Add("fulltext", SqliteFullText.Match(fullText, SqliteFullText.Owner(host, user ?? "", store)));
+        }
         return new Filter(where, p, user ?? "");
     }
 
@@ -157,6 +177,8 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
             """SELECT "sort_id" FROM "prosodyarchive" WHERE "key"=@key AND "host"=@host AND "user"=@user AND "store"=@store LIMIT 1""",
             new { key, host, user = filter.User, store },
             tx);
+
+    private sealed record BatchRow(ArchiveAppend Item, StoredValue Stored, string Owner, string? Body);
 
     /// <summary>A WHERE clause under construction, its parameters, and the user column value.</summary>
     private sealed record Filter(StringBuilder Where, DynamicParameters Parameters, string User);
