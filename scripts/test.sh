@@ -6,7 +6,8 @@
 # Meant for a fresh Debian machine with the .NET SDK, as root (CI: `bash .ci/run`).
 # Installs what the integration tests need when it is missing: slixmpp (the client
 # scripts), Prosody and its modules (the Lua modules LuaXmpp hosts), Lua 5.4, LuaDBI
-# SQLite and openssl. LUAXMPP_SKIP_APT=1 skips that step.
+# SQLite and PostgreSQL (server 15 for the storage tests, LuaDBI for Prosody on it) and
+# openssl. LUAXMPP_SKIP_APT=1 skips that step.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,7 +15,7 @@ ROOT=$(pwd)
 RESULTS="$ROOT/TestResults"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-PACKAGES=(python3-slixmpp prosody prosody-modules lua5.4 lua-dbi-sqlite3 openssl)
+PACKAGES=(python3-slixmpp prosody prosody-modules lua5.4 lua-dbi-sqlite3 openssl postgresql lua-dbi-postgresql)
 
 summary() { # passed failed skipped: the one line every caller (CI) looks for, always last
     echo "$1 passed, $2 failed, $3 skipped"

@@ -1,6 +1,7 @@
 using LuaXmpp.Configuration;
 using LuaXmpp.Logging;
 using LuaXmpp.Storage.Memory;
+using LuaXmpp.Storage.Postgres;
 using LuaXmpp.Storage.Sql;
 
 namespace LuaXmpp.Storage;
@@ -9,7 +10,8 @@ namespace LuaXmpp.Storage;
 /// Picks a driver per (host, store) the way Prosody's storagemanager does: the <c>storage</c>
 /// option (one driver name, or a table store → driver), else <c>default_storage</c>, else
 /// "internal". Prosody's flat files ("internal") are not implemented; that name maps to SQLite.
-/// SQLite databases are shared by every host whose <c>sql</c> option names the same file.
+/// SQL databases are shared by every host whose <c>sql</c> option names the same file (SQLite3)
+/// or the same server and database (PostgreSQL); another <c>sql.driver</c> stops the server.
 /// </summary>
 public sealed class StorageManager : IStorageManager, IDisposable
 {
@@ -20,7 +22,7 @@ public sealed class StorageManager : IStorageManager, IDisposable
     private readonly ServerConfig _config;
     private readonly string _dataPath;
     private readonly object _gate = new();
-    private readonly Dictionary<string, SqliteDatabase> _databases = new();
+    private readonly Dictionary<string, IStorageDriver> _databases = new();
     private readonly HashSet<string> _reported = new();
     private readonly MemoryDatabase _memory = new();
     private readonly NullStorageDriver _null = new();
@@ -30,6 +32,7 @@ public sealed class StorageManager : IStorageManager, IDisposable
     {
         _config = config;
         _dataPath = dataPath;
+        SqlDriverCheck.ThrowIfUnsupported(config, this);
     }
 
     public IKeyValueStore OpenKeyValue(string host, string store) => DriverFor(host, store).OpenKeyValue(host, store);
@@ -116,14 +119,16 @@ public sealed class StorageManager : IStorageManager, IDisposable
         }
     }
 
-    /// <summary>The SQLite database the host's <c>sql</c> option names (caller holds the gate).</summary>
-    private SqliteDatabase Database(string host)
+    /// <summary>The SQL database the host's <c>sql</c> option names (caller holds the gate).</summary>
+    private IStorageDriver Database(string host)
     {
         var options = _config.Get(host, "sql") as ConfigTable;
-        string driver = ConfigValues.AsString(options?.Hash.GetValueOrDefault("driver")) ?? "SQLite3";
-        if (driver != "SQLite3")
+        if (SqlDriverCheck.DriverOf(options) == SqlDriverCheck.PostgreSql)
         {
-            ReportOnce("sqldriver:" + driver, () => Log.Error($"SQL driver \"{driver}\" is not supported yet; using SQLite3 instead"));
+            var pg = PostgresOptions.From(options);
+            string id = "postgresql:" + pg.ConnectionString();
+            if (!_databases.TryGetValue(id, out var server)) _databases[id] = server = new PostgresDatabase(pg);
+            return server;
         }
         string database = ConfigValues.AsString(options?.Hash.GetValueOrDefault("database")) ?? DefaultDatabase;
         string path = database == ":memory:" ? database : System.IO.Path.GetFullPath(database, System.IO.Path.GetFullPath(_dataPath));

@@ -1,5 +1,6 @@
 using LuaXmpp.Configuration;
 using LuaXmpp.LuaBridge.Configuration;
+using LuaXmpp.Storage;
 
 namespace LuaXmpp.Host.Cli;
 
@@ -56,6 +57,20 @@ public static class CommandLine
             return command == "check" ? ExitCodes.Failed : ExitCodes.BadConfig;
         }
         var context = new CommandContext(config, stdin, stdout, stderr);
+        try
+        {
+            return await RunCommandAsync(command, commandArgs, context, stderr);
+        }
+        catch (StorageConfigException ex)
+        {
+            // An option the config evaluates fine but this server cannot honour (sql.driver = "MySQL").
+            stderr.WriteLine($"Error in config: {ex.Message}");
+            return ExitCodes.BadConfig;
+        }
+    }
+
+    private static async Task<int> RunCommandAsync(string command, string[] commandArgs, CommandContext context, TextWriter stderr)
+    {
         return command switch
         {
             "run" => await RunCommand.RunAsync(context),

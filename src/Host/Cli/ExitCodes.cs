@@ -11,6 +11,6 @@ public static class ExitCodes
     /// <summary>The command line was not understood.</summary>
     public const int Usage = 2;
 
-    /// <summary>The config file could not be read or evaluated.</summary>
+    /// <summary>The config file could not be read or evaluated, or names storage this server does not have (sql.driver).</summary>
     public const int BadConfig = 3;
 }

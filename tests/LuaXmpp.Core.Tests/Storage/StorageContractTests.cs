@@ -11,9 +11,15 @@ public abstract class StorageContractTests : IDisposable
     protected const string Host = "example.com";
 
     protected StorageContractTests(string driver)
+        : this(new Dictionary<string, object?> { ["storage"] = driver })
+    {
+    }
+
+    /// <param name="options">Global config options (storage, sql, ...).</param>
+    protected StorageContractTests(Dictionary<string, object?> options)
     {
         Directory = new TempDirectory();
-        Config = ServerConfig.Create(new Dictionary<string, object?> { ["storage"] = driver }, Host);
+        Config = ServerConfig.Create(options, Host);
         Manager = new StorageManager(Config, Directory.Path);
     }
 

@@ -9,12 +9,11 @@ namespace LuaXmpp.Storage.Sql;
 /// <summary>
 /// An archive store in the "prosodyarchive" table, with mod_storage_sql's query semantics.
 /// Paging is keyset paging on sort_id: the sort_id of the Before/After item is looked up first.
-/// Every value reaches SQLite as a parameter; only fixed SQL fragments are concatenated.
+/// Every value reaches SQLite as a parameter; only fixed SQL fragments are concatenated. Every
+/// write keeps the full-text index (<see cref="SqliteFullText"/>) in step in the same transaction.
 /// </summary>
 internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string store) : IArchiveStore, IArchiveBatchStore
 {
-    private static readonly Logger Log = Logger.For("storage_sql");
-
     public Task<string> AppendAsync(string? user, string? key, XmlElement value, long when, string? with)
     {
         var stored = StoredValue.From(value);
@@ -24,12 +23,10 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         return db.WriteAsync((c, tx) =>
         {
             var p = new { host, user = user ?? "", store, key = id, when, with = with ?? "", type = stored.Type, value = stored.Text };
-            // An existing key is replaced and moves to the end, as in Prosody.
+            // An existing key is replaced and moves to the end, as in Prosody (its index row goes with it).
             SqliteFullText.DeleteRows(c, tx,
                 """SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user AND "store"=@store AND "key"=@key""", p);
-            c.Execute(
-                """INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value") VALUES (@host,@user,@store,@when,@with,@key,@type,@value)""",
-                p, tx);
+            c.Execute(ProsodySql.InsertArchive, p, tx);
             long sortId = SQLitePCL.raw.sqlite3_last_insert_rowid(c.Handle);
             using (var index = SqliteFullText.PrepareInsert(c, tx)) SqliteFullText.Index(index, sortId, owner, body);
             db.FullText.Written(c, tx, sortId);
@@ -46,7 +43,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
             // Keys are fresh, so no replace step: one prepared insert per row, and its index row.
             using var insert = c.CreateCommand();
             insert.Transaction = tx;
-            insert.CommandText = """INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value") VALUES (@host,@user,@store,@when,@with,@key,@type,@value)""";
+            insert.CommandText = ProsodySql.InsertArchive;
             foreach (var name in (string[])["@host", "@user", "@store", "@when", "@with", "@key", "@type", "@value"]) insert.Parameters.Add(new SqliteParameter { ParameterName = name });
             insert.Parameters[0].Value = host;
             insert.Parameters[2].Value = store;
@@ -74,25 +71,17 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         using var tx = c.BeginTransaction(deferred: true); // one snapshot for the count and the page
         var filter = BuildFilter(user, query);
         long? total = query.WantTotal
-            ? c.ExecuteScalar<long>("""SELECT COUNT(*) FROM "prosodyarchive" WHERE """ + filter.Where, filter.Parameters, tx)
+            ? c.ExecuteScalar<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx)
             : null;
         if (!AddIdRange(c, tx, filter, query)) return new ArchiveResult([], total) { UnknownId = true };
 
-        var sql = new StringBuilder("""SELECT "key","type","value","when","with" FROM "prosodyarchive" WHERE """)
+        var sql = new StringBuilder(ProsodySql.SelectArchiveColumns)
             .Append(filter.Where)
-            .Append(query.Reverse ? """ ORDER BY "sort_id" DESC""" : """ ORDER BY "sort_id" ASC""")
+            .Append(ArchiveFilter.OrderBy(query.Reverse))
             .Append(" LIMIT @limit");
         filter.Parameters.Add("limit", Math.Max(query.Limit ?? -1, -1));
         var rows = c.Query<(string Key, string Type, string Value, long When, string With)>(sql.ToString(), filter.Parameters, tx);
-        var items = new List<ArchiveItem>();
-        foreach (var row in rows)
-        {
-            if (new StoredValue(row.Type, row.Value).ToValue() is XmlElement stanza)
-            {
-                items.Add(new ArchiveItem(row.Key, row.When, row.With.Length == 0 ? null : row.With, stanza));
-            }
-            else Log.Warn($"Skipping archive item {row.Key} in {store} on {host}: type {row.Type} is not a readable stanza");
-        }
+        var items = ProsodySql.ToItems(rows, host, store);
         tx.Commit();
         return new ArchiveResult(items, total);
     });
@@ -106,7 +95,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         {
             // Limit counts from the oldest end (the newest with Reverse), like a find with the same query.
             filter.Parameters.Add("limit", Math.Max(limit, 0));
-            select += (query.Reverse ? """ ORDER BY "sort_id" DESC""" : """ ORDER BY "sort_id" ASC""") + " LIMIT @limit";
+            select += ArchiveFilter.OrderBy(query.Reverse) + " LIMIT @limit";
         }
         return SqliteFullText.DeleteRows(c, tx, select, filter.Parameters);
     });
@@ -118,68 +107,32 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         """,
         new { host, store, cutoff, batch = Math.Max(batch, 0) }));
 
-    private Filter BuildFilter(string? user, ArchiveQuery query)
+    private ArchiveFilter BuildFilter(string? user, ArchiveQuery query)
     {
-        var where = new StringBuilder(""" "host"=@host AND "user"=@user AND "store"=@store""");
-        var p = new DynamicParameters();
-        p.Add("host", host);
-        p.Add("user", user ?? "");
-        p.Add("store", store);
-        if (query.Start is { } start)
-        {
-            where.Append(""" AND "when">=@start""");
-            p.Add("start", start);
-        }
-        if (query.End is { } end)
-        {
-            where.Append(""" AND "when"<=@end""");
-            p.Add("end", end);
-        }
-        if (query.With is { } with)
-        {
-            where.Append(""" AND "with"=@with""");
-            p.Add("with", with);
-        }
-        if (query.Ids is { } ids)
-        {
-            // Dapper expands the list into one parameter per id.
-            where.Append(""" AND "key" IN @ids""");
-            p.Add("ids", ids.ToArray());
-        }
+        var filter = ArchiveFilter.Build(host, store, user, query, arrayIds: false);
         if (query.FullText is { } fullText)
-        {
-            where.Append(SqliteFullText.MatchFilter);
-            p.Add("fulltext", SqliteFullText.Match(fullText, SqliteFullText.Owner(host, user ?? "", store)));
-        }
-        return new Filter(where, p, user ?? "");
+            filter.Add(SqliteFullText.MatchFilter, "fulltext", SqliteFullText.Match(fullText, SqliteFullText.Owner(host, user ?? "", store)));
+        return filter;
     }
 
+    private sealed record BatchRow(ArchiveAppend Item, StoredValue Stored, string Owner, string? Body);
+
     /// <summary>Adds the exclusive Before/After bounds; false when either names an item that is not there.</summary>
-    private bool AddIdRange(SqliteConnection c, SqliteTransaction? tx, Filter filter, ArchiveQuery query)
+    private static bool AddIdRange(SqliteConnection c, SqliteTransaction? tx, ArchiveFilter filter, ArchiveQuery query)
     {
         if (query.After is { } after)
         {
             if (LookUpSortId(c, tx, filter, after) is not { } afterId) return false;
-            filter.Where.Append(""" AND "sort_id">@afterId""");
-            filter.Parameters.Add("afterId", afterId);
+            filter.After(afterId);
         }
         if (query.Before is { } before)
         {
             if (LookUpSortId(c, tx, filter, before) is not { } beforeId) return false;
-            filter.Where.Append(""" AND "sort_id"<@beforeId""");
-            filter.Parameters.Add("beforeId", beforeId);
+            filter.Before(beforeId);
         }
         return true;
     }
 
-    private long? LookUpSortId(SqliteConnection c, SqliteTransaction? tx, Filter filter, string key) =>
-        c.QueryFirstOrDefault<long?>(
-            """SELECT "sort_id" FROM "prosodyarchive" WHERE "key"=@key AND "host"=@host AND "user"=@user AND "store"=@store LIMIT 1""",
-            new { key, host, user = filter.User, store },
-            tx);
-
-    private sealed record BatchRow(ArchiveAppend Item, StoredValue Stored, string Owner, string? Body);
-
-    /// <summary>A WHERE clause under construction, its parameters, and the user column value.</summary>
-    private sealed record Filter(StringBuilder Where, DynamicParameters Parameters, string User);
+    private static long? LookUpSortId(SqliteConnection c, SqliteTransaction? tx, ArchiveFilter filter, string key) =>
+        c.QueryFirstOrDefault<long?>(ProsodySql.LookUpSortId, filter.KeyLookup(key), tx);
 }

@@ -41,8 +41,8 @@ internal sealed class SqliteDatabase : IStorageDriver
     private readonly Channel<WriteJob> _writes = Channel.CreateUnbounded<WriteJob>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread _writerThread;
     private readonly ConcurrentBag<SqliteConnection> _readers = new();
-    private readonly SqliteHealth _writeHealth;
-    private readonly SqliteHealth _readHealth;
+    private readonly StorageHealth _writeHealth;
+    private readonly StorageHealth _readHealth;
     private readonly object _queueGate = new();
     private Task _lastWrite = Task.CompletedTask; // under _queueGate
     private SqliteConnection? _writer; // only the writer thread touches it
@@ -67,8 +67,8 @@ internal sealed class SqliteDatabase : IStorageDriver
             // file would stall every queued write for 30 s each. Give up with busy_timeout instead.
             DefaultTimeout = BusyTimeoutMs / 1000,
         }.ToString();
-        _writeHealth = new SqliteHealth(path, "writes", Log);
-        _readHealth = new SqliteHealth(path, "reads", Log);
+        _writeHealth = new StorageHealth(path, "writes", Log);
+        _readHealth = new StorageHealth(path, "reads", Log);
         _writerThread = new Thread(RunWriter) { Name = "luaxmpp-sqlite-writer", IsBackground = true };
         _writerThread.Start();
     }
@@ -89,7 +89,7 @@ internal sealed class SqliteDatabase : IStorageDriver
     public Task PurgeUserAsync(string host, string user) => WriteAsync((c, tx) =>
     {
         var p = new { host, user };
-        c.Execute("""DELETE FROM "prosody" WHERE "host"=@host AND "user"=@user""", p, tx);
+        c.Execute(ProsodySql.DeleteUserRows, p, tx);
         SqliteFullText.DeleteRows(c, tx, """SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user""", p);
         return true;
     });
@@ -136,7 +136,7 @@ internal sealed class SqliteDatabase : IStorageDriver
         catch (SqliteException ex)
         {
             // A connection that saw an I/O error is not reused: the next read opens a fresh one.
-            if (SqliteHealth.Classify(ex) != StorageFailure.Busy) conn = Discard(conn);
+            if (SqliteErrors.Classify(ex) != StorageFailure.Busy) conn = Discard(conn);
             throw _readHealth.Failed(ex);
         }
         finally
@@ -242,7 +242,7 @@ internal sealed class SqliteDatabase : IStorageDriver
         {
             // After a full disk, a read-only remount or an I/O error, reopen on the next write:
             // that is how storage comes back without a restart. A busy file only needs a retry.
-            if (SqliteHealth.Classify(ex) != StorageFailure.Busy) _writer = Discard(_writer);
+            if (SqliteErrors.Classify(ex) != StorageFailure.Busy) _writer = Discard(_writer);
             job.Fail(_writeHealth.Failed(ex));
         }
         catch (Exception ex)
