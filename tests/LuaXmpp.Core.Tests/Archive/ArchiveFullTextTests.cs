@@ -16,10 +16,16 @@ public abstract class ArchiveFullTextTests : IAsyncLifetime
     private const string Bob = "bob@localhost";
     private const string Carol = "carol@localhost";
 
-    private readonly string _driver;
+    private readonly Dictionary<string, object?> _options;
     private readonly ManualTime _time = new();
 
-    protected ArchiveFullTextTests(string driver) => _driver = driver;
+    protected ArchiveFullTextTests(string driver)
+        : this(new Dictionary<string, object?> { ["storage"] = driver })
+    {
+    }
+
+    /// <param name="options">Global config options (storage, sql, ...).</param>
+    protected ArchiveFullTextTests(Dictionary<string, object?> options) => _options = options;
 
     protected TempDirectory Dir { get; } = new();
 
@@ -29,7 +35,7 @@ public abstract class ArchiveFullTextTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        Storage = new StorageManager(ServerConfig.Create(new Dictionary<string, object?> { ["storage"] = _driver }, Host), Dir.Path);
+        Storage = new StorageManager(ServerConfig.Create(_options, Host), Dir.Path);
         Service = new ArchiveService(Storage.OpenArchive(Host, "archive"), new ArchiveOptions(), _time);
         return Task.CompletedTask;
     }
@@ -225,5 +231,72 @@ public sealed class SqliteArchiveFullTextTests() : ArchiveFullTextTests("sql")
         using var check = OpenFile();
         Assert.Equal(check.ExecuteScalar<long>("""SELECT MAX("sort_id") FROM "prosodyarchive" """),
             check.ExecuteScalar<long>("""SELECT "indexed_upto" FROM "luaxmpp_archive_fts_state" """));
+    }
+}
+
+public sealed class PostgresArchiveFullTextTests : ArchiveFullTextTests, IClassFixture<PostgresFixture>
+{
+    private readonly PostgresFixture _pg;
+    private readonly string _database;
+
+    public PostgresArchiveFullTextTests(PostgresFixture pg)
+        : this(pg, pg.NewDatabaseOptions(out var database), database)
+    {
+    }
+
+    private PostgresArchiveFullTextTests(PostgresFixture pg, Dictionary<string, object?> options, string database)
+        : base(options)
+    {
+        _pg = pg;
+        _database = database;
+    }
+
+    private Task<string> Psql(string sql) => _pg.Server.PsqlAsync(sql, _database);
+
+    [Fact]
+    public async Task IndexRows_FollowTheArchive_InsertsDeletesAndExpiry()
+    {
+        for (int i = 0; i < 10; i++) Service.Append("erin", Message(i == 9 ? null : "row " + i), 2000 + i, "x@localhost");
+        await Service.FlushAsync();
+        await Service.DeleteAsync("erin", new ArchiveQuery { Limit = 2 });
+        await Service.ExpireAsync(2004);
+        await Service.FlushAsync();
+
+        var archived = await Psql("""SELECT string_agg("sort_id"::text, ',' ORDER BY "sort_id") FROM "prosodyarchive" """);
+        var indexed = await Psql("""SELECT string_agg("sort_id"::text, ',' ORDER BY "sort_id") FROM "luaxmpp_archive_fts" """);
+        var mark = await Psql("""SELECT "indexed_upto" FROM "luaxmpp_archive_fts_state" """);
+        var index = await Psql("""SELECT indexdef FROM pg_indexes WHERE indexname = 'luaxmpp_archive_fts_vector'""");
+
+        var ids = archived.Split(',');
+        Assert.Equal(6, ids.Length);
+        Assert.Equal(string.Join(',', ids[..^1]), indexed); // the last item has no body
+        Assert.Equal(ids[^1], mark);
+        Assert.Contains("USING gin (vector)", index);
+    }
+
+    /// <summary>Rows written without the index (by Prosody) are indexed in batches after the database is opened, and found.</summary>
+    [Fact]
+    public async Task RowsWrittenWithoutTheIndex_AreIndexedAfterOpening()
+    {
+        int count = LuaXmpp.Storage.Postgres.PostgresFullTextIndex.BatchSize * 2 + 17;
+        for (int i = 0; i < count; i++) Service.Append("frank", Message(i % 100 == 0 ? "needle " + i : "hay " + i), 3000 + i, "x@localhost");
+        await Service.FlushAsync();
+        await Service.DisposeAsync();
+        Storage.Dispose();
+        await Psql("""DROP TABLE "luaxmpp_archive_fts"; DROP TABLE "luaxmpp_archive_fts_state";""");
+
+        await InitializeAsync();
+        Service.Append("frank", Message("needle written after opening"), 9000, "x@localhost");
+        var found = Array.Empty<ArchiveItem>();
+        for (int attempt = 0; attempt < 200 && found.Length < count / 100 + 2; attempt++)
+        {
+            found = (await Service.QueryAsync("frank", new() { FullText = Text("needle") })).Items.ToArray();
+            if (found.Length < count / 100 + 2) await Task.Delay(50);
+        }
+
+        Assert.Equal(count / 100 + 2, found.Length);
+        Assert.Equal("needle 0", found[0].Value.ChildText("body", "jabber:client"));
+        Assert.Equal("needle written after opening", found[^1].Value.ChildText("body", "jabber:client"));
+        Assert.Equal(await Psql("""SELECT MAX("sort_id") FROM "prosodyarchive" """), await Psql("""SELECT "indexed_upto" FROM "luaxmpp_archive_fts_state" """));
     }
 }
