@@ -7,24 +7,78 @@ using static LuaXmpp.Tests.Mam.MamClient;
 namespace LuaXmpp.Tests.Mam;
 
 /// <summary>One server per archive driver for the full-text tests; each test reads its own account's archive.</summary>
-public abstract class MamFullTextServer(string archiveDriver) : IAsyncLifetime
+public abstract class MamFullTextServer : IAsyncLifetime
 {
     public static readonly string[] Users = ["words", "paging", "window", "hostile", "form", "peer", "other"];
 
     public ServerProcess Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() =>
-        Server = await MamServers.StartAsync(null!, MamModule.LuaXmpp, c => c
-            .Set("max_archive_query_results", "10")
-            .Set("default_storage", ServerConfig.Lua("sql"))
-            .Set("storage", $"{{ archive = {ServerConfig.Lua(archiveDriver)} }}"), Users);
+    /// <summary>Where the archive goes (and the rest, if the driver serves it).</summary>
+    protected abstract Task StorageAsync(ServerConfig config);
 
-    public async Task DisposeAsync() => await Server.DisposeAsync();
+    public virtual async Task InitializeAsync()
+    {
+        var server = await ServerProcess.CreateAsync(null);
+        try
+        {
+            server.Config.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register", "offline", "mam"));
+            server.Config.Set("max_archive_query_results", "10");
+            await StorageAsync(server.Config);
+            await server.WriteConfigAsync();
+            foreach (var user in Users) await server.RegisterAsync(user, MamServers.Password);
+            await server.StartAsync();
+            Server = server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        if (Server is not null) await Server.DisposeAsync();
+    }
 }
 
-public sealed class MamFullTextSqlServer() : MamFullTextServer("sql");
+public sealed class MamFullTextSqlServer : MamFullTextServer
+{
+    protected override Task StorageAsync(ServerConfig config)
+    {
+        config.Set("storage", ServerConfig.Lua("sql"));
+        return Task.CompletedTask;
+    }
+}
 
-public sealed class MamFullTextMemoryServer() : MamFullTextServer("memory");
+/// <summary>Accounts in SQLite, the archive in memory.</summary>
+public sealed class MamFullTextMemoryServer : MamFullTextServer
+{
+    protected override Task StorageAsync(ServerConfig config)
+    {
+        config.Set("default_storage", ServerConfig.Lua("sql")).Set("storage", "{ archive = \"memory\" }");
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Everything in a real PostgreSQL 15 (sql.driver = "PostgreSQL").</summary>
+public sealed class MamFullTextPostgresServer : MamFullTextServer
+{
+    private PostgresServer? _postgres;
+
+    protected override async Task StorageAsync(ServerConfig config)
+    {
+        _postgres = await PostgresServer.StartAsync();
+        await _postgres.CreateDatabaseAsync("mamfulltext");
+        config.Set("storage", ServerConfig.Lua("sql")).Set("sql", _postgres.SqlOption("mamfulltext"));
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_postgres is not null) await _postgres.DisposeAsync();
+    }
+}
 
 /// <summary>
 /// XEP-0431 full-text search through mod_mam on the real server, on the wire: words, prefixes and
@@ -186,3 +240,6 @@ public sealed class MamFullTextSqlTests(MamFullTextSqlServer fixture, ITestOutpu
 
 public sealed class MamFullTextMemoryTests(MamFullTextMemoryServer fixture, ITestOutputHelper output)
     : MamFullTextTests(fixture, output), IClassFixture<MamFullTextMemoryServer>;
+
+public sealed class MamFullTextPostgresTests(MamFullTextPostgresServer fixture, ITestOutputHelper output)
+    : MamFullTextTests(fixture, output), IClassFixture<MamFullTextPostgresServer>;
