@@ -1,6 +1,6 @@
 using LuaXmpp.Bench.Mam;
 
-// Usage: dotnet run -c Release --project bench/Mam -- [writer|server|prosody|all] [--small]
+// Usage: dotnet run -c Release --project bench/Mam -- [writer|server|prosody|fulltext|all] [--small]
 //   --server-dll <path>  the luaxmpp.dll to run (default: src/Host/bin/Release/net10.0/luaxmpp.dll)
 var mode = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 bool small = args.Contains("--small");
@@ -13,6 +13,7 @@ try
 {
     if (mode is "writer" or "all") await WriterBench.RunAsync(Path.Combine(dir, "writer"), small ? 100_000 : 1_000_000, small ? 10_000 : 100_000, 1000);
     if (mode is "server" or "all") await ServerBench.RunAsync(Path.Combine(dir, "server"), serverDll, small ? 20_000 : 200_000, small ? 200 : 1000);
+    if (mode is "fulltext" or "all") await FullTextBench.RunAsync(Path.Combine(dir, "fulltext"), small ? 50_000 : 500_000, small ? 50_000 : 500_000, 1000);
     if ((mode is "prosody" or "all") && !OperatingSystem.IsWindows()) await ProsodyBench.RunAsync(Path.Combine(dir, "prosody"), small ? 2_000 : 5_000, small ? 100_000 : 1_000_000);
 }
 finally

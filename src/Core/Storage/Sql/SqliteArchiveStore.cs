@@ -71,13 +71,13 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         using var tx = c.BeginTransaction(deferred: true); // one snapshot for the count and the page
         var filter = BuildFilter(user, query);
         long? total = query.WantTotal
-            ? c.ExecuteScalar<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx)
+            ? c.ExecuteScalar<long>(query.FullText is null ? ProsodySql.CountArchive + filter.Where : SqliteFullText.Count + filter.Where, filter.Parameters, tx)
             : null;
         if (!AddIdRange(c, tx, filter, query)) return new ArchiveResult([], total) { UnknownId = true };
 
-        var sql = new StringBuilder(ProsodySql.SelectArchiveColumns)
+        var sql = new StringBuilder(query.FullText is null ? ProsodySql.SelectArchiveColumns : SqliteFullText.SelectColumns)
             .Append(filter.Where)
-            .Append(ArchiveFilter.OrderBy(query.Reverse))
+            .Append(query.FullText is null ? ArchiveFilter.OrderBy(query.Reverse) : SqliteFullText.OrderBy(query.Reverse))
             .Append(" LIMIT @limit");
         filter.Parameters.Add("limit", Math.Max(query.Limit ?? -1, -1));
         var rows = c.Query<(string Key, string Type, string Value, long When, string With)>(sql.ToString(), filter.Parameters, tx);
@@ -90,7 +90,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
     {
         var filter = BuildFilter(user, query);
         if (!AddIdRange(c, tx, filter, query)) return 0L;
-        var select = """SELECT "sort_id" FROM "prosodyarchive" WHERE """ + filter.Where;
+        var select = (query.FullText is null ? """SELECT "sort_id" FROM "prosodyarchive" WHERE """ : SqliteFullText.SelectSortIds) + filter.Where;
         if (query.Limit is { } limit)
         {
             // Limit counts from the oldest end (the newest with Reverse), like a find with the same query.
@@ -124,11 +124,13 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         {
             if (LookUpSortId(c, tx, filter, after) is not { } afterId) return false;
             filter.After(afterId);
+            if (query.FullText is not null) filter.Add(SqliteFullText.After, "ftAfter", afterId);
         }
         if (query.Before is { } before)
         {
             if (LookUpSortId(c, tx, filter, before) is not { } beforeId) return false;
             filter.Before(beforeId);
+            if (query.FullText is not null) filter.Add(SqliteFullText.Before, "ftBefore", beforeId);
         }
         return true;
     }

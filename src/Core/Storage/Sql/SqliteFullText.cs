@@ -28,8 +28,29 @@ internal static class SqliteFullText
         CREATE TEMP TABLE IF NOT EXISTS "luaxmpp_doomed" ("id" INTEGER PRIMARY KEY);
         """;
 
-    /// <summary>The filter a query adds: the item is among the index's matches for the owner and terms.</summary>
-    public const string MatchFilter = """ AND "sort_id" IN (SELECT "rowid" FROM "luaxmpp_archive_fts" WHERE "luaxmpp_archive_fts" MATCH @fulltext)""";
+    // A search reads the index first, newest (or oldest) match first, and looks each match up in
+    // "prosodyarchive" by its primary key for the other filters: a page stops after its items,
+    // where "sort_id IN (matches)" made SQLite collect and sort every match of the user first
+    // (370 ms instead of under 10 for a word in 18 000 of 50 000 messages). Paging bounds are
+    // given to FTS5 on its rowid too, so a page deep in the archive starts where it should.
+    // CROSS JOIN keeps that order in SQLite's planner: left to itself it counted by looking up
+    // every one of the user's items in the index (seconds instead of 0.1 s).
+    private const string Join = """ FROM "luaxmpp_archive_fts" CROSS JOIN "prosodyarchive" ON "prosodyarchive"."sort_id" = "luaxmpp_archive_fts"."rowid" WHERE """;
+
+    public const string SelectColumns = """SELECT "key","type","value","when","with" """ + Join;
+
+    public const string Count = "SELECT COUNT(*)" + Join;
+
+    public const string SelectSortIds = """SELECT "sort_id" """ + Join;
+
+    /// <summary>The filter a query adds (after the FROM of <see cref="SelectColumns"/>, <see cref="Count"/> or <see cref="SelectSortIds"/>).</summary>
+    public const string MatchFilter = """ AND "luaxmpp_archive_fts" MATCH @fulltext""";
+
+    public const string After = """ AND "luaxmpp_archive_fts"."rowid">@ftAfter""";
+
+    public const string Before = """ AND "luaxmpp_archive_fts"."rowid"<@ftBefore""";
+
+    public static string OrderBy(bool reverse) => reverse ? """ ORDER BY "luaxmpp_archive_fts"."rowid" DESC""" : """ ORDER BY "luaxmpp_archive_fts"."rowid" ASC""";
 
     private const string InsertSql = """INSERT INTO "luaxmpp_archive_fts" ("rowid", "owner", "body") VALUES (@id, @owner, @body)""";
 
