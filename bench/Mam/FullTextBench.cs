@@ -102,11 +102,11 @@ internal static class FullTextBench
 
         Console.WriteLine($"== Full text: {bigCount:N0} messages for one user, {spreadCount:N0} over {spreadUsers:N0} users ({Vocabulary:N0}-word Zipf vocabulary)");
         Console.WriteLine($"fill, one user: {await Fill(bigCount, _ => "big"):N0} archived msg/s (with the FTS5 side table)");
+        var lastWords = lastBody.Split(' '); // the phrase searched for is in the big archive
         Console.WriteLine($"fill, spread:   {await Fill(spreadCount, i => "u" + (i % spreadUsers)):N0} archived msg/s");
         var file = new FileInfo(Path.Combine(dir, "prosody.sqlite"));
         Console.WriteLine($"database file: {file.Length / 1e6:N0} MB (+ WAL)");
 
-        var lastWords = lastBody.Split(' ');
         var queries = new (string Name, string Text)[]
         {
             ("rare word", Words[Vocabulary - 3]),
