@@ -67,6 +67,12 @@ public static class CommandLine
             stderr.WriteLine($"Error in config: {ex.Message}");
             return ExitCodes.BadConfig;
         }
+        catch (StorageException ex)
+        {
+            // The database failed under a CLI command (register while PostgreSQL is down); the driver logged why.
+            stderr.WriteLine($"Storage error: {ex.Message}");
+            return ExitCodes.Failed;
+        }
     }
 
     private static async Task<int> RunCommandAsync(string command, string[] commandArgs, CommandContext context, TextWriter stderr)

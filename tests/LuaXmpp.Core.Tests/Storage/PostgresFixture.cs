@@ -1,4 +1,3 @@
-using LuaXmpp.Configuration;
 using LuaXmpp.Tests.Fixtures;
 
 namespace LuaXmpp.Tests.Storage;
@@ -22,13 +21,6 @@ public sealed class PostgresFixture : IAsyncLifetime
     {
         database = "t" + Guid.NewGuid().ToString("N");
         Server.CreateDatabaseAsync(database).GetAwaiter().GetResult();
-        var sql = new ConfigTable();
-        sql.Hash["driver"] = "PostgreSQL";
-        sql.Hash["host"] = Server.Host;
-        sql.Hash["port"] = (long)Server.Port;
-        sql.Hash["database"] = database;
-        sql.Hash["username"] = PostgresServer.Username;
-        sql.Hash["password"] = PostgresServer.Password;
-        return new Dictionary<string, object?> { ["storage"] = "sql", ["sql"] = sql };
+        return new Dictionary<string, object?> { ["storage"] = "sql", ["sql"] = Server.SqlTable(database) };
     }
 }

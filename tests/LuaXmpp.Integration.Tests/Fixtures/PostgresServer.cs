@@ -53,7 +53,21 @@ public sealed class PostgresServer : IAsyncDisposable
         $"{{ driver = \"PostgreSQL\", host = \"{Host}\", port = {Port}, database = \"{database ?? Database}\", " +
         $"username = \"{Username}\", password = \"{Password}\" }}";
 
-    public static async Task<PostgresServer> StartAsync()
+    /// <param name="durable">Keep fsync on (benchmarks); tests leave it off, they never crash the machine.</param>
+    /// <summary>The same option as a parsed config table (what the storage manager reads).</summary>
+    public LuaXmpp.Configuration.ConfigTable SqlTable(string? database = null)
+    {
+        var sql = new LuaXmpp.Configuration.ConfigTable();
+        sql.Hash["driver"] = "PostgreSQL";
+        sql.Hash["host"] = Host;
+        sql.Hash["port"] = (long)Port;
+        sql.Hash["database"] = database ?? Database;
+        sql.Hash["username"] = Username;
+        sql.Hash["password"] = Password;
+        return sql;
+    }
+
+    public static async Task<PostgresServer> StartAsync(bool durable = false)
     {
         if (Unavailable is { } reason) throw new InvalidOperationException(reason);
         var root = Directory.CreateTempSubdirectory("luaxmpp-pg-").FullName;
@@ -61,7 +75,7 @@ public sealed class PostgresServer : IAsyncDisposable
         var server = new PostgresServer(root, runAs, 0);
         try
         {
-            await server.InitAsync();
+            await server.InitAsync(durable);
             await server.StartOnFreePortAsync();
             await server.CreateDatabaseAsync(Database);
             return server;
@@ -138,7 +152,7 @@ public sealed class PostgresServer : IAsyncDisposable
         return hasPostgres ? "postgres" : "nobody";
     }
 
-    private async Task InitAsync()
+    private async Task InitAsync(bool durable)
     {
         var pwfile = Path.Combine(_root, "pwfile");
         await File.WriteAllTextAsync(pwfile, Password + "\n");
@@ -156,9 +170,11 @@ public sealed class PostgresServer : IAsyncDisposable
         await File.AppendAllTextAsync(Path.Combine(DataDirectory, "postgresql.conf"),
             "\nlisten_addresses = '127.0.0.1'\n" +
             $"unix_socket_directories = '{_root}'\n" +
-            "max_connections = 100\nshared_buffers = 32MB\n" +
-            // Tests stop and start the server, never the machine: fsync buys nothing here but time.
-            "fsync = off\nfull_page_writes = off\n");
+            "max_connections = 100\n" +
+            (durable
+                ? "shared_buffers = 256MB\n"
+                // Tests stop and start the server, never the machine: fsync buys nothing here but time.
+                : "shared_buffers = 32MB\nfsync = off\nfull_page_writes = off\n"));
     }
 
     private async Task StartOnFreePortAsync()

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dapper;
 using LuaXmpp.Storage.Sql;
 using LuaXmpp.Xml;
@@ -14,9 +15,12 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
 {
     /// <summary>
     /// One statement for any batch size, so it stays prepared. WITH ORDINALITY ... ORDER BY keeps
-    /// the batch's order in sort_id (BIGSERIAL), which paging relies on.
+    /// the batch's order in sort_id (BIGSERIAL), which paging relies on. The keys are fresh, so
+    /// a conflict on Prosody's unique (host, user, store, key) index means this very batch was
+    /// committed before the connection died and the writer is retrying it: skipping the rows
+    /// keeps the retry from archiving anything twice.
     /// </summary>
-    /// The same statement indexes the rows that have a body (PostgresFullText) and moves the
+    /// The same statement indexes the rows it inserted that have a body (PostgresFullText) and moves the
     /// index's mark when nothing older waits to be indexed.
     private static readonly string InsertBatch = $"""
         WITH "added" AS (
@@ -24,6 +28,7 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
             SELECT @host, b.u, @store, b.w, b.p, b.k, b.t, b.v
             FROM unnest(@users, @whens, @withs, @keys, @types, @values) WITH ORDINALITY AS b(u, w, p, k, t, v, n)
             ORDER BY b.n
+            ON CONFLICT ("host", "user", "store", "key") DO NOTHING
             RETURNING "sort_id", "key"),
         "indexed" AS (
             INSERT INTO "luaxmpp_archive_fts" ("sort_id", "vector")
@@ -90,20 +95,24 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
 
     public Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query) => db.ReadAsync(async c =>
     {
-        // One snapshot for the count and the page.
-        await using var tx = await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead).ConfigureAwait(false);
+        // One snapshot for the count and the page. Without a count (the archive service usually
+        // has it cached) no transaction is needed: two round trips instead of four.
+        await using var tx = query.WantTotal ? await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead).ConfigureAwait(false) : null;
         var filter = Filter(user, query);
         long? total = query.WantTotal
             ? await c.ExecuteScalarAsync<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx).ConfigureAwait(false)
             : null;
         if (!await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false)) return new ArchiveResult([], total) { UnknownId = true };
 
-        // LIMIT NULL is no limit in PostgreSQL.
-        filter.Parameters.Add("limit", query.Limit is { } limit ? Math.Max(limit, 0) : null, System.Data.DbType.Int32);
-        string sql = ProsodySql.SelectArchiveColumns + filter.Where + ArchiveFilter.OrderBy(query.Reverse) + " LIMIT @limit";
+        // The limit is written into the statement (an integer we format, never client text): a
+        // prepared statement with LIMIT $n gets a generic plan after five runs that cannot
+        // assume a small page, and may sort the user's whole archive instead of walking the
+        // sort index. The few page sizes clients ask for each stay prepared.
+        string limit = query.Limit is { } n ? Math.Max(n, 0).ToString(CultureInfo.InvariantCulture) : "ALL";
+        string sql = ProsodySql.SelectArchiveColumns + filter.Where + ArchiveFilter.OrderBy(query.Reverse) + " LIMIT " + limit;
         var rows = await c.QueryAsync<(string Key, string Type, string Value, long When, string With)>(sql, filter.Parameters, tx).ConfigureAwait(false);
         var items = ProsodySql.ToItems(rows, host, store);
-        await tx.CommitAsync().ConfigureAwait(false);
+        if (tx is not null) await tx.CommitAsync().ConfigureAwait(false);
         return new ArchiveResult(items, total);
     });
 
@@ -137,7 +146,7 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
     }
 
     /// <summary>Adds the exclusive Before/After bounds; false when either names an item that is not there.</summary>
-    private static async Task<bool> AddIdRangeAsync(NpgsqlConnection c, NpgsqlTransaction tx, ArchiveFilter filter, ArchiveQuery query)
+    private static async Task<bool> AddIdRangeAsync(NpgsqlConnection c, NpgsqlTransaction? tx, ArchiveFilter filter, ArchiveQuery query)
     {
         if (query.After is { } after)
         {
@@ -152,6 +161,6 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
         return true;
     }
 
-    private static Task<long?> LookUpSortIdAsync(NpgsqlConnection c, NpgsqlTransaction tx, ArchiveFilter filter, string key) =>
+    private static Task<long?> LookUpSortIdAsync(NpgsqlConnection c, NpgsqlTransaction? tx, ArchiveFilter filter, string key) =>
         c.QueryFirstOrDefaultAsync<long?>(ProsodySql.LookUpSortId, filter.KeyLookup(key), tx);
 }

@@ -18,25 +18,10 @@ namespace LuaXmpp.Storage.Postgres;
 internal sealed class PostgresDatabase : IStorageDriver
 {
     /// <summary>
-    /// The statements Prosody 0.12 issues for PostgreSQL (util/sql.lua turns the table definitions
-    /// of mod_storage_sql into these: MEDIUMTEXT becomes TEXT, the auto-increment key BIGSERIAL),
-    /// so a database either server created first opens unchanged in the other.
+    /// Prosody 0.12's tables and indexes on PostgreSQL (util/sql.lua: MEDIUMTEXT becomes TEXT,
+    /// the auto-increment key BIGSERIAL), so a database either server created opens in the other.
     /// </summary>
-    private const string ProsodySchema = """
-        CREATE TABLE IF NOT EXISTS "prosody" ("host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");
-        CREATE TABLE IF NOT EXISTS "prosodyarchive" ("sort_id" BIGSERIAL PRIMARY KEY, "host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "when" INTEGER NOT NULL, "with" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
-        CREATE UNIQUE INDEX IF NOT EXISTS "prosodyarchive_index" ON "prosodyarchive" ("host", "user", "store", "key");
-        CREATE INDEX IF NOT EXISTS "prosodyarchive_with_when" ON "prosodyarchive" ("host", "user", "store", "with", "when");
-        CREATE INDEX IF NOT EXISTS "prosodyarchive_when" ON "prosodyarchive" ("host", "user", "store", "when");
-        CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host", "user", "store", "sort_id");
-        """;
-
-    /// <summary>Ours, as on SQLite: expiry by time across users, and paging by peer.</summary>
-    private const string ExtraSchema = """
-        CREATE INDEX IF NOT EXISTS "luaxmpp_archive_expiry" ON "prosodyarchive" ("host", "store", "when");
-        CREATE INDEX IF NOT EXISTS "luaxmpp_archive_with_sort" ON "prosodyarchive" ("host", "user", "store", "with", "sort_id");
-        """;
+    private static readonly string ProsodySchema = ProsodySql.ProsodySchema("BIGSERIAL PRIMARY KEY");
 
     private static readonly Logger Log = Logger.For("storage_sql");
 
@@ -176,7 +161,7 @@ internal sealed class PostgresDatabase : IStorageDriver
         await using var conn = await _source.OpenConnectionAsync().ConfigureAwait(false);
         await using var tx = await conn.BeginTransactionAsync().ConfigureAwait(false);
         await conn.ExecuteAsync(ProsodySchema, null, tx).ConfigureAwait(false);
-        await conn.ExecuteAsync(ExtraSchema, null, tx).ConfigureAwait(false);
+        await conn.ExecuteAsync(ProsodySql.LuaXmppIndexes, null, tx).ConfigureAwait(false);
         bool behind = await FullText.OpenedAsync(conn, tx).ConfigureAwait(false);
         await tx.CommitAsync().ConfigureAwait(false);
         if (behind) CatchUpFullText();

@@ -44,8 +44,9 @@ internal sealed record PostgresOptions(string Database, string Host, int Port, s
         // Statements used twice are prepared on the server, per pooled physical connection.
         MaxAutoPrepare = 64,
         AutoPrepareMinUsages = 2,
-        // Fail fast while the server is down: callers get a typed error, the writer retries.
-        Timeout = 5,
+        // A server that is down refuses at once; this bounds a slow or overloaded one. Callers
+        // then get a typed error and the archive writer retries.
+        Timeout = 15,
         CommandTimeout = 30,
     }.ConnectionString;
 }

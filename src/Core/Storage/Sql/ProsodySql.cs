@@ -8,6 +8,32 @@ internal static class ProsodySql
 {
     private static readonly Logging.Logger Log = Logging.Logger.For("storage_sql");
 
+    /// <summary>
+    /// Exactly the statements Prosody 0.12 issues (util/sql.lua turns mod_storage_sql's table
+    /// definitions into them), so either server can create the tables first. Only the
+    /// auto-increment key is spelled per driver: <paramref name="sortIdColumn"/> is
+    /// <c>INTEGER PRIMARY KEY AUTOINCREMENT</c> on SQLite, <c>BIGSERIAL PRIMARY KEY</c> on PostgreSQL.
+    /// </summary>
+    public static string ProsodySchema(string sortIdColumn) => $$"""
+        CREATE TABLE IF NOT EXISTS "prosody" ("host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");
+        CREATE TABLE IF NOT EXISTS "prosodyarchive" ("sort_id" {{sortIdColumn}}, "host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "when" INTEGER NOT NULL, "with" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
+        CREATE UNIQUE INDEX IF NOT EXISTS "prosodyarchive_index" ON "prosodyarchive" ("host", "user", "store", "key");
+        CREATE INDEX IF NOT EXISTS "prosodyarchive_with_when" ON "prosodyarchive" ("host", "user", "store", "with", "when");
+        CREATE INDEX IF NOT EXISTS "prosodyarchive_when" ON "prosodyarchive" ("host", "user", "store", "when");
+        CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host", "user", "store", "sort_id");
+        """;
+
+    /// <summary>
+    /// Indexes of ours beside Prosody's (same SQL on both drivers): expiry deletes by time across
+    /// all users of a store, and paging by peer, which Prosody's indexes (user first, with+when)
+    /// cannot serve. Prosody ignores them.
+    /// </summary>
+    public const string LuaXmppIndexes = """
+        CREATE INDEX IF NOT EXISTS "luaxmpp_archive_expiry" ON "prosodyarchive" ("host", "store", "when");
+        CREATE INDEX IF NOT EXISTS "luaxmpp_archive_with_sort" ON "prosodyarchive" ("host", "user", "store", "with", "sort_id");
+        """;
+
     public const string SelectUserRows =
         """SELECT "key","type","value" FROM "prosody" WHERE "host"=@host AND "user"=@user AND "store"=@store""";
 

@@ -15,22 +15,8 @@ namespace LuaXmpp.Storage.Sql;
 /// </summary>
 internal sealed class SqliteDatabase : IStorageDriver
 {
-    /// <summary>Exactly the statements Prosody 0.12 issues for SQLite (util/sql.lua), so either server can open the file first.</summary>
-    private const string ProsodySchema = """
-        CREATE TABLE IF NOT EXISTS "prosody" ("host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");
-        CREATE TABLE IF NOT EXISTS "prosodyarchive" ("sort_id" INTEGER PRIMARY KEY AUTOINCREMENT, "host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "when" INTEGER NOT NULL, "with" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
-        CREATE UNIQUE INDEX IF NOT EXISTS "prosodyarchive_index" ON "prosodyarchive" ("host", "user", "store", "key");
-        CREATE INDEX IF NOT EXISTS "prosodyarchive_with_when" ON "prosodyarchive" ("host", "user", "store", "with", "when");
-        CREATE INDEX IF NOT EXISTS "prosodyarchive_when" ON "prosodyarchive" ("host", "user", "store", "when");
-        CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host", "user", "store", "sort_id");
-        """;
-
-    /// <summary>Ours: expiry deletes by time across all users of a store, which Prosody's indexes (user first) cannot serve.</summary>
-    private const string ExtraSchema = """
-        CREATE INDEX IF NOT EXISTS "luaxmpp_archive_expiry" ON "prosodyarchive" ("host", "store", "when");
-        CREATE INDEX IF NOT EXISTS "luaxmpp_archive_with_sort" ON "prosodyarchive" ("host", "user", "store", "with", "sort_id");
-        """;
+    /// <summary>Prosody 0.12's tables and indexes on SQLite.</summary>
+    private static readonly string ProsodySchema = ProsodySql.ProsodySchema("INTEGER PRIMARY KEY AUTOINCREMENT");
 
     private const int BusyTimeoutMs = 5000;
 
@@ -289,7 +275,7 @@ internal sealed class SqliteDatabase : IStorageDriver
                 // write (WriteAsync durable: archive_durability = "strict"), which fsyncs the WAL.
                 if (!_inMemory) conn.Execute("PRAGMA journal_mode=WAL;");
                 conn.Execute(ProsodySchema);
-                conn.Execute(ExtraSchema);
+                conn.Execute(ProsodySql.LuaXmppIndexes);
                 if (FullText.Opened(conn)) CatchUpFullText();
             }
             _schemaReady = true;
