@@ -1,6 +1,6 @@
 using LuaXmpp.Bench.Mam;
 
-// Usage: dotnet run -c Release --project bench/Mam -- [writer|server|prosody|all] [--small] [--size N] [--postgres]
+// Usage: dotnet run -c Release --project bench/Mam -- [writer|server|prosody|fulltext|all] [--small] [--size N] [--postgres]
 //   --size N      the big archive's size (default 1 000 000, --small 100 000)
 //   --postgres    archives on a PostgreSQL 15 the bench starts (writer and prosody modes)
 //   --server-dll <path>  the luaxmpp.dll to run (default: src/Host/bin/Release/net10.0/luaxmpp.dll)
@@ -18,6 +18,7 @@ try
 {
     if (mode is "writer" or "all") await WriterBench.RunAsync(Path.Combine(dir, "writer"), size, size / 10, 1000);
     if (mode is "server" or "all") await ServerBench.RunAsync(Path.Combine(dir, "server"), serverDll, small ? 20_000 : 200_000, small ? 200 : 1000);
+    if (mode is "fulltext" or "all") await FullTextBench.RunAsync(Path.Combine(dir, "fulltext"), size / 2, size / 2, 1000);
     if ((mode is "prosody" or "all") && !OperatingSystem.IsWindows()) await ProsodyBench.RunAsync(Path.Combine(dir, "prosody"), small ? 2_000 : 5_000, size);
 }
 finally

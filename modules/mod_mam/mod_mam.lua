@@ -33,6 +33,7 @@ local xmlns_delay = "urn:xmpp:delay";
 local xmlns_forward = "urn:xmpp:forward:0";
 local xmlns_sid = "urn:xmpp:sid:0";
 local xmlns_hints = "urn:xmpp:hints";
+local xmlns_fulltext_field = "{urn:xmpp:fulltext:0}fulltext";
 
 local host = module.host;
 local floor, ceil, min = math.floor, math.ceil, math.min;
@@ -111,6 +112,8 @@ local query_form = dataforms.new {
 	{ name = "before-id"; type = "text-single" };
 	{ name = "after-id"; type = "text-single" };
 	{ name = "ids"; type = "list-multi" };
+	-- XEP-0431 full-text search in message bodies; advertised by being in this form (§3).
+	{ name = xmlns_fulltext_field; type = "text-single"; label = "Search for" };
 };
 
 -- Form discovery (§4.1.1).
@@ -158,6 +161,14 @@ local function read_form(query)
 	end
 	local ids = data["ids"];
 	if ids and #ids == 0 then ids = nil; end
+	-- Words (all must match), word* prefixes and "quoted phrases"; any other character only
+	-- separates words. An empty field searches nothing; text without a word is a bad request.
+	local fulltext = data[xmlns_fulltext_field];
+	if fulltext and not fulltext:find("%S") then fulltext = nil; end
+	if fulltext then
+		local ok, why = archive_native.mam_fulltext_check(fulltext);
+		if not ok then return nil, why; end
+	end
 	return {
 		with = with;
 		-- Stamps may carry fractions; the archive keeps whole seconds and both ends are inclusive.
@@ -166,6 +177,7 @@ local function read_form(query)
 		before = data["before-id"];
 		after = data["after-id"];
 		ids = ids;
+		fulltext = fulltext;
 	};
 end
 
@@ -218,6 +230,7 @@ module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
 		before = before;
 		after = after;
 		ids = filters.ids;
+		fulltext = filters.fulltext;
 		-- One more than the page tells whether another page exists.
 		limit = page == 0 and 0 or page + 1;
 		reverse = backwards;

@@ -69,7 +69,8 @@ public sealed class ArchiveService : IAsyncDisposable
 
     private async Task<ArchiveResult> RunQueryAsync(string user, ArchiveQuery query)
     {
-        if (!query.WantTotal || query.Ids is not null) return await _store.FindAsync(user, query).ConfigureAwait(false);
+        // Totals of a full-text search are counted each time: a commit cannot tell which cached searches it adds to.
+        if (!query.WantTotal || query.Ids is not null || query.FullText is not null) return await _store.FindAsync(user, query).ConfigureAwait(false);
 
         var filter = new ArchiveCountFilter(query.With, query.Start, query.End);
         if (_counts.TryGet(user, filter, out long cached))

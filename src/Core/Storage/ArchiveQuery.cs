@@ -12,6 +12,9 @@ public sealed record ArchiveQuery
     public string? Before { get; init; }
     public string? After { get; init; }
     public IReadOnlyList<string>? Ids { get; init; }
+
+    /// <summary>XEP-0431: only items whose message body holds every term.</summary>
+    public FullTextQuery? FullText { get; init; }
     public int? Limit { get; init; }
     public bool Reverse { get; init; }
     public bool WantTotal { get; init; }

@@ -19,6 +19,7 @@ public sealed partial class LuaRuntime
         n.Add("mam_append", MamAppend);
         n.Add("mam_query", MamQuery);
         n.Add("mam_delete", MamDelete);
+        n.Add("mam_fulltext_check", MamFullTextCheck);
         n.Add("mam_flush", l => { StartAndCallBack(l, 1, ArchiveServicesOnce().FlushAsync().ContinueWith(t => (object?)!t.IsFaulted, TaskScheduler.Default), PushBooleanResult); return 1; });
     }
 
@@ -104,6 +105,19 @@ public sealed partial class LuaRuntime
         var task = MamService(lua).QueryAsync(lua.OptString(3) ?? "", query);
         StartAndCallBack(lua, 5, task.ContinueWith(t => (object?)(t.IsFaulted ? t.Exception!.GetBaseException() : t.Result), TaskScheduler.Default), PushQueryResult);
         lua.PushBoolean(true);
+        return 1;
+    }
+
+    // mam_fulltext_check(text) → true | nil, error text (XEP-0431: what a bad-request says)
+    private static int MamFullTextCheck(Lua lua)
+    {
+        if (FullTextQuery.Parse(lua.OptString(1) ?? "", out var error) is not null) lua.PushBoolean(true);
+        else
+        {
+            lua.PushNil();
+            lua.PushString(error);
+            return 2;
+        }
         return 1;
     }
 

@@ -218,6 +218,7 @@ public sealed partial class LuaRuntime
             Before = Str("before"),
             After = Str("after"),
             Ids = ids,
+            FullText = Str("fulltext") is { } text ? FullTextQuery.Parse(text, out var error) ?? throw new ArgumentException(error) : null,
             Limit = Num("limit") is { } limit ? (int)Math.Clamp(limit, 0, int.MaxValue) : null,
             // An empty RSM <before/> (before = true) asks for the last page.
             Reverse = Flag("reverse") || (Flag("before") && Str("before") is null),

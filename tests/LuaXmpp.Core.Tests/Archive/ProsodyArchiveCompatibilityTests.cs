@@ -84,6 +84,26 @@ public sealed class ProsodyArchiveCompatibilityTests : IDisposable
         Assert.All(pages, p => Assert.Equal("bob@localhost", p.With));
     }
 
+    /// <summary>A file Prosody created has no full-text index: it is built after opening, and finds Prosody's messages.</summary>
+    [Fact]
+    public async Task ProsodyArchive_IsSearchableOnceIndexedAfterOpening()
+    {
+        var prosodyIds = Results("fill", "alice", Host, "25", "bob@localhost", "1700000000");
+
+        using var storage = OpenOurs();
+        await using var service = new ArchiveService(storage.OpenArchive(Host, "archive"), new ArchiveOptions(), new ManualTime());
+        var query = new ArchiveQuery { FullText = FullTextQuery.Parse("prosody-7", out _), WantTotal = true };
+        var found = await service.QueryAsync("alice", query);
+        for (int attempt = 0; attempt < 100 && found.Items.Count == 0; attempt++)
+        {
+            await Task.Delay(50); // the catch-up runs behind the first write transaction
+            found = await service.QueryAsync("alice", query);
+        }
+
+        Assert.Equal(prosodyIds[6], Assert.Single(found.Items).Key);
+        Assert.Equal(1, found.Total);
+    }
+
     [Fact]
     public async Task OurArchive_PagesThroughProsodysFind()
     {

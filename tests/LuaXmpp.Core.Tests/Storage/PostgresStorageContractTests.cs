@@ -29,7 +29,7 @@ public sealed class PostgresStorageContractTests : StorageContractTests, IClassF
 
         var columns = await Psql("""
             SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns
-            WHERE table_schema = 'public' ORDER BY table_name, ordinal_position
+            WHERE table_schema = 'public' AND table_name LIKE 'prosody%' ORDER BY table_name, ordinal_position
             """);
         Assert.Equal(
             """

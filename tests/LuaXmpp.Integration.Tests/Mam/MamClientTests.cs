@@ -60,6 +60,18 @@ public sealed class MamClientTests(ITestOutputHelper output)
         });
     }
 
+    /// <summary>XEP-0431 through slixmpp: the form lists the field; word, prefix, phrase and with, paged by slixmpp's RSM iterator.</summary>
+    [Fact]
+    public async Task FullTextSearch_FindsWordsPrefixesAndPhrases_PagedBySlixmpp()
+    {
+        await RunAsync(MamModule.LuaXmpp, "fulltext", r =>
+        {
+            Assert.True(r.Ok);
+            Assert.Contains("{urn:xmpp:fulltext:0}fulltext", r.Strings("fields"));
+            Assert.Equal(["The quick brown fox", "quickly away", "a quick fox for carol"], r.Strings("prefix"));
+        });
+    }
+
     [Fact]
     public async Task ProsodyModule_AdvertisesMamOnTheAccount()
     {

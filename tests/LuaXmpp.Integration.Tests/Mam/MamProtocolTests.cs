@@ -149,7 +149,7 @@ public sealed class MamProtocolTests(MamProtocolServer fixture, ITestOutputHelpe
         var answer = (await c.IqAsync("<iq type='get' id='{id}'><query xmlns='urn:xmpp:mam:2'/></iq>"))[^1];
         var fields = answer.Descendants(XName.Get("field", "jabber:x:data")).Select(f => (string?)f.Attribute("var") ?? "").ToArray();
 
-        Assert.Equal(["FORM_TYPE", "with", "start", "end", "before-id", "after-id", "ids"], fields);
+        Assert.Equal(["FORM_TYPE", "with", "start", "end", "before-id", "after-id", "ids", "{urn:xmpp:fulltext:0}fulltext"], fields);
     }
 
     [Fact]

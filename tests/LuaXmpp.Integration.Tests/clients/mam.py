@@ -8,6 +8,9 @@
                       whole archive with RSM <before/>; `with` and time filters.
 --scenario prefs      XEP-0441 preferences: a `never` JID is not archived, an
                       `always` JID is, and the stored prefs read back.
+--scenario fulltext   XEP-0431: the query form lists the fulltext field; a word,
+                      a prefix and a phrase, paged by slixmpp's own RSM iterator,
+                      alone and with `with`; text with no word is a bad-request.
 """
 
 import asyncio
@@ -117,7 +120,54 @@ async def prefs(args, result, a, b, c):
     xmpptest.expect(result, c_archive == ["secret", "also-secret"], "C's archive: %s" % c_archive)
 
 
-SCENARIOS = {"both-ways": both_ways, "paging": paging, "prefs": prefs}
+FULLTEXT = "{urn:xmpp:fulltext:0}fulltext"
+
+
+async def search(client, text, **kwargs):
+    """Pages (max 2) through a full-text search with slixmpp's RSM iterator: the field goes into
+    the query form slixmpp builds for every page."""
+    plugin = client["xep_0313"]
+    build = plugin._pre_mam_retrieve
+
+    def with_fulltext(*args, **kw):
+        iq, mask = build(*args, **kw)
+        iq["mam"].set_custom_field(FULLTEXT, text)
+        return iq, mask
+
+    plugin._pre_mam_retrieve = with_fulltext
+    try:
+        return [body_of(m) async for m in plugin.iterate(rsm={"max": 2}, **kwargs)]
+    finally:
+        plugin._pre_mam_retrieve = build
+
+
+async def fulltext(args, result, a, b, c):
+    t = args.step_timeout
+    form = await a["xep_0313"].get_fields(timeout=t)
+    result["fields"] = sorted(f["var"] for f in form["fields"])
+    await send_all(a, b.boundjid.bare, ["The quick brown fox", "a lazy dog", "quickly away", "brown fox again"], t)
+    await send_all(a, c.boundjid.bare, ["a quick fox for carol"], t)
+    result["word"] = await search(a, "QUICK")
+    result["prefix"] = await search(a, "quick*")
+    result["phrase"] = await search(a, '"brown fox"')
+    result["with_c"] = await search(a, "fox", with_jid=c.boundjid.bare)
+    # One plain query (slixmpp's RSM iterator ends quietly on an error reply).
+    iq, _ = a["xep_0313"]._pre_mam_retrieve()
+    iq["mam"].set_custom_field(FULLTEXT, '!!! "" **')
+    try:
+        await iq.send(timeout=t)
+        result["nothing_to_search"] = "answered"
+    except slixmpp.exceptions.IqError as e:
+        result["nothing_to_search"] = e.iq["error"]["condition"]
+    xmpptest.expect(result, FULLTEXT in result["fields"], "fields: %s" % result["fields"])
+    xmpptest.expect(result, result["word"] == ["The quick brown fox", "a quick fox for carol"], "word: %s" % result["word"])
+    xmpptest.expect(result, result["prefix"] == ["The quick brown fox", "quickly away", "a quick fox for carol"], "prefix: %s" % result["prefix"])
+    xmpptest.expect(result, result["phrase"] == ["The quick brown fox", "brown fox again"], "phrase: %s" % result["phrase"])
+    xmpptest.expect(result, result["with_c"] == ["a quick fox for carol"], "with C: %s" % result["with_c"])
+    xmpptest.expect(result, result["nothing_to_search"] == "bad-request", "no words: %s" % result["nothing_to_search"])
+
+
+SCENARIOS = {"both-ways": both_ways, "paging": paging, "prefs": prefs, "fulltext": fulltext}
 
 
 async def scenario(args, result):

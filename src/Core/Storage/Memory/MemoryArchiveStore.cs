@@ -71,7 +71,8 @@ internal sealed class MemoryArchiveStore(MemoryDatabase db, string host, string 
             && (q.Start is null || e.When >= q.Start)
             && (q.End is null || e.When <= q.End)
             && (q.With is null || e.With == q.With)
-            && (q.Ids is null || q.Ids.Contains(e.Key)));
+            && (q.Ids is null || q.Ids.Contains(e.Key))
+            && (q.FullText is null || (MessageBody.Of(e.Value) is { } body && q.FullText.Matches(body))));
 
     /// <summary>Applies the exclusive Before/After bounds by the named items' positions (looked up in the whole archive, as SQL does).</summary>
     private bool InIdRange(string user, ArchiveQuery q, List<MemoryArchiveEntry> matching, out IEnumerable<MemoryArchiveEntry> range)

@@ -20,24 +20,49 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
     /// committed before the connection died and the writer is retrying it: skipping the rows
     /// keeps the retry from archiving anything twice.
     /// </summary>
-    private const string InsertBatch = """
-        INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value")
-        SELECT @host, b.u, @store, b.w, b.p, b.k, b.t, b.v
-        FROM unnest(@users, @whens, @withs, @keys, @types, @values) WITH ORDINALITY AS b(u, w, p, k, t, v, n)
-        ORDER BY b.n
-        ON CONFLICT ("host", "user", "store", "key") DO NOTHING
+    /// The same statement indexes the rows it inserted that have a body (PostgresFullText) and moves the
+    /// index's mark when nothing older waits to be indexed.
+    private static readonly string InsertBatch = $"""
+        WITH "added" AS (
+            INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value")
+            SELECT @host, b.u, @store, b.w, b.p, b.k, b.t, b.v
+            FROM unnest(@users, @whens, @withs, @keys, @types, @values) WITH ORDINALITY AS b(u, w, p, k, t, v, n)
+            ORDER BY b.n
+            ON CONFLICT ("host", "user", "store", "key") DO NOTHING
+            RETURNING "sort_id", "key"),
+        "indexed" AS (
+            INSERT INTO "luaxmpp_archive_fts" ("sort_id", "vector")
+            SELECT a."sort_id", {PostgresFullText.Vector("f.o", "f.w")}
+            FROM "added" a JOIN unnest(@keys, @owners, @words) AS f(k, o, w) ON f.k = a."key"
+            WHERE f.w IS NOT NULL)
+        UPDATE "luaxmpp_archive_fts_state" SET "indexed_upto" = (SELECT MAX("sort_id") FROM "added")
+        WHERE "id" = 1 AND @caughtUp AND "indexed_upto" < (SELECT MAX("sort_id") FROM "added")
+        """;
+
+    private static readonly string InsertOne = $"""
+        WITH "added" AS (
+            INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value")
+            VALUES (@host,@user,@store,@when,@with,@key,@type,@value) RETURNING "sort_id"),
+        "indexed" AS (
+            INSERT INTO "luaxmpp_archive_fts" ("sort_id", "vector")
+            SELECT "sort_id", {PostgresFullText.Vector("@owner", "@words")} FROM "added" WHERE CAST(@words AS text) IS NOT NULL)
+        UPDATE "luaxmpp_archive_fts_state" SET "indexed_upto" = (SELECT "sort_id" FROM "added")
+        WHERE "id" = 1 AND @caughtUp AND "indexed_upto" < (SELECT "sort_id" FROM "added")
         """;
 
     public Task<string> AppendAsync(string? user, string? key, XmlElement value, long when, string? with)
     {
         var stored = StoredValue.From(value);
         var id = key ?? Guid.NewGuid().ToString();
+        var owner = PostgresFullText.Owner(host, user ?? "", store);
+        var words = PostgresFullText.Words(MessageBody.Of(value));
         return db.WriteAsync(async (c, tx) =>
         {
             var p = new { host, user = user ?? "", store, key = id, when = checked((int)when), with = with ?? "", type = stored.Type, value = stored.Text };
-            // An existing key is replaced and moves to the end, as in Prosody.
-            await c.ExecuteAsync(ProsodySql.DeleteArchiveKey, p, tx).ConfigureAwait(false);
-            await c.ExecuteAsync(ProsodySql.InsertArchive, p, tx).ConfigureAwait(false);
+            // An existing key is replaced and moves to the end, as in Prosody (its index row goes with it).
+            await c.ExecuteAsync(PostgresFullText.DeleteRows(
+                """SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user AND "store"=@store AND "key"=@key"""), p, tx).ConfigureAwait(false);
+            await c.ExecuteAsync(InsertOne, new { p.host, p.user, p.store, p.key, p.when, p.with, p.type, p.value, owner, words, caughtUp = db.FullText.CaughtUp }, tx).ConfigureAwait(false);
             return id;
         });
     }
@@ -52,14 +77,20 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
         var keys = new string[n];
         var types = new string[n];
         var values = new string[n];
+        var owners = new string[n];
+        var words = new string?[n];
         for (int i = 0; i < n; i++)
         {
             var item = items[i];
             var stored = StoredValue.From(item.Value);
             (users[i], whens[i], withs[i], keys[i], types[i], values[i]) = (item.User, checked((int)item.When), item.With, item.Key, stored.Type, stored.Text);
+            (owners[i], words[i]) = (PostgresFullText.Owner(host, item.User, store), PostgresFullText.Words(MessageBody.Of(item.Value)));
         }
-        var p = new { host, store, users, whens, withs, keys, types, values };
-        return db.WriteAsync(async (c, tx) => await c.ExecuteAsync(InsertBatch, p, tx).ConfigureAwait(false), durable);
+        return db.WriteAsync(async (c, tx) =>
+        {
+            var p = new { host, store, users, whens, withs, keys, types, values, owners, words, caughtUp = db.FullText.CaughtUp };
+            return await c.ExecuteAsync(InsertBatch, p, tx).ConfigureAwait(false);
+        }, durable);
     }
 
     public Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query) => db.ReadAsync(async c =>
@@ -89,21 +120,30 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
     {
         var filter = Filter(user, query);
         if (!await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false)) return 0L;
-        string sql;
+        string select = """SELECT "sort_id" FROM "prosodyarchive" WHERE """ + filter.Where;
         if (query.Limit is { } limit)
         {
             filter.Parameters.Add("limit", Math.Max(limit, 0));
-            sql = ProsodySql.DeleteArchiveLimited(filter.Where, query.Reverse);
+            select += ArchiveFilter.OrderBy(query.Reverse) + " LIMIT @limit";
         }
-        else sql = ProsodySql.DeleteArchiveWhere + filter.Where;
-        return (long)await c.ExecuteAsync(sql, filter.Parameters, tx).ConfigureAwait(false);
+        return (long)await c.ExecuteAsync(PostgresFullText.DeleteRows(select), filter.Parameters, tx).ConfigureAwait(false);
     });
 
+    private static readonly string DeleteOlderThan = PostgresFullText.DeleteRows("""
+        SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "store"=@store AND "when"<@cutoff
+        ORDER BY "sort_id" LIMIT @batch
+        """);
+
     public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync(async (c, tx) =>
-        (long)await c.ExecuteAsync(ProsodySql.DeleteOlderThan, new { host, store, cutoff, batch = Math.Max(batch, 0) }, tx).ConfigureAwait(false));
+        (long)await c.ExecuteAsync(DeleteOlderThan, new { host, store, cutoff, batch = Math.Max(batch, 0) }, tx).ConfigureAwait(false));
 
     /// <summary>The query's WHERE clause; the place to add PostgreSQL-only filters.</summary>
-    private ArchiveFilter Filter(string? user, ArchiveQuery query) => ArchiveFilter.Build(host, store, user, query, arrayIds: true);
+    private ArchiveFilter Filter(string? user, ArchiveQuery query)
+    {
+        var filter = ArchiveFilter.Build(host, store, user, query, arrayIds: true);
+        if (query.FullText is { } fullText) PostgresFullText.AddTo(filter, fullText, PostgresFullText.Owner(host, user ?? "", store));
+        return filter;
+    }
 
     /// <summary>Adds the exclusive Before/After bounds; false when either names an item that is not there.</summary>
     private static async Task<bool> AddIdRangeAsync(NpgsqlConnection c, NpgsqlTransaction? tx, ArchiveFilter filter, ArchiveQuery query)

@@ -54,12 +54,23 @@ internal sealed class PostgresDatabase : IStorageDriver
 
     public IArchiveStore OpenArchive(string host, string store) => new PostgresArchiveStore(this, host, store);
 
+    /// <summary>The full-text index beside the archive (PostgresFullText).</summary>
+    internal PostgresFullTextIndex FullText { get; } = new();
+
     public Task PurgeUserAsync(string host, string user) => WriteAsync(async (c, tx) =>
     {
         await c.ExecuteAsync(ProsodySql.DeleteUserRows, new { host, user }, tx).ConfigureAwait(false);
-        await c.ExecuteAsync(ProsodySql.DeleteUserArchive, new { host, user }, tx).ConfigureAwait(false);
+        await c.ExecuteAsync(PostgresFullText.DeleteRows("""SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user"""),
+            new { host, user }, tx).ConfigureAwait(false);
         return true;
     });
+
+    /// <summary>Indexes archive rows nobody indexed yet, one short write transaction at a time behind the queued writes.</summary>
+    private void CatchUpFullText() => WriteAsync((c, tx) => FullText.CatchUpAsync(c, tx)).ContinueWith(t =>
+    {
+        if (t.IsCompletedSuccessfully && t.Result) CatchUpFullText();
+        else if (t.IsFaulted && !_disposed) Log.Error($"Full-text indexing stopped (resumed when the server next starts): {t.Exception!.GetBaseException().Message}");
+    }, TaskScheduler.Default);
 
     /// <summary>Runs a read on a pooled connection once every write issued before it is done.</summary>
     public async Task<T> ReadAsync<T>(Func<NpgsqlConnection, Task<T>> work)
@@ -151,7 +162,9 @@ internal sealed class PostgresDatabase : IStorageDriver
         await using var tx = await conn.BeginTransactionAsync().ConfigureAwait(false);
         await conn.ExecuteAsync(ProsodySchema, null, tx).ConfigureAwait(false);
         await conn.ExecuteAsync(ProsodySql.LuaXmppIndexes, null, tx).ConfigureAwait(false);
+        bool behind = await FullText.OpenedAsync(conn, tx).ConfigureAwait(false);
         await tx.CommitAsync().ConfigureAwait(false);
+        if (behind) CatchUpFullText();
     }
 
     private StorageException Failed(StorageHealth health, Exception ex)

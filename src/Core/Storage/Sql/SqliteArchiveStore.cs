@@ -9,7 +9,8 @@ namespace LuaXmpp.Storage.Sql;
 /// <summary>
 /// An archive store in the "prosodyarchive" table, with mod_storage_sql's query semantics.
 /// Paging is keyset paging on sort_id: the sort_id of the Before/After item is looked up first.
-/// Every value reaches SQLite as a parameter; only fixed SQL fragments are concatenated.
+/// Every value reaches SQLite as a parameter; only fixed SQL fragments are concatenated. Every
+/// write keeps the full-text index (<see cref="SqliteFullText"/>) in step in the same transaction.
 /// </summary>
 internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string store) : IArchiveStore, IArchiveBatchStore
 {
@@ -17,12 +18,18 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
     {
         var stored = StoredValue.From(value);
         var id = key ?? Guid.NewGuid().ToString();
+        var owner = SqliteFullText.Owner(host, user ?? "", store);
+        var body = MessageBody.Of(value);
         return db.WriteAsync((c, tx) =>
         {
             var p = new { host, user = user ?? "", store, key = id, when, with = with ?? "", type = stored.Type, value = stored.Text };
-            // An existing key is replaced and moves to the end, as in Prosody.
-            c.Execute(ProsodySql.DeleteArchiveKey, p, tx);
+            // An existing key is replaced and moves to the end, as in Prosody (its index row goes with it).
+            SqliteFullText.DeleteRows(c, tx,
+                """SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user AND "store"=@store AND "key"=@key""", p);
             c.Execute(ProsodySql.InsertArchive, p, tx);
+            long sortId = SQLitePCL.raw.sqlite3_last_insert_rowid(c.Handle);
+            using (var index = SqliteFullText.PrepareInsert(c, tx)) SqliteFullText.Index(index, sortId, owner, body);
+            db.FullText.Written(c, tx, sortId);
             return id;
         });
     }
@@ -30,15 +37,31 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
     public Task AppendBatchAsync(IReadOnlyList<ArchiveAppend> items, bool durable)
     {
         // Serialised here, on the caller's (writer's) thread, so the transaction only inserts.
-        var rows = items.Select(i =>
-        {
-            var stored = StoredValue.From(i.Value);
-            return new { host, user = i.User, store, key = i.Key, when = i.When, with = i.With, type = stored.Type, value = stored.Text };
-        }).ToList();
+        var rows = items.Select(i => new BatchRow(i, StoredValue.From(i.Value), SqliteFullText.Owner(host, i.User, store), MessageBody.Of(i.Value))).ToList();
         return db.WriteAsync((c, tx) =>
         {
-            // Keys are fresh, so no replace step; Dapper runs the one prepared insert per row.
-            c.Execute(ProsodySql.InsertArchive, rows, tx);
+            // Keys are fresh, so no replace step: one prepared insert per row, and its index row.
+            using var insert = c.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = ProsodySql.InsertArchive;
+            foreach (var name in (string[])["@host", "@user", "@store", "@when", "@with", "@key", "@type", "@value"]) insert.Parameters.Add(new SqliteParameter { ParameterName = name });
+            insert.Parameters[0].Value = host;
+            insert.Parameters[2].Value = store;
+            using var index = SqliteFullText.PrepareInsert(c, tx);
+            long sortId = 0;
+            foreach (var row in rows)
+            {
+                insert.Parameters[1].Value = row.Item.User;
+                insert.Parameters[3].Value = row.Item.When;
+                insert.Parameters[4].Value = row.Item.With;
+                insert.Parameters[5].Value = row.Item.Key;
+                insert.Parameters[6].Value = row.Stored.Type;
+                insert.Parameters[7].Value = row.Stored.Text;
+                insert.ExecuteNonQuery();
+                sortId = SQLitePCL.raw.sqlite3_last_insert_rowid(c.Handle);
+                SqliteFullText.Index(index, sortId, row.Owner, row.Body);
+            }
+            if (rows.Count > 0) db.FullText.Written(c, tx, sortId);
             return true;
         }, durable);
     }
@@ -48,13 +71,13 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         using var tx = c.BeginTransaction(deferred: true); // one snapshot for the count and the page
         var filter = BuildFilter(user, query);
         long? total = query.WantTotal
-            ? c.ExecuteScalar<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx)
+            ? c.ExecuteScalar<long>(query.FullText is null ? ProsodySql.CountArchive + filter.Where : SqliteFullText.Count + filter.Where, filter.Parameters, tx)
             : null;
         if (!AddIdRange(c, tx, filter, query)) return new ArchiveResult([], total) { UnknownId = true };
 
-        var sql = new StringBuilder(ProsodySql.SelectArchiveColumns)
+        var sql = new StringBuilder(query.FullText is null ? ProsodySql.SelectArchiveColumns : SqliteFullText.SelectColumns)
             .Append(filter.Where)
-            .Append(ArchiveFilter.OrderBy(query.Reverse))
+            .Append(query.FullText is null ? ArchiveFilter.OrderBy(query.Reverse) : SqliteFullText.OrderBy(query.Reverse))
             .Append(" LIMIT @limit");
         filter.Parameters.Add("limit", Math.Max(query.Limit ?? -1, -1));
         var rows = c.Query<(string Key, string Type, string Value, long When, string With)>(sql.ToString(), filter.Parameters, tx);
@@ -67,21 +90,32 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
     {
         var filter = BuildFilter(user, query);
         if (!AddIdRange(c, tx, filter, query)) return 0L;
-        string sql;
+        var select = (query.FullText is null ? """SELECT "sort_id" FROM "prosodyarchive" WHERE """ : SqliteFullText.SelectSortIds) + filter.Where;
         if (query.Limit is { } limit)
         {
             // Limit counts from the oldest end (the newest with Reverse), like a find with the same query.
             filter.Parameters.Add("limit", Math.Max(limit, 0));
-            sql = ProsodySql.DeleteArchiveLimited(filter.Where, query.Reverse);
+            select += ArchiveFilter.OrderBy(query.Reverse) + " LIMIT @limit";
         }
-        else sql = ProsodySql.DeleteArchiveWhere + filter.Where;
-        return (long)c.Execute(sql, filter.Parameters, tx);
+        return SqliteFullText.DeleteRows(c, tx, select, filter.Parameters);
     });
 
-    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync((c, tx) =>
-        (long)c.Execute(ProsodySql.DeleteOlderThan, new { host, store, cutoff, batch = Math.Max(batch, 0) }, tx));
+    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync((c, tx) => SqliteFullText.DeleteRows(c, tx,
+        """
+        SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "store"=@store AND "when"<@cutoff
+        ORDER BY "sort_id" LIMIT @batch
+        """,
+        new { host, store, cutoff, batch = Math.Max(batch, 0) }));
 
-    private ArchiveFilter BuildFilter(string? user, ArchiveQuery query) => ArchiveFilter.Build(host, store, user, query, arrayIds: false);
+    private ArchiveFilter BuildFilter(string? user, ArchiveQuery query)
+    {
+        var filter = ArchiveFilter.Build(host, store, user, query, arrayIds: false);
+        if (query.FullText is { } fullText)
+            filter.Add(SqliteFullText.MatchFilter, "fulltext", SqliteFullText.Match(fullText, SqliteFullText.Owner(host, user ?? "", store)));
+        return filter;
+    }
+
+    private sealed record BatchRow(ArchiveAppend Item, StoredValue Stored, string Owner, string? Body);
 
     /// <summary>Adds the exclusive Before/After bounds; false when either names an item that is not there.</summary>
     private static bool AddIdRange(SqliteConnection c, SqliteTransaction? tx, ArchiveFilter filter, ArchiveQuery query)
@@ -90,11 +124,13 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         {
             if (LookUpSortId(c, tx, filter, after) is not { } afterId) return false;
             filter.After(afterId);
+            if (query.FullText is not null) filter.Add(SqliteFullText.After, "ftAfter", afterId);
         }
         if (query.Before is { } before)
         {
             if (LookUpSortId(c, tx, filter, before) is not { } beforeId) return false;
             filter.Before(beforeId);
+            if (query.FullText is not null) filter.Add(SqliteFullText.Before, "ftBefore", beforeId);
         }
         return true;
     }

@@ -69,13 +69,26 @@ internal sealed class SqliteDatabase : IStorageDriver
 
     public IArchiveStore OpenArchive(string host, string store) => new SqliteArchiveStore(this, host, store);
 
+    /// <summary>The full-text index beside the archive (writer thread only).</summary>
+    internal SqliteFullTextIndex FullText { get; } = new();
+
     public Task PurgeUserAsync(string host, string user) => WriteAsync((c, tx) =>
     {
         var p = new { host, user };
         c.Execute(ProsodySql.DeleteUserRows, p, tx);
-        c.Execute(ProsodySql.DeleteUserArchive, p, tx);
+        SqliteFullText.DeleteRows(c, tx, """SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user""", p);
         return true;
     });
+
+    /// <summary>
+    /// Indexes archive rows nobody indexed yet, one short write transaction at a time, each queued
+    /// behind the writes already waiting, so a large archive never holds the writer for long.
+    /// </summary>
+    private void CatchUpFullText() => WriteAsync((c, tx) => FullText.CatchUp(c, tx)).ContinueWith(t =>
+    {
+        if (t.IsCompletedSuccessfully && t.Result) CatchUpFullText();
+        else if (t.IsFaulted && !_disposed) Log.Error($"Full-text indexing of {Path} stopped (resumed when the file is next opened): {t.Exception!.GetBaseException().Message}");
+    }, TaskScheduler.Default);
 
     /// <summary>
     /// Runs a read on a pool thread with a reader connection (the writer's, for an in-memory
@@ -263,6 +276,7 @@ internal sealed class SqliteDatabase : IStorageDriver
                 if (!_inMemory) conn.Execute("PRAGMA journal_mode=WAL;");
                 conn.Execute(ProsodySchema);
                 conn.Execute(ProsodySql.LuaXmppIndexes);
+                if (FullText.Opened(conn)) CatchUpFullText();
             }
             _schemaReady = true;
             return conn;

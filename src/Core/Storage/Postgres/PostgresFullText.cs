@@ -1,0 +1,77 @@
+using LuaXmpp.Storage.Sql;
+
+namespace LuaXmpp.Storage.Postgres;
+
+/// <summary>
+/// Full-text search over archived message bodies (XEP-0431) on PostgreSQL: a side table
+/// "luaxmpp_archive_fts" (sort_id, tsvector) with a GIN index, beside Prosody's untouched tables.
+/// </summary>
+/// <remarks>
+/// Bodies and query words are split and folded here, by <see cref="FullTextQuery"/> (letters and
+/// digits, lower case, accents removed), and PostgreSQL gets the words joined by spaces under the
+/// 'simple' configuration (no stemming, no stop words): it then indexes exactly those words at
+/// their positions, so a search matches the same messages as on SQLite and in memory, without
+/// any extension (unaccent) installed. A word is <c>plainto_tsquery</c>, a prefix a quoted lexeme
+/// with <c>:*</c>, a phrase <c>phraseto_tsquery</c> (consecutive positions, <c>&lt;-&gt;</c>);
+/// terms are joined with <c>&amp;&amp;</c>, each one a parameter. As on SQLite, every vector also
+/// holds the owner's token (positionless), and every search asks for it, so the GIN index
+/// returns only the user's own items.
+/// </remarks>
+internal static class PostgresFullText
+{
+    public const string Schema = """
+        CREATE TABLE IF NOT EXISTS "luaxmpp_archive_fts" ("sort_id" BIGINT PRIMARY KEY, "vector" TSVECTOR NOT NULL);
+        CREATE INDEX IF NOT EXISTS "luaxmpp_archive_fts_vector" ON "luaxmpp_archive_fts" USING GIN ("vector");
+        CREATE TABLE IF NOT EXISTS "luaxmpp_archive_fts_state" ("id" INTEGER PRIMARY KEY CHECK ("id" = 1), "indexed_upto" BIGINT NOT NULL);
+        INSERT INTO "luaxmpp_archive_fts_state" ("id", "indexed_upto") VALUES (1, 0) ON CONFLICT DO NOTHING;
+        """;
+
+    /// <summary>The vector of one item from its owner token and folded words (parameters named by the caller).</summary>
+    public static string Vector(string owner, string words) => $"CAST({owner} AS tsvector) || to_tsvector('simple', {words})";
+
+    /// <summary>The words of a body as PostgreSQL is given them: split and folded, one space between; null without a body.</summary>
+    public static string? Words(string? body) =>
+        body is null ? null : string.Join(' ', FullTextQuery.Words(body).Select(FullTextQuery.Fold).Where(w => w.Length > 0));
+
+    /// <summary>Adds the search to a filter: the item is among the index's matches for the owner and every term.</summary>
+    public static void AddTo(ArchiveFilter filter, FullTextQuery query, string owner)
+    {
+        var tsquery = new System.Text.StringBuilder("CAST(@ftOwner AS tsquery)");
+        for (int i = 0; i < query.Terms.Count; i++)
+        {
+            var term = query.Terms[i];
+            var words = string.Join(' ', term.Words.Select(FullTextQuery.Fold));
+            string name = "ft" + i;
+            if (term.Words.Count > 1)
+            {
+                tsquery.Append($" && phraseto_tsquery('simple', @{name})");
+                filter.Parameters.Add(name, words);
+            }
+            else if (term.Prefix)
+            {
+                // A quoted lexeme: words hold letters and digits only, never a quote.
+                tsquery.Append($" && to_tsquery('simple', @{name})");
+                filter.Parameters.Add(name, "'" + words + "':*");
+            }
+            else
+            {
+                tsquery.Append($" && plainto_tsquery('simple', @{name})");
+                filter.Parameters.Add(name, words);
+            }
+        }
+        filter.Add($""" AND "sort_id" IN (SELECT "sort_id" FROM "luaxmpp_archive_fts" WHERE "vector" @@ ({tsquery}))""", "ftOwner", owner);
+    }
+
+    /// <summary>
+    /// One statement deleting the archive rows <paramref name="selectSortIds"/> selects and their
+    /// index rows (every part of it sees the same snapshot); it counts the archive rows.
+    /// </summary>
+    public static string DeleteRows(string selectSortIds) => $"""
+        WITH "doomed" AS ({selectSortIds}),
+             "unindexed" AS (DELETE FROM "luaxmpp_archive_fts" WHERE "sort_id" IN (SELECT "sort_id" FROM "doomed"))
+        DELETE FROM "prosodyarchive" WHERE "sort_id" IN (SELECT "sort_id" FROM "doomed")
+        """;
+
+    /// <summary>The owner token, as on SQLite.</summary>
+    public static string Owner(string host, string user, string store) => SqliteFullText.Owner(host, user, store);
+}
