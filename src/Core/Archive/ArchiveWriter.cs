@@ -26,6 +26,7 @@ public sealed class ArchiveWriter : IAsyncDisposable
     private readonly ArchiveOptions _options;
     private readonly ArchiveCountCache _counts;
     private readonly TimeProvider _time;
+    private readonly LogBurst _failures;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _gate = new();
     private readonly Dictionary<string, Task> _lastPerUser = new(StringComparer.Ordinal);
@@ -41,6 +42,7 @@ public sealed class ArchiveWriter : IAsyncDisposable
         _options = options;
         _counts = counts;
         _time = time ?? TimeProvider.System;
+        _failures = new LogBurst(_time, TimeSpan.FromSeconds(10));
         _loop = Task.Run(RunAsync);
     }
 
@@ -111,7 +113,16 @@ public sealed class ArchiveWriter : IAsyncDisposable
             while (batch.Count < maxBatch && reader.TryRead(out var p)) batch.Add(p);
             if (batch.Count == 0) continue;
             lastStart = start;
-            await CommitAsync(batch, taken).ConfigureAwait(false);
+            try
+            {
+                await CommitAsync(batch, taken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // A bug in the bookkeeping must not end the loop: the next batch gets its chance.
+                foreach (var p in batch) p.Done.TrySetException(ex);
+                Forget(batch);
+            }
         }
     }
 
@@ -133,10 +144,13 @@ public sealed class ArchiveWriter : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            // Everyone waiting is answered first: nothing on this path may keep the writer (or a
+            // MAM query waiting for a user's last append) from going on.
             _counts.EndChangeForget(users);
-            Log.Error($"Could not archive {items.Count} message(s): {ex.Message}");
             foreach (var p in batch) p.Done.TrySetException(ex);
             Forget(batch);
+            if (_failures.ShouldLog(out var skipped))
+                Log.Error($"Could not archive {items.Count} message(s): {ex.Message}{(skipped > 0 ? $" ({skipped} more failed batches since the last such line)" : "")}");
             return;
         }
         _counts.EndAppend(items);
