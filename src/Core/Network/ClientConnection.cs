@@ -241,10 +241,13 @@ public sealed class ClientConnection : IClientConnection
         return null;
     }
 
-    // Zero-byte reads: an idle connection waits for input without a buffer, so thousands of idle
-    // (or flooding, never-speaking) connections hold no read buffers; one is rented when bytes arrive.
+    // Zero-byte reads on the plain socket: an idle connection waits for input without a buffer,
+    // so thousands of idle (or flooding, never-speaking) connections hold no read buffers; one is
+    // rented when bytes arrive. Not over TLS: SslStream may already hold the client's next bytes
+    // (read together with the handshake's last flight), and a zero-byte read would then wait for
+    // more from the socket that never come.
     private PipeReader CreateReader() =>
-        PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true, useZeroByteReads: true));
+        PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true, useZeroByteReads: _stream is NetworkStream));
 
     private async Task<string> ReadLoopAsync()
     {
