@@ -33,9 +33,12 @@ public sealed class SaslAbuseTests(ITestOutputHelper output)
         return (server, await SecureStreamAsync(server));
     }
 
-    private static async Task<XmppSocketClient> SecureStreamAsync(ServerProcess server)
+    /// <summary>A stream after STARTTLS, from 127.0.0.1 or from <paramref name="address"/> (any of 127/8).</summary>
+    private static async Task<XmppSocketClient> SecureStreamAsync(ServerProcess server, string? address = null)
     {
-        var client = await XmppSocketClient.ConnectAsync(server.C2sPort);
+        var client = address is null
+            ? await XmppSocketClient.ConnectAsync(server.C2sPort)
+            : await XmppSocketClient.ConnectFromAsync(System.Net.IPAddress.Parse(address), server.C2sPort);
         await client.OpenStreamAsync(Host);
         await client.StartTlsAsync(Host);
         await client.OpenStreamAsync(Host);
@@ -182,7 +185,7 @@ public sealed class SaslAbuseTests(ITestOutputHelper output)
         var (server, first) = await StartAsync(output, "victim");
         await using var _ = server;
         await first.DisposeAsync();
-        var attackers = await Task.WhenAll(Enumerable.Range(2, 16).Select(i => SecureStreamFromAsync(server, $"127.0.0.{i}")));
+        var attackers = await Task.WhenAll(Enumerable.Range(2, 16).Select(i => SecureStreamAsync(server, $"127.0.0.{i}")));
         try
         {
             foreach (var attacker in attackers)
@@ -198,7 +201,7 @@ public sealed class SaslAbuseTests(ITestOutputHelper output)
                 return clock.Elapsed.TotalSeconds;
             }));
 
-            await using var owner = await SecureStreamFromAsync(server, "127.0.0.100");
+            await using var owner = await SecureStreamAsync(server, "127.0.0.100");
             var login = Stopwatch.StartNew();
             var success = await owner.AuthPlainAsync("victim", "right-victim");
             double loginSeconds = login.Elapsed.TotalSeconds;
@@ -217,15 +220,6 @@ public sealed class SaslAbuseTests(ITestOutputHelper output)
         {
             foreach (var attacker in attackers) await attacker.DisposeAsync();
         }
-    }
-
-    private static async Task<XmppSocketClient> SecureStreamFromAsync(ServerProcess server, string address)
-    {
-        var client = await XmppSocketClient.ConnectFromAsync(System.Net.IPAddress.Parse(address), server.C2sPort);
-        await client.OpenStreamAsync(Host);
-        await client.StartTlsAsync(Host);
-        await client.OpenStreamAsync(Host);
-        return client;
     }
 
     private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
