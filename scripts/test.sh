@@ -6,7 +6,8 @@
 # Meant for a fresh Debian machine with the .NET SDK, as root (CI: `bash .ci/run`).
 # Installs what the integration tests need when it is missing: slixmpp (the client
 # scripts), Prosody and its modules (the Lua modules LuaXmpp hosts), Lua 5.4, LuaDBI
-# SQLite and openssl. LUAXMPP_SKIP_APT=1 skips that step.
+# SQLite and PostgreSQL (server 15 for the storage tests, LuaDBI for Prosody on it) and
+# openssl. LUAXMPP_SKIP_APT=1 skips that step.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,7 +15,10 @@ ROOT=$(pwd)
 RESULTS="$ROOT/TestResults"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-PACKAGES=(python3-slixmpp prosody prosody-modules lua5.4 lua-dbi-sqlite3 openssl)
+PACKAGES=(python3-slixmpp prosody prosody-modules lua5.4 lua-dbi-sqlite3 openssl postgresql lua-dbi-postgresql)
+
+# Test classes run a second time on PostgreSQL (see main).
+POSTGRES_FILTER="FullyQualifiedName~OfflineMessageTests|FullyQualifiedName~ContactTests|FullyQualifiedName~SmacksResumeTests|FullyQualifiedName~LuaXmpp.Tests.Mam.MamClientTests|FullyQualifiedName~LuaXmpp.Tests.Mam.MamProtocolTests|FullyQualifiedName~LuaXmpp.Tests.Mam.MamServerTests"
 
 summary() { # passed failed skipped: the one line every caller (CI) looks for, always last
     echo "$1 passed, $2 failed, $3 skipped"
@@ -77,8 +81,41 @@ print(passed, failed, skipped)
 PY
 }
 
+# run_suite NAME PROJECT [dotnet test args...]: one test run into $RESULTS/NAME.trx; appends to
+# trx_files, or to not_run when it produced no results.
+run_suite() {
+    local name=$1 project=$2 rc=0
+    shift 2
+    local trx="$RESULTS/$name.trx"
+    echo "== dotnet test $project $*"
+    # --blame-hang-timeout: a stuck test must not eat the CI budget.
+    dotnet test "$project" --no-build -c Release "$@" \
+        --logger "trx;LogFileName=$trx" --logger "console;verbosity=normal" \
+        --results-directory "$RESULTS" --blame-hang-timeout 10m || rc=$?
+    if [[ -f "$trx" ]]; then
+        trx_files+=("$trx")
+        echo "== $name: exit code $rc"
+    else
+        echo "== $name: DID NOT RUN (exit code $rc, no $trx)" >&2
+        not_run+=("$name")
+    fi
+}
+
+# xmpp.js (from npm, pinned by package-lock.json) for the WebSocket client tests.
+install_js_clients() {
+    local dir="$ROOT/tests/LuaXmpp.Integration.Tests/clients/js"
+    [[ -d "$dir/node_modules/@xmpp/client" ]] && return
+    if ! command -v npm >/dev/null; then
+        echo "npm is missing: the xmpp.js tests will fail" >&2
+        return
+    fi
+    echo "== npm ci (xmpp.js)"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+}
+
 main() {
     install_packages
+    install_js_clients
 
     echo "== dotnet build LuaXmpp.sln -c Release"
     if ! dotnet build LuaXmpp.sln -c Release; then
@@ -89,24 +126,15 @@ main() {
 
     rm -rf "$RESULTS"
     mkdir -p "$RESULTS"
-    local project name trx rc not_run=() trx_files=()
+    not_run=() trx_files=()
+    local project
     for project in tests/*/*.csproj; do
-        name=$(basename "$project" .csproj)
-        trx="$RESULTS/$name.trx"
-        echo "== dotnet test $project"
-        rc=0
-        # --blame-hang-timeout: a stuck test must not eat the CI budget.
-        dotnet test "$project" --no-build -c Release \
-            --logger "trx;LogFileName=$trx" --logger "console;verbosity=normal" \
-            --results-directory "$RESULTS" --blame-hang-timeout 10m || rc=$?
-        if [[ -f "$trx" ]]; then
-            trx_files+=("$trx")
-            echo "== $name: exit code $rc"
-        else
-            echo "== $name: DID NOT RUN (exit code $rc, no $trx)" >&2
-            not_run+=("$name")
-        fi
+        run_suite "$(basename "$project" .csproj)" "$project"
     done
+    # The storage-bound scenarios again with every test server on PostgreSQL 15 (a fresh
+    # database each on one server the fixture starts; tests/.../Fixtures/ServerStorage.cs).
+    LUAXMPP_ITEST_STORAGE=postgresql run_suite LuaXmpp.Integration.Tests.postgresql \
+        tests/LuaXmpp.Integration.Tests/LuaXmpp.Integration.Tests.csproj --filter "$POSTGRES_FILTER"
 
     local passed=0 failed=0 skipped=0
     if ((${#trx_files[@]} > 0)); then

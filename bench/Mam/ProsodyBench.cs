@@ -71,7 +71,7 @@ internal static class ProsodyBench
         Directory.CreateDirectory(plugins);
         Directory.CreateDirectory(Path.Combine(dir, "certs"));
         await File.WriteAllTextAsync(Path.Combine(plugins, "mod_lxbench.lua"), CommandModule);
-        string Config(string name, string database)
+        string Config(string name, string database, string postgresDatabase)
         {
             var path = Path.Combine(dir, name);
             File.WriteAllText(path, $$"""
@@ -80,18 +80,19 @@ internal static class ProsodyBench
                 certificates = "{{dir}}/certs"
                 plugin_paths = { "{{plugins}}" }
                 storage = "sql"
-                sql = { driver = "SQLite3", database = "{{database}}" }
+                sql = {{BenchDatabase.ProsodySqlOption(database, postgresDatabase)}}
                 log = { error = "{{dir}}/prosody.err" }
                 modules_enabled = {}
                 VirtualHost "localhost"
                 """);
             return path;
         }
-        var ownConfig = Config("prosody-own.cfg.lua", "prosody-own.sqlite");
-        var sharedConfig = Config("prosody-shared.cfg.lua", "prosody.sqlite");
+        if (BenchDatabase.IsPostgres) BenchDatabase.SqlOption("prosodyown"); // creates it
+        var ownConfig = Config("prosody-own.cfg.lua", "prosody-own.sqlite", "prosodyown");
+        var sharedConfig = Config("prosody-shared.cfg.lua", "prosody.sqlite", "prosodyshared");
         Share(dir);
 
-        Console.WriteLine($"== Prosody 0.12 appends: {prosodyAppends:N0} messages into its own SQLite store");
+        Console.WriteLine($"== Prosody 0.12 appends: {prosodyAppends:N0} messages into its own {BenchDatabase.Name} store");
         double prosodyRate = double.Parse(Run(ownConfig, "fill", prosodyAppends.ToString(CultureInfo.InvariantCulture)).Single(), CultureInfo.InvariantCulture);
         Console.WriteLine($"Prosody: {prosodyRate:N0} archived msg/s");
 
@@ -100,10 +101,10 @@ internal static class ProsodyBench
         double ourRate;
         var positions = new[] { ("start", 100), ("middle", archiveSize / 2), ("end", archiveSize - 1) };
         var ours = new List<Latencies>();
-        using (var storage = WriterBench.OpenStorage(data))
+        using (var storage = WriterBench.OpenStorage(data, "prosodyshared"))
         {
             await using var service = new ArchiveService(storage.OpenArchive("localhost", "archive"), new ArchiveOptions(), TimeProvider.System);
-            (ourRate, ids) = await WriterBench.FillAsync(service, archiveSize, 1, "big", 1_700_000_000);
+            (ourRate, ids) = await WriterBench.FillAsync(service, archiveSize, 1, "big", 1_700_000_000, "prosodyshared");
             foreach (var (_, position) in positions) ours.Add(await WriterBench.PageQueriesAsync(service, "big", ids[position], 50));
         }
         Console.WriteLine($"ours: {ourRate:N0} archived msg/s  => {ourRate / prosodyRate:F1}x Prosody's append rate");

@@ -27,11 +27,16 @@ internal static class WriterBench
         return m;
     }
 
-    public static StorageManager OpenStorage(string dataPath) =>
-        new(ServerConfig.Create(new Dictionary<string, object?> { ["storage"] = "sql" }, Host), dataPath);
+    /// <param name="postgresDatabase">The database on PostgreSQL runs (SQLite: prosody.sqlite in dataPath).</param>
+    public static StorageManager OpenStorage(string dataPath, string postgresDatabase = "luaxmpp")
+    {
+        var options = new Dictionary<string, object?> { ["storage"] = "sql" };
+        if (BenchDatabase.SqlOption(postgresDatabase) is { } sql) options["sql"] = sql;
+        return new(ServerConfig.Create(options, Host), dataPath);
+    }
 
     /// <summary>Appends <paramref name="count"/> messages spread over <paramref name="users"/> users; returns msg/s and each user's ids in order.</summary>
-    public static async Task<(double Rate, List<string> Ids)> FillAsync(ArchiveService service, int count, int users, string prefix, long firstWhen)
+    public static async Task<(double Rate, List<string> Ids)> FillAsync(ArchiveService service, int count, int users, string prefix, long firstWhen, string database = "luaxmpp")
     {
         const int Window = 20_000; // appends in flight before waiting, so memory stays bounded
         var ids = new List<string>(users == 1 ? count : 0);
@@ -52,7 +57,9 @@ internal static class WriterBench
         }
         await last;
         await service.FlushAsync();
-        return (count / clock.Elapsed.TotalSeconds, ids);
+        var rate = count / clock.Elapsed.TotalSeconds;
+        await BenchDatabase.AnalyzeAsync(database);
+        return (rate, ids);
     }
 
     public static async Task<Latencies> PageQueriesAsync(ArchiveService service, string user, string? beforeId, int repeats)
@@ -73,7 +80,7 @@ internal static class WriterBench
         using var storage = OpenStorage(dir);
         await using var service = new ArchiveService(storage.OpenArchive(Host, "archive"), new ArchiveOptions(), TimeProvider.System);
 
-        Console.WriteLine($"== Writer: {bigCount:N0} messages for one user");
+        Console.WriteLine($"== Writer ({BenchDatabase.Name}): {bigCount:N0} messages for one user");
         var (rate, ids) = await FillAsync(service, bigCount, 1, "big", 1_700_000_000);
         Console.WriteLine($"sustained: {rate:N0} archived msg/s ({service.Writer.Batches:N0} transactions, mean batch {service.Writer.Committed / (double)Math.Max(1, service.Writer.Batches):F0})");
         var cold = Stopwatch.StartNew();

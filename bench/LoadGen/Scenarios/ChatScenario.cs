@@ -27,7 +27,10 @@ public static class ChatScenario
         var duration = TimeSpan.FromSeconds(options.Double("duration", 10));
         var warmup = TimeSpan.FromSeconds(options.Double("warmup", 2));
         var window = options.Int("window", 16);
-        var report = new Report("chat", label).Add("pairs", pairs).Add("smacks", smacks)
+        // headline: routed but, by XEP-0313's default rules, never archived; chat: archived when mod_mam runs.
+        var type = options.String("type", "chat");
+        if (type is not ("chat" or "headline" or "normal")) throw new ArgumentException("--type must be chat, headline or normal");
+        var report = new Report("chat", label).Add("pairs", pairs).Add("smacks", smacks).Add("type", type)
             .Add("mode", rate > 0 ? "rate" : "max").Add("target_rate", rate > 0 ? rate : null).Add("duration_s", duration.TotalSeconds);
         if (smacks && !await LoginScenario.SmSupportedAsync(target, options.User(0), cancel))
         {
@@ -50,7 +53,7 @@ public static class ChatScenario
             peers[i + 1].Partner = peers[i];
         }
 
-        var run = new Run(smacks, rate > 0 ? rate / peers.Length : 0);
+        var run = new Run(smacks, rate > 0 ? rate / peers.Length : 0, type);
         using var stopReading = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var readers = peers.Select(p => p.ReadLoopAsync(run, stopReading.Token)).ToArray();
         var sendEnd = Stopwatch.GetTimestamp() + (long)((warmup + duration).TotalSeconds * Stopwatch.Frequency);
@@ -90,8 +93,10 @@ public static class ChatScenario
     }
 
     /// <summary>Settings shared by every peer of one run.</summary>
-    private sealed class Run(bool smacks, double perClientRate)
+    private sealed class Run(bool smacks, double perClientRate, string type)
     {
+        public string Type { get; } = type;
+
         public bool Smacks { get; } = smacks;
 
         public double PerClientRate { get; } = perClientRate;
@@ -122,7 +127,7 @@ public static class ChatScenario
         {
             await Task.Yield();
             var start = Stopwatch.GetTimestamp();
-            var prefix = Encoding.UTF8.GetBytes($"<message to='{Partner.Client.FullJid}' type='chat' id='");
+            var prefix = Encoding.UTF8.GetBytes($"<message to='{Partner.Client.FullJid}' type='{run.Type}' id='");
             var suffix = Encoding.UTF8.GetBytes($"'><body>{Body}</body></message>");
             long count = 0;
             while (Stopwatch.GetTimestamp() < end)

@@ -25,4 +25,10 @@ public interface IAuthProvider
     Task<ScramCredentials?> GetScramCredentialsAsync(string user, ScramHash hash);
 
     IAsyncEnumerable<string> UsersAsync();
+
+    /// <summary>
+    /// The SASL mechanisms this provider can serve, or null for all of ours. A Lua provider offers
+    /// what its SASL handler offers (mod_auth_insecure: PLAIN only), as Prosody's mod_saslauth does.
+    /// </summary>
+    IReadOnlyCollection<string>? SaslMechanisms => null;
 }

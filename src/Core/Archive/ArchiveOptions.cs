@@ -22,6 +22,13 @@ public sealed record ArchiveOptions
     /// </summary>
     public TimeSpan CommitInterval { get; init; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// How long a batched-mode commit keeps retrying while the database server cannot be reached
+    /// (PostgreSQL restarting); appends queue behind it meanwhile and none is lost. Past this the
+    /// batch fails and is logged. Strict mode never waits: the append fails at once.
+    /// </summary>
+    public TimeSpan OutageRetry { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Most rows one expiry DELETE removes, so no single write holds the database for long.</summary>
     public int ExpiryBatch { get; init; } = 1000;
 

@@ -26,13 +26,13 @@ public sealed class ArchiveWriter : IAsyncDisposable
     private readonly ArchiveOptions _options;
     private readonly ArchiveCountCache _counts;
     private readonly TimeProvider _time;
-    private readonly LogBurst _failures;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly object _gate = new();
     private readonly Dictionary<string, Task> _lastPerUser = new(StringComparer.Ordinal);
     private readonly Task _loop;
     private long _committed;
     private long _batches;
+    private bool _failing; // only the writer loop touches it
 
     private sealed record Pending(ArchiveAppend Item, TaskCompletionSource Done);
 
@@ -42,7 +42,6 @@ public sealed class ArchiveWriter : IAsyncDisposable
         _options = options;
         _counts = counts;
         _time = time ?? TimeProvider.System;
-        _failures = new LogBurst(_time, TimeSpan.FromSeconds(10));
         _loop = Task.Run(RunAsync);
     }
 
@@ -134,13 +133,7 @@ public sealed class ArchiveWriter : IAsyncDisposable
         _counts.BeginChange(users);
         try
         {
-            bool durable = _options.Durability == ArchiveDurability.Strict;
-            if (_store is IArchiveBatchStore batchStore) await batchStore.AppendBatchAsync(items, durable).ConfigureAwait(false);
-            else
-            {
-                // A store without batches (none of ours): one transaction per item, same order.
-                foreach (var i in items) await _store.AppendAsync(i.User, i.Key, i.Value, i.When, i.With).ConfigureAwait(false);
-            }
+            await WriteWithRetryAsync(items).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -149,11 +142,18 @@ public sealed class ArchiveWriter : IAsyncDisposable
             _counts.EndChangeForget(users);
             foreach (var p in batch) p.Done.TrySetException(ex);
             Forget(batch);
-            if (_failures.ShouldLog(out var skipped))
-                Log.Error($"Could not archive {items.Count} message(s): {ex.Message}{(skipped > 0 ? $" ({skipped} more failed batches since the last such line)" : "")}");
+            // Once per streak of failures: during an outage every batch fails the same way.
+            if (!_failing) Log.Error($"Could not archive {items.Count} message(s): {ex.Message}; further failed batches are logged at debug level until one commits");
+            else Log.Debug($"Could not archive {items.Count} message(s): {ex.Message}");
+            _failing = true;
             return;
         }
         _counts.EndAppend(items);
+        if (_failing)
+        {
+            _failing = false;
+            Log.Info("Archiving works again");
+        }
         // A batched-mode kill loses what was appended after the last finished commit's batch was
         // taken: logged (time of taking, length) so that can be checked afterwards.
         if (Log.IsEnabled(LogLevel.Debug))
@@ -165,6 +165,44 @@ public sealed class ArchiveWriter : IAsyncDisposable
         Interlocked.Increment(ref _batches);
         foreach (var p in batch) p.Done.TrySetResult();
         Forget(batch);
+    }
+
+    /// <summary>
+    /// Writes one batch. In batched mode a database server that cannot be reached (restart,
+    /// failover) does not lose the batch: it is retried, in order, with the queue waiting behind
+    /// it, for up to <see cref="ArchiveOptions.OutageRetry"/>; the storage driver logs the outage
+    /// once. Strict mode fails at once, so mod_mam bounces the message instead of holding it.
+    /// </summary>
+    private async Task WriteWithRetryAsync(List<ArchiveAppend> items)
+    {
+        bool durable = _options.Durability == ArchiveDurability.Strict;
+        long first = _time.GetTimestamp();
+        var wait = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await WriteAsync(items, durable).ConfigureAwait(false);
+                return;
+            }
+            catch (StorageException ex) when (!durable && ex.Failure == StorageFailure.Disconnected
+                && _time.GetElapsedTime(first) + wait < _options.OutageRetry)
+            {
+                Log.Debug($"Archive batch of {items.Count} waiting for the database: {ex.Message}");
+                await Task.Delay(wait, _time).ConfigureAwait(false);
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<ArchiveAppend> items, bool durable)
+    {
+        if (_store is IArchiveBatchStore batchStore) await batchStore.AppendBatchAsync(items, durable).ConfigureAwait(false);
+        else
+        {
+            // A store without batches (none of ours): one transaction per item, same order.
+            foreach (var i in items) await _store.AppendAsync(i.User, i.Key, i.Value, i.When, i.With).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Drops per-user entries whose last append is now done, so the map stays small.</summary>

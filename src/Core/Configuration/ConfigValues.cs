@@ -36,6 +36,8 @@ public static class ConfigValues
     {
         null => [],
         string s => [s],
+        // Prosody wraps a scalar where it expects a list (portmanager: c2s_ports = 5222).
+        long or double => [AsString(v)!],
         ConfigTable t => t.Array.Select(AsString).Where(s => s is not null).Select(s => s!).ToArray(),
         _ => [],
     };

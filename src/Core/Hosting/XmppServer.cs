@@ -30,7 +30,8 @@ public sealed class XmppServer
         StartTime = loop.Time.GetUtcNow();
     }
 
-    public ServerConfig Config { get; }
+    /// <summary>The config; replaced on the loop when a reload (SIGHUP) has read a new one.</summary>
+    public ServerConfig Config { get; set; }
 
     public ServerLoop Loop { get; }
 

@@ -4,6 +4,7 @@ namespace LuaXmpp.Logging;
 public sealed class ConsoleLogSink(LogLevel minLevel, TextWriter writer) : ILogSink
 {
     private readonly object _gate = new();
+    private bool _disposed;
 
     public LogLevel MinLevel { get; } = minLevel;
 
@@ -12,6 +13,8 @@ public sealed class ConsoleLogSink(LogLevel minLevel, TextWriter writer) : ILogS
         var line = Format(e);
         lock (_gate)
         {
+            // A reload (log reopen) may dispose this sink while a line is on its way.
+            if (_disposed) return;
             writer.WriteLine(line);
             writer.Flush();
         }
@@ -26,6 +29,10 @@ public sealed class ConsoleLogSink(LogLevel minLevel, TextWriter writer) : ILogS
 
     public void Dispose()
     {
-        if (writer != Console.Out && writer != Console.Error) writer.Dispose();
+        lock (_gate)
+        {
+            _disposed = true;
+            if (writer != Console.Out && writer != Console.Error) writer.Dispose();
+        }
     }
 }

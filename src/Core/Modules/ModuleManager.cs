@@ -13,11 +13,14 @@ public sealed class ModuleManager(XmppServer server)
     /// <summary>Loaded on every host whether listed or not (Prosody's autoload_modules).</summary>
     public static readonly string[] AutoloadModules = ["presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs"];
 
+    /// <summary>The global modules a Component inherits (Prosody's component_inheritable_modules): mod_iq among them.</summary>
+    public static readonly string[] ComponentInheritable = ["tls", "saslauth", "dialback", "iq", "s2s", "s2s_bidi", "smacks", "http_openmetrics"];
+
     /// <summary>Names the C# core implements itself, so listing them loads nothing more.</summary>
     public static readonly HashSet<string> CoreProvided = new(StringComparer.Ordinal)
     {
         "c2s", "s2s", "s2s_auth_certs", "saslauth", "tls", "posix", "auth_internal_hashed", "auth_internal_plain",
-        "storage_internal", "storage_sql", "storage_memory",
+        "storage_internal", "storage_sql", "storage_memory", "admin_shell", "admin_socket",
     };
 
     private readonly Dictionary<string, Func<INativeModule>> _native = new(StringComparer.Ordinal);
@@ -38,6 +41,8 @@ public sealed class ModuleManager(XmppServer server)
     public IReadOnlyList<string> ModulesFor(HostContext host)
     {
         var config = server.Config;
+        // After a reload the host's section is the one in the new config.
+        var hostConfig = config.FindHost(host.Name) ?? host.Config;
         var globalEnabled = config.GetStringList(null, "modules_enabled");
         var globalDisabled = config.GetStringList(null, "modules_disabled");
         var set = new List<string>();
@@ -51,12 +56,27 @@ public sealed class ModuleManager(XmppServer server)
             foreach (var m in globalEnabled) Add(m);
             set.RemoveAll(globalDisabled.Contains);
         }
-        if (host.Config.Options.ContainsKey("modules_enabled"))
+        else
+        {
+            // A component gets its own module set plus the inheritable global ones (mod_iq turns
+            // "iq/host" into the "iq-get/host/NS:NAME" events mod_muc and mod_pubsub hook).
+            foreach (var m in AutoloadModules.Concat(globalEnabled))
+            {
+                if (ComponentInheritable.Contains(m) && !globalDisabled.Contains(m)) Add(m);
+            }
+        }
+        // Prosody's usermanager loads mod_auth_<authentication> on the host: a Lua file such as
+        // mod_auth_insecure when one is on plugin_paths, else the native internal providers.
+        if (!host.IsComponent && config.GetString(host.Name, "authentication") is { } provider)
+        {
+            Add("auth_" + provider);
+        }
+        if (hostConfig.Options.ContainsKey("modules_enabled"))
         {
             foreach (var m in config.GetStringList(host.Name, "modules_enabled")) Add(m);
         }
-        if (host.Config.ComponentModule is { } component) Add(component);
-        if (host.Config.Options.ContainsKey("modules_disabled"))
+        if (hostConfig.ComponentModule is { } component) Add(component);
+        if (hostConfig.Options.ContainsKey("modules_disabled"))
         {
             set.RemoveAll(config.GetStringList(host.Name, "modules_disabled").Contains);
         }
@@ -79,7 +99,9 @@ public sealed class ModuleManager(XmppServer server)
     public string? Load(HostContext host, string name)
     {
         if (_loaded.ContainsKey((host.Name, name))) return null;
-        if (Runtime is { } runtime && runtime.CanLoad(name))
+        // What the core implements is never taken from a Lua file: Prosody's mod_c2s.lua and the
+        // like need Prosody's own core (util.xmppstream, core.certmanager) and cannot run here.
+        if (!CoreProvided.Contains(name) && Runtime is { } runtime && runtime.CanLoad(name))
         {
             var error = runtime.Load(host, name);
             if (error is not null)
@@ -119,6 +141,25 @@ public sealed class ModuleManager(XmppServer server)
         host.Events.Fire("module-loaded", e);
         server.GlobalEvents.Fire("module-loaded", e);
         return null;
+    }
+
+    /// <summary>
+    /// Brings the host's modules in line with the current config after a reload: loads what
+    /// <see cref="ModulesFor"/> lists and is not loaded; unloads what the old config listed
+    /// (<paramref name="before"/>) and the new one does not. Modules loaded as dependencies
+    /// (module:depends) stay. Returns the names loaded and unloaded.
+    /// </summary>
+    public (IReadOnlyList<string> Loaded, IReadOnlyList<string> Unloaded) Reconcile(HostContext host, IReadOnlyList<string> before)
+    {
+        var wanted = ModulesFor(host);
+        var unloaded = before.Where(m => !wanted.Contains(m) && IsLoaded(host.Name, m)).ToList();
+        foreach (var name in unloaded) Unload(host, name);
+        var loaded = new List<string>();
+        foreach (var name in wanted.Where(m => !IsLoaded(host.Name, m)))
+        {
+            if (Load(host, name) is null) loaded.Add(name);
+        }
+        return (loaded, unloaded);
     }
 
     public bool Unload(HostContext host, string name)

@@ -42,7 +42,8 @@ public sealed class ClientConnection : IClientConnection
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_scratch;
 
-    private readonly Socket _socket;
+    // Null for a connection over another transport's stream (WebSocket): no socket to half-close.
+    private readonly Socket? _socket;
     private readonly ServerLoop _loop;
     private readonly ConnectionOptions _options;
     private readonly Channel<object> _outgoing = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
@@ -72,6 +73,23 @@ public sealed class ClientConnection : IClientConnection
         _stream = new NetworkStream(socket, ownsSocket: true);
         _parser = new XmlStreamParser(new XmlStreamLimits(MaxStanzaBytes: options.UnauthenticatedStanzaLimit));
         RemoteAddress = (socket.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
+        _log = Logger.For("conn:" + RemoteAddress);
+    }
+
+    /// <summary>
+    /// A c2s connection over a stream another transport provides (RFC 7395 WebSocket framing is
+    /// translated to a plain XMPP stream beneath it): TLS, if any, is that transport's.
+    /// </summary>
+    public ClientConnection(Stream stream, string remoteAddress, bool secure, ServerLoop loop, ConnectionOptions options)
+    {
+        _loop = loop;
+        _options = options;
+        _budget = new SendBudget(options.MaxSendBufferBytes);
+        _reading = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        _stream = stream;
+        _parser = new XmlStreamParser(new XmlStreamLimits(MaxStanzaBytes: options.UnauthenticatedStanzaLimit));
+        RemoteAddress = remoteAddress;
+        IsSecure = secure;
         _log = Logger.For("conn:" + RemoteAddress);
     }
 
@@ -418,6 +436,7 @@ public sealed class ClientConnection : IClientConnection
 
     private void ShutdownSocket(SocketShutdown how)
     {
+        if (_socket is null) return;
         try
         {
             _socket.Shutdown(how);
@@ -434,7 +453,7 @@ public sealed class ClientConnection : IClientConnection
     // end first lets the error and the close tag arrive.
     private async Task DrainInputAsync()
     {
-        if (!_drainInput) return;
+        if (!_drainInput || _socket is null) return;
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
@@ -505,7 +524,7 @@ public sealed class ClientConnection : IClientConnection
         }
         _stream = ssl;
         IsSecure = true;
-        _log.Debug($"TLS established ({ssl.SslProtocol}, {ssl.NegotiatedCipherSuite})");
+        _log.Info($"TLS established ({ssl.SslProtocol}, {ssl.NegotiatedCipherSuite})");
         return true;
     }
 
@@ -518,7 +537,7 @@ public sealed class ClientConnection : IClientConnection
         catch (Exception ex) when (IsTransportError(ex))
         {
         }
-        _socket.Dispose();
+        _socket?.Dispose();
         _reading.Dispose();
         _closing.Dispose();
     }

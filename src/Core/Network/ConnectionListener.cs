@@ -31,7 +31,9 @@ public sealed class ConnectionListener : IAsyncDisposable
         _options = options;
         _handlerFactory = handlerFactory;
         _socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        // No ReuseAddress: on Linux .NET maps it to SO_REUSEPORT as well, which lets a second
+        // server bind the same port and take half the connections. Bind fails instead (the host
+        // names the port); .NET already sets SO_REUSEADDR alone, so TIME_WAIT does not block a restart.
         if (endpoint.AddressFamily == AddressFamily.InterNetworkV6) _socket.DualMode = false;
         _socket.Bind(endpoint);
         _socket.Listen(512);

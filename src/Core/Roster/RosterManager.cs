@@ -61,12 +61,12 @@ public sealed partial class RosterManager
             if (session.Username is null || server.FindHost(session.Host) is not { } host) return;
             if (bare.Roster is not Roster) bare.Roster = await For(server, host).LoadAsync(session.Username);
             // Prosody's session.roster: the session keeps its roster after the account's last resource unbinds.
-            session.Fields["roster"] = bare.Roster;
+            session.Roster = bare.Roster;
         });
     }
 
     /// <summary>The roster a bound session uses (session.roster), null before bind.</summary>
-    public static Roster? Of(Sessions.Session session) => session.Fields.GetValueOrDefault("roster") as Roster;
+    public static Roster? Of(Sessions.Session session) => (session as ClientSession)?.Roster as Roster;
 
     /// <summary>The roster an online account has loaded, without touching storage.</summary>
     public Roster? Online(string user) => _server.Sessions.GetBare(user + "@" + Host)?.Roster as Roster;

@@ -48,10 +48,39 @@ public sealed class ClientSession : Session
     /// <summary>Priority of the last available presence (session.priority); null when not available.</summary>
     public int? Priority { get; set; }
 
-    /// <summary>The last initial/available presence broadcast (session.presence); null when unavailable.</summary>
-    public XmlElement? Presence { get; set; }
+    private XmlElement? _presence;
+    private Func<XmlElement?>? _presenceReader;
 
-    public bool IsAvailable => Presence is not null;
+    /// <summary>
+    /// The last initial/available presence broadcast (session.presence); null when unavailable.
+    /// When a Lua module set it, the Lua stanza is the one copy (modules change it in place) and
+    /// this reads it through <see cref="SetPresenceOwnedElsewhere"/>'s reader, converting on demand.
+    /// </summary>
+    public XmlElement? Presence
+    {
+        get => _presence ?? _presenceReader?.Invoke();
+        set
+        {
+            _presence = value;
+            _presenceReader = null;
+        }
+    }
+
+    /// <summary>True while session.presence is held by the Lua side (see <see cref="Presence"/>).</summary>
+    public bool PresenceOwnedElsewhere => _presenceReader is not null;
+
+    /// <summary>Marks session.presence as held elsewhere (the Lua table), read on demand through <paramref name="reader"/>.</summary>
+    public void SetPresenceOwnedElsewhere(Func<XmlElement?> reader)
+    {
+        _presence = null;
+        _presenceReader = reader;
+    }
+
+    /// <summary>Available: a presence is set (checked without converting a Lua-held one).</summary>
+    public bool IsAvailable => _presence is not null || _presenceReader is not null;
+
+    /// <summary>The account's roster (Prosody's session.roster, a Roster.Roster), kept after the last resource unbinds.</summary>
+    public object? Roster { get; set; }
 
     /// <summary>The client fetched the roster, so it gets roster pushes (session.interested).</summary>
     public bool Interested { get; set; }

@@ -23,7 +23,9 @@ public sealed partial class ClientStreamHandler
                 if (_settings!.RequireEncryption && !_connection.IsSecure)
                     return SaslFailure("encryption-required", "Encryption is required before authentication");
                 var name = element.GetAttribute("mechanism") ?? "";
-                _sasl = SaslMechanisms.Create(name, session.Host, _server.Auth(session.Host), _connection.IsSecure, _settings.AllowUnencryptedPlain);
+                var auth = _server.Auth(session.Host);
+                _sasl = auth.SaslMechanisms is { } served && !served.Contains(name) ? null
+                    : SaslMechanisms.Create(name, session.Host, auth, _connection.IsSecure, _settings.AllowUnencryptedPlain);
                 if (_sasl is null) return SaslFailure("invalid-mechanism", null);
                 return await StepAsync(element);
             case "response":

@@ -107,13 +107,16 @@ public sealed partial class ClientStreamHandler : IStreamHandler
 
     public Task OnStreamEndAsync()
     {
-        if (OwnsSession) _server.Sessions.Destroy(_session, "Client closed the stream");
+        if (!OwnsSession) return Task.CompletedTask;
+        _session.Log.Info("Client disconnected: client closed the stream");
+        _server.Sessions.Destroy(_session, "Client closed the stream");
         return Task.CompletedTask;
     }
 
     public Task OnDisconnectedAsync(string reason)
     {
         if (!OwnsSession) return Task.CompletedTask;
+        if (!_session.Destroyed) _session.Log.Info($"Client disconnected: {reason}");
         var e = new EventData(_session);
         e["session"] = _session;
         e["reason"] = reason;
@@ -149,8 +152,11 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             if (secure || !_settings!.RequireEncryption)
             {
                 var mechanisms = features.AddChild("mechanisms", Namespaces.Sasl);
+                var served = _server.Auth(session.Host).SaslMechanisms;
                 foreach (var name in SaslMechanisms.Offered(secure, _settings!.AllowUnencryptedPlain))
-                    mechanisms.AddTextChild("mechanism", name, Namespaces.Sasl);
+                {
+                    if (served is null || served.Contains(name)) mechanisms.AddTextChild("mechanism", name, Namespaces.Sasl);
+                }
             }
         }
         else if (session.FullJid is null)

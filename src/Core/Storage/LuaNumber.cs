@@ -26,7 +26,7 @@ internal static class LuaNumber
         if (double.IsNaN(d)) return double.IsNegative(d) ? "-nan" : "nan";
         if (double.IsPositiveInfinity(d)) return "inf";
         if (double.IsNegativeInfinity(d)) return "-inf";
-        string s = FormatG14(d);
+        string s = FormatG(d, Precision);
         // Lua marks floats that print like integers with ".0" (lobject.c, tostringbuff).
         foreach (char c in s)
         {
@@ -35,21 +35,21 @@ internal static class LuaNumber
         return s + ".0";
     }
 
-    /// <summary>C's printf("%.14g").</summary>
-    private static string FormatG14(double d)
+    /// <summary>C's printf("%.<paramref name="precision"/>g"): "%.14g" for Lua's tostring, "%.18g" for util.serialization.</summary>
+    internal static string FormatG(double d, int precision)
     {
         if (d == 0) return double.IsNegative(d) ? "-0" : "0";
-        // The exponent after rounding to 14 significant digits decides between fixed and exponent form.
-        string e = d.ToString("E" + (Precision - 1), CultureInfo.InvariantCulture);
+        // The exponent after rounding to the significant digits decides between fixed and exponent form.
+        string e = d.ToString("E" + (precision - 1), CultureInfo.InvariantCulture);
         int ePos = e.IndexOf('E');
         int exponent = int.Parse(e.AsSpan(ePos + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-        if (exponent < -4 || exponent >= Precision)
+        if (exponent < -4 || exponent >= precision)
         {
             string mantissa = TrimFraction(e[..ePos]);
             string sign = exponent < 0 ? "-" : "+";
             return mantissa + "e" + sign + Math.Abs(exponent).ToString("00", CultureInfo.InvariantCulture);
         }
-        return TrimFraction(d.ToString("F" + (Precision - 1 - exponent), CultureInfo.InvariantCulture));
+        return TrimFraction(d.ToString("F" + (precision - 1 - exponent), CultureInfo.InvariantCulture));
     }
 
     private static string TrimFraction(string s)

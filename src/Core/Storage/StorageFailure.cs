@@ -12,6 +12,12 @@ public enum StorageFailure
     /// <summary>The database file or its filesystem is read-only.</summary>
     ReadOnly,
 
+    /// <summary>
+    /// The database server cannot be reached (down, restarting, network cut); the driver
+    /// reconnects by itself, so retrying later works.
+    /// </summary>
+    Disconnected,
+
     /// <summary>Any other failure of the storage backend (I/O error, cannot open, corrupt file).</summary>
     Unavailable,
 }

@@ -1,6 +1,8 @@
 using LuaXmpp.Configuration;
 using LuaXmpp.Logging;
+using LuaXmpp.Storage.Internal;
 using LuaXmpp.Storage.Memory;
+using LuaXmpp.Storage.Postgres;
 using LuaXmpp.Storage.Sql;
 
 namespace LuaXmpp.Storage;
@@ -8,8 +10,9 @@ namespace LuaXmpp.Storage;
 /// <summary>
 /// Picks a driver per (host, store) the way Prosody's storagemanager does: the <c>storage</c>
 /// option (one driver name, or a table store → driver), else <c>default_storage</c>, else
-/// "internal". Prosody's flat files ("internal") are not implemented; that name maps to SQLite.
-/// SQLite databases are shared by every host whose <c>sql</c> option names the same file.
+/// "internal" (Prosody's flat files under data_path, <see cref="FlatFileDatabase"/>).
+/// SQL databases are shared by every host whose <c>sql</c> option names the same file (SQLite3)
+/// or the same server and database (PostgreSQL); another <c>sql.driver</c> stops the server.
 /// </summary>
 public sealed class StorageManager : IStorageManager, IDisposable
 {
@@ -20,16 +23,18 @@ public sealed class StorageManager : IStorageManager, IDisposable
     private readonly ServerConfig _config;
     private readonly string _dataPath;
     private readonly object _gate = new();
-    private readonly Dictionary<string, SqliteDatabase> _databases = new();
+    private readonly Dictionary<string, IStorageDriver> _databases = new();
     private readonly HashSet<string> _reported = new();
     private readonly MemoryDatabase _memory = new();
     private readonly NullStorageDriver _null = new();
+    private FlatFileDatabase? _internal;
     private bool _disposed;
 
     public StorageManager(ServerConfig config, string dataPath)
     {
         _config = config;
         _dataPath = dataPath;
+        SqlDriverCheck.ThrowIfUnsupported(config, this);
     }
 
     public IKeyValueStore OpenKeyValue(string host, string store) => DriverFor(host, store).OpenKeyValue(host, store);
@@ -92,9 +97,11 @@ public sealed class StorageManager : IStorageManager, IDisposable
         return alias is null ? null : ConfigValues.AsString(table.Hash.GetValueOrDefault(alias));
     }
 
-    private IStorageDriver DriverFor(string host, string? store)
+    private IStorageDriver DriverFor(string host, string? store) => DriverNamed(DriverNameFor(host, store), host, store);
+
+    /// <summary>The driver of that name as this host's config sets it up (e.g. its <c>sql</c> database), for migrate.</summary>
+    internal IStorageDriver DriverNamed(string name, string host, string? store = null)
     {
-        string name = DriverNameFor(host, store);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -103,8 +110,7 @@ public sealed class StorageManager : IStorageManager, IDisposable
                 case "sql":
                     return Database(host);
                 case "internal":
-                    ReportOnce("internal", () => Log.Info("Storage driver \"internal\" (flat files) is provided by SQLite here; data goes to the sql database"));
-                    return Database(host);
+                    return _internal ??= new FlatFileDatabase(_dataPath);
                 case "memory":
                     return _memory;
                 case "null":
@@ -116,14 +122,16 @@ public sealed class StorageManager : IStorageManager, IDisposable
         }
     }
 
-    /// <summary>The SQLite database the host's <c>sql</c> option names (caller holds the gate).</summary>
-    private SqliteDatabase Database(string host)
+    /// <summary>The SQL database the host's <c>sql</c> option names (caller holds the gate).</summary>
+    private IStorageDriver Database(string host)
     {
         var options = _config.Get(host, "sql") as ConfigTable;
-        string driver = ConfigValues.AsString(options?.Hash.GetValueOrDefault("driver")) ?? "SQLite3";
-        if (driver != "SQLite3")
+        if (SqlDriverCheck.DriverOf(options) == SqlDriverCheck.PostgreSql)
         {
-            ReportOnce("sqldriver:" + driver, () => Log.Error($"SQL driver \"{driver}\" is not supported yet; using SQLite3 instead"));
+            var pg = PostgresOptions.From(options);
+            string id = "postgresql:" + pg.ConnectionString();
+            if (!_databases.TryGetValue(id, out var server)) _databases[id] = server = new PostgresDatabase(pg);
+            return server;
         }
         string database = ConfigValues.AsString(options?.Hash.GetValueOrDefault("database")) ?? DefaultDatabase;
         string path = database == ":memory:" ? database : System.IO.Path.GetFullPath(database, System.IO.Path.GetFullPath(_dataPath));
@@ -148,6 +156,7 @@ public sealed class StorageManager : IStorageManager, IDisposable
             _disposed = true;
         }
         foreach (var db in _databases.Values) db.Dispose();
+        _internal?.Dispose();
         _memory.Dispose();
     }
 }

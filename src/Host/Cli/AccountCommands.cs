@@ -26,7 +26,7 @@ public static class AccountCommands
         if (args.Length != 1 || !TrySplit(context, args[0], out var user, out var host)) return Usage(context, "passwd JID");
         if (!CheckHost(context, host)) return ExitCodes.Failed;
         using var storage = OpenStorage(context);
-        var auth = AuthProviders.Create(host, context.Config, storage);
+        if (CreateAuth(context, host, storage) is not { } auth) return ExitCodes.Failed;
         if (!await auth.UserExistsAsync(user))
         {
             context.Stderr.WriteLine($"No such user: {user}@{host}");
@@ -48,7 +48,7 @@ public static class AccountCommands
         if (args.Length != 1 || !TrySplit(context, args[0], out var user, out var host)) return Usage(context, "deluser JID");
         if (!CheckHost(context, host)) return ExitCodes.Failed;
         using var storage = OpenStorage(context);
-        var auth = AuthProviders.Create(host, context.Config, storage);
+        if (CreateAuth(context, host, storage) is not { } auth) return ExitCodes.Failed;
         if (!await auth.DeleteUserAsync(user))
         {
             context.Stderr.WriteLine($"No such user: {user}@{host}");
@@ -70,7 +70,7 @@ public static class AccountCommands
         }
         if (!CheckHost(context, host)) return ExitCodes.Failed;
         using var storage = OpenStorage(context);
-        var auth = AuthProviders.Create(host, context.Config, storage);
+        if (CreateAuth(context, host, storage) is not { } auth) return ExitCodes.Failed;
         if (!await auth.CreateUserAsync(user, password))
         {
             context.Stderr.WriteLine("That user already exists");
@@ -78,6 +78,25 @@ public static class AccountCommands
         }
         context.Stdout.WriteLine($"User {user}@{host} created");
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The host's provider; a Lua one (mod_auth_insecure, ...) lives only inside the running server,
+    /// so the command says that in one line instead of failing with an exception.
+    /// </summary>
+    private static IAuthProvider? CreateAuth(CommandContext context, string host, StorageManager storage)
+    {
+        try
+        {
+            return AuthProviders.Create(host, context.Config, storage);
+        }
+        catch (NotSupportedException)
+        {
+            var name = context.Config.GetString(host, "authentication");
+            context.Stderr.WriteLine($"authentication = \"{name}\" on {host} is the Lua module mod_auth_{name}, which runs only inside the server: "
+                + "manage its accounts through the server (in-band registration or ad-hoc commands)");
+            return null;
+        }
     }
 
     private static StorageManager OpenStorage(CommandContext context) =>
@@ -105,11 +124,8 @@ public static class AccountCommands
 
     private static string? ReadPasswordTwice(CommandContext context)
     {
-        context.Stdout.Write("Enter new password: ");
-        var first = context.Stdin.ReadLine();
-        context.Stdout.Write("Retype new password: ");
-        var second = context.Stdin.ReadLine();
-        context.Stdout.WriteLine();
+        var first = PasswordPrompt.Read(context, "Enter new password: ");
+        var second = PasswordPrompt.Read(context, "Retype new password: ");
         if (string.IsNullOrEmpty(first))
         {
             context.Stderr.WriteLine("No password given");

@@ -1,26 +1,41 @@
 using LuaXmpp.Configuration;
+using LuaXmpp.Host.Hosting;
 using LuaXmpp.LuaBridge.Configuration;
+using LuaXmpp.Storage;
 
 namespace LuaXmpp.Host.Cli;
 
 /// <summary>
 /// The luaxmpp command line, in prosodyctl's words: no command (or "run") starts the server;
-/// register, adduser, passwd, deluser, check, about and cert manage it. "--config FILE" may
-/// stand anywhere; the default is ./prosody.cfg.lua.
+/// the commands in <see cref="Commands"/> manage it. "--config FILE" may stand anywhere; the
+/// default is ./prosody.cfg.lua.
 /// </summary>
 public static class CommandLine
 {
-    public const string Usage = """
-        usage: luaxmpp [--config FILE] [COMMAND]
-          (no command), run               start the server
-          register USER HOST PASSWORD     create an account
-          adduser JID                     create an account (password read twice from stdin)
-          passwd JID                      change a password (read twice from stdin)
-          deluser JID                     delete an account and its data
-          check config                    load the config and report problems
-          about                           versions and paths
-          cert generate HOST              write a self-signed certificate for HOST
-        """;
+    /// <summary>One command: its name, its usage line, and whether it opens data_path.</summary>
+    public sealed record Command(string Name, string Synopsis, string Does, bool UsesData, Func<CommandContext, string[], Task<int>> Run);
+
+    /// <summary>The command table; a new command is one more entry (the usage text is made from it).</summary>
+    public static readonly IReadOnlyList<Command> Commands =
+    [
+        new("run", "(no command), run", "start the server (SIGHUP reloads, SIGTERM stops)", false, (c, _) => RunCommand.RunAsync(c)),
+        new("status", "status", "is the server running? (pidfile)", false, ServiceCommands.StatusAsync),
+        new("reload", "reload", "make the running server reload its config (SIGHUP)", false, ServiceCommands.ReloadAsync),
+        new("stop", "stop", "stop the running server (SIGTERM) and wait for it", false, ServiceCommands.StopAsync),
+        new("shell", "shell [COMMAND...]", "the running server's admin shell (needs admin_shell in modules_enabled)", false, ShellCommand.RunAsync),
+        new("register", "register USER HOST PASSWORD", "create an account", true, AccountCommands.RegisterAsync),
+        new("adduser", "adduser JID", "create an account (password asked twice, not echoed)", true, AccountCommands.AddUserAsync),
+        new("passwd", "passwd JID", "change a password (asked twice, not echoed)", true, AccountCommands.PasswdAsync),
+        new("deluser", "deluser JID", "delete an account and its data", true, AccountCommands.DelUserAsync),
+        new("check", "check config", "load the config and report problems", false, (c, a) => Task.FromResult(CheckCommand.Run(c, a))),
+        new("cert", "cert generate HOST [--force]", "write a self-signed certificate for HOST", false, (c, a) => Task.FromResult(CertCommand.Run(c, a))),
+        new("migrate", "migrate --from D --to D [HOST]", "copy all data between storage drivers \"internal\" and \"sql\"", true, MigrateCommand.RunAsync),
+    ];
+
+    public static string Usage =>
+        "usage: luaxmpp [--config FILE] [COMMAND]\n" +
+        string.Join("\n", Commands.Select(c => $"  {c.Synopsis,-32}{c.Does}")) +
+        $"\n  {"about",-32}versions and paths";
 
     public static async Task<int> RunAsync(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
@@ -40,9 +55,10 @@ public static class CommandLine
             }
             else rest.Add(args[i]);
         }
-        var command = rest.Count == 0 ? "run" : rest[0];
-        var commandArgs = rest.Skip(1).ToArray();
-        if (command == "about") return AboutCommand.Run(configPath, stdout);
+        var name = rest.Count == 0 ? "run" : rest[0];
+        if (name == "about") return AboutCommand.Run(configPath, stdout);
+        var command = Commands.FirstOrDefault(c => c.Name == name);
+        if (command is null) return UsageError(stderr, $"Unknown command '{name}'");
 
         ServerConfig config;
         try
@@ -53,20 +69,42 @@ public static class CommandLine
         {
             stderr.WriteLine($"Error loading config: {ex.Message}");
             // For "check config" a config that does not load is the error it reports (prosodyctl exits 1).
-            return command == "check" ? ExitCodes.Failed : ExitCodes.BadConfig;
+            return name == "check" ? ExitCodes.Failed : ExitCodes.BadConfig;
         }
         var context = new CommandContext(config, stdin, stdout, stderr);
-        return command switch
+        try
         {
-            "run" => await RunCommand.RunAsync(context),
-            "register" => await AccountCommands.RegisterAsync(context, commandArgs),
-            "adduser" => await AccountCommands.AddUserAsync(context, commandArgs),
-            "passwd" => await AccountCommands.PasswdAsync(context, commandArgs),
-            "deluser" => await AccountCommands.DelUserAsync(context, commandArgs),
-            "check" => CheckCommand.Run(context, commandArgs),
-            "cert" => CertCommand.Run(context, commandArgs),
-            _ => UsageError(stderr, $"Unknown command '{command}'"),
-        };
+            if (command.UsesData)
+            {
+                var errors = new List<OperatorError>();
+                Preflight.DataPath(ServerPaths.From(config, context.ConfigDirectory), errors);
+                if (errors.Count > 0) throw new OperatorException(errors[0]);
+            }
+            return await command.Run(context, rest.Skip(1).ToArray());
+        }
+        catch (OperatorException e)
+        {
+            stderr.WriteLine("Error: " + e.Error.Message);
+            return e.Error.ExitCode;
+        }
+        catch (StorageConfigException ex)
+        {
+            // An option the config evaluates fine but this server cannot honour (sql.driver = "MySQL").
+            stderr.WriteLine($"Error in config: {ex.Message}");
+            return ExitCodes.BadConfig;
+        }
+        catch (StorageException ex)
+        {
+            // The database failed under a CLI command (register while PostgreSQL is down); the driver logged why.
+            stderr.WriteLine($"Storage error: {ex.Message}");
+            return ExitCodes.Failed;
+        }
+        catch (Exception e)
+        {
+            // Never a stack trace for the operator: one line; the type says where to look.
+            stderr.WriteLine($"Error: {name} failed: {e.Message} ({e.GetType().Name})");
+            return ExitCodes.Crashed;
+        }
     }
 
     public static int UsageError(TextWriter stderr, string message)

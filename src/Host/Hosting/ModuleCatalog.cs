@@ -8,24 +8,56 @@ namespace LuaXmpp.Host.Hosting;
 /// Which module names this installation can load: Lua files on the plugin paths (the config's
 /// plugin_paths, then our modules/ directory), native modules, and what the core provides.
 /// </summary>
-public sealed class ModuleCatalog(IReadOnlyList<string> pluginPaths, IReadOnlySet<string> nativeNames)
+public sealed class ModuleCatalog(IReadOnlyList<string> pluginPaths, IReadOnlySet<string> nativeNames, int configuredPaths)
 {
     public IReadOnlyList<string> PluginPaths { get; } = pluginPaths;
 
     public static ModuleCatalog For(ServerConfig config, string configDirectory)
     {
         var paths = config.GetStringList(null, "plugin_paths").Select(p => ServerPaths.Resolve(configDirectory, p)).ToList();
+        var configured = paths.Count;
         paths.Add(Path.Combine(AppContext.BaseDirectory, "modules"));
         var manager = new ModuleManagerNames();
         NativeModules.RegisterAll(manager.Register);
-        return new ModuleCatalog(paths, manager.Names);
+        return new ModuleCatalog(paths, manager.Names, configured);
     }
 
     public bool Exists(string name) =>
         ModuleManager.CoreProvided.Contains(name) || nativeNames.Contains(name) || LuaFileExists(name);
 
-    private bool LuaFileExists(string name) => PluginPaths.Any(dir =>
-        File.Exists(Path.Combine(dir, $"mod_{name}.lua")) || File.Exists(Path.Combine(dir, $"mod_{name}", $"mod_{name}.lua")));
+    /// <summary>
+    /// For check config: module files on the configured plugin_paths whose name is also one of
+    /// ours, and which one wins. The core's modules (c2s, tls, saslauth, ...) always win, since
+    /// Prosody's files of those names need Prosody's own core; a Lua file wins over a native module.
+    /// </summary>
+    public IEnumerable<string> ShadowedModules()
+    {
+        foreach (var dir in PluginPaths.Take(configuredPaths))
+        {
+            var core = ModuleManager.CoreProvided.Order(StringComparer.Ordinal).Where(n => LuaFile(dir, n) is not null).ToArray();
+            if (core.Length > 0)
+            {
+                yield return $"plugin_paths: {dir} holds Prosody core modules that LuaXmpp's core replaces; the core wins and these files are not loaded: "
+                    + string.Join(", ", core.Select(n => $"mod_{n}.lua"));
+            }
+            var native = nativeNames.Order(StringComparer.Ordinal).Where(n => LuaFile(dir, n) is not null).ToArray();
+            if (native.Length > 0)
+            {
+                yield return $"plugin_paths: these files in {dir} take precedence over LuaXmpp's native modules of the same name: "
+                    + string.Join(", ", native.Select(n => $"mod_{n}.lua"));
+            }
+        }
+    }
+
+    private bool LuaFileExists(string name) => PluginPaths.Any(dir => LuaFile(dir, name) is not null);
+
+    private static string? LuaFile(string dir, string name)
+    {
+        var flat = Path.Combine(dir, $"mod_{name}.lua");
+        if (File.Exists(flat)) return flat;
+        var nested = Path.Combine(dir, $"mod_{name}", $"mod_{name}.lua");
+        return File.Exists(nested) ? nested : null;
+    }
 
     private sealed class ModuleManagerNames
     {

@@ -1,10 +1,14 @@
-using System.Net;
+using System.Net.Sockets;
 using LuaXmpp.Accounts;
+using LuaXmpp.Components;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
+using LuaXmpp.Host.Http;
 using LuaXmpp.Hosting;
+using LuaXmpp.Host.Cli;
 using LuaXmpp.Logging;
 using LuaXmpp.Loop;
+using LuaXmpp.LuaBridge.Configuration;
 using LuaXmpp.LuaBridge.Runtime;
 using LuaXmpp.Modules.Native;
 using LuaXmpp.Network;
@@ -17,19 +21,27 @@ namespace LuaXmpp.Host.Hosting;
 
 /// <summary>
 /// The composition root of a running server: storage, the loop, hosts and their modules, the
-/// Lua runtime, certificates and the c2s listeners; and the orderly shutdown of all of them.
+/// Lua runtime, certificates and the c2s listeners; the reload SIGHUP asks for; and the
+/// orderly shutdown of all of them.
 /// </summary>
 public sealed class ServerHost : IAsyncDisposable
 {
-    private readonly ServerConfig _config;
     private readonly ServerPaths _paths;
     private readonly List<ConnectionListener> _listeners = new();
     private readonly Logger _log = Logger.For("server");
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+    private ServerConfig _config;
     private StorageManager? _storage;
     private ServerLoop? _loop;
     private LuaRuntime? _lua;
     private CertificateSet? _certificates;
+    private string? _pidFile;
+    private Admin.AdminSocket? _adminSocket;
+    private HttpListenerHost? _http;
+    private readonly ComponentRegistry _components = new();
+    private bool _webSocketWanted;
     private bool _stopped;
+    private volatile bool _started;
 
     public ServerHost(ServerConfig config, string configDirectory)
     {
@@ -41,33 +53,84 @@ public sealed class ServerHost : IAsyncDisposable
 
     public IReadOnlyList<ConnectionListener> Listeners => _listeners;
 
+    /// <summary>Asked for by server:shutdown() in the admin shell; the run command stops the host.</summary>
+    public event Action<string>? ShutdownRequested;
+
+    /// <summary>Starts everything; an operator mistake ends it with an <see cref="OperatorException"/>.</summary>
     public async Task StartAsync()
     {
+        var errors = new List<OperatorError>();
+        var endpoints = Preflight.Listeners(_config, errors);
+        Preflight.Certificates(_config, _paths, errors);
+        ThrowFirst(errors);
+        var stayedRoot = Privileges.Drop(_config);
         LogSetup.Configure(_config, _paths.ConfigDirectory);
-        Directory.CreateDirectory(_paths.DataPath);
+        if (stayedRoot) _log.Warn("Running as root: set prosody_user = \"prosody\" to run as that user, or run_as_root = true to keep root knowingly");
+        Preflight.DataPath(_paths, errors);
+        ThrowFirst(errors);
+
         _storage = new StorageManager(_config, _paths.DataPath);
         _loop = new ServerLoop();
         _loop.Start();
-        var authProviders = new Dictionary<string, IAuthProvider>(StringComparer.Ordinal);
-        var storage = _storage;
-        IAuthProvider AuthFor(string host)
-        {
-            lock (authProviders)
-            {
-                if (!authProviders.TryGetValue(host, out var provider))
-                    authProviders[host] = provider = AuthProviders.Create(host, _config, storage);
-                return provider;
-            }
-        }
-        var server = Server = new XmppServer(_config, _loop, _storage, AuthFor);
+        var server = Server = new XmppServer(_config, _loop, _storage, AuthProvidersFor(_storage));
         NativeModules.RegisterAll(server.Modules);
+        server.Modules.RegisterNative("component", () => new ComponentModule(_components));
+        server.Modules.RegisterNative("websocket", () => new WebSocketModule(() => _webSocketWanted = true));
         var catalog = ModuleCatalog.For(_config, _paths.ConfigDirectory);
         await _loop.InvokeAsync(() => ActivateHosts(server, catalog));
         _certificates = CertificateSet.Load(_config, _paths);
-        StartListeners(server);
+        StartListeners(server, endpoints);
+        StartComponentListeners(server);
+        await StartHttpAsync(_loop, _lua!, _certificates);
+        // After the listeners: a second server on the same ports is refused naming the port.
+        _pidFile = PidFile.PathFor(_config, _paths);
+        PidFile.Write(_pidFile);
+        StartAdminSocket(server);
         await _loop.InvokeAsync(() => server.GlobalEvents.Fire("server-started", new EventData()));
-        _log.Info($"LuaXmpp {server.Version} started");
+        _started = true;
+        _log.Info($"LuaXmpp {server.Version} started (PID {Environment.ProcessId})");
+        SystemdNotify.Send($"READY=1\nMAINPID={Environment.ProcessId}\nSTATUS=Serving {string.Join(", ", server.Hosts.Keys)}");
     }
+
+    // Prosody opens its admin socket when mod_admin_shell is enabled; so do we.
+    private void StartAdminSocket(XmppServer server)
+    {
+        if (!_config.GetStringList(null, "modules_enabled").Contains("admin_shell")) return;
+        var path = ShellCommand.AdminSocketPath(_config, _paths);
+        try
+        {
+            _adminSocket = new Admin.AdminSocket(path, new Admin.ShellCommands(server, reason => ShutdownRequested?.Invoke(reason)));
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            throw new OperatorException(new($"admin_socket: cannot listen on {path}: {e.Message}", ExitCodes.Unusable));
+        }
+    }
+
+    private static void ThrowFirst(List<OperatorError> errors)
+    {
+        if (errors.Count > 0) throw new OperatorException(errors[0]);
+    }
+
+    private Func<string, IAuthProvider> AuthProvidersFor(StorageManager storage)
+    {
+        var providers = new Dictionary<string, IAuthProvider>(StringComparer.Ordinal);
+        return host =>
+        {
+            lock (providers)
+            {
+                if (!providers.TryGetValue(host, out var provider))
+                    providers[host] = provider = LuaAuthProviderFor(host) ?? AuthProviders.Create(host, _config, storage);
+                return provider;
+            }
+        };
+    }
+
+    /// <summary>`authentication = "NAME"` other than the internal providers, served by a Lua mod_auth_NAME.</summary>
+    private IAuthProvider? LuaAuthProviderFor(string host) =>
+        _config.GetString(host, "authentication") is { } name && name is not ("internal_hashed" or "internal_plain")
+            ? _lua?.AuthProvider(host, name)
+            : null;
 
     private void ActivateHosts(XmppServer server, ModuleCatalog catalog)
     {
@@ -87,7 +150,7 @@ public sealed class ServerHost : IAsyncDisposable
         }
     }
 
-    private void StartListeners(XmppServer server)
+    private void StartListeners(XmppServer server, IReadOnlyList<ListenEndpoint> endpoints)
     {
         var throttle = new AuthFailureThrottle(server.Loop.Time);
         var certificates = _certificates!;
@@ -109,15 +172,22 @@ public sealed class ServerHost : IAsyncDisposable
         };
         IStreamHandler Handler(ClientConnection connection) => new ClientStreamHandler(server, connection, certificates.Has, throttle);
 
-        var interfaces = _config.GetStringList(null, "c2s_interfaces") is { Count: > 0 } c2s ? c2s : _config.GetStringList(null, "interfaces");
-        if (interfaces.Count == 0) interfaces = ["*"];
-        var ports = _config.GetStringList(null, "c2s_ports") is { Count: > 0 } p ? p : ["5222"];
-        var tlsPorts = _config.GetStringList(null, "c2s_direct_tls_ports");
-        foreach (var address in interfaces)
+        foreach (var endpoint in endpoints)
         {
-            foreach (var port in ports) Listen(address, port, Options(false), Handler);
-            if (certificates.For(null) is null) continue;
-            foreach (var port in tlsPorts) Listen(address, port, Options(true), Handler);
+            // A direct-TLS port without any certificate would accept and fail every handshake.
+            if (endpoint.DirectTls && certificates.For(null) is null)
+                throw new OperatorException(new($"{endpoint.Option}: no VirtualHost has a usable certificate, so port {endpoint.EndPoint.Port} cannot offer TLS", ExitCodes.Unusable));
+            ConnectionListener listener;
+            try
+            {
+                listener = new ConnectionListener(endpoint.EndPoint, _loop!, Options(endpoint.DirectTls), Handler);
+            }
+            catch (SocketException e)
+            {
+                throw new OperatorException(new(Preflight.InUse(endpoint, e), ExitCodes.Unusable));
+            }
+            listener.Start();
+            _listeners.Add(listener);
         }
     }
 
@@ -150,17 +220,157 @@ public sealed class ServerHost : IAsyncDisposable
         return (int)value;
     }
 
-    private void Listen(string address, string port, ConnectionOptions options, Func<ClientConnection, IStreamHandler> handler)
+    /// <summary>
+    /// SIGHUP: reads the config again (a config that does not load is logged and the running one
+    /// kept), reopens the log files, re-reads certificates and loads/unloads modules on every
+    /// host to match modules_enabled / modules_disabled. Sessions and listeners stay as they are.
+    /// </summary>
+    public async Task ReloadAsync()
     {
-        var ip = address switch
+        if (!_started || Server is not { } server || _config.Path is not { } path || _stopped) return;
+        await _reloading.WaitAsync();
+        try
         {
-            "*" => IPAddress.Any,
-            "::" => IPAddress.IPv6Any,
-            _ => IPAddress.Parse(address),
+            SystemdNotify.Send("RELOADING=1");
+            _log.Info($"Reloading config from {path}");
+            ServerConfig fresh;
+            try
+            {
+                fresh = ConfigLoader.Load(path);
+            }
+            catch (Exception e) when (e is ConfigException or IOException or UnauthorizedAccessException)
+            {
+                _log.Error($"Config reload failed, keeping the running config: {e.Message}");
+                return;
+            }
+            LogSetup.Configure(fresh, _paths.ConfigDirectory);
+            _certificates?.Reload(fresh, _paths);
+            WarnAboutRestartOnlyChanges(fresh);
+            await server.Loop.InvokeAsync(() => ApplyConfig(server, fresh));
+            _log.Info("Config reloaded");
+        }
+        finally
+        {
+            SystemdNotify.Send("READY=1");
+            _reloading.Release();
+        }
+    }
+
+    private void ApplyConfig(XmppServer server, ServerConfig fresh)
+    {
+        var before = server.Hosts.Values.ToDictionary(h => h.Name, server.Modules.ModulesFor);
+        _config = fresh;
+        server.Config = fresh;
+        foreach (var host in server.Hosts.Values)
+        {
+            var (loaded, unloaded) = server.Modules.Reconcile(host, before[host.Name]);
+            if (loaded.Count > 0) _log.Info($"Modules loaded on {host.Name}: {string.Join(", ", loaded)}");
+            if (unloaded.Count > 0) _log.Info($"Modules unloaded from {host.Name}: {string.Join(", ", unloaded)}");
+        }
+        var e = new EventData();
+        e["filename"] = fresh.Path;
+        server.GlobalEvents.Fire("config-reloaded", e);
+    }
+
+    private void WarnAboutRestartOnlyChanges(ServerConfig fresh)
+    {
+        var running = ListenerOptions.C2s(_config, out _).Select(e => e.EndPoint).ToHashSet();
+        var wanted = ListenerOptions.C2s(fresh, out var error);
+        if (error is not null) _log.Warn($"Reloaded config: {error}; listeners stay as they are");
+        else if (!running.SetEquals(wanted.Select(e => e.EndPoint))) _log.Warn("Reloaded config changes ports or interfaces: restart to apply that");
+        var hosts = Server!.Hosts.Keys.ToHashSet();
+        var added = fresh.Hosts.Where(h => h.Enabled && !hosts.Contains(h.Name)).Select(h => h.Name).ToArray();
+        if (added.Length > 0) _log.Warn($"Reloaded config adds hosts {string.Join(", ", added)}: restart to activate them");
+    }
+
+    public HttpListenerHost? Http => _http;
+
+    // XEP-0114: component_ports (default 5347) on component_interfaces, else Prosody's
+    // local_interfaces (loopback: the component port is a private service), opened only when a
+    // Component is served by mod_component (an external component with a secret).
+    private void StartComponentListeners(XmppServer server)
+    {
+        var external = _config.Hosts.Where(h => h.Kind == HostKind.Component && h.ComponentModule == "component").ToList();
+        if (external.Count == 0) return;
+        foreach (var host in external)
+        {
+            if (_config.GetString(host.Name, "component_secret") is null)
+                _log.Error($"Component {host.Name} has no component_secret: no external component can connect for it");
+        }
+        var interfaces = _config.GetStringList(null, "component_interfaces") is { Count: > 0 } own ? own
+            : _config.GetStringList(null, "local_interfaces") is { Count: > 0 } local ? local
+            : ["127.0.0.1", "::1"];
+        IReadOnlyList<string> ports = _config.Get(null, "component_ports") switch
+        {
+            null => ["5347"],
+            ConfigTable table => ConfigValues.AsStringList(table),
+            var single => ConfigValues.AsString(single) is { } one ? [one] : [],
         };
-        var listener = new ConnectionListener(new IPEndPoint(ip, int.Parse(port)), _loop!, options, handler);
-        listener.Start();
-        _listeners.Add(listener);
+        var options = new ConnectionOptions
+        {
+            CertificateFor = _ => null,
+            UnauthenticatedTimeout = TimeSpan.FromSeconds(_config.GetNumber(null, "component_timeout") ?? 60),
+            MaxSendBufferBytes = MaxSendBufferBytes(),
+        };
+        foreach (var address in interfaces)
+        {
+            foreach (var port in ports)
+            {
+                if (!int.TryParse(port, out var number) || number is < 1 or > 65535 || !System.Net.IPAddress.TryParse(address, out var ip))
+                    throw new OperatorException(new($"component_ports/component_interfaces: '{address}' port '{port}' is not an address and port", ExitCodes.BadConfig));
+                try
+                {
+                    var listener = new ConnectionListener(new System.Net.IPEndPoint(ip, number), _loop!, options,
+                        connection => new ComponentStreamHandler(server, connection, _components));
+                    listener.Start();
+                    _listeners.Add(listener);
+                }
+                catch (SocketException e) when (address == "::1" && e.SocketErrorCode == SocketError.AddressNotAvailable)
+                {
+                    _log.Debug($"Component listener on [::1]:{port} not opened: {e.Message}");
+                }
+                catch (SocketException e)
+                {
+                    throw new OperatorException(new($"component_ports: port {port} on {address} cannot be listened on: {e.Message}", ExitCodes.Unusable));
+                }
+            }
+        }
+    }
+
+    // As Prosody's portmanager does for mod_http: HTTP ports open only when a module wants HTTP.
+    private async Task StartHttpAsync(ServerLoop loop, LuaRuntime lua, CertificateSet certificates)
+    {
+        if (!lua.HttpWanted && !_webSocketWanted) return;
+        var settings = HttpListenerSettings.From(_config, problem => _log.Error(problem));
+        try
+        {
+            _http = await HttpListenerHost.StartAsync(settings, loop, lua, certificates.For, _webSocketWanted ? WebSocketEndpointFor(Server!) : null);
+        }
+        catch (IOException e)
+        {
+            throw new OperatorException(new($"http_ports/https_ports: {e.Message}", ExitCodes.Unusable));
+        }
+    }
+
+    // RFC 7395 sessions are c2s sessions: the same stream handler over the bridge's stream, no
+    // STARTTLS (TLS is the HTTP layer's), https or consider_websocket_secure makes them secure.
+    private WebSocketEndpoint WebSocketEndpointFor(XmppServer server)
+    {
+        var throttle = new AuthFailureThrottle(server.Loop.Time);
+        var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
+        var options = new ConnectionOptions
+        {
+            CertificateFor = _ => null,
+            UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
+            MaxSendBufferBytes = MaxSendBufferBytes(),
+        };
+        var path = _config.Get(null, "http_paths") is ConfigTable paths && ConfigValues.AsString(paths["websocket"]) is { } p ? p : WebSocketEndpoint.DefaultPath;
+        var maxFrame = _config.GetNumber(null, "websocket_frame_fragment_limit") is { } f && f > 0 ? (int)f : 1024 * 1024;
+        return new WebSocketEndpoint(path,
+            (stream, ip, secure) => new ClientConnection(stream, ip, secure, server.Loop, options)
+                .RunAsync(c => new ClientStreamHandler(server, c, _ => false, throttle)),
+            _config.GetBoolean(null, "consider_websocket_secure", false),
+            maxFrame);
     }
 
     /// <summary>
@@ -171,8 +381,11 @@ public sealed class ServerHost : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
+        SystemdNotify.Send("STOPPING=1");
         _log.Info("Shutting down: " + reason);
         foreach (var l in _listeners) await l.DisposeAsync();
+        if (_adminSocket is not null) await _adminSocket.DisposeAsync();
+        if (_http is not null) await _http.DisposeAsync();
         if (Server is { } server)
         {
             await server.Loop.InvokeAsync(() =>
@@ -196,6 +409,7 @@ public sealed class ServerHost : IAsyncDisposable
         if (_loop is not null) await _loop.DisposeAsync();
         _storage?.Dispose();
         _certificates?.Dispose();
+        if (_pidFile is not null && Server is not null) PidFile.Remove(_pidFile);
         _log.Info("Stopped");
     }
 

@@ -127,10 +127,12 @@ public static class ConfigChecker
             var required = ConfigValues.AsBoolean(config.Get(host.Name, "c2s_require_encryption"))
                 ?? ConfigValues.AsBoolean(config.Get(host.Name, "require_encryption"))
                 ?? true;
-            if (required && CertificateLoader.Find(config, host.Name, directory) is null)
+            // A configured certificate that is missing is an error the host's preflight reports.
+            var configured = config.Get(host.Name, "ssl") is ConfigTable ssl && ssl["certificate"] is not null;
+            if (required && !configured && CertificateLoader.Find(config, host.Name, directory) is null)
             {
-                problems.Add(new(false, $"No certificate found for {host.Name}, but c2s_require_encryption is on: clients will not be able to log in. "
-                    + $"Put {host.Name}.crt and {host.Name}.key in the certificates directory or set ssl = {{ certificate = ..., key = ... }}"));
+                problems.Add(new(false, $"No certificate found for {host.Name}, and c2s_require_encryption is on: the server will generate a self-signed one at start, "
+                    + $"which clients must be told to accept. Put {host.Name}.crt and {host.Name}.key in the certificates directory or set ssl = {{ certificate = ..., key = ... }}"));
             }
         }
     }

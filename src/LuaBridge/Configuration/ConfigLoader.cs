@@ -8,7 +8,7 @@ namespace LuaXmpp.LuaBridge.Configuration;
 /// <summary>
 /// Evaluates a prosody.cfg.lua the way Prosody 0.12's configmanager does: a Lua chunk whose
 /// assignments become options of the current section, with VirtualHost, Component and Include.
-/// Each load runs in a fresh, sandboxed Lua state that is closed afterwards.
+/// Each load runs in a fresh Lua state that is closed afterwards.
 /// </summary>
 public static class ConfigLoader
 {
@@ -54,6 +54,13 @@ public static class ConfigLoader
             lua.OpenStringLibrary();
             lua.OpenTableLibrary();
             lua.OpenMathLibrary();
+            // Prosody evaluates the config with its whole global table in reach: require,
+            // package (package.path, package.preload), io, os, utf8, coroutine.
+            lua.OpenPackageLibrary();
+            lua.OpenIOLibrary();
+            lua.OpenOSLibrary();
+            lua.OpenUTF8Library();
+            lua.OpenCoroutineLibrary();
             lua.OpenDebugLibrary();
             lua.SetTop(0);
 

@@ -8,17 +8,19 @@ namespace LuaXmpp.LuaBridge.Configuration;
 /// <remarks>
 /// Natives (file reads, directory listing, nameprep, getenv) never raise: they return
 /// <c>nil, message</c> and the functions here call <c>error()</c>, so no Lua error unwinds
-/// through .NET frames. The config chunks only see <see cref="SafeGlobals"/> (base, string,
-/// table, math, os.getenv); the driver keeps debug.getinfo to itself to locate errors.
+/// through .NET frames. The config chunks see <see cref="SafeGlobals"/>: what Prosody 0.12's
+/// config environment reaches through its _G (base library, require and package, string,
+/// table, math, io, os, utf8, coroutine); the driver keeps debug.getinfo to itself to locate errors.
 /// </remarks>
 internal static class ConfigScript
 {
-    /// <summary>Base-library names a config file may use.</summary>
+    /// <summary>Global names a config file may use.</summary>
     public static readonly string[] SafeGlobals =
     [
         "assert", "error", "ipairs", "next", "pairs", "pcall", "print", "rawequal", "rawget", "rawlen",
         "rawset", "select", "setmetatable", "getmetatable", "tonumber", "tostring", "type", "xpcall",
-        "_VERSION", "string", "table", "math",
+        "_VERSION", "string", "table", "math", "require", "package", "io", "os", "utf8", "coroutine",
+        "load", "loadfile", "dofile", "collectgarbage",
     ];
 
     /// <summary>
@@ -30,17 +32,16 @@ internal static class ConfigScript
 local native, main_text, main_name, main_path, main_dir = ...
 local read_file, list_dir, nameprep, getenv = native.read_file, native.list_dir, native.nameprep, native.getenv
 local getinfo = debug.getinfo
--- Chunks made by load() inside a config see this global table: keep it free of files and debug.
-debug, dofile, loadfile = nil, nil, nil
+-- Chunks made by load() or require() inside a config see this global table: no debug library there.
+debug = nil
 local type, pairs, ipairs, next, error, tostring, select = type, pairs, ipairs, next, error, tostring, select
 local load, xpcall, setmetatable, rawset = load, xpcall, setmetatable, rawset
 local format, match, gsub, sub, find, gmatch = string.format, string.match, string.gsub, string.sub, string.find, string.gmatch
 local insert, sort = table.insert, table.sort
 
--- Config chunks get these, and nothing that touches files or the process.
+-- Config chunks get these (Prosody's config sees its _G).
 local safe = {}
 for _, name in ipairs(native.safe_globals) do safe[name] = _G[name] end
-safe.os = { getenv = getenv }
 safe._G = safe
 
 local sections = { ["*"] = {} } -- section name ("*" is global) -> options
@@ -222,8 +223,24 @@ function evaluate(text, path, display, dir)
 	end
 	env.include = env.Include
 
-	function env.RunScript()
-		error("RunScript is not supported: config files are evaluated in a sandbox", 2)
+	-- Runs a Lua file (relative to this file's directory) in the global environment.
+	function env.RunScript(file)
+		if type(file) ~= "string" then error("RunScript expects a file name, got " .. type(file), 2) end
+		local chunk, err = loadfile(resolve(dir, file), "t", safe)
+		if chunk == nil then error(err, 2) end
+		return chunk()
+	end
+
+	-- Prosody 0.13's Credential: a file systemd passes with LoadCredential= (systemd.exec(5)).
+	function env.Credential(name)
+		if type(name) ~= "string" then error("Credential expects a name, got " .. type(name), 2) end
+		local credentials = getenv("CREDENTIALS_DIRECTORY")
+		if credentials == nil then
+			error("Credential() needs the CREDENTIALS_DIRECTORY environment variable (set by systemd's LoadCredential=)", 2)
+		end
+		local text, err = read_text("Credential", credentials, name)
+		if text == nil then error(err, 2) end
+		return (gsub(text, "%s+$", ""))
 	end
 
 	-- Prosody 0.13's file helpers, relative to this file's directory.

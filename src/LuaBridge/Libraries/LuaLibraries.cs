@@ -48,7 +48,7 @@ public static class LuaLibraries
         INativeLibrary[] natives =
         [
             new EncodingsLibrary(), new HashesLibrary(), clock, new TableLibrary(),
-            new PosixLibrary(), new CryptoRandomLibrary(),
+            new PosixLibrary(), new CryptoRandomLibrary(), new Xml.XmlScanLibrary(), new FileSystemLibrary(), new NetLibrary(), new ProcessLibrary(),
         ];
         if (lua.LoadString(Installer, "=[LuaXmpp library installer]") != LuaStatus.OK)
         {

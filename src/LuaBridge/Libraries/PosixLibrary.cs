@@ -4,21 +4,34 @@ using KeraLua;
 namespace LuaXmpp.LuaBridge.Libraries;
 
 /// <summary>
-/// util.pposix, reduced to what modules read without side effects: <c>uname()</c> (mod_version)
-/// and <c>getpid()</c>. Daemon control (fork, setuid, syslog) is the host's business, not Lua's.
+/// util.pposix, reduced to what modules call: <c>uname()</c> (mod_version), <c>getpid()</c>,
+/// <c>getuid()</c> and <c>umask(octal)</c> (mod_posix). Daemon control (fork, setuid, syslog) is
+/// the host's business, not Lua's: <c>daemonize()</c> says so.
 /// </summary>
-internal sealed class PosixLibrary : INativeLibrary
+internal sealed partial class PosixLibrary : INativeLibrary
 {
     private static readonly LuaFunction UnameFn = Uname;
     private static readonly LuaFunction GetPidFn = GetPid;
+    private static readonly LuaFunction GetUidFn = GetUid;
+    private static readonly LuaFunction UmaskFn = Umask;
 
     public string Name => "util.pposix";
 
-    public IReadOnlyList<NativeFunction> Functions { get; } = [new("uname", UnameFn), new("getpid", GetPidFn)];
+    public IReadOnlyList<NativeFunction> Functions { get; } = [new("uname", UnameFn), new("getpid", GetPidFn), new("getuid", GetUidFn), new("umask", UmaskFn)];
 
     public string Shim => """
         local raw = ...
-        return { uname = raw.uname, getpid = raw.getpid, _NAME = "util.pposix", _VERSION = "LuaXmpp" }
+        local function umask(mask)
+          if type(mask) ~= "string" or not mask:match("^[0-7]+$") then
+            error("bad argument #1 to 'umask' (octal string expected)", 2)
+          end
+          return raw.umask(tonumber(mask, 8))
+        end
+        return {
+          uname = raw.uname, getpid = raw.getpid, getuid = raw.getuid, umask = umask,
+          daemonize = function() return false, "LuaXmpp runs in the foreground; use your service manager" end,
+          _NAME = "util.pposix", _VERSION = "LuaXmpp",
+        }
         """;
 
     private static int Uname(IntPtr state) => NativeBoundary.Invoke(state, lua =>
@@ -37,6 +50,27 @@ internal sealed class PosixLibrary : INativeLibrary
         lua.PushInteger(Environment.ProcessId);
         return 1;
     });
+
+    private static int GetUid(IntPtr state) => NativeBoundary.Invoke(state, lua =>
+    {
+        lua.PushInteger(OperatingSystem.IsWindows() ? -1 : (long)NativeGetUid());
+        return 1;
+    });
+
+    // umask(2): sets the mask and returns the previous one as an octal string, as pposix does.
+    private static int Umask(IntPtr state) => NativeBoundary.Invoke(state, lua =>
+    {
+        if (OperatingSystem.IsWindows()) return NativeBoundary.Fail(lua, "umask needs POSIX");
+        uint previous = NativeUmask((uint)(lua.ToInteger(1) & 0x1FF));
+        lua.PushString(Convert.ToString(previous, 8).PadLeft(3, '0'));
+        return 1;
+    });
+
+    [LibraryImport("libc", EntryPoint = "getuid")]
+    private static partial uint NativeGetUid();
+
+    [LibraryImport("libc", EntryPoint = "umask")]
+    private static partial uint NativeUmask(uint mask);
 
     private static string SystemName() =>
         OperatingSystem.IsLinux() ? "Linux"

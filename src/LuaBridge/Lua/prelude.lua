@@ -81,6 +81,8 @@ end
 -- implementation, once embedded, takes over.
 package.preload["socket.url"] = function() return require "core.compat.socket_url"; end;
 package.preload["util.datamanager"] = function() return require "core.compat.datamanager"; end;
+-- LuaBitOp's API (mod_pubsub_mqtt), on Lua 5.4's integer operators.
+package.preload["bit"] = function() return require "util.bitop"; end;
 
 -- The prosody global (contract §1.2). hosts, full_sessions and bare_sessions reflect the C#
 -- SessionManager lazily: see core/bridge.lua.
@@ -97,6 +99,9 @@ prosody = {
 };
 
 local bridge = require "core.bridge";
+-- Libraries log through util.logger ("http.server", "datamanager", ...): into the server's log,
+-- not stdout.
+require "util.logger".setwriter(function(source, level, message) N.log(source, level, message); end);
 prosody.hosts = bridge.hosts;
 prosody.full_sessions = bridge.full_sessions;
 prosody.bare_sessions = bridge.bare_sessions;
@@ -105,6 +110,23 @@ prosody.core_post_stanza = bridge.core_post_stanza;
 prosody.core_process_stanza = bridge.core_process_stanza;
 prosody.core_route_stanza = bridge.core_route_stanza;
 hosts, full_sessions, bare_sessions = prosody.hosts, prosody.full_sessions, prosody.bare_sessions;
+
+-- prosody.shutdown(reason, code): the same orderly stop as SIGTERM (luaxmpp.process); the
+-- reason is logged and "server-stopping" fires from C# as it stops.
+function prosody.shutdown(reason, code)
+	prosody.shutdown_reason, prosody.shutdown_code = reason, code;
+	require "util.logger".init("general")("info", "Shutting down: %s", tostring(reason or "unknown reason"));
+	return require "luaxmpp.process".request_shutdown();
+end
+function prosody.reload_config()
+	return nil, "config reload is not supported by LuaXmpp yet: restart the server";
+end
+-- Work that must run in a coroutine on the loop thread (mod_posix signal handlers).
+prosody.main_thread = require "util.async".runner(function(job) job(); end);
+-- LuaXmpp always runs in the foreground (prosody -F); service managers detach it.
+prosody.opts = { daemonize = false };
+prosody.arg = {};
+prosody.installed = true;
 
 -- What C# calls into: returned to the runtime, which keeps a registry reference to each.
 return bridge.entry_points;

@@ -20,6 +20,7 @@ public sealed partial class LuaRuntime
         n.Add("monotonic", l => { l.PushNumber(_monotonic.Elapsed.TotalSeconds); return 1; });
         n.Add("metric_add", l => { var k = l.OptString(1) ?? "?"; _metrics[k] = _metrics.GetValueOrDefault(k) + l.ToNumber(2); return 0; });
         n.Add("metric_set", l => { _metrics[l.OptString(1) ?? "?"] = l.ToNumber(2); return 0; });
+        n.Add("metric_snapshot", l => { l.CreateTable(0, _metrics.Count); foreach (var (k, v) in _metrics) { l.PushNumber(v); l.SetField(-2, k); } return 1; });
 
         n.Add("hook", Hook);
         n.Add("unhook", Unhook);
@@ -45,7 +46,6 @@ public sealed partial class LuaRuntime
         n.Add("session_get", SessionGet);
         n.Add("session_set", SessionSet);
         n.Add("session_send", SessionSend);
-        n.Add("session_send_raw", SessionSendRaw);
         n.Add("session_close", SessionClose);
         n.Add("session_destroy", SessionDestroy);
         n.Add("full_session", FullSession);
@@ -56,6 +56,8 @@ public sealed partial class LuaRuntime
         n.Add("host_info", HostInfo);
         n.Add("host_list", HostList);
         n.Add("auth_name", AuthName);
+        RegisterConnectionNatives(n);
+        RegisterRosterNatives(n);
 
         n.Add("route", l => Route(l, _server.Router.Route));
         n.Add("post", l => Route(l, (o, s) => _server.Router.Post(o, s, l.ToBoolean(3))));
@@ -76,6 +78,7 @@ public sealed partial class LuaRuntime
         RegisterStorageNatives(n);
         RegisterStreamManagementNatives(n);
         RegisterArchiveNatives(n);
+        RegisterHttpNatives(n);
     }
 
     private int Log(Lua lua)

@@ -7,10 +7,11 @@ using LuaXmpp.Xmpp;
 namespace LuaXmpp.LuaBridge.Runtime;
 
 // Session tables (contract §3): one long-lived Lua table per C# Session, built by
-// core/bridge.lua. Field direction: type, host, username, resource, full_jid, priority, presence,
-// interested, destroyed, ip, secure and streamid are not stored in the table at all; reads and
-// writes go through __index/__newindex to the C# Session, so both sides always agree. Every
-// other field lives only in the Lua table (modules' own state).
+// core/bridge.lua. Each fact has one owner; docs/BRIDGE.md has the table of every field and
+// where it lives. Fields owned by C# (type, host, username, resource, full_jid, priority,
+// interested, destroyed, ip, secure, streamid, roster, conn, directed, presence's state) are not
+// stored in the Lua table; reads and writes go through __index/__newindex to the C# objects.
+// Every other field lives only in the Lua table (modules' own state).
 public sealed partial class LuaRuntime
 {
     private readonly Dictionary<long, Session> _sessionsById = new();
@@ -139,13 +140,18 @@ public sealed partial class LuaRuntime
             "resource" => client?.Resource,
             "full_jid" => client?.FullJid?.ToString(),
             "priority" => client?.Priority,
-            "presence" => client?.Presence,
+            // A presence Lua set is held by Lua: true tells bridge.lua to return its own copy.
+            "presence" => client is { PresenceOwnedElsewhere: true } ? true : client?.Presence,
+            "roster" => client?.Roster,
+            "conn" => client?.Connection is { } connection ? ConnectionId(connection) : null,
             "interested" => client is { Interested: true } ? true : null,
             "destroyed" => client is { Destroyed: true } ? true : null,
             "ip" => client?.Connection?.RemoteAddress,
             "secure" => client?.Secure,
             "streamid" => client?.StreamId,
-            _ => null,
+            "encrypted" => client is { Secure: true } ? true : null,
+            // Other facts C# keeps for Lua (auth_mechanism, set by the SASL handler).
+            _ => key is null ? null : session.Fields.GetValueOrDefault(key),
         };
         PushValue(lua, value);
         return 1;
@@ -169,7 +175,11 @@ public sealed partial class LuaRuntime
                 client.Priority = lua.Type(3) == LuaType.Number ? (int)lua.ToNumber(3) : null;
                 break;
             case "presence" when client is not null:
-                client.Presence = _stanzas.IsStanza(lua, 3) ? _stanzas.Read(lua, 3) : null;
+                if (lua.ToBoolean(3)) client.SetPresenceOwnedElsewhere(() => ReadHeldPresence(client));
+                else client.Presence = null;
+                break;
+            case "conn" when client is not null:
+                client.Connection = lua.IsInteger(3) ? _connections.Get(lua.ToInteger(3)) : null;
                 break;
             case "interested" when client is not null: client.Interested = lua.ToBoolean(3); break;
             case "destroyed" when client is not null: client.Destroyed = lua.ToBoolean(3); break;
@@ -187,6 +197,13 @@ public sealed partial class LuaRuntime
             lua.PushBoolean(false);
             return 1;
         }
+        // No connection (hibernating): Prosody's send fails; the filters (stream management's
+        // queue) have run in Lua already.
+        if (session is ClientSession { Connection: null })
+        {
+            lua.PushBoolean(false);
+            return 1;
+        }
         var previous = _sendingFromLua;
         _sendingFromLua = session as ClientSession;
         try
@@ -197,19 +214,6 @@ public sealed partial class LuaRuntime
         {
             _sendingFromLua = previous;
         }
-        lua.PushBoolean(true);
-        return 1;
-    }
-
-    private int SessionSendRaw(Lua lua)
-    {
-        var session = RequireSession(lua.ToInteger(1));
-        if (session is not ClientSession { Connection: { } connection, Destroyed: false })
-        {
-            lua.PushBoolean(false);
-            return 1;
-        }
-        connection.SendRaw(lua.RawString(2) ?? "");
         lua.PushBoolean(true);
         return 1;
     }

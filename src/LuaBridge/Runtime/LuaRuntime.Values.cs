@@ -29,6 +29,7 @@ public sealed partial class LuaRuntime
             case XmlElement e: _stanzas.Push(lua, e); break;
             case StanzaBuilder b: PushBuilder(lua, b); break;
             case Session session: PushSession(lua, session); break;
+            case Roster.Roster roster: PushRoster(lua, roster); break;
             case Jid jid: lua.PushString(jid.ToString()); break;
             case LuaRef r when !r.IsReleased: lua.PushRef(r); break;
             case ModuleOwner owner: lua.PushRef(owner.Api); break;

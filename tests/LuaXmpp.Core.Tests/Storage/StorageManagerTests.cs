@@ -64,7 +64,7 @@ public sealed class StorageManagerTests : IDisposable
     }
 
     [Fact]
-    public async Task InternalDriver_IsBackedBySqlite()
+    public async Task InternalDriver_WritesProsodysFlatFiles()
     {
         using (var m = new StorageManager(Config(new()), _dir.Path))
         {
@@ -72,8 +72,30 @@ public sealed class StorageManagerTests : IDisposable
         }
         using var again = new StorageManager(Config(new()), _dir.Path);
 
-        Assert.True(File.Exists(Path.Combine(_dir.Path, "prosody.sqlite")));
+        Assert.Equal("return {\n\t[\"a\"] = 1;\n};\n", File.ReadAllText(Path.Combine(_dir.Path, "h%2eexample", "s", "u.dat")));
+        Assert.False(File.Exists(Path.Combine(_dir.Path, "prosody.sqlite")));
         Assert.Equal(1L, (await again.OpenKeyValue("h.example", "s").GetAsync("u"))!["a"]);
+    }
+
+    [Fact]
+    public async Task StorageTable_SendsEachStoreToItsDriver()
+    {
+        var global = new Dictionary<string, object?> { ["storage"] = Table(("archive", "sql"), ("roster", "internal")), ["default_storage"] = "sql" };
+        var message = new LuaXmpp.Xml.XmlElement("message", "jabber:client");
+        using (var m = new StorageManager(Config(global), _dir.Path))
+        {
+            await m.OpenKeyValue("h.example", "roster").SetAsync("u", new DataTable { ["a"] = 1L });
+            await m.OpenKeyValue("h.example", "vcard").SetAsync("u", new DataTable { ["b"] = 2L });
+            await m.OpenArchive("h.example", "archive").AppendAsync("u", "k1", message, 5, "x@y");
+        }
+
+        Assert.True(File.Exists(Path.Combine(_dir.Path, "h%2eexample", "roster", "u.dat")));
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "h%2eexample", "vcard")));
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "h%2eexample", "archive")));
+        using var sql = new StorageManager(Config(new() { ["storage"] = "sql" }), _dir.Path);
+        Assert.Equal(2L, (await sql.OpenKeyValue("h.example", "vcard").GetAsync("u"))!["b"]);
+        Assert.Equal("k1", Assert.Single((await sql.OpenArchive("h.example", "archive").FindAsync("u", new ArchiveQuery())).Items).Key);
+        Assert.Null(await sql.OpenKeyValue("h.example", "roster").GetAsync("u"));
     }
 
     [Fact]

@@ -10,6 +10,9 @@ public sealed class ServerConfig
 
     public List<string> VirtualHosts { get; } = ["localhost"];
 
+    /// <summary>Config text appended verbatim after the VirtualHost lines (more hosts, Components with options).</summary>
+    public List<string> ExtraSections { get; } = [];
+
     /// <summary>Sets (or replaces) a global option; <paramref name="luaExpression"/> is
     /// written verbatim, e.g. <c>"true"</c>, <c>"{ 5222 }"</c> or <c>Lua("sql")</c>.</summary>
     public ServerConfig Set(string name, string luaExpression)
@@ -68,6 +71,11 @@ public sealed class ServerConfig
         foreach (var host in VirtualHosts)
         {
             text.Append("\nVirtualHost ").Append(Lua(host)).Append('\n');
+        }
+
+        foreach (var section in ExtraSections)
+        {
+            text.Append('\n').Append(section).Append('\n');
         }
 
         return text.ToString();

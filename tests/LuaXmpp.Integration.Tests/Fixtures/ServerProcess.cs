@@ -26,16 +26,18 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly OutputBuffer _console = new();
     private Process? _process;
 
-    private ServerProcess(ITestOutputHelper? output, ServerConfig config, string directory, int c2sPort, int directTlsPort)
+    private ServerProcess(ITestOutputHelper? output, ServerConfig config, string directory, int c2sPort, int directTlsPort, ServerFlavor flavor)
     {
         _output = output;
+        Flavor = flavor;
         Config = config;
         Directory = directory;
         C2sPort = c2sPort;
         DirectTlsPort = directTlsPort;
     }
 
-    public ServerFlavor Flavor => ServerFlavor.Current;
+    /// <summary>The binary started; a test may switch it between starts to hand the same directory to the other server.</summary>
+    public ServerFlavor Flavor { get; set; } = ServerFlavor.Current;
 
     public ServerConfig Config { get; }
 
@@ -56,15 +58,18 @@ public sealed class ServerProcess : IAsyncDisposable
     public int? ExitCode => _process is { HasExited: true } ? _process.ExitCode : null;
 
     /// <summary>Prepares directory and config without starting, for CLI-only tests.</summary>
-    public static async Task<ServerProcess> CreateAsync(ITestOutputHelper? output, Action<ServerConfig>? configure = null)
+    /// <param name="flavor">The server to run; default <see cref="ServerFlavor.Current"/> (a test comparing servers names one).</param>
+    public static async Task<ServerProcess> CreateAsync(ITestOutputHelper? output, Action<ServerConfig>? configure = null, ServerFlavor? flavor = null)
     {
+        flavor ??= ServerFlavor.Current;
         var directory = System.IO.Directory.CreateTempSubdirectory("luaxmpp-itest-").FullName;
         var ports = FreePorts.Take(2);
         var config = ServerConfig.Default(ports[0], ports[1], Path.Combine(directory, "data"),
             Path.Combine(directory, "server.log"));
-        ServerFlavor.Current.Adapt(config, directory);
+        flavor.Adapt(config, directory);
+        await ServerStorage.AdaptAsync(config);
         configure?.Invoke(config);
-        var server = new ServerProcess(output, config, directory, ports[0], ports[1]);
+        var server = new ServerProcess(output, config, directory, ports[0], ports[1], flavor);
         await server.WriteConfigAsync();
         await server.Flavor.PrepareAsync(config, directory);
         return server;

@@ -31,6 +31,15 @@ def parser(description):
     return p
 
 
+def two_client_parser(description):
+    """parser() plus the accounts of two clients, A (--jid1) and B (--jid2)."""
+    p = parser(description)
+    for n in ("1", "2"):
+        p.add_argument("--jid" + n, required=True)
+        p.add_argument("--password" + n, required=True)
+    return p
+
+
 class Client(slixmpp.ClientXMPP):
     """A slixmpp client that accepts the server's self-signed certificate and
     records what the server offered, so tests can assert on it."""

@@ -259,14 +259,53 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Load_Sandbox_HasNoFileOrProcessAccess()
+    public void Load_ProsodysEnvironment_HasRequireIoAndOs_ButNoDebug()
     {
         var config = ConfigLoader.LoadFromString(
             "has_io = io ~= nil\nhas_exit = os.exit ~= nil\nhas_dofile = dofile ~= nil\nhas_debug = debug ~= nil\nhas_require = require ~= nil\n",
             "test.cfg.lua", null);
 
-        Assert.All(new[] { "has_io", "has_exit", "has_dofile", "has_debug", "has_require" },
-            k => Assert.Equal(false, config.Global[k]));
+        Assert.All(new[] { "has_io", "has_exit", "has_dofile", "has_require" }, k => Assert.Equal(true, config.Global[k]));
+        Assert.Equal(false, config.Global["has_debug"]);
+    }
+
+    [Fact]
+    public void Load_ProsodyTestConfigStyle_PackagePreloadRequireAndOsOverride()
+    {
+        // The style of Prosody's own test config: replace os.time through _G, preload a module,
+        // extend package.path and require a helper from it.
+        _dir.Write("lib/cfghelper.lua", "return { ports = function () return { 5222, 5223 } end }\n");
+        var config = ConfigLoader.LoadFromString($$"""
+            function _G.os.time() return 1219439344 end
+            package.preload["util.fake_time"] = function () return { now = function () return 42.5 end } end
+            package.path = "{{_dir.Path}}/lib/?.lua;" .. package.path
+            local helper = require "cfghelper"
+            c2s_ports = helper.ports()
+            frozen = os.time()
+            now = require "util.fake_time".now()
+            VirtualHost "example.com"
+            """, "test.cfg.lua", _dir.Path);
+
+        Assert.Equal(new[] { "5222", "5223" }, config.GetStringList(null, "c2s_ports"));
+        Assert.Equal(1219439344L, config.Global["frozen"]);
+        Assert.Equal(42.5, config.Global["now"]);
+        Assert.NotNull(config.FindHost("example.com"));
+    }
+
+    [Fact]
+    public void Load_Credential_ReadsFromCredentialsDirectory()
+    {
+        _dir.Write("creds/db_password", "s3cret\n");
+        Environment.SetEnvironmentVariable("CREDENTIALS_DIRECTORY", Path.Combine(_dir.Path, "creds"));
+        try
+        {
+            var config = ConfigLoader.LoadFromString("sql_password = Credential(\"db_password\")\n", "test.cfg.lua", _dir.Path);
+            Assert.Equal("s3cret", config.Global["sql_password"]);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CREDENTIALS_DIRECTORY", null);
+        }
     }
 
     [Fact]

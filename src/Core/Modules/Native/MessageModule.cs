@@ -28,25 +28,7 @@ public sealed class MessageModule : INativeModule
     }
 
     /// <summary>The available resources with the highest non-negative priority (Prosody's top_resources).</summary>
-    public static IReadOnlyList<ClientSession> TopResources(BareSession? user)
-    {
-        var top = new List<ClientSession>();
-        if (user is null) return top;
-        int best = 0;
-        foreach (var session in user.Sessions.Values)
-        {
-            if (!session.IsAvailable || session.Destroyed) continue;
-            int p = session.Priority ?? 0;
-            if (p > best)
-            {
-                best = p;
-                top.Clear();
-                top.Add(session);
-            }
-            else if (p == best) top.Add(session);
-        }
-        return top;
-    }
+    public static IReadOnlyList<ClientSession> TopResources(BareSession? user) => user is null ? [] : user.TopResources();
 
     private static object ToFull(ModuleContext module, Dictionary<string, Task> offline, EventData e)
     {

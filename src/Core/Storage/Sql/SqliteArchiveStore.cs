@@ -13,8 +13,6 @@ namespace LuaXmpp.Storage.Sql;
 /// </summary>
 internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string store) : IArchiveStore, IArchiveBatchStore
 {
-    private static readonly Logger Log = Logger.For("storage_sql");
-
     public Task<string> AppendAsync(string? user, string? key, XmlElement value, long when, string? with)
     {
         var stored = StoredValue.From(value);
@@ -23,10 +21,8 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         {
             var p = new { host, user = user ?? "", store, key = id, when, with = with ?? "", type = stored.Type, value = stored.Text };
             // An existing key is replaced and moves to the end, as in Prosody.
-            c.Execute("""DELETE FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user AND "store"=@store AND "key"=@key""", p, tx);
-            c.Execute(
-                """INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value") VALUES (@host,@user,@store,@when,@with,@key,@type,@value)""",
-                p, tx);
+            c.Execute(ProsodySql.DeleteArchiveKey, p, tx);
+            c.Execute(ProsodySql.InsertArchive, p, tx);
             return id;
         });
     }
@@ -42,9 +38,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         return db.WriteAsync((c, tx) =>
         {
             // Keys are fresh, so no replace step; Dapper runs the one prepared insert per row.
-            c.Execute(
-                """INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value") VALUES (@host,@user,@store,@when,@with,@key,@type,@value)""",
-                rows, tx);
+            c.Execute(ProsodySql.InsertArchive, rows, tx);
             return true;
         }, durable);
     }
@@ -54,25 +48,17 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         using var tx = c.BeginTransaction(deferred: true); // one snapshot for the count and the page
         var filter = BuildFilter(user, query);
         long? total = query.WantTotal
-            ? c.ExecuteScalar<long>("""SELECT COUNT(*) FROM "prosodyarchive" WHERE """ + filter.Where, filter.Parameters, tx)
+            ? c.ExecuteScalar<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx)
             : null;
         if (!AddIdRange(c, tx, filter, query)) return new ArchiveResult([], total) { UnknownId = true };
 
-        var sql = new StringBuilder("""SELECT "key","type","value","when","with" FROM "prosodyarchive" WHERE """)
+        var sql = new StringBuilder(ProsodySql.SelectArchiveColumns)
             .Append(filter.Where)
-            .Append(query.Reverse ? """ ORDER BY "sort_id" DESC""" : """ ORDER BY "sort_id" ASC""")
+            .Append(ArchiveFilter.OrderBy(query.Reverse))
             .Append(" LIMIT @limit");
         filter.Parameters.Add("limit", Math.Max(query.Limit ?? -1, -1));
         var rows = c.Query<(string Key, string Type, string Value, long When, string With)>(sql.ToString(), filter.Parameters, tx);
-        var items = new List<ArchiveItem>();
-        foreach (var row in rows)
-        {
-            if (new StoredValue(row.Type, row.Value).ToValue() is XmlElement stanza)
-            {
-                items.Add(new ArchiveItem(row.Key, row.When, row.With.Length == 0 ? null : row.With, stanza));
-            }
-            else Log.Warn($"Skipping archive item {row.Key} in {store} on {host}: type {row.Type} is not a readable stanza");
-        }
+        var items = ProsodySql.ToItems(rows, host, store);
         tx.Commit();
         return new ArchiveResult(items, total);
     });
@@ -86,78 +72,33 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         {
             // Limit counts from the oldest end (the newest with Reverse), like a find with the same query.
             filter.Parameters.Add("limit", Math.Max(limit, 0));
-            sql = """DELETE FROM "prosodyarchive" WHERE "sort_id" IN (SELECT "sort_id" FROM "prosodyarchive" WHERE """
-                + filter.Where
-                + (query.Reverse ? """ ORDER BY "sort_id" DESC""" : """ ORDER BY "sort_id" ASC""")
-                + " LIMIT @limit)";
+            sql = ProsodySql.DeleteArchiveLimited(filter.Where, query.Reverse);
         }
-        else sql = """DELETE FROM "prosodyarchive" WHERE """ + filter.Where;
+        else sql = ProsodySql.DeleteArchiveWhere + filter.Where;
         return (long)c.Execute(sql, filter.Parameters, tx);
     });
 
-    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync((c, tx) => (long)c.Execute(
-        """
-        DELETE FROM "prosodyarchive" WHERE "sort_id" IN (
-            SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "store"=@store AND "when"<@cutoff
-            ORDER BY "sort_id" LIMIT @batch)
-        """,
-        new { host, store, cutoff, batch = Math.Max(batch, 0) }, tx));
+    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync((c, tx) =>
+        (long)c.Execute(ProsodySql.DeleteOlderThan, new { host, store, cutoff, batch = Math.Max(batch, 0) }, tx));
 
-    private Filter BuildFilter(string? user, ArchiveQuery query)
-    {
-        var where = new StringBuilder(""" "host"=@host AND "user"=@user AND "store"=@store""");
-        var p = new DynamicParameters();
-        p.Add("host", host);
-        p.Add("user", user ?? "");
-        p.Add("store", store);
-        if (query.Start is { } start)
-        {
-            where.Append(""" AND "when">=@start""");
-            p.Add("start", start);
-        }
-        if (query.End is { } end)
-        {
-            where.Append(""" AND "when"<=@end""");
-            p.Add("end", end);
-        }
-        if (query.With is { } with)
-        {
-            where.Append(""" AND "with"=@with""");
-            p.Add("with", with);
-        }
-        if (query.Ids is { } ids)
-        {
-            // Dapper expands the list into one parameter per id.
-            where.Append(""" AND "key" IN @ids""");
-            p.Add("ids", ids.ToArray());
-        }
-        return new Filter(where, p, user ?? "");
-    }
+    private ArchiveFilter BuildFilter(string? user, ArchiveQuery query) => ArchiveFilter.Build(host, store, user, query, arrayIds: false);
 
     /// <summary>Adds the exclusive Before/After bounds; false when either names an item that is not there.</summary>
-    private bool AddIdRange(SqliteConnection c, SqliteTransaction? tx, Filter filter, ArchiveQuery query)
+    private static bool AddIdRange(SqliteConnection c, SqliteTransaction? tx, ArchiveFilter filter, ArchiveQuery query)
     {
         if (query.After is { } after)
         {
             if (LookUpSortId(c, tx, filter, after) is not { } afterId) return false;
-            filter.Where.Append(""" AND "sort_id">@afterId""");
-            filter.Parameters.Add("afterId", afterId);
+            filter.After(afterId);
         }
         if (query.Before is { } before)
         {
             if (LookUpSortId(c, tx, filter, before) is not { } beforeId) return false;
-            filter.Where.Append(""" AND "sort_id"<@beforeId""");
-            filter.Parameters.Add("beforeId", beforeId);
+            filter.Before(beforeId);
         }
         return true;
     }
 
-    private long? LookUpSortId(SqliteConnection c, SqliteTransaction? tx, Filter filter, string key) =>
-        c.QueryFirstOrDefault<long?>(
-            """SELECT "sort_id" FROM "prosodyarchive" WHERE "key"=@key AND "host"=@host AND "user"=@user AND "store"=@store LIMIT 1""",
-            new { key, host, user = filter.User, store },
-            tx);
-
-    /// <summary>A WHERE clause under construction, its parameters, and the user column value.</summary>
-    private sealed record Filter(StringBuilder Where, DynamicParameters Parameters, string User);
+    private static long? LookUpSortId(SqliteConnection c, SqliteTransaction? tx, ArchiveFilter filter, string key) =>
+        c.QueryFirstOrDefault<long?>(ProsodySql.LookUpSortId, filter.KeyLookup(key), tx);
 }

@@ -15,22 +15,8 @@ namespace LuaXmpp.Storage.Sql;
 /// </summary>
 internal sealed class SqliteDatabase : IStorageDriver
 {
-    /// <summary>Exactly the statements Prosody 0.12 issues for SQLite (util/sql.lua), so either server can open the file first.</summary>
-    private const string ProsodySchema = """
-        CREATE TABLE IF NOT EXISTS "prosody" ("host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS "prosody_index" ON "prosody" ("host", "user", "store", "key");
-        CREATE TABLE IF NOT EXISTS "prosodyarchive" ("sort_id" INTEGER PRIMARY KEY AUTOINCREMENT, "host" TEXT NOT NULL, "user" TEXT NOT NULL, "store" TEXT NOT NULL, "key" TEXT NOT NULL, "when" INTEGER NOT NULL, "with" TEXT NOT NULL, "type" TEXT NOT NULL, "value" TEXT NOT NULL);
-        CREATE UNIQUE INDEX IF NOT EXISTS "prosodyarchive_index" ON "prosodyarchive" ("host", "user", "store", "key");
-        CREATE INDEX IF NOT EXISTS "prosodyarchive_with_when" ON "prosodyarchive" ("host", "user", "store", "with", "when");
-        CREATE INDEX IF NOT EXISTS "prosodyarchive_when" ON "prosodyarchive" ("host", "user", "store", "when");
-        CREATE INDEX IF NOT EXISTS "prosodyarchive_sort" ON "prosodyarchive" ("host", "user", "store", "sort_id");
-        """;
-
-    /// <summary>Ours: expiry deletes by time across all users of a store, which Prosody's indexes (user first) cannot serve.</summary>
-    private const string ExtraSchema = """
-        CREATE INDEX IF NOT EXISTS "luaxmpp_archive_expiry" ON "prosodyarchive" ("host", "store", "when");
-        CREATE INDEX IF NOT EXISTS "luaxmpp_archive_with_sort" ON "prosodyarchive" ("host", "user", "store", "with", "sort_id");
-        """;
+    /// <summary>Prosody 0.12's tables and indexes on SQLite.</summary>
+    private static readonly string ProsodySchema = ProsodySql.ProsodySchema("INTEGER PRIMARY KEY AUTOINCREMENT");
 
     private const int BusyTimeoutMs = 5000;
 
@@ -41,8 +27,8 @@ internal sealed class SqliteDatabase : IStorageDriver
     private readonly Channel<WriteJob> _writes = Channel.CreateUnbounded<WriteJob>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread _writerThread;
     private readonly ConcurrentBag<SqliteConnection> _readers = new();
-    private readonly SqliteHealth _writeHealth;
-    private readonly SqliteHealth _readHealth;
+    private readonly StorageHealth _writeHealth;
+    private readonly StorageHealth _readHealth;
     private readonly object _queueGate = new();
     private Task _lastWrite = Task.CompletedTask; // under _queueGate
     private SqliteConnection? _writer; // only the writer thread touches it
@@ -67,8 +53,8 @@ internal sealed class SqliteDatabase : IStorageDriver
             // file would stall every queued write for 30 s each. Give up with busy_timeout instead.
             DefaultTimeout = BusyTimeoutMs / 1000,
         }.ToString();
-        _writeHealth = new SqliteHealth(path, "writes", Log);
-        _readHealth = new SqliteHealth(path, "reads", Log);
+        _writeHealth = new StorageHealth(path, "writes", Log);
+        _readHealth = new StorageHealth(path, "reads", Log);
         _writerThread = new Thread(RunWriter) { Name = "luaxmpp-sqlite-writer", IsBackground = true };
         _writerThread.Start();
     }
@@ -86,8 +72,8 @@ internal sealed class SqliteDatabase : IStorageDriver
     public Task PurgeUserAsync(string host, string user) => WriteAsync((c, tx) =>
     {
         var p = new { host, user };
-        c.Execute("""DELETE FROM "prosody" WHERE "host"=@host AND "user"=@user""", p, tx);
-        c.Execute("""DELETE FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user""", p, tx);
+        c.Execute(ProsodySql.DeleteUserRows, p, tx);
+        c.Execute(ProsodySql.DeleteUserArchive, p, tx);
         return true;
     });
 
@@ -123,7 +109,7 @@ internal sealed class SqliteDatabase : IStorageDriver
         catch (SqliteException ex)
         {
             // A connection that saw an I/O error is not reused: the next read opens a fresh one.
-            if (SqliteHealth.Classify(ex) != StorageFailure.Busy) conn = Discard(conn);
+            if (SqliteErrors.Classify(ex) != StorageFailure.Busy) conn = Discard(conn);
             throw _readHealth.Failed(ex);
         }
         finally
@@ -229,7 +215,7 @@ internal sealed class SqliteDatabase : IStorageDriver
         {
             // After a full disk, a read-only remount or an I/O error, reopen on the next write:
             // that is how storage comes back without a restart. A busy file only needs a retry.
-            if (SqliteHealth.Classify(ex) != StorageFailure.Busy) _writer = Discard(_writer);
+            if (SqliteErrors.Classify(ex) != StorageFailure.Busy) _writer = Discard(_writer);
             job.Fail(_writeHealth.Failed(ex));
         }
         catch (Exception ex)
@@ -276,7 +262,7 @@ internal sealed class SqliteDatabase : IStorageDriver
                 // write (WriteAsync durable: archive_durability = "strict"), which fsyncs the WAL.
                 if (!_inMemory) conn.Execute("PRAGMA journal_mode=WAL;");
                 conn.Execute(ProsodySchema);
-                conn.Execute(ExtraSchema);
+                conn.Execute(ProsodySql.LuaXmppIndexes);
             }
             _schemaReady = true;
             return conn;

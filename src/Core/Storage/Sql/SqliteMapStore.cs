@@ -9,12 +9,6 @@ namespace LuaXmpp.Storage.Sql;
 /// </summary>
 internal sealed class SqliteMapStore(SqliteDatabase db, string host, string store) : IMapStore
 {
-    private const string SelectOne =
-        """SELECT "type","value" FROM "prosody" WHERE "host"=@host AND "user"=@user AND "store"=@store AND "key"=@key LIMIT 1""";
-
-    private const string DeleteOne =
-        """DELETE FROM "prosody" WHERE "host"=@host AND "user"=@user AND "store"=@store AND "key"=@key""";
-
     public Task<object?> GetAsync(string? user, object key)
     {
         key = LuaNumber.NormalizeKey(key);
@@ -46,7 +40,7 @@ internal sealed class SqliteMapStore(SqliteDatabase db, string host, string stor
         {
             if (DataValues.HasOwnRow(key))
             {
-                c.Execute(DeleteOne, new { host, user, store, key }, tx);
+                c.Execute(ProsodySql.DeleteOne, new { host, user, store, key }, tx);
                 if (value is not null) SqliteKeyValueStore.Insert(c, tx, host, store, user, (string)key, StoredValue.From(value));
                 continue;
             }
@@ -55,14 +49,14 @@ internal sealed class SqliteMapStore(SqliteDatabase db, string host, string stor
             else extra[key] = value;
         }
         if (extra is null) return;
-        c.Execute(DeleteOne, new { host, user, store, key = "" }, tx);
+        c.Execute(ProsodySql.DeleteOne, new { host, user, store, key = "" }, tx);
         // Unlike Prosody (which would write "{}"), an emptied shared row goes away; both read that as no keys.
         if (extra.Count > 0) SqliteKeyValueStore.Insert(c, tx, host, store, user, "", StoredValue.From(extra));
     }
 
     private object? ReadRow(SqliteConnection c, SqliteTransaction? tx, string user, string key)
     {
-        var row = c.QueryFirstOrDefault<(string Type, string Value)>(SelectOne, new { host, user, store, key }, tx);
+        var row = c.QueryFirstOrDefault<(string Type, string Value)>(ProsodySql.SelectOne, new { host, user, store, key }, tx);
         return row.Type is null ? null : new StoredValue(row.Type, row.Value).ToValue();
     }
 }

@@ -279,40 +279,130 @@ bridge.global_events = get_bus("*");
 -- Sessions
 ---------------------------------------------------------------------------------------------
 
--- Fields whose truth lives in the C# Session (both directions go through C#).
+-- Session fields (docs/BRIDGE.md lists each field and where it lives). These have their one
+-- copy in C# (ClientSession, BareSession, RosterManager): reads and writes go through
+-- __index/__newindex, so both sides always agree. Everything else lives only in the Lua table.
 local synced = {
 	type = true, host = true, username = true, resource = true, full_jid = true,
-	priority = true, presence = true, interested = true, destroyed = true,
-	ip = true, secure = true, streamid = true,
+	priority = true, interested = true, destroyed = true,
+	ip = true, secure = true, encrypted = true, streamid = true, roster = true, auth_mechanism = true,
 };
 
-local session_mt = {
-	__index = function(s, key)
-		if synced[key] then
-			local sid = sid_of[s];
-			if sid then return N.session_get(sid, key); end
-		end
-		return nil;
-	end;
-	__newindex = function(s, key, value)
-		if synced[key] then
-			local sid = sid_of[s];
-			if sid then N.session_set(sid, key, value); return; end
-		end
-		rawset(s, key, value);
-	end;
-};
+-- session.presence: when Lua sets it, the Lua stanza is the only copy (modules change it in
+-- place, e.g. mod_presence stamps a delay after storing it); C# knows only that it is set and
+-- reads it through entry.held_presence when it needs the element.
+local held_presence = setmetatable({}, { __mode = "k" });
 
+-- One proxy per identity while Lua holds it; a finalizer lets C# drop its side once the last
+-- proxy for an id is collected (a new proxy for the same id may exist before the old one's
+-- finalizer runs, hence the count).
+local function proxy_factory(mt, release)
+	local cache = setmetatable({}, { __mode = "v" });
+	local live = {};
+	mt.__gc = function(t)
+		local id = rawget(t, "_id");
+		local n = (live[id] or 1) - 1;
+		if n > 0 then live[id] = n; return; end
+		live[id] = nil;
+		release(id);
+	end;
+	return function(id)
+		local p = cache[id];
+		if p then return p; end
+		p = setmetatable({ _id = id }, mt);
+		cache[id] = p;
+		live[id] = (live[id] or 0) + 1;
+		return p;
+	end;
+end
+
+-- conn: one table per C# connection (Prosody's conn is a per-socket object, used as a table key
+-- by modules); session.conn reads and sets ClientSession.Connection, so mod_smacks moving a
+-- conn onto the resumed session moves the socket in C# too.
 local conn_methods = {};
 local conn_mt = { __index = conn_methods };
-function conn_methods:ip() return N.session_get(self._sid, "ip"); end
-function conn_methods:close() return N.session_close(self._sid, nil, nil); end
-function conn_methods:write(data) return N.session_send_raw(self._sid, data); end
-function conn_methods:ssl() return N.session_get(self._sid, "secure"); end
+function conn_methods:ip() return N.conn_info(self._id, "ip"); end
+function conn_methods:close() return N.conn_close(self._id); end
+function conn_methods:write(data) return N.conn_write(self._id, data); end
+function conn_methods:ssl() return N.conn_info(self._id, "secure"); end
 function conn_methods:setoption() return true; end
 function conn_methods:pause() end
 function conn_methods:resume() end
 function conn_methods:socket() return { info = function() return nil; end }; end
+bridge.proxy_factory = proxy_factory;
+local conn_proxy = proxy_factory(conn_mt, function(id) N.conn_release(id); end);
+
+-- session.directed: a set proxy over ClientSession.Directed (directed presence, RFC 6121 §4.6).
+local directed_mt = {
+	__index = function(t, jid) if type(jid) == "string" and N.directed(rawget(t, "_sid"), "get", jid) then return true; end end;
+	__newindex = function(t, jid, value)
+		if type(jid) == "string" then N.directed(rawget(t, "_sid"), value and "add" or "remove", jid); end
+	end;
+	__pairs = function(t)
+		local list = N.directed(rawget(t, "_sid"), "list") or {};
+		local i = 0;
+		return function()
+			i = i + 1;
+			if list[i] then return list[i], true; end
+		end, t, nil;
+	end;
+};
+local directed_of = setmetatable({}, { __mode = "k" });
+
+local special_get = {
+	-- Prosody's mod_c2s gives every session its runner at creation; here it is made on first use.
+	thread = function(s) return session_runner(s); end;
+	presence = function(s, sid)
+		local v = N.session_get(sid, "presence");
+		if v == true then return held_presence[s]; end
+		return v;
+	end;
+	conn = function(_, sid)
+		local cid = N.session_get(sid, "conn");
+		return cid and conn_proxy(cid) or nil;
+	end;
+	directed = function(s, sid)
+		local d = directed_of[s];
+		if not d then d = setmetatable({ _sid = sid }, directed_mt); directed_of[s] = d; end
+		return d;
+	end;
+};
+
+local special_set = {
+	presence = function(s, sid, value)
+		held_presence[s] = value;
+		N.session_set(sid, "presence", value ~= nil);
+	end;
+	conn = function(_, sid, value)
+		N.session_set(sid, "conn", type(value) == "table" and rawget(value, "_id") or nil);
+	end;
+	directed = function(_, sid, value)
+		N.directed(sid, "clear");
+		if type(value) == "table" then
+			for jid in pairs(value) do N.directed(sid, "add", jid); end
+		end
+	end;
+};
+
+local session_mt = {
+	__index = function(s, key)
+		local sid = sid_of[s];
+		if not sid then return nil; end
+		if synced[key] then return N.session_get(sid, key); end
+		local get = special_get[key];
+		if get then return get(s, sid); end
+		return nil;
+	end;
+	__newindex = function(s, key, value)
+		local sid = sid_of[s];
+		if sid then
+			if synced[key] then N.session_set(sid, key, value); return; end
+			local set = special_set[key];
+			if set then set(s, sid, value); return; end
+		end
+		rawset(s, key, value);
+	end;
+};
 
 -- Filters (contract §3.4) come from util.filters. C# is told when a session first gets a
 -- "stanzas/in" or "stanzas/out" chain, and only then runs the Lua chain for that session's
@@ -361,7 +451,8 @@ local function close_session(session, sid, reason)
 			condition, text = reason.condition, reason.text;
 		end
 	end
-	if raw then N.session_send_raw(sid, raw); end
+	local conn = raw and session.conn;
+	if conn then N.conn_write(rawget(conn, "_id"), raw); end
 	local reason_text = type(reason) == "table" and (reason.name or reason.text or reason.condition) or reason or nil;
 	N.session_close(sid, condition, text, reason_text and tostring(reason_text) or nil);
 	session.send = function() return false; end;
@@ -371,30 +462,38 @@ end
 local function new_session(sid, logname)
 	local session = setmetatable({}, session_mt);
 	sid_of[session] = sid;
-	local conn = setmetatable({ _sid = sid }, conn_mt);
 	session.id = logname;
 	session.base_type = "c2s";
-	session.conn = conn;
 	session.log = function(level, fmt, ...) return bridge.log(logname, level, fmt, ...); end;
+	-- The parser of this session's connection (Prosody's session.stream). mod_smacks moves it to
+	-- the session it resumes and calls stream:set_session(orig): the connection's further input
+	-- is then handled as orig's (C# ClientStreamHandler follows ClientSession.MovedTo).
+	session.stream = {
+		set_session = function(_, target)
+			local target_sid = sid_of[target];
+			if target_sid and target_sid ~= sid then N.session_adopt(sid, target_sid); end
+		end;
+	};
 
 	local filter = initialize_filters(session, sid);
 
 	-- send/rawsend are real closures over `session`, `filter` and `conn`, so mod_smacks can
 	-- rebind them through the function metatable on resume (contract §3.7).
+	local conn = session.conn;
 	local function rawsend(t)
 		local c = conn;
 		if not c then return false; end
 		t = session.filter("bytes/out", tostring(t));
 		if t == nil then return true; end
-		return N.session_send_raw(c._sid, t);
+		return N.conn_write(rawget(c, "_id"), t);
 	end
 	local function send(t)
 		if type(t) == "table" and t.name then
 			t = filter("stanzas/out", t);
 			if t == nil then return true; end
-			local c = session.conn;
-			if not c then return false; end
-			return N.session_send(c._sid, t);
+			local id = sid_of[session];
+			if not id then return false; end
+			return N.session_send(id, t);
 		end
 		return rawsend(t);
 	end
@@ -408,17 +507,32 @@ local function new_session(sid, logname)
 end
 
 -- Bare sessions: bare_sessions["u@h"] == hosts[h].sessions[u] (contract §3.6).
+-- A bare session's facts are read from C# on each access (BareSession): sessions is a fresh
+-- plain table resource → session (modules call next() on it, which a proxy cannot answer),
+-- top_resources is derived from each session's presence and priority, roster is the account's
+-- roster proxy. Assignments to them are ignored: mod_presence's recalc_resource_map would only
+-- store the same list again.
+local function bare_resources(bare)
+	local list = N.bare_resources(bare) or {};
+	local map = {};
+	for i = 1, #list, 2 do map[list[i]] = list[i + 1]; end
+	return map;
+end
+
+local bare_mt = {
+	__index = function(t, key)
+		local bare = rawget(t, "_jid");
+		if key == "sessions" then return bare_resources(bare); end
+		if key == "top_resources" or key == "roster" then return N.bare_get(bare, key); end
+	end;
+	__newindex = function(t, key, value)
+		if key == "sessions" or key == "top_resources" or key == "roster" then return; end
+		rawset(t, key, value);
+	end;
+};
+
 local function new_bare(bare)
-	local resources = setmetatable({}, {
-		__index = function(_, resource) return N.full_session(bare .. "/" .. tostring(resource)); end;
-		__pairs = function()
-			local list = N.bare_resources(bare) or {};
-			local map = {};
-			for i = 1, #list, 2 do map[list[i]] = list[i + 1]; end
-			return next, map, nil;
-		end;
-	});
-	return { sessions = resources };
+	return setmetatable({ _jid = bare }, bare_mt);
 end
 
 bridge.full_sessions = setmetatable({}, {
@@ -526,6 +640,10 @@ bridge.entry_points = entry;
 entry.sid_of = sid_of;
 entry.new_session = new_session;
 entry.new_bare = new_bare;
+entry.conn_proxy = conn_proxy;
+entry.roster_proxy = function(rid) return require "core.rostermanager"._proxy(rid); end;
+-- The Lua-held session.presence, for C# (ClientSession.Presence when Lua set it).
+function entry.held_presence(session) return held_presence[session]; end
 entry.dispatch = bridge.dispatch;
 entry.event_ids = event_ids;
 entry.chain_state = chain_state;

@@ -1,86 +1,111 @@
--- core.rostermanager for the bridge: rosters in the keyval store "roster" (Prosody's layout:
--- bare JID → {subscription, ask, name, groups}, key false → {version, pending}).
-local storagemanager = require "core.storagemanager";
+-- core.rostermanager for the bridge. Rosters have one owner, the C# RosterManager (one
+-- instance per account, shared by its resources, saved in Prosody's "roster" store layout).
+-- Lua sees each roster through a proxy table in Prosody's shape: roster[jid] → item
+-- {subscription, ask, name, approved, groups = {name → true}}, roster[false] → {version,
+-- pending = {jid → stanza | true}}, pairs(roster) yields false first, then every contact.
+-- Reads go to the C# roster each time (items are fresh tables), so nothing can go stale;
+-- roster[jid] = item / nil changes the C# roster, and save_roster writes it.
+-- The subscription transitions (RFC 6121 §3) run in C#; inside a util.async runner these
+-- functions wait for storage, as Prosody's synchronous storage would.
+local N = require "luaxmpp.native";
 
 local M = {};
 
-local function store(host) return storagemanager.open(host, "roster", "keyval"); end
+local roster_mt = {};
 
-function M.load_roster(username, host)
-	local bare = prosody.bare_sessions[username .. "@" .. host];
-	if bare and bare.roster then return bare.roster; end
-	local roster, err = store(host):get(username);
-	if roster == nil and err then return nil, err; end
-	roster = roster or {};
-	if not roster[false] then roster[false] = { version = nil, pending = {} }; end
-	if not roster[false].pending then roster[false].pending = {}; end
-	if bare then bare.roster = roster; end
-	return roster;
+roster_mt.__index = function(t, key)
+	local rid = rawget(t, "_id");
+	if key == false then return N.roster_meta(rid); end
+	if type(key) ~= "string" then return nil; end
+	return N.roster_item(rid, key);
+end;
+roster_mt.__newindex = function(t, key, value)
+	if type(key) ~= "string" then return; end -- roster[false] is kept by the C# roster
+	N.roster_set_item(rawget(t, "_id"), key, value);
+end;
+roster_mt.__pairs = function(t)
+	local rid = rawget(t, "_id");
+	local jids = N.roster_jids(rid) or {};
+	local i = 0;
+	return function()
+		if i == 0 then i = 1; return false, N.roster_meta(rid); end
+		while true do
+			local jid = jids[i];
+			i = i + 1;
+			if jid == nil then return nil; end
+			local item = N.roster_item(rid, jid);
+			if item then return jid, item; end -- removed meanwhile
+		end
+	end, t, nil;
+end;
+roster_mt.__tostring = function(t) return "roster " .. tostring(rawget(t, "_id")); end;
+
+-- The proxy for C# roster id rid (called by the runtime when it hands a roster to Lua).
+M._proxy = require "core.bridge".proxy_factory(roster_mt, function(rid) N.roster_release(rid); end);
+
+-- Calls start(callback) and returns what the callback got, waiting in a runner if needed.
+local function await(start)
+	local async = require "util.async";
+	local result, wait, done;
+	if async.ready() then wait, done = async.waiter(); end
+	start(function(...)
+		result = table.pack(...);
+		if done then done(); end
+	end);
+	if not result then
+		if not wait then return nil, "storage did not answer at once (not inside a runner)"; end
+		wait();
+	end
+	return table.unpack(result, 1, result.n);
 end
 
-function M.save_roster(username, host, roster)
-	roster = roster or M.load_roster(username, host);
-	if not roster then return nil, "no roster"; end
-	local meta = roster[false];
-	if meta then meta.version = (tonumber(meta.version) or 0) + 1; end
-	return store(host):set(username, roster);
+local function op(name, username, host, jid, extra)
+	return await(function(cb) N.roster_op(host, name, username, jid or "", cb, extra); end);
+end
+
+function M.load_roster(username, host)
+	return await(function(cb) N.roster_load(host, username, cb); end);
+end
+
+-- The C# roster is the one saved; jid names the changed contact (nil: the whole roster).
+function M.save_roster(username, host, roster, jid) -- luacheck: ignore 212/roster
+	return op("save", username, host, jid);
 end
 
 function M.get_readonly_rosters() return function() end; end
 
-local function item_stanza(jid, item)
-	local st = require "util.stanza";
-	local iq = st.iq({ type = "set", id = "roster-push" .. tostring(os.time()) })
-		:tag("query", { xmlns = "jabber:iq:roster" });
-	local attr = { jid = jid, subscription = item and item.subscription or "remove", ask = item and item.ask, name = item and item.name };
-	iq:tag("item", attr);
-	if item and item.groups then
-		for group in pairs(item.groups) do iq:tag("group"):text(group):up(); end
-	end
-	return iq;
-end
-
-function M.roster_push(username, host, jid)
-	local roster = M.load_roster(username, host);
-	local bare = prosody.bare_sessions[username .. "@" .. host];
-	if not (roster and bare) then return; end
-	local push = item_stanza(jid, roster[jid]);
-	for _, session in pairs(bare.sessions) do
-		if session.interested then
-			local copy = require "util.stanza".clone(push);
-			copy.attr.to = session.full_jid;
-			session.send(copy);
-		end
-	end
-end
+function M.roster_push(username, host, jid) N.roster_push(host, username, jid); end
 
 function M.add_to_roster(session, jid, item)
-	local roster = session.roster or M.load_roster(session.username, session.host);
-	roster[jid] = item;
-	return M.save_roster(session.username, session.host, roster);
+	local ok, err = op("add", session.username, session.host, jid, item);
+	if not ok then return nil, "wait", "internal-server-error", err; end
+	return true;
 end
 
 function M.remove_from_roster(session, jid)
-	local roster = session.roster or M.load_roster(session.username, session.host);
-	roster[jid] = nil;
-	return M.save_roster(session.username, session.host, roster);
+	local ok, err = op("remove", session.username, session.host, jid);
+	if not ok then return nil, "wait", "internal-server-error", err; end
+	return true;
 end
 
-function M.is_contact_subscribed(username, host, jid)
+local simple = {
+	"is_contact_subscribed", "is_user_subscribed", "is_contact_pending_in", "is_contact_pending_out",
+	"is_contact_preapproved", "set_contact_pending_out", "unsubscribe", "subscribed", "unsubscribed",
+	"process_inbound_subscription_approval", "process_inbound_subscription_cancellation",
+	"process_inbound_unsubscribe",
+};
+for _, name in ipairs(simple) do
+	M[name] = function(username, host, jid) return op(name, username, host, jid); end;
+end
+
+function M.set_contact_pending_in(username, host, jid, stanza)
+	return op("set_contact_pending_in", username, host, jid, stanza);
+end
+
+function M.get_subscription(username, host, jid)
 	local roster = M.load_roster(username, host);
 	local item = roster and roster[jid];
-	return item ~= nil and (item.subscription == "from" or item.subscription == "both");
-end
-
-function M.is_contact_pending_in(username, host, jid)
-	local roster = M.load_roster(username, host);
-	return roster ~= nil and roster[false].pending[jid] ~= nil;
-end
-
-function M.is_user_subscribed(username, host, jid)
-	local roster = M.load_roster(username, host);
-	local item = roster and roster[jid];
-	return item ~= nil and (item.subscription == "to" or item.subscription == "both");
+	return item and item.subscription;
 end
 
 return M;

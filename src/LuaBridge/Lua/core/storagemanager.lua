@@ -82,7 +82,10 @@ function M.open(host, store, typ)
 	return obj;
 end
 
-function M.get_driver(host, store) return { name = "luaxmpp" }; end
+-- A driver opens stores of any name on its host (mod_pep opens one archive per node).
+function M.get_driver(host)
+	return { name = "luaxmpp", open = function(_, store, typ) return M.open(host, store, typ); end };
+end
 function M.purge(user, host) return N.storage_purge(host, user); end
 
 -- Prosody's storagemanager.olddm: the old datamanager API (mod_muc_log and friends).

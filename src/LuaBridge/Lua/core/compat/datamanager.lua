@@ -61,8 +61,23 @@ function M.purge(username, host)
 end
 
 -- Paths have no meaning over this storage; callers that only log them get something readable.
-function M.getpath(username, host, datastore, ext)
-	return tostring(host) .. "/" .. tostring(datastore) .. "/" .. tostring(username or "") .. "." .. (ext or "dat");
+-- Prosody's file layout under data_path: every byte outside [A-Za-z0-9] becomes %xx.
+local function encode(s) return (tostring(s):gsub("%W", function(c) return ("%%%02x"):format(c:byte()); end)); end
+
+function M.getpath(username, host, datastore, ext, create)
+	ext = ext or "dat";
+	local base = (prosody.paths and prosody.paths.data) or ".";
+	local host_dir = base .. "/" .. encode(host);
+	if username == nil then
+		if create then require "lfs".mkdir(base); require "lfs".mkdir(host_dir); end
+		return host_dir .. "/" .. encode(datastore) .. "." .. ext;
+	end
+	local store_dir = host_dir .. "/" .. encode(datastore);
+	if create then
+		local lfs = require "lfs";
+		lfs.mkdir(base); lfs.mkdir(host_dir); lfs.mkdir(store_dir);
+	end
+	return store_dir .. "/" .. encode(username) .. "." .. ext;
 end
 
 function M.set_data_path() end

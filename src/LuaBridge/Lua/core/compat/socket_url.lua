@@ -56,6 +56,38 @@ function M.build(parsed)
 	return url;
 end
 
+-- parse_path("/a/b%20c/") → { "a", "b c", is_absolute = 1, is_directory = 1 }: the segments,
+-- unescaped, with flags for a leading and a trailing slash (LuaSocket's shape).
+function M.parse_path(path)
+	local parsed = {};
+	path = path or "";
+	for segment in path:gmatch("([^/]+)") do parsed[#parsed + 1] = M.unescape(segment); end
+	if path:sub(1, 1) == "/" then parsed.is_absolute = 1; end
+	if path ~= "" and path:sub(-1) == "/" then parsed.is_directory = 1; end
+	return parsed;
+end
+
+-- build_path(segments, unsafe): the inverse; each segment escaped unless unsafe is true.
+-- RFC 3986 §3.3 pchar: unreserved, sub-delims, ":" and "@" stay as they are.
+function M.build_path(parsed, unsafe)
+	local out = {};
+	for i = 1, #parsed do
+		local segment = parsed[i];
+		if not unsafe then
+			segment = tostring(segment):gsub("[^%w%-%._~!%$&'%(%)%*%+,;=:@]", function(c) return ("%%%02X"):format(c:byte()); end);
+		end
+		out[i] = segment;
+	end
+	local path = table.concat(out, "/");
+	if #parsed > 0 then
+		if parsed.is_absolute then path = "/" .. path; end
+		if parsed.is_directory then path = path .. "/"; end
+	elseif parsed.is_absolute or parsed.is_directory then
+		path = "/";
+	end
+	return path;
+end
+
 -- absolute(base, relative): relative resolved against base (RFC 3986 §5.2, common cases).
 function M.absolute(base, relative)
 	local b = type(base) == "table" and base or M.parse(base);

@@ -1,0 +1,126 @@
+using System.Globalization;
+using Dapper;
+using LuaXmpp.Storage.Sql;
+using LuaXmpp.Xml;
+using Npgsql;
+
+namespace LuaXmpp.Storage.Postgres;
+
+/// <summary>
+/// An archive store in "prosodyarchive" on PostgreSQL, with mod_storage_sql's query semantics
+/// (<see cref="ArchiveFilter"/>, shared with SQLite). The writer's batches go in as one
+/// multi-row INSERT over arrays (one round trip, one prepared statement, rows in order).
+/// </summary>
+internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, string store) : IArchiveStore, IArchiveBatchStore
+{
+    /// <summary>
+    /// One statement for any batch size, so it stays prepared. WITH ORDINALITY ... ORDER BY keeps
+    /// the batch's order in sort_id (BIGSERIAL), which paging relies on. The keys are fresh, so
+    /// a conflict on Prosody's unique (host, user, store, key) index means this very batch was
+    /// committed before the connection died and the writer is retrying it: skipping the rows
+    /// keeps the retry from archiving anything twice.
+    /// </summary>
+    private const string InsertBatch = """
+        INSERT INTO "prosodyarchive" ("host","user","store","when","with","key","type","value")
+        SELECT @host, b.u, @store, b.w, b.p, b.k, b.t, b.v
+        FROM unnest(@users, @whens, @withs, @keys, @types, @values) WITH ORDINALITY AS b(u, w, p, k, t, v, n)
+        ORDER BY b.n
+        ON CONFLICT ("host", "user", "store", "key") DO NOTHING
+        """;
+
+    public Task<string> AppendAsync(string? user, string? key, XmlElement value, long when, string? with)
+    {
+        var stored = StoredValue.From(value);
+        var id = key ?? Guid.NewGuid().ToString();
+        return db.WriteAsync(async (c, tx) =>
+        {
+            var p = new { host, user = user ?? "", store, key = id, when = checked((int)when), with = with ?? "", type = stored.Type, value = stored.Text };
+            // An existing key is replaced and moves to the end, as in Prosody.
+            await c.ExecuteAsync(ProsodySql.DeleteArchiveKey, p, tx).ConfigureAwait(false);
+            await c.ExecuteAsync(ProsodySql.InsertArchive, p, tx).ConfigureAwait(false);
+            return id;
+        });
+    }
+
+    public Task AppendBatchAsync(IReadOnlyList<ArchiveAppend> items, bool durable)
+    {
+        // Serialised here, on the writer's thread, so the transaction only inserts.
+        int n = items.Count;
+        var users = new string[n];
+        var whens = new int[n];
+        var withs = new string[n];
+        var keys = new string[n];
+        var types = new string[n];
+        var values = new string[n];
+        for (int i = 0; i < n; i++)
+        {
+            var item = items[i];
+            var stored = StoredValue.From(item.Value);
+            (users[i], whens[i], withs[i], keys[i], types[i], values[i]) = (item.User, checked((int)item.When), item.With, item.Key, stored.Type, stored.Text);
+        }
+        var p = new { host, store, users, whens, withs, keys, types, values };
+        return db.WriteAsync(async (c, tx) => await c.ExecuteAsync(InsertBatch, p, tx).ConfigureAwait(false), durable);
+    }
+
+    public Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query) => db.ReadAsync(async c =>
+    {
+        // One snapshot for the count and the page. Without a count (the archive service usually
+        // has it cached) no transaction is needed: two round trips instead of four.
+        await using var tx = query.WantTotal ? await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead).ConfigureAwait(false) : null;
+        var filter = Filter(user, query);
+        long? total = query.WantTotal
+            ? await c.ExecuteScalarAsync<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx).ConfigureAwait(false)
+            : null;
+        if (!await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false)) return new ArchiveResult([], total) { UnknownId = true };
+
+        // The limit is written into the statement (an integer we format, never client text): a
+        // prepared statement with LIMIT $n gets a generic plan after five runs that cannot
+        // assume a small page, and may sort the user's whole archive instead of walking the
+        // sort index. The few page sizes clients ask for each stay prepared.
+        string limit = query.Limit is { } n ? Math.Max(n, 0).ToString(CultureInfo.InvariantCulture) : "ALL";
+        string sql = ProsodySql.SelectArchiveColumns + filter.Where + ArchiveFilter.OrderBy(query.Reverse) + " LIMIT " + limit;
+        var rows = await c.QueryAsync<(string Key, string Type, string Value, long When, string With)>(sql, filter.Parameters, tx).ConfigureAwait(false);
+        var items = ProsodySql.ToItems(rows, host, store);
+        if (tx is not null) await tx.CommitAsync().ConfigureAwait(false);
+        return new ArchiveResult(items, total);
+    });
+
+    public Task<long> DeleteAsync(string? user, ArchiveQuery query) => db.WriteAsync(async (c, tx) =>
+    {
+        var filter = Filter(user, query);
+        if (!await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false)) return 0L;
+        string sql;
+        if (query.Limit is { } limit)
+        {
+            filter.Parameters.Add("limit", Math.Max(limit, 0));
+            sql = ProsodySql.DeleteArchiveLimited(filter.Where, query.Reverse);
+        }
+        else sql = ProsodySql.DeleteArchiveWhere + filter.Where;
+        return (long)await c.ExecuteAsync(sql, filter.Parameters, tx).ConfigureAwait(false);
+    });
+
+    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync(async (c, tx) =>
+        (long)await c.ExecuteAsync(ProsodySql.DeleteOlderThan, new { host, store, cutoff, batch = Math.Max(batch, 0) }, tx).ConfigureAwait(false));
+
+    /// <summary>The query's WHERE clause; the place to add PostgreSQL-only filters.</summary>
+    private ArchiveFilter Filter(string? user, ArchiveQuery query) => ArchiveFilter.Build(host, store, user, query, arrayIds: true);
+
+    /// <summary>Adds the exclusive Before/After bounds; false when either names an item that is not there.</summary>
+    private static async Task<bool> AddIdRangeAsync(NpgsqlConnection c, NpgsqlTransaction? tx, ArchiveFilter filter, ArchiveQuery query)
+    {
+        if (query.After is { } after)
+        {
+            if (await LookUpSortIdAsync(c, tx, filter, after).ConfigureAwait(false) is not { } afterId) return false;
+            filter.After(afterId);
+        }
+        if (query.Before is { } before)
+        {
+            if (await LookUpSortIdAsync(c, tx, filter, before).ConfigureAwait(false) is not { } beforeId) return false;
+            filter.Before(beforeId);
+        }
+        return true;
+    }
+
+    private static Task<long?> LookUpSortIdAsync(NpgsqlConnection c, NpgsqlTransaction? tx, ArchiveFilter filter, string key) =>
+        c.QueryFirstOrDefaultAsync<long?>(ProsodySql.LookUpSortId, filter.KeyLookup(key), tx);
+}

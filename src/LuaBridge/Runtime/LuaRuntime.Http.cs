@@ -1,0 +1,155 @@
+using KeraLua;
+using LuaXmpp.Http;
+using LuaXmpp.LuaBridge.Interop;
+using LuaXmpp.LuaBridge.Libraries;
+
+namespace LuaXmpp.LuaBridge.Runtime;
+
+// The HTTP application: requests from the native listener go to our net.http.server
+// (Lua/net/http/server.lua), where mod_http's routes live; its answers come back through the
+// http_* primitives into the listener's IHttpResponse. One request, one Lua call on the loop;
+// a handler that waits finishes later through the same primitives.
+public sealed partial class LuaRuntime : IHttpApplication
+{
+    private readonly Dictionary<long, IHttpResponse> _httpResponses = new();
+    private int _httpHandle = LuaRef.NoRef;
+
+    /// <summary>Set when mod_http loads (Prosody opens its HTTP ports only then).</summary>
+    public bool HttpWanted { get; private set; }
+
+    /// <summary>Responses the application has not finished (tests: none may leak).</summary>
+    internal int OpenHttpResponses => _httpResponses.Count;
+
+    private void RegisterHttpNatives(NativeTable n)
+    {
+        n.Add("http_enable", _ => { HttpWanted = true; return 0; });
+        n.Add("http_start", HttpStart);
+        n.Add("http_write", HttpWrite);
+        n.Add("http_finish", HttpFinish);
+    }
+
+    public void Handle(HttpRequestData request, IHttpResponse response)
+    {
+        AssertLoop();
+        if (_disposed || !ResolveHttpHandle())
+        {
+            Fail(response, 503);
+            return;
+        }
+        _httpResponses[request.Id] = response;
+        var lua = State;
+        int top = lua.GetTop();
+        lua.EnsureStack(48);
+        try
+        {
+            lua.PushRef(_call);
+            lua.PushRef(_httpHandle);
+            PushRequest(lua, request);
+            if (lua.PCall(11, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+            {
+                _log.Error($"HTTP {request.Method} {request.Path} failed: {lua.ToString(-1, false)}");
+                if (_httpResponses.Remove(request.Id)) Fail(response, 500);
+            }
+        }
+        finally
+        {
+            lua.SetTop(top);
+        }
+    }
+
+    // handle(id, method, path, query, version, headers, body, ip, secure, host)
+    private static void PushRequest(Lua lua, HttpRequestData request)
+    {
+        lua.PushInteger(request.Id);
+        lua.PushString(request.Method);
+        NativeBoundary.PushUtf8(lua, request.Path);
+        if (request.Query is null) lua.PushNil();
+        else NativeBoundary.PushUtf8(lua, request.Query);
+        lua.PushString(request.HttpVersion);
+        lua.CreateTable(request.Headers.Count * 2, 0);
+        int i = 0;
+        foreach (var (name, value) in request.Headers)
+        {
+            lua.PushString(name);
+            lua.RawSetInteger(-2, ++i);
+            NativeBoundary.PushUtf8(lua, value);
+            lua.RawSetInteger(-2, ++i);
+        }
+        lua.PushBuffer(request.Body);
+        lua.PushString(request.RemoteIp);
+        lua.PushBoolean(request.Secure);
+        if (request.Host is null) lua.PushNil();
+        else NativeBoundary.PushUtf8(lua, request.Host);
+    }
+
+    private bool ResolveHttpHandle()
+    {
+        if (_httpHandle != LuaRef.NoRef) return true;
+        var lua = State;
+        int top = lua.GetTop();
+        lua.EnsureStack(16);
+        try
+        {
+            lua.PushRef(_call);
+            lua.GetGlobal("require");
+            lua.PushString("net.http.server");
+            if (lua.PCall(2, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2) || lua.Type(-1) != LuaType.Table)
+            {
+                _log.Error("net.http.server did not load: " + lua.ToString(-1, false));
+                return false;
+            }
+            lua.RawGetField(-1, "handle");
+            if (lua.Type(-1) != LuaType.Function) return false;
+            _httpHandle = lua.PopRef();
+            return true;
+        }
+        finally
+        {
+            lua.SetTop(top);
+        }
+    }
+
+    private static void Fail(IHttpResponse response, int status)
+    {
+        response.Start(status, []);
+        response.Finish();
+    }
+
+    // http_start(id, status, { name, value, ... })
+    private int HttpStart(Lua lua)
+    {
+        if (!_httpResponses.TryGetValue(lua.ToInteger(1), out var response)) return 0;
+        var status = lua.IsInteger(2) ? (int)lua.ToInteger(2) : 200;
+        if (status is < 100 or > 999) status = 500;
+        var headers = new List<KeyValuePair<string, string>>();
+        if (lua.Type(3) == LuaType.Table)
+        {
+            int count = (int)lua.RawLen(3);
+            for (int i = 1; i + 1 <= count; i += 2)
+            {
+                lua.RawGetInteger(3, i);
+                lua.RawGetInteger(3, i + 1);
+                if (lua.RawString(-2) is { } name && lua.RawString(-1) is { } value) headers.Add(new(name, value));
+                lua.Pop(2);
+            }
+        }
+        response.Start(status, headers);
+        return 0;
+    }
+
+    // http_write(id, bytes)
+    private int HttpWrite(Lua lua)
+    {
+        if (!_httpResponses.TryGetValue(lua.ToInteger(1), out var response)) return 0;
+        if (NativeBoundary.OptBytes(lua, 2) is { Length: > 0 } chunk) response.Write(chunk);
+        lua.PushBoolean(!response.Completed);
+        return 1;
+    }
+
+    // http_finish(id)
+    private int HttpFinish(Lua lua)
+    {
+        if (_httpResponses.Remove(lua.ToInteger(1), out var response)) response.Finish();
+        return 0;
+    }
+}

@@ -1,0 +1,3 @@
+namespace LuaXmpp.Tests.Storage;
+
+public sealed class InternalStorageContractTests() : StorageContractTests("internal");
