@@ -150,12 +150,8 @@ local function is_last_session(session)
 	return true;
 end
 
--- Hands each unacked stanza to "delivery/failure"; whatever nobody takes is bounced.
-local function handle_unacked(session)
-	local unacked = sm.sm_take_unacked(session);
-	session.smacks = false;
-	if #unacked == 0 then return; end
-	session.log("debug", "Session ends with %d unacked stanzas", #unacked);
+-- Hands each stanza to "delivery/failure"; whatever nobody takes is bounced.
+local function fail_delivery(session, unacked)
 	for _, stanza in ipairs(unacked) do
 		if not module:fire_event("delivery/failure", { session = session, stanza = stanza }) then
 			local stanza_type = stanza.attr.type;
@@ -167,6 +163,21 @@ local function handle_unacked(session)
 		end
 	end
 end
+
+local function handle_unacked(session)
+	local unacked = sm.sm_take_unacked(session);
+	session.smacks = false;
+	if #unacked == 0 then return; end
+	session.log("debug", "Session ends with %d unacked stanzas", #unacked);
+	fail_delivery(session, unacked);
+end
+
+-- Fired by the C# queue when the messages that fell off a full queue (never acknowledged) reach
+-- the queue's own bound: they go where an ending session's would, so a client that never acks
+-- cannot grow server memory.
+module:hook("smacks-queue-spilled", function (event)
+	fail_delivery(event.session, event.stanzas);
+end);
 
 -- Messages: MAM results need nothing (the archive has them); messages the client will fetch
 -- from its archive need nothing; otherwise offline storage when this was the last resource.

@@ -7,7 +7,7 @@
 #   bash scripts/reliability.sh --full --only LoadTests # one class: HostileInputTests, AddressingTests,
 #       SaslAbuseTests, ProtocolAbuseTests, SmacksAbuseTests, MamAbuseTests, StanzaFuzzTests,
 #       FaultTests, StorageFaultTests, SlowReaderTests, ArchiveKillTests, SmacksCutTests,
-#       LoadTests, SmacksSessionLoadTests, HibernationLoadTests
+#       LoadTests, SmacksSessionLoadTests, HibernationLoadTests, ConnectionFloodTests, CpuFloodTests
 #   LUAXMPP_RELIABILITY_CONNECTIONS=2000 bash scripts/reliability.sh --only Load   # any one size
 #
 # Sizes that can be set one by one: LUAXMPP_RELIABILITY_<NAME> (CONNECTIONS, SECONDS, RATE,

@@ -112,7 +112,16 @@ public sealed class ArchiveWriter : IAsyncDisposable
             while (batch.Count < maxBatch && reader.TryRead(out var p)) batch.Add(p);
             if (batch.Count == 0) continue;
             lastStart = start;
-            await CommitAsync(batch, taken).ConfigureAwait(false);
+            try
+            {
+                await CommitAsync(batch, taken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // A bug in the bookkeeping must not end the loop: the next batch gets its chance.
+                foreach (var p in batch) p.Done.TrySetException(ex);
+                Forget(batch);
+            }
         }
     }
 
@@ -128,13 +137,15 @@ public sealed class ArchiveWriter : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            // Everyone waiting is answered first: nothing on this path may keep the writer (or a
+            // MAM query waiting for a user's last append) from going on.
             _counts.EndChangeForget(users);
+            foreach (var p in batch) p.Done.TrySetException(ex);
+            Forget(batch);
             // Once per streak of failures: during an outage every batch fails the same way.
             if (!_failing) Log.Error($"Could not archive {items.Count} message(s): {ex.Message}; further failed batches are logged at debug level until one commits");
             else Log.Debug($"Could not archive {items.Count} message(s): {ex.Message}");
             _failing = true;
-            foreach (var p in batch) p.Done.TrySetException(ex);
-            Forget(batch);
             return;
         }
         _counts.EndAppend(items);

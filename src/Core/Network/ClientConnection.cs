@@ -60,6 +60,7 @@ public sealed class ClientConnection : IClientConnection
     private int _closed;
     // Set once, when the client was found not to be reading.
     private int _overBudget;
+    private int _authenticated;
     private IDisposable? _authTimer;
 
     public ClientConnection(Socket socket, ServerLoop loop, ConnectionOptions options)
@@ -103,6 +104,9 @@ public sealed class ClientConnection : IClientConnection
     public bool HeaderSent { get; set; }
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+    /// <summary>True once SASL succeeded (<see cref="MarkAuthenticated"/>).</summary>
+    public bool IsAuthenticated => Volatile.Read(ref _authenticated) != 0;
 
     /// <summary>Bytes queued for this client that its socket has not taken yet.</summary>
     public long QueuedBytes => _budget.Queued;
@@ -157,6 +161,7 @@ public sealed class ClientConnection : IClientConnection
     public void MarkAuthenticated(int maxStanzaBytes)
     {
         _parser.MaxStanzaBytes = maxStanzaBytes;
+        if (Interlocked.Exchange(ref _authenticated, 1) == 0) _options.Limits?.Authenticated(RemoteAddress);
         _authTimer?.Dispose();
         _authTimer = null;
     }
@@ -254,9 +259,17 @@ public sealed class ClientConnection : IClientConnection
         return null;
     }
 
+    // Zero-byte reads on the plain socket: an idle connection waits for input without a buffer,
+    // so thousands of idle (or flooding, never-speaking) connections hold no read buffers; one is
+    // rented when bytes arrive. Not over TLS: SslStream may already hold the client's next bytes
+    // (read together with the handshake's last flight), and a zero-byte read would then wait for
+    // more from the socket that never come.
+    private PipeReader CreateReader() =>
+        PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true, useZeroByteReads: _stream is NetworkStream));
+
     private async Task<string> ReadLoopAsync()
     {
-        var reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true));
+        var reader = CreateReader();
         try
         {
             while (!IsClosed)
@@ -279,7 +292,7 @@ public sealed class ClientConnection : IClientConnection
                     reader.AdvanceTo(buffer.End);
                     await reader.CompleteAsync().ConfigureAwait(false);
                     if (!await SwitchWriterToTlsAsync().ConfigureAwait(false)) return "TLS handshake failed";
-                    reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(leaveOpen: true));
+                    reader = CreateReader();
                     continue;
                 }
                 // After a stream restart, bytes the client pipelined are still unparsed: look at them again at once.

@@ -17,6 +17,9 @@ public sealed record ConnectionOptions
     /// <summary>Seconds an unauthenticated connection may live (Prosody's c2s_timeout, default 300).</summary>
     public TimeSpan? UnauthenticatedTimeout { get; init; } = TimeSpan.FromSeconds(300);
 
+    /// <summary>Admission caps shared by all client listeners; null admits everyone.</summary>
+    public ConnectionLimits? Limits { get; init; }
+
     /// <summary>
     /// A backstop on the number of elements queued for a client that does not read. The byte
     /// budget (<see cref="MaxSendBufferBytes"/>) is the real bound; this one only caps the

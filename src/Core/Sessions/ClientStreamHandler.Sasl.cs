@@ -54,10 +54,14 @@ public sealed partial class ClientStreamHandler
         {
             return SaslFailure("incorrect-encoding", "Invalid base64");
         }
-        var delay = _throttle.DelayFor(_connection.RemoteAddress, mechanism.Username);
-        if (delay > TimeSpan.Zero) await Task.Delay(delay, _server.Loop.Time);
+        // The address's delay before any work; the account's share once the mechanism knows the
+        // username (PLAIN only learns it in its one step), before the outcome is told.
+        var waited = _throttle.DelayFor(_connection.RemoteAddress, null);
+        if (waited > TimeSpan.Zero) await Task.Delay(waited, _server.Loop.Time);
         // Key derivation and storage lookups run off the loop; the continuation comes back to it.
         var step = await Task.Run(() => mechanism.StepAsync(data));
+        if (step.Outcome != SaslOutcome.Challenge && _throttle.DelayFor(_connection.RemoteAddress, mechanism.Username) - waited is { Ticks: > 0 } more)
+            await Task.Delay(more, _server.Loop.Time);
         if (_connection.IsClosed) return StreamAction.Close;
         switch (step.Outcome)
         {
@@ -78,7 +82,8 @@ public sealed partial class ClientStreamHandler
             default:
                 _sasl = null;
                 _throttle.RecordFailure(_connection.RemoteAddress, mechanism.Username);
-                session.Log.Info($"Authentication failed ({step.Condition}) for '{mechanism.Username}' from {_connection.RemoteAddress}");
+                // One line per failure with the account and the address, in mod_log_auth's layout, for fail2ban-style tools.
+                session.Log.Warn($"Failed authentication attempt ({step.Condition ?? "not-authorized"}) for user {mechanism.Username ?? "(unknown)"}@{session.Host} from IP: {_connection.RemoteAddress}");
                 FireSessionEvent("authentication-failure", step.Condition);
                 return SaslFailure(step.Condition ?? "not-authorized", step.Text);
         }

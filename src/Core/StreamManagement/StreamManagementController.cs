@@ -25,6 +25,8 @@ public sealed class StreamManagementController
     private IDisposable? _ackDelayTimer;
     private bool _checkPending;
     private bool _resending;
+    private bool _spillPending;
+    private bool _spilledBefore;
     private uint? _lastRequested;
 
     public StreamManagementController(ClientSession session, string ns, ServerLoop loop, EventBus events, StreamManagementLimits limits)
@@ -221,6 +223,11 @@ public sealed class StreamManagementController
         }
         // Deferred: mod_smacks may end the session there, which must not happen inside Send.
         if (State.Enqueue(copy)) _loop.Post(OnOverflow);
+        if (State.SpillFull && !_spillPending)
+        {
+            _spillPending = true;
+            _loop.Post(OnSpillFull);
+        }
         if (Hibernating)
         {
             var e = new EventData(_session, copy);
@@ -242,6 +249,29 @@ public sealed class StreamManagementController
         e["session"] = _session;
         // mod_smacks ends a hibernating session at once then, instead of letting it grow.
         _events.Fire("smacks-queue-overflow", e);
+    }
+
+    // The spill of a session that does not ack is bounded like its queue: full, it goes to
+    // mod_smacks, which hands each message to offline storage (or bounces it) as it does for a
+    // session that ends, so memory stays flat however long the client never acks. A message the
+    // client did read may so also wait in offline storage: delivered twice rather than lost.
+    private void OnSpillFull()
+    {
+        _spillPending = false;
+        if (!Enabled || _session.Destroyed || State.SpilledCount == 0) return;
+        var spilled = State.TakeSpill();
+        var line = $"Stream management: {spilled.Count} unacknowledged messages beyond the queue handed to offline storage";
+        if (_spilledBefore) _session.Log.Debug(line);
+        else _session.Log.Info(line + " (later batches are logged at debug level)");
+        _spilledBefore = true;
+        var table = new DataTable();
+        long i = 0;
+        foreach (var stanza in spilled) table[++i] = stanza;
+        var e = new EventData(_session);
+        e["origin"] = _session;
+        e["session"] = _session;
+        e["stanzas"] = table;
+        _events.Fire("smacks-queue-spilled", e);
     }
 
     // Prosody checks when the write buffer drains; checking once after the current loop work

@@ -16,7 +16,9 @@ namespace LuaXmpp.StreamManagement;
 /// message stanzas move to a spill list (they still count as unacknowledged, and end up in
 /// offline storage if the session dies), other stanzas are only counted. Either way the
 /// session is no longer resumable (<see cref="Overflowed"/>), since a resume could not re-send
-/// everything the client missed.</para>
+/// everything the client missed. The spill is bounded too (64 messages or 512 KiB at most):
+/// once full, the owner takes it (<see cref="TakeSpill"/>) and hands it to offline storage
+/// at once, so a client that never acks cannot grow server memory (issue 16, item 2).</para>
 /// </remarks>
 public sealed class StreamManagementState
 {
@@ -29,6 +31,7 @@ public sealed class StreamManagementState
     private ulong _sent;
     private ulong _acked;
     private long _bytes;
+    private long _spillBytes;
 
     public StreamManagementState(int maxCount, long maxBytes)
     {
@@ -77,12 +80,41 @@ public sealed class StreamManagementState
         {
             var oldest = _queue.Dequeue();
             _bytes -= oldest.Bytes;
-            if (oldest.Element.Name == "message") _spill.Enqueue(oldest);
+            if (oldest.Element.Name == "message")
+            {
+                _spill.Enqueue(oldest);
+                _spillBytes += oldest.Bytes;
+            }
             else DroppedNonMessages++;
             first |= !Overflowed;
             Overflowed = true;
         }
         return first;
+    }
+
+    /// <summary>The spill reached its bound: time to hand it on (<see cref="TakeSpill"/>).</summary>
+    public bool SpillFull => _spill.Count >= Math.Min(_maxCount, MaxSpillCount) || _spillBytes >= Math.Min(_maxBytes, MaxSpillBytes);
+
+    // Small batches: what waits here is held twice over on its way to storage (here and in the
+    // Lua stanzas the offline handler writes), so the bound is well below the queue's.
+    private const int MaxSpillCount = 64;
+    private const long MaxSpillBytes = 512 * 1024;
+
+    /// <summary>Messages held in the spill.</summary>
+    public int SpilledCount => _spill.Count;
+
+    /// <summary>
+    /// Removes the spilled messages, oldest first, for offline storage. They stay counted as
+    /// sent and unacknowledged (the client's h still counts them), but are no longer held.
+    /// </summary>
+    public IReadOnlyList<XmlElement> TakeSpill()
+    {
+        var list = new List<XmlElement>(_spill.Count);
+        foreach (var e in _spill) list.Add(e.Element);
+        _spill.Clear();
+        _spill.TrimExcess();
+        _spillBytes = 0;
+        return list;
     }
 
     /// <summary>Whether <paramref name="h"/> is a valid acknowledgement now (does not claim more than was sent).</summary>
@@ -94,7 +126,7 @@ public sealed class StreamManagementState
         uint delta = unchecked(h - Acked);
         if (delta > Unacked) return AckResult.TooMany(h, Sent);
         _acked += delta;
-        Trim(_spill);
+        TrimSpill();
         while (_queue.TryPeek(out var oldest) && oldest.Sequence <= _acked)
         {
             _bytes -= oldest.Bytes;
@@ -121,7 +153,7 @@ public sealed class StreamManagementState
         var list = Unacknowledged();
         _spill.Clear();
         _queue.Clear();
-        _bytes = 0;
+        _bytes = _spillBytes = 0;
         _acked = _sent;
         return list;
     }
@@ -135,7 +167,7 @@ public sealed class StreamManagementState
         Handled = handled;
         _queue.Clear();
         _spill.Clear();
-        _bytes = 0;
+        _bytes = _spillBytes = 0;
         _sent = _acked = sent;
     }
 
@@ -146,9 +178,13 @@ public sealed class StreamManagementState
         _spill.TrimExcess();
     }
 
-    private void Trim(Queue<Entry> queue)
+    private void TrimSpill()
     {
-        while (queue.TryPeek(out var oldest) && oldest.Sequence <= _acked) queue.Dequeue();
+        while (_spill.TryPeek(out var oldest) && oldest.Sequence <= _acked)
+        {
+            _spillBytes -= oldest.Bytes;
+            _spill.Dequeue();
+        }
     }
 
     /// <summary>A cheap upper-bound estimate of the serialized size, for the byte bound.</summary>

@@ -107,6 +107,7 @@ public sealed partial class XmlStreamParser
             _joinedText.Clear();
             XmlElement? root = null;
             int pos = 0;
+            int elements = 0;
             while (pos < unit.Length)
             {
                 if (unit[pos] != (byte)'<')
@@ -126,6 +127,8 @@ public sealed partial class XmlStreamParser
                 else if (next == (byte)'?') throw new XmlStreamException(StreamErrorCondition.RestrictedXml, "Processing instructions are not allowed in XMPP (RFC 6120 §11.1)");
                 else
                 {
+                    if (++elements > limits.MaxElements)
+                        throw new XmlStreamException(StreamErrorCondition.PolicyViolation, $"More than {limits.MaxElements} elements in one stanza");
                     int before = _bindings.Count;
                     var element = ReadStartTag(unit, ref pos, out bool empty, out int qStart, out int qLength, out _);
                     if (_open.Count > 0) FlushText(_open[^1].Element);

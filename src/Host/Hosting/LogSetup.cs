@@ -58,7 +58,9 @@ public static class LogSetup
         if (target == "*syslog") return new ConsoleLogSink(min, Console.Error);
         var path = ServerPaths.Resolve(configDirectory, target);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        return new ConsoleLogSink(min, new StreamWriter(path, append: true) { AutoFlush = true });
+        var sink = new FileLogSink(min, path);
+        sink.Open();
+        return sink;
     }
 
     private static LogLevel? Parse(string level) => level switch

@@ -156,12 +156,19 @@ public sealed class ServerHost : IAsyncDisposable
         var certificates = _certificates!;
         var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
         var sendBuffer = MaxSendBufferBytes();
+        var limits = new ConnectionLimits
+        {
+            MaxConnectionsPerIp = NetworkSetting("max_connections_per_ip", 0),
+            MaxUnauthenticatedPerIp = NetworkSetting("max_unauthenticated_per_ip", ConnectionLimits.DefaultMaxUnauthenticatedPerIp),
+            MaxUnauthenticated = NetworkSetting("max_unauthenticated", ConnectionLimits.DefaultMaxUnauthenticated),
+        };
         ConnectionOptions Options(bool directTls) => new()
         {
             DirectTls = directTls,
             CertificateFor = certificates.For,
             UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
             MaxSendBufferBytes = sendBuffer,
+            Limits = limits,
         };
         IStreamHandler Handler(ClientConnection connection) => new ClientStreamHandler(server, connection, certificates.Has, throttle);
 
@@ -197,6 +204,20 @@ public sealed class ServerHost : IAsyncDisposable
             return ConnectionOptions.DefaultMaxSendBufferBytes;
         }
         return (long)value;
+    }
+
+    // network_settings connection caps (see ConnectionLimits); 0 turns one off.
+    private int NetworkSetting(string name, int fallback)
+    {
+        if (_config.Get(null, "network_settings") is not ConfigTable settings) return fallback;
+        var value = ConfigValues.AsNumber(settings[name]);
+        if (value is null) return fallback;
+        if (value < 0 || value > int.MaxValue)
+        {
+            _log.Warn($"network_settings.{name} = {value} is not a count (0 for no limit); using {fallback}");
+            return fallback;
+        }
+        return (int)value;
     }
 
     /// <summary>

@@ -44,15 +44,37 @@ public sealed class AuthFailureThrottleTests
     }
 
     [Fact]
-    public void DelayFor_CountsPerUser_AcrossIps()
+    public void AccountFailures_FromOtherAddresses_NeverDelayACleanAddress()
     {
         var t = Throttle();
-        t.RecordFailure("192.0.2.1", "juliet");
-        t.RecordFailure("192.0.2.2", "juliet");
-        t.RecordFailure("192.0.2.3", "juliet");
+        for (int i = 1; i <= 16; i++) t.RecordFailure($"192.0.2.{i}", "juliet");
 
-        Assert.Equal(TimeSpan.FromSeconds(1), t.DelayFor("192.0.2.9", "juliet"));
-        Assert.Equal(TimeSpan.Zero, t.DelayFor("192.0.2.9", "romeo"));
+        Assert.Equal(TimeSpan.Zero, t.DelayFor("192.0.2.99", "juliet"));
+        Assert.Equal(TimeSpan.Zero, t.DelayFor("192.0.2.1", "romeo"));
+    }
+
+    [Fact]
+    public void AccountFailures_DelayAnAddressWithFailures_UpToTheCap()
+    {
+        var t = Throttle();
+        for (int i = 1; i <= 16; i++) t.RecordFailure($"192.0.2.{i}", "juliet");
+
+        // One failure of its own: the account's 16 count, capped at AccountShareCap (5: 4 s).
+        Assert.Equal(AuthFailureThrottle.Delay(AuthFailureThrottle.AccountShareCap), t.DelayFor("192.0.2.1", "juliet"));
+        Assert.Equal(TimeSpan.FromSeconds(4), t.DelayFor("192.0.2.1", "juliet"));
+    }
+
+    [Fact]
+    public void OwnFailuresAtAnAccount_CountInFull_EvenFromAnAddressWithFewFailures()
+    {
+        var t = Throttle();
+        Fail(t, 8, ip: "192.0.2.1", user: "juliet");
+        // The address's failures are all at juliet: a success elsewhere does not clear them here.
+        t.RecordSuccess("192.0.2.2", "juliet");
+
+        Assert.Equal(AuthFailureThrottle.Delay(8), t.DelayFor("192.0.2.1", "juliet"));
+        t.RecordSuccess("192.0.2.1", "juliet");
+        Assert.Equal(AuthFailureThrottle.Delay(8), t.DelayFor("192.0.2.1", null));
     }
 
     [Fact]

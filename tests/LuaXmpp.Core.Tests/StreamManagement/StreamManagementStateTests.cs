@@ -120,6 +120,25 @@ public sealed class StreamManagementStateTests
     }
 
     [Fact]
+    public void Spill_IsBoundedLikeTheQueue_AndTakenOnce()
+    {
+        var state = new StreamManagementState(3, 1 << 20);
+        for (int i = 1; i <= 5; i++) state.Enqueue(Message(i));
+        Assert.False(state.SpillFull);
+
+        state.Enqueue(Message(6));
+
+        Assert.True(state.SpillFull);
+        Assert.Equal(["m1", "m2", "m3"], state.TakeSpill().Select(e => e.GetAttribute("id")));
+        Assert.Equal(0, state.SpilledCount);
+        Assert.False(state.SpillFull);
+        Assert.Equal(6, state.Unacked);
+        Assert.Equal(["m4", "m5", "m6"], state.Unacknowledged().Select(e => e.GetAttribute("id")));
+        Assert.True(state.Ack(6).Valid);
+        Assert.Empty(state.Unacknowledged());
+    }
+
+    [Fact]
     public void Enqueue_Overflow_CountsDroppedNonMessages()
     {
         var state = new StreamManagementState(2, 1 << 20);

@@ -81,6 +81,20 @@ public sealed class XmlStreamParserLimitTests
     }
 
     [Fact]
+    public void TryRead_RefusesAStanzaWithTooManyElements_ButAcceptsTheLimit()
+    {
+        static string Wide(int children) => "<message>" + string.Concat(Enumerable.Repeat("<a/>", children)) + "</message>";
+        var limits = new XmlStreamLimits(MaxStanzaBytes: 1 << 20, MaxElements: 100);
+        var driver = new ParserDriver(new XmlStreamParser(limits)).Feed(H);
+
+        driver.Feed(Wide(99));
+        var ex = Assert.Throws<XmlStreamException>(() => driver.Feed(Wide(100)));
+
+        Assert.IsType<StreamElementEvent>(driver.Events[1]);
+        Assert.Equal(StreamErrorCondition.PolicyViolation, ex.Condition);
+    }
+
+    [Fact]
     public void TryRead_CountsLimitPerElement_NotPerStream()
     {
         var driver = Started();

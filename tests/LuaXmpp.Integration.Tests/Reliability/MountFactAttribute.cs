@@ -12,6 +12,9 @@ public sealed class MountFactAttribute : FactAttribute
 {
     private static readonly Lazy<string?> Unavailable = new(Probe);
 
+    /// <summary>Why tests cannot mount here, or null when they can (probed once).</summary>
+    internal static string? UnavailableReason => Unavailable.Value;
+
     public MountFactAttribute()
     {
         if (Unavailable.Value is { } reason) Skip = "needs to mount a tmpfs, not permitted here: " + reason;
@@ -52,5 +55,14 @@ public sealed class MountFactAttribute : FactAttribute
         }
 
         return (process.ExitCode, error.Trim());
+    }
+}
+
+/// <summary>A theory that mounts a tmpfs: skipped, with the reason, where mounting is not permitted.</summary>
+public sealed class MountTheoryAttribute : TheoryAttribute
+{
+    public MountTheoryAttribute()
+    {
+        if (MountFactAttribute.UnavailableReason is { } reason) Skip = "needs to mount a tmpfs, not permitted here: " + reason;
     }
 }

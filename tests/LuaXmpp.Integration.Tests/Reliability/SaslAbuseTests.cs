@@ -33,9 +33,12 @@ public sealed class SaslAbuseTests(ITestOutputHelper output)
         return (server, await SecureStreamAsync(server));
     }
 
-    private static async Task<XmppSocketClient> SecureStreamAsync(ServerProcess server)
+    /// <summary>A stream after STARTTLS, from 127.0.0.1 or from <paramref name="address"/> (any of 127/8).</summary>
+    private static async Task<XmppSocketClient> SecureStreamAsync(ServerProcess server, string? address = null)
     {
-        var client = await XmppSocketClient.ConnectAsync(server.C2sPort);
+        var client = address is null
+            ? await XmppSocketClient.ConnectAsync(server.C2sPort)
+            : await XmppSocketClient.ConnectFromAsync(System.Net.IPAddress.Parse(address), server.C2sPort);
         await client.OpenStreamAsync(Host);
         await client.StartTlsAsync(Host);
         await client.OpenStreamAsync(Host);
@@ -156,7 +159,7 @@ public sealed class SaslAbuseTests(ITestOutputHelper output)
         await using var other = await SecureStreamAsync(server);
         var success = await other.AuthPlainAsync("other", "right-other");
         double loginSeconds = login.Elapsed.TotalSeconds;
-        int logged = ServerLog.Count(server, "Authentication failed (not-authorized) for 'victim'");
+        int logged = ServerLog.Count(server, "Failed authentication attempt (not-authorized) for user victim@localhost from IP: 127.0.0.1");
 
         output.WriteLine("seconds to each failure: " + string.Join(", ", answered.Select(s => s.ToString("F2"))) + $"; correct login: {loginSeconds:F2}");
         server.Check(() =>
@@ -168,6 +171,55 @@ public sealed class SaslAbuseTests(ITestOutputHelper output)
             Assert.Equal("success", success.Name.LocalName);
             Assert.Equal(5, logged);
         });
+    }
+
+    /// <summary>
+    /// Issue 16, item 6: guesses spread over 16 addresses, PLAIN, at one account. Each address's
+    /// first guess is free; its second is delayed by the account's failures elsewhere (capped),
+    /// while the owner's correct login from an address with no failures is not delayed at all.
+    /// Every failure is logged once with the account and the address (fail2ban).
+    /// </summary>
+    [Fact]
+    public async Task DistributedBruteForce_IsDelayed_ButOwnerFromCleanAddressIsNot()
+    {
+        var (server, first) = await StartAsync(output, "victim");
+        await using var _ = server;
+        await first.DisposeAsync();
+        var attackers = await Task.WhenAll(Enumerable.Range(2, 16).Select(i => SecureStreamAsync(server, $"127.0.0.{i}")));
+        try
+        {
+            foreach (var attacker in attackers)
+            {
+                Assert.Equal("failure", (await attacker.AuthPlainAsync("victim", "guess-1")).Name.LocalName);
+            }
+
+            var seconds = await Task.WhenAll(attackers.Select(async attacker =>
+            {
+                var clock = Stopwatch.StartNew();
+                var outcome = await attacker.AuthPlainAsync("victim", "guess-2");
+                Assert.Equal("failure", outcome.Name.LocalName);
+                return clock.Elapsed.TotalSeconds;
+            }));
+
+            await using var owner = await SecureStreamAsync(server, "127.0.0.100");
+            var login = Stopwatch.StartNew();
+            var success = await owner.AuthPlainAsync("victim", "right-victim");
+            double loginSeconds = login.Elapsed.TotalSeconds;
+            int logged = ServerLog.Count(server, "Failed authentication attempt (not-authorized) for user victim@localhost from IP: 127.0.0.");
+
+            output.WriteLine($"second guesses answered after {seconds.Min():F2}..{seconds.Max():F2} s; owner's login from a clean address: {loginSeconds:F3} s; {logged} failure lines");
+            server.Check(() =>
+            {
+                Assert.All(seconds, s => Assert.True(s >= 0.95, $"a second guess was answered after {s:F2} s, expected a delay"));
+                Assert.Equal("success", success.Name.LocalName);
+                Assert.True(loginSeconds < 1, $"the owner's login took {loginSeconds:F2} s");
+                Assert.Equal(32, logged);
+            });
+        }
+        finally
+        {
+            foreach (var attacker in attackers) await attacker.DisposeAsync();
+        }
     }
 
     private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));

@@ -180,6 +180,73 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Issue 16, item 3: the log file is on the full disk too, with the archive on, in both
+    /// durability modes. Logging must not throw into the storage error paths (it wedged the
+    /// archive writer: MAM went unanswered for every user until a restart). While full, every
+    /// stanza gets its answer; once space is freed, every user's MAM query is answered (one who
+    /// never had a failed write too), writes work and the log file resumes, without a restart.
+    /// </summary>
+    [MountTheory]
+    [InlineData("batched")]
+    [InlineData("strict")]
+    public async Task DiskFullWithTheLogOnIt_EveryStanzaAnswered_MamWorksAfterwards(string durability)
+    {
+        int messages = ReliabilitySize.Pick("DISK_FULL_MESSAGES", ci: 20, full: 1_000);
+        await using var disk = await TmpfsMount.CreateAsync(sizeKib: 4096);
+        var logPath = Path.Combine(disk.Path, "server.log");
+        await using var server = await ServerProcess.StartAsync(output, c => c
+            .Set("data_path", ServerConfig.Lua(disk.Path))
+            .Set("log", $"{{ info = {ServerConfig.Lua(logPath)} }}")
+            .Set("archive_durability", ServerConfig.Lua(durability))
+            .Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register", "offline", "mam")));
+        await RegisterAsync(server, "bob", "carol");
+        await using var alice = await LoginAsync(server, "alice", register: true);
+        await using var carol = await LoginAsync(server, "carol", register: false);
+
+        await TruncateWalAsync(disk.Path);
+        long filled = disk.Fill();
+        var failing = await WhileFailingAsync(alice, messages);
+        long logBeforeFree = new FileInfo(logPath).Length;
+
+        disk.FreeFiller();
+        var recovered = await AfterRecoveryAsync(server, alice);
+        var mam = new List<string?>();
+        foreach (var (client, who) in new[] { (alice, "alice"), (carol, "carol") })
+        {
+            await client.SendAsync($"<iq type='set' id='mam-{who}'><query xmlns='urn:xmpp:mam:2' queryid='q-{who}'/></iq>");
+            var reply = await client.WaitForAsync(e => (string?)e.Attribute("id") == $"mam-{who}", $"MAM reply for {who}", ReplyTimeout);
+            mam.Add((string?)reply.Attribute("type"));
+        }
+        await Task.Delay(1000);
+        // Something to log once the sink's reopen pause has passed: a login.
+        await using (await LoginAsync(server, "bob", register: false))
+        {
+        }
+        await Task.Delay(500);
+        var log = ReadShared(logPath);
+        output.WriteLine("log tail: " + string.Join("\n", log.Split('\n').TakeLast(6)));
+        bool logResumed = log.Contains(RecoveredLine, StringComparison.Ordinal) || new FileInfo(logPath).Length > logBeforeFree;
+
+        output.WriteLine($"{durability}: filler {filled / 1024} KiB; while full: roster {XmppSocketClient.ErrorCondition(failing.RosterReply)}, " +
+            $"{failing.Bounces.Count} of {messages} messages answered with errors; after freeing: MAM {string.Join(",", mam)}, log {logBeforeFree} -> {new FileInfo(logPath).Length} bytes");
+        server.Check(() =>
+        {
+            AssertFailedVisibly(failing, messages);
+            AssertRecovered(recovered);
+            Assert.Equal(["result", "result"], mam);
+            Assert.True(logResumed, "the log file did not resume after space was freed");
+            Assert.Null(server.ExitCode);
+        });
+    }
+
+    private static string ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>
     /// The data directory's filesystem goes read-only. Linux refuses <c>mount -o remount,ro</c>
     /// while a file on it is open for writing (the running server's database), so the server is
     /// stopped, the tmpfs remounted read-only and the server started on it. SQLite cannot read a

@@ -59,6 +59,14 @@ public sealed class XmppSocketClient : IAsyncDisposable
         return new XmppSocketClient(tcp);
     }
 
+    /// <summary>Connects from another loopback address (any of 127/8), as a client on another host would.</summary>
+    public static async Task<XmppSocketClient> ConnectFromAsync(IPAddress local, int port)
+    {
+        var tcp = new TcpClient(new IPEndPoint(local, 0)) { NoDelay = true };
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        return new XmppSocketClient(tcp);
+    }
+
     public static string Header(string to, string contentNs = "jabber:client") =>
         $"<?xml version='1.0'?><stream:stream to='{to}' version='1.0' xml:lang='en' xmlns='{contentNs}' xmlns:stream='{StreamsNs}'>";
 
