@@ -57,9 +57,7 @@ public sealed partial class LuaRuntime
         n.Add("host_list", HostList);
         n.Add("auth_name", AuthName);
 
-        n.Add("route", l => Route(l, _server.Router.Route));
-        n.Add("post", l => Route(l, (o, s) => _server.Router.Post(o, s, l.ToBoolean(3))));
-        n.Add("process", l => Route(l, _server.Router.Process));
+        RegisterRoutingNatives(n);
 
         n.Add("modules_load", ModulesLoad);
         n.Add("modules_unload", ModulesUnload);
@@ -73,6 +71,7 @@ public sealed partial class LuaRuntime
         n.Add("find_module", FindModule);
         n.Add("find_resource", FindResource);
 
+        RegisterPendingNatives(n);
         RegisterStorageNatives(n);
         RegisterStreamManagementNatives(n);
         RegisterArchiveNatives(n);
