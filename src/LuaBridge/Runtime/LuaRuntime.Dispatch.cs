@@ -31,8 +31,14 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>How many chains were handed to Lua (tests: a chain without Lua handlers stays native).</summary>
     internal long Dispatches { get; private set; }
 
-    /// <summary>How long a waiting handler may hold its pass before the log names it (it is not cancelled).</summary>
-    internal static TimeSpan WaitWarning { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long a waiting handler may hold its pass before the log names it (it is not
+    /// cancelled): option handler_wait_warning (seconds, global), 30 by default.
+    /// </summary>
+    private TimeSpan WaitWarning => _waitWarning ??=
+        TimeSpan.FromSeconds(Math.Clamp(_server.Config.GetNumber(null, "handler_wait_warning") ?? 30, 0.1, 86_400));
+
+    private TimeSpan? _waitWarning;
 
     private sealed record PendingDispatch(EventData Event, EventRef Ref, string Name, TaskCompletionSource<object?> Done)
     {

@@ -24,12 +24,14 @@ public sealed partial class LuaRuntime
     {
         n.Add("dispatch_done", DispatchDone);
         n.Add("pending_block", PendingBlock);
+        n.Add("timer_done", TimerDone);
     }
 
     private void ResolvePendingRefs(Lua lua)
     {
         _pendingMarker = EntryRef(lua, "PENDING");
         _complete = EntryRef(lua, "complete");
+        _runTimer = EntryRef(lua, "run_timer");
     }
 
     /// <summary>

@@ -205,6 +205,7 @@ bridge.walk = walk;
 -- when C# was already told the walk waits (job.pending), reports the end through dispatch_done
 -- so that the C# pass (router, delivery) goes on.
 local function run_job(job)
+	if job.run then return job.run(job); end
 	may_wait_of[coroutine.running()] = job[5];
 	local result = walk(job[1], job[2], job[3]);
 	job.result, job.finished = result, true;
@@ -237,6 +238,51 @@ local function session_runner(session)
 	});
 	rawset(session, "thread", r);
 	return r;
+end
+
+-- Runs job.run(job) in a pooled runner, so that it may wait; true if it finished already.
+local function run_pooled(job)
+	if not async then async = require "util.async"; end
+	local runner = take_runner();
+	runner:run(job);
+	if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
+	return job.finished;
+end
+
+-- Timer callbacks (util.timer, module:add_timer) run in a runner, as Prosody's may, so they can
+-- wait for storage: finished, ok, result; a timer that waited reports through timer_done.
+local function run_timer(job)
+	may_wait_of[coroutine.running()] = true;
+	job.ok, job.result = xpcall(job[1], traceback, job[2]);
+	job.finished = true;
+	if job.pending then N.timer_done(job[3], job.ok, job.result); end
+end
+
+function bridge.run_timer(f, now, id)
+	local job = { f, now, id, run = run_timer };
+	if run_pooled(job) then return true, job.ok, job.result; end
+	job.pending = true;
+	return false;
+end
+
+-- Module loading runs in a runner too (a module may read its stores while loading). One that
+-- waits is reported loaded; a failure after the wait is logged.
+local function run_load(job)
+	may_wait_of[coroutine.running()] = true;
+	job.result = table.pack(xpcall(require "core.modulemanager"._bridge_load, traceback, job[1], job[2]));
+	job.finished = true;
+	local r = job.result;
+	if job.pending and not (r[1] and r[2]) then
+		bridge.log("modulemanager", "error", "Loading mod_%s on %s failed after a wait: %s", job[2], job[1], tostring(r[1] and r[3] or r[2]));
+	end
+end
+
+function bridge.load_module(host, name)
+	local job = { host, name, run = run_load };
+	if not run_pooled(job) then job.pending = true; return true; end
+	local r = job.result;
+	if not r[1] then error(r[2], 0); end
+	return table.unpack(r, 2, r.n);
 end
 
 -- Returns finished, result; when not finished also the module id of the handler that waits.
@@ -619,8 +665,9 @@ function entry.call(f, ...)
 end
 
 function entry.load_module(host, name)
-	return require "core.modulemanager"._bridge_load(host, name);
+	return bridge.load_module(host, name);
 end
+entry.run_timer = bridge.run_timer;
 
 function entry.unload_module(host, name)
 	return require "core.modulemanager"._bridge_unload(host, name);
