@@ -71,7 +71,6 @@ public static class SmacksServer
         {
             var mam = Directory.CreateDirectory(Path.Combine(plugins, "mod_mam")).FullName;
             foreach (var file in Directory.GetFiles(Path.Combine(ProsodyModules, "mod_mam"))) File.Copy(file, Path.Combine(mam, Path.GetFileName(file)));
-            File.Copy(Path.Combine(ProsodyModules, "mod_cron.lua"), Path.Combine(plugins, "mod_cron.lua"));
         }
         server.Config.Set("plugin_paths", ServerConfig.LuaList(plugins));
         return await server.LaunchAsync();
