@@ -6,12 +6,12 @@
 #   bash scripts/reliability.sh --full           # long versions: 10 000 sessions for 60 s, ...
 #   bash scripts/reliability.sh --full --only LoadTests # one class: HostileInputTests, AddressingTests,
 #       SaslAbuseTests, ProtocolAbuseTests, SmacksAbuseTests, MamAbuseTests, StanzaFuzzTests,
-#       FaultTests, StorageFaultTests, SlowReaderTests, ArchiveKillTests, SmacksCutTests,
+#       FaultTests, StorageFaultTests, SlowReaderTests, ArchiveKillTests, AckDurabilityKillTests, SmacksCutTests,
 #       LoadTests, SmacksSessionLoadTests, HibernationLoadTests, ConnectionFloodTests, CpuFloodTests
 #   LUAXMPP_RELIABILITY_CONNECTIONS=2000 bash scripts/reliability.sh --only Load   # any one size
 #
 # Sizes that can be set one by one: LUAXMPP_RELIABILITY_<NAME> (CONNECTIONS, SECONDS, RATE,
-# CYCLES, HIBERNATED, ARCHIVE_KILLS, STANZA_FUZZ_INPUTS, ...: see the Pick calls in Reliability/).
+# CYCLES, HIBERNATED, ARCHIVE_KILLS, ACK_KILLS, STANZA_FUZZ_INPUTS, ...: see the Pick calls in Reliability/).
 # LUAXMPP_ITEST_KEEP=1 keeps each server's directory.
 set -euo pipefail
 

@@ -401,7 +401,7 @@ local function release_in_order(key)
 end
 
 -- Appends and waits until the item's batch is committed. Returns the id (nil if the append
--- was refused), whether the commit succeeded and its error, and whether the runner paused.
+-- was refused), whether the commit succeeded and its error.
 local function append_and_wait(origin, user, stored, peer)
 	local key = origin or no_origin;
 	local wait, done = async.waiter();
@@ -419,9 +419,8 @@ local function append_and_wait(origin, user, stored, peer)
 	else
 		line[#line + 1] = entry;
 	end
-	local paused = not entry.settled;
 	wait();
-	return id, entry.ok, entry.err, paused;
+	return id, entry.ok, entry.err;
 end
 
 -- The message is not delivered: the sender gets it back, as for any storage failure.
@@ -469,10 +468,10 @@ local function archive_message(event, user, peer)
 		return;
 	end
 
-	local id, paused;
+	local id;
 	if strict and async.ready() then
 		local ok, err;
-		id, ok, err, paused = append_and_wait(origin, user, stored, peer);
+		id, ok, err = append_and_wait(origin, user, stored, peer);
 		if id and not ok then
 			module:log("error", "Not delivering %s for %s: its archive commit failed: %s", stanza:top_tag(), user, tostring(err));
 			bounce(event, stanza);
@@ -492,9 +491,6 @@ local function archive_message(event, user, peer)
 	local delivered = st.clone(stanza);
 	delivered:tag("stanza-id", { xmlns = xmlns_sid, by = user .. "@" .. host, id = id }):up();
 	event.stanza = delivered;
-	-- The router was told "handled" when the runner paused: the pre-event chain's end must
-	-- do the router's remaining step itself (go_on_after_wait).
-	if paused then event.mam_paused = true; end
 	module:fire_event("archive-message-added", { origin = origin, stanza = stored, for_user = user, id = id });
 end
 
@@ -534,26 +530,6 @@ module:hook("pre-message/bare", strip_sender_id, -1);
 module:hook("pre-message/full", strip_sender_id, -1);
 module:hook("message/bare", on_incoming, 0);
 module:hook("message/full", on_incoming, 0);
-
--- Strict mode: when the outgoing archiving paused the session's runner, the router had already
--- been told the pre-event was handled and did not post the message; the last handler of the
--- pre-event does that now (delivery events on the destination, without the pre-events again),
--- as Prosody's router, which runs inside the runner, would have gone on.
-local function go_on_after_wait(event)
-	if not event.mam_paused then return; end
-	event.mam_paused = nil;
-	local ok, err = pcall(prosody.core_post_stanza, event.origin, event.stanza, false);
-	if not ok then
-		-- The sender's session went away meanwhile: the message was accepted, deliver it anyway.
-		module:log("debug", "Posting from the sender's session failed (%s); posting from the host", tostring(err));
-		prosody.core_post_stanza(prosody.hosts[host], event.stanza, false);
-	end
-	return true;
-end
-if strict then
-	module:hook("pre-message/bare", go_on_after_wait, -1000);
-	module:hook("pre-message/full", go_on_after_wait, -1000);
-end
 
 -- Without mod_offline, a message for an offline user that was archived is not an error: the
 -- user will find it in the archive.

@@ -76,18 +76,72 @@ public sealed class EventBus
     public IReadOnlyList<EventHandlerEntry> Handlers(string name) =>
         _chains.TryGetValue(name, out var c) ? c : Empty;
 
-    /// <summary>Runs the chain; returns the first non-null result, or null if no handler took it.</summary>
+    /// <summary>
+    /// Runs the chain without waiting for it: returns the first non-null result, null if no
+    /// handler took it, or true ("handled") when a handler waits — the rest of the chain then
+    /// runs when the wait ends, but the caller is not resumed. Callers that must go on after
+    /// the chain (the router) use <see cref="FireAsync"/>.
+    /// </summary>
+    /// <remarks>
+    /// A caller that cannot go on later must not be left with a chain half run: here a C#
+    /// handler's Task and a nested routing pass are not waited for (the chain goes on as if they
+    /// handled it, as before passes could wait), and Lua storage calls in the chain wait on the
+    /// loop (logged once). Only a Lua handler that waits explicitly suspends the chain.
+    /// </remarks>
     public object? Fire(string name, EventData data)
     {
-        if (!_chains.TryGetValue(name, out var chain)) return null;
-        if (_dispatcher is { } dispatcher && IsDispatched(dispatcher, name, chain)) return dispatcher.Run(this, name, data);
-        foreach (var entry in chain)
+        var pending = FireCore(name, data, mayWait: false);
+        if (pending.IsCompletedSuccessfully) return pending.Result;
+        Pending.Forget(pending);
+        return true;
+    }
+
+    /// <summary>
+    /// Runs the chain; completes with the first non-null result, or null if no handler took it.
+    /// A handler may wait (contract §0.8): a Lua handler in its runner, a C# handler by returning
+    /// an unfinished <see cref="Task{TResult}"/> of object? (its result is the handler's result);
+    /// the chain then goes on when the wait ends. A chain in which nothing waits completes
+    /// synchronously and allocates nothing.
+    /// </summary>
+    public ValueTask<object?> FireAsync(string name, EventData data) => FireCore(name, data, mayWait: true);
+
+    private ValueTask<object?> FireCore(string name, EventData data, bool mayWait)
+    {
+        if (!_chains.TryGetValue(name, out var chain)) return default;
+        if (_dispatcher is { } dispatcher && IsDispatched(dispatcher, name, chain)) return dispatcher.Run(this, name, data, mayWait);
+        for (int i = 0; i < chain.Length; i++)
         {
+            var entry = chain[i];
             if (entry.Removed) continue;
             var result = entry.Callback(data);
-            if (result is not null) return result;
+            if (result is null) continue;
+            if (result is Task<object?> task)
+            {
+                if (!task.IsCompleted) return ContinueAsync(chain, i, task, data);
+                result = Pending.ResultOf(task);
+                if (result is null) continue;
+            }
+            return new ValueTask<object?>(result);
         }
-        return null;
+        return default;
+    }
+
+    private static async ValueTask<object?> ContinueAsync(EventHandlerEntry[] chain, int waited, Task<object?> task, EventData data)
+    {
+        await Pending.Settle(task);
+        var result = Pending.ResultOf(task);
+        for (int i = waited + 1; result is null && i < chain.Length; i++)
+        {
+            var entry = chain[i];
+            if (entry.Removed) continue;
+            result = entry.Callback(data);
+            if (result is Task<object?> next)
+            {
+                await Pending.Settle(next);
+                result = Pending.ResultOf(next);
+            }
+        }
+        return result;
     }
 
     private bool IsDispatched(IChainDispatcher dispatcher, string name, EventHandlerEntry[] chain)

@@ -11,6 +11,11 @@ public interface IChainDispatcher
     /// <summary>Whether this handler must run under the dispatcher (checked once per chain change).</summary>
     bool Claims(EventHandlerEntry entry);
 
-    /// <summary>Runs the chain; returns what <see cref="EventBus.Fire"/> returns.</summary>
-    object? Run(EventBus bus, string name, EventData data);
+    /// <summary>
+    /// Runs the chain; completes with what <see cref="EventBus.FireAsync"/> completes with:
+    /// synchronously (no allocation) when no handler waited, later when one did.
+    /// <paramref name="mayWait"/> is false for <see cref="EventBus.Fire"/>, whose caller cannot
+    /// go on later: then only handlers that wait by themselves suspend the chain.
+    /// </summary>
+    ValueTask<object?> Run(EventBus bus, string name, EventData data, bool mayWait);
 }

@@ -15,7 +15,7 @@ public sealed partial class StanzaRouter
 {
     private static readonly HashSet<string> IqTypes = new(StringComparer.Ordinal) { "get", "set", "result", "error" };
 
-    private void ProcessCore(Session origin, XmlElement stanza)
+    private async ValueTask ProcessCore(Session origin, XmlElement stanza)
     {
         bool inStreamNamespace = stanza.Namespace == Namespaces.Client;
         if (origin.Type == "c2s" && inStreamNamespace && origin is ClientSession client)
@@ -29,13 +29,13 @@ public sealed partial class StanzaRouter
 
         if (origin.Type == "c2s" && inStreamNamespace)
         {
-            PostCore(origin, stanza, true);
+            await PostCore(origin, stanza, true);
             return;
         }
         // Unbound sessions and nonzas: fired as "stanza/..." so stream-level features (SASL,
         // in-band registration before auth, stream management) can pick them up.
         var host = FindHost(stanza.GetAttribute("to") ?? origin.Host);
-        if (host is not null && host.Events.Fire(NonzaEventName(stanza), new EventData(origin, stanza)) is not null) return;
+        if (host is not null && await host.Events.FireAsync(NonzaEventName(stanza), new EventData(origin, stanza)) is not null) return;
         HandleUnhandled(origin, stanza);
     }
 
@@ -108,7 +108,7 @@ public sealed partial class StanzaRouter
         return "stanza/" + stanza.Name;
     }
 
-    private bool PostCore(Session origin, XmlElement stanza, bool preEvents)
+    private async ValueTask<bool> PostCore(Session origin, XmlElement stanza, bool preEvents)
     {
         var address = Address.Classify(origin, stanza);
         var e = new EventData(origin, stanza);
@@ -120,29 +120,29 @@ public sealed partial class StanzaRouter
         }
         if (preEvents && FindHost(origin.Host) is { } originHost)
         {
-            if (originHost.Events.Fire("pre-stanza", e) is not null) return true;
-            if (originHost.Events.Fire("pre-" + stanza.Name + address.Suffix, e) is not null) return true;
+            if (await originHost.Events.FireAsync("pre-stanza", e) is not null) return true;
+            if (await originHost.Events.FireAsync("pre-" + stanza.Name + address.Suffix, e) is not null) return true;
         }
         var destination = (address.BareJid is null ? null : FindHost(address.BareJid)) ?? FindHost(address.Host ?? origin.Host);
         if (destination is null)
         {
-            RouteCore(origin, stanza);
+            await RouteCore(origin, stanza);
             return true;
         }
-        if (destination.Events.Fire(stanza.Name + address.Suffix, e) is not null) return true;
-        if (address.ToSelf && destination.Events.Fire(stanza.Name + "/self", e) is not null) return true;
+        if (await destination.Events.FireAsync(stanza.Name + address.Suffix, e) is not null) return true;
+        if (address.ToSelf && await destination.Events.FireAsync(stanza.Name + "/self", e) is not null) return true;
         HandleUnhandled(origin, stanza);
         return false;
     }
 
-    private void RouteCore(Session origin, XmlElement stanza)
+    private async ValueTask RouteCore(Session origin, XmlElement stanza)
     {
         var to = stanza.GetAttribute("to");
         var toHost = to is null ? null : HostOf(to);
         // A stanza a module sends without 'to' is for the origin's own host, as for a client.
         if (to is null || FindHost(toHost!) is not null)
         {
-            PostCore(origin, stanza, false);
+            await PostCore(origin, stanza, false);
             return;
         }
         var fromHost = HostOf(stanza.GetAttribute("from") ?? origin.Host);
@@ -155,11 +155,11 @@ public sealed partial class StanzaRouter
         var e = new EventData(origin, stanza);
         e["from_host"] = fromHost;
         e["to_host"] = toHost;
-        if (local.Events.Fire("route/remote", e) is not null) return;
+        if (await local.Events.FireAsync("route/remote", e) is not null) return;
         // No server-to-server yet: nothing can reach another domain (RFC 6120 §8.3.3.19).
         var type = stanza.GetAttribute("type");
         if (type == "error" || (stanza.Name == "iq" && type == "result")) return;
-        RouteCore(local.Session, StanzaReply.Error(stanza, StanzaError.RemoteServerNotFound("Server-to-server communication is not available")));
+        await RouteCore(local.Session, StanzaReply.Error(stanza, StanzaError.RemoteServerNotFound("Server-to-server communication is not available")));
     }
 
     private static string? HostOf(string jid) => JidParts.TrySplit(jid, out _, out var domain, out _) ? domain : null;

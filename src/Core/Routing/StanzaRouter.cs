@@ -1,3 +1,4 @@
+using LuaXmpp.Events;
 using LuaXmpp.Hosting;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
@@ -5,23 +6,45 @@ using LuaXmpp.Xml;
 namespace LuaXmpp.Routing;
 
 /// <summary>
-/// Prosody's core/stanza_router.lua: <see cref="Process"/> (core_process_stanza) takes a stanza a
-/// client sent, <see cref="Post"/> (core_post_stanza) fires the delivery events on the
-/// destination host, <see cref="Route"/> (core_route_stanza) delivers stanzas the server
-/// originates. Loop-thread only.
+/// Prosody's core/stanza_router.lua: <see cref="ProcessAsync"/> (core_process_stanza) takes a
+/// stanza a client sent, <see cref="PostAsync"/> (core_post_stanza) fires the delivery events on
+/// the destination host, <see cref="RouteAsync"/> (core_route_stanza) delivers stanzas the
+/// server originates. Loop-thread only.
 /// </summary>
+/// <remarks>
+/// One pass per stanza, as Prosody runs it inside the session's runner: any handler may wait
+/// (a Lua handler in its runner, a C# handler by returning a Task), and the pass — later
+/// handlers, pre-events, delivery events, the default replies — goes on when the wait ends.
+/// A pass in which nothing waits completes synchronously and allocates nothing. The
+/// synchronous methods start a pass without waiting for its end.
+/// </remarks>
 public sealed partial class StanzaRouter(XmppServer server)
 {
     public XmppServer Server { get; } = server;
 
     public HostContext? FindHost(string name) => Server.FindHost(name);
 
-    /// <summary>A stanza received on a client session (after stream management and filters).</summary>
-    public void Process(Session origin, XmlElement stanza) => ProcessCore(origin, stanza);
+    /// <summary>A stanza received on a client session (after stream management and filters); completes when its pass has.</summary>
+    public ValueTask ProcessAsync(Session origin, XmlElement stanza) => ProcessCore(origin, stanza);
 
     /// <summary>Fires "&lt;name&gt;/&lt;to-type&gt;" on the destination host (with "pre-" events first when asked). True if something handled it.</summary>
-    public bool Post(Session origin, XmlElement stanza, bool preEvents = false) => PostCore(origin, stanza, preEvents);
+    public ValueTask<bool> PostAsync(Session origin, XmlElement stanza, bool preEvents = false) => PostCore(origin, stanza, preEvents);
 
     /// <summary>Delivers a stanza the server or a module originates.</summary>
-    public void Route(Session origin, XmlElement stanza) => RouteCore(origin, stanza);
+    public ValueTask RouteAsync(Session origin, XmlElement stanza) => RouteCore(origin, stanza);
+
+    /// <summary><see cref="ProcessAsync"/> without waiting for the end of the pass.</summary>
+    public void Process(Session origin, XmlElement stanza) => Pending.Forget(ProcessCore(origin, stanza));
+
+    /// <summary><see cref="PostAsync"/> without waiting: true if handled, or if the pass goes on after a wait.</summary>
+    public bool Post(Session origin, XmlElement stanza, bool preEvents = false)
+    {
+        var pass = PostCore(origin, stanza, preEvents);
+        if (pass.IsCompletedSuccessfully) return pass.Result;
+        Pending.Forget(pass);
+        return true;
+    }
+
+    /// <summary><see cref="RouteAsync"/> without waiting for the end of the pass.</summary>
+    public void Route(Session origin, XmlElement stanza) => Pending.Forget(RouteCore(origin, stanza));
 }

@@ -34,9 +34,15 @@ public sealed partial class ClientStreamHandler
                     return false;
             }
         }
-        sm.CountInbound(element);
         return false;
     }
+
+    /// <summary>
+    /// The stream management state that counts this element once its pass has finished (XEP-0198
+    /// §4: h is the number of stanzas handled), or null when stream management is off.
+    /// </summary>
+    private StreamManagementController? CountedInbound(XmlElement element) =>
+        _session?.StreamManagement is { Enabled: true } sm && StreamManagementController.IsStanza(element) ? sm : null;
 
     /// <summary>After a resume moved this connection to the hibernated session, continue as that session.</summary>
     private void AdoptResumedSession()

@@ -3,6 +3,7 @@ using LuaXmpp.Hosting;
 using LuaXmpp.Network;
 using LuaXmpp.Routing;
 using LuaXmpp.Sasl;
+using LuaXmpp.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
@@ -71,9 +72,14 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         if (_session is null) return Fail(StreamErrorCondition.NotWellFormed, "Stream header expected");
         if (_session.InputPaused is { IsCompleted: false } paused) return HandleAfterAsync(paused, element);
         if (TryHandleStreamManagement(element, out var handled)) return handled;
+        var counted = CountedInbound(element);
         if (_session.IncomingFilters.Count > 0)
         {
-            if (_session.FilterIncoming(element) is not { } filtered) return Continue;
+            if (_session.FilterIncoming(element) is not { } filtered)
+            {
+                counted?.CountInbound(element);
+                return Continue;
+            }
             element = filtered;
         }
         switch (element.Namespace)
@@ -92,11 +98,34 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         {
             // RFC 3921 §3 legacy session establishment: nothing left to do, say yes.
             _session.Send(StanzaReply.Result(element));
+            counted?.CountInbound(element);
             return Continue;
         }
-        _server.Router.Process(_session, element);
+        // One pass per stanza (Prosody's core_process_stanza in the session's runner): the
+        // connection hands over the next element only when this pass has finished, waits included,
+        // so the session's stanzas stay in order.
+        var pass = _server.Router.ProcessAsync(_session, element);
+        if (!pass.IsCompletedSuccessfully) return AfterPassAsync(pass, counted, element);
+        pass.GetAwaiter().GetResult();
+        counted?.CountInbound(element);
         AdoptResumedSession();
         return Continue;
+    }
+
+    private async Task<StreamAction> AfterPassAsync(ValueTask pass, StreamManagementController? counted, XmlElement element)
+    {
+        try
+        {
+            await pass;
+        }
+        finally
+        {
+            // XEP-0198 §4: h counts a stanza only once it is handled — here, once its pass (the
+            // offline write, a strict archive commit) has finished — so what <a h/> acknowledges is durable.
+            counted?.CountInbound(element);
+            AdoptResumedSession();
+        }
+        return StreamAction.Continue;
     }
 
     private async Task<StreamAction> HandleAfterAsync(Task paused, XmlElement element)

@@ -13,17 +13,17 @@ namespace LuaXmpp.LuaBridge.Runtime;
 // C# handlers back through fire_native. Chains without Lua handlers never come here.
 //
 // What a C# caller gets back: if the chain finished (no handler waited), exactly what the walk
-// returned, with the event's changes copied into the EventData — the same as a native chain. If
-// a Lua handler waited, the walk is suspended and the caller gets true ("handled") at once; the
-// rest of the chain (later handlers, C# ones included) runs when the wait ends, but the caller's
-// own code after Fire does not run again: e.g. the router neither delivers after a pre-event
-// nor answers service-unavailable for such a stanza. Prosody runs the whole of stanza routing in
-// the runner, so there the router's own steps would continue too. While a session's runner
-// waits, that session's further input is held back (ClientSession.InputPaused), as Prosody
-// pauses the connection, so its stanzas stay in order.
+// returned, with the event's changes copied into the EventData, synchronously and without
+// allocating — the same as a native chain. If a handler waited, a pending ValueTask that
+// completes when the walk finishes (bridge.dispatch calls dispatch_done from the runner), with
+// the event's changes copied in first; the router awaits it, so the pass (later events,
+// delivery, the default replies) goes on after the wait, as Prosody runs the whole of stanza
+// routing in the session's runner. A pass that stays pending too long is reported with the
+// module whose handler waits (PassWatchdog).
 public sealed partial class LuaRuntime : IChainDispatcher
 {
     private readonly Dictionary<long, EventData> _dispatchEvents = new();
+    private readonly Dictionary<long, PendingDispatch> _pendingDispatches = new();
     private readonly Dictionary<ClientSession, TaskCompletionSource> _pausedInput = new(ReferenceEqualityComparer.Instance);
     private int _dispatch = LuaRef.NoRef;
     private int _eventIds = LuaRef.NoRef;
@@ -31,17 +31,32 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>How many chains were handed to Lua (tests: a chain without Lua handlers stays native).</summary>
     internal long Dispatches { get; private set; }
 
+    /// <summary>
+    /// How long a waiting handler may hold its pass before the log names it (it is not
+    /// cancelled): option handler_wait_warning (seconds, global), 30 by default.
+    /// </summary>
+    private TimeSpan WaitWarning => _waitWarning ??=
+        TimeSpan.FromSeconds(Math.Clamp(_server.Config.GetNumber(null, "handler_wait_warning") ?? 30, 0.1, 86_400));
+
+    private TimeSpan? _waitWarning;
+
+    private sealed record PendingDispatch(EventData Event, EventRef Ref, string Name, TaskCompletionSource<object?> Done)
+    {
+        public IDisposable? Watchdog { get; set; }
+    }
+
     public bool Claims(EventHandlerEntry entry) => entry.Callback.Target is LuaHandler;
 
-    public object? Run(EventBus bus, string name, EventData e)
+    public ValueTask<object?> Run(EventBus bus, string name, EventData e, bool mayWait)
     {
         AssertLoop();
-        if (_disposed) return null;
+        if (_disposed) return default;
         Dispatches++;
         var lua = State;
         int top = lua.GetTop();
         lua.EnsureStack(48);
         long id = ++_nextHandlerId;
+        bool pending = false;
         try
         {
             lua.PushRef(_dispatch);
@@ -52,27 +67,114 @@ public sealed partial class LuaRuntime : IChainDispatcher
             lua.PushCopy(table);
             lua.Insert(top + 1); // keep the event table below the call
             lua.PushInteger(id);
+            lua.PushBoolean(mayWait);
             _dispatchEvents[id] = e;
-            if (lua.PCall(4, 2, 0) != LuaStatus.OK)
+            if (lua.PCall(5, 3, 0) != LuaStatus.OK)
             {
                 _log.Error($"Dispatch of '{name}' failed: {lua.ToString(-1, false)}");
-                return null;
+                return default;
             }
-            if (!lua.ToBoolean(-2)) return true; // a handler waits: handled, for now
-            object? result = ResultOf(lua, -1);
+            if (!lua.ToBoolean(-3))
+            {
+                // A handler waits: the walk goes on in its runner and reports through dispatch_done.
+                pending = true;
+                var waiting = new PendingDispatch(e, r, name, new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously));
+                _pendingDispatches[id] = waiting;
+                long owner = lua.IsInteger(-1) ? lua.ToInteger(-1) : 0;
+                waiting.Watchdog = _server.Loop.AddTimer(WaitWarning, () => WarnWaiting(id, owner));
+                return new ValueTask<object?>(waiting.Done.Task);
+            }
+            object? result = ResultOf(lua, -2);
             SyncBack(lua, top + 1, e, r);
-            return result;
+            return new ValueTask<object?>(result);
         }
         catch (Exception ex)
         {
             _log.Error($"Dispatch of '{name}' failed", ex);
-            return null;
+            return default;
         }
         finally
         {
-            _dispatchEvents.Remove(id);
+            if (!pending) _dispatchEvents.Remove(id);
             lua.SetTop(top);
         }
+    }
+
+    // dispatch_done(id, result, event): a walk that waited has finished (called from its runner).
+    private int DispatchDone(Lua lua)
+    {
+        long id = lua.ToInteger(1);
+        _dispatchEvents.Remove(id);
+        if (!_pendingDispatches.Remove(id, out var waiting)) return 0;
+        waiting.Watchdog?.Dispose();
+        object? result = ResultOf(lua, 2);
+        if (lua.Type(3) == LuaType.Table)
+        {
+            try
+            {
+                SyncBack(lua, 3, waiting.Event, waiting.Ref);
+            }
+            catch (Exception ex)
+            {
+                _log.Error($"Could not read back the event '{waiting.Name}' after a wait", ex);
+            }
+        }
+        // The continuation (the rest of the pass) is posted to the loop, never run inside this runner.
+        waiting.Done.TrySetResult(result);
+        return 0;
+    }
+
+    private TimeSpan? WarnWaiting(long id, long owner)
+    {
+        if (!_pendingDispatches.TryGetValue(id, out var waiting)) return null;
+        var module = _owners.GetValueOrDefault(owner)?.LogName ?? "an unknown module";
+        var origin = waiting.Event.Origin?.Log;
+        var text = $"A handler of {module} for '{waiting.Name}' has waited {WaitWarning.TotalSeconds:0} s; the stanza's pass (and its session's input) waits with it";
+        if (origin is not null) origin.Warn(text);
+        else _log.Warn(text);
+        return null;
+    }
+
+    /// <summary>Every pass still waiting completes as handled when the runtime goes away.</summary>
+    private void AbandonPendingDispatches()
+    {
+        foreach (var waiting in _pendingDispatches.Values)
+        {
+            waiting.Watchdog?.Dispose();
+            waiting.Done.TrySetResult(true);
+        }
+        _pendingDispatches.Clear();
+    }
+
+    // route/post/process(origin, stanza[, preevents]) → true; or PENDING, id while the pass
+    // waits (bridge.await_handled suspends the caller's runner until the pass has finished).
+    private void RegisterRoutingNatives(NativeTable n)
+    {
+        n.Add("route", l => RoutePass(l, (o, s) => _server.Router.RouteAsync(o, s)));
+        n.Add("post", l => RoutePass(l, (o, s) => Untyped(_server.Router.PostAsync(o, s, l.ToBoolean(3)))));
+        n.Add("process", l => RoutePass(l, (o, s) => _server.Router.ProcessAsync(o, s)));
+    }
+
+    private int RoutePass(Lua lua, Func<Session, XmlElement, ValueTask> pass)
+    {
+        var origin = RequireOrigin(lua, 1);
+        if (!_stanzas.IsStanza(lua, 2)) throw new ArgumentException("stanza expected");
+        var running = pass(origin, _stanzas.Read(lua, 2));
+        if (running.IsCompletedSuccessfully)
+        {
+            lua.PushBoolean(true);
+            return 1;
+        }
+        return PushWhenDone(lua, running.AsTask(), PushTrue);
+    }
+
+    private static ValueTask Untyped(ValueTask<bool> pass) =>
+        pass.IsCompletedSuccessfully ? default : new ValueTask(pass.AsTask());
+
+    private static int PushTrue(Lua lua)
+    {
+        lua.PushBoolean(true);
+        return 1;
     }
 
     /// <summary>A handler's return as C# sees it: nil → null, anything else (false included) non-null.</summary>

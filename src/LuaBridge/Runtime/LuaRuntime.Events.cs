@@ -141,8 +141,7 @@ public sealed partial class LuaRuntime
         if (DispatchedEvent(lua, 3) is { LuaTable: EventRef } original)
         {
             // fire_native(bus, id, event, lua_ran): a C#-fired event; its own EventData goes on.
-            PushResult(lua, FireNativeWithOriginal(lua, entry, original, lua.Type(4) == LuaType.None || lua.ToBoolean(4)));
-            return 1;
+            return PushHandlerResult(lua, FireNativeWithOriginal(lua, entry, original, lua.Type(4) == LuaType.None || lua.ToBoolean(4)));
         }
         var e = EventFromTable(lua, 3);
         var before = e.Stanza;
@@ -156,6 +155,23 @@ public sealed partial class LuaRuntime
             PushValue(lua, e.Stanza);
             lua.RawSetField(3, "stanza");
             if (e.LuaTable is EventRef r) r.Stanza = e.Stanza;
+        }
+        return PushHandlerResult(lua, result);
+    }
+
+    /// <summary>
+    /// A C# handler's result for a Lua-walked chain: a handler that returned an unfinished Task
+    /// waits, so Lua gets PENDING and an id (bridge.await_handled suspends the walk's runner).
+    /// </summary>
+    private int PushHandlerResult(Lua lua, object? result)
+    {
+        if (result is Task<object?> task)
+        {
+            return PushWhenDone(lua, task, l =>
+            {
+                PushResult(l, Pending.ResultOf(task));
+                return 1;
+            });
         }
         PushResult(lua, result);
         return 1;

@@ -59,9 +59,7 @@ public sealed partial class LuaRuntime
         RegisterConnectionNatives(n);
         RegisterRosterNatives(n);
 
-        n.Add("route", l => Route(l, _server.Router.Route));
-        n.Add("post", l => Route(l, (o, s) => _server.Router.Post(o, s, l.ToBoolean(3))));
-        n.Add("process", l => Route(l, _server.Router.Process));
+        RegisterRoutingNatives(n);
 
         n.Add("modules_load", ModulesLoad);
         n.Add("modules_unload", ModulesUnload);
@@ -75,6 +73,7 @@ public sealed partial class LuaRuntime
         n.Add("find_module", FindModule);
         n.Add("find_resource", FindResource);
 
+        RegisterPendingNatives(n);
         RegisterStorageNatives(n);
         RegisterStreamManagementNatives(n);
         RegisterArchiveNatives(n);

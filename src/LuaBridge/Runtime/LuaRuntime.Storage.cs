@@ -5,37 +5,48 @@ using LuaXmpp.Storage;
 
 namespace LuaXmpp.LuaBridge.Runtime;
 
-// Storage and account primitives. COMPAT: Prosody's store API is synchronous, the C# one is
-// Task-based. For now these wait for the task on the loop thread; the drivers complete with
-// ConfigureAwait(false), so no continuation needs the loop and this cannot deadlock, but the
-// loop is blocked for the I/O. The plan is to yield the calling coroutine instead (style guide
-// §3.3 "Async storage") once stanza dispatch runs inside Lua runners.
+// Storage and account primitives. Prosody's store API is synchronous, the C# one Task-based:
+// each primitive starts the task and returns its results at once when it already completed,
+// otherwise (PENDING, id) — bridge.await (storagemanager.lua, usermanager.lua) then suspends the
+// calling util.async runner until the results are there (LuaRuntime.Pending.cs). Stanza
+// handlers, timers and module loading all run in runners; only code outside one (a session
+// filter, a C# callback) makes the loop wait for the task, which the drivers complete with
+// ConfigureAwait(false), so that cannot deadlock.
 public sealed partial class LuaRuntime
 {
-    private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
-
-    private static void Wait(Task task) => task.GetAwaiter().GetResult();
-
     private void RegisterStorageNatives(NativeTable n)
     {
-        n.Add("kv_get", l => { PushValue(l, Wait(KeyValue(l).GetAsync(l.OptString(3)))); return 1; });
+        n.Add("kv_get", l => Later(l, KeyValue(l).GetAsync(l.OptString(3)), (lua, v) => PushValue(lua, v)));
         n.Add("kv_set", KeyValueSet);
-        n.Add("kv_users", KeyValueUsers);
-        n.Add("map_get", l => { PushValue(l, Wait(Map(l).GetAsync(l.OptString(3), MapKey(l, 4)))); return 1; });
-        n.Add("map_set", l => { Wait(Map(l).SetAsync(l.OptString(3), MapKey(l, 4), ReadData(l, 5))); l.PushBoolean(true); return 1; });
+        n.Add("kv_users", l => Later(l, CollectAsync(KeyValue(l).UsersAsync()), PushStrings));
+        n.Add("map_get", l => Later(l, Map(l).GetAsync(l.OptString(3), MapKey(l, 4)), (lua, v) => PushValue(lua, v)));
+        n.Add("map_set", l => Done(l, Map(l).SetAsync(l.OptString(3), MapKey(l, 4), ReadData(l, 5))));
         n.Add("map_set_keys", MapSetKeys);
         n.Add("archive_append", ArchiveAppend);
         n.Add("archive_find", ArchiveFind);
-        n.Add("archive_delete", l => { l.PushInteger(Wait(Archive(l).DeleteAsync(l.OptString(3), ReadQuery(l, 4)))); return 1; });
-        n.Add("storage_purge", l => { Wait(_server.Storage.PurgeUserAsync(l.OptString(1) ?? "", l.OptString(2) ?? "")); l.PushBoolean(true); return 1; });
+        n.Add("archive_delete", l => Later(l, Archive(l).DeleteAsync(l.OptString(3), ReadQuery(l, 4)), (lua, count) => lua.PushInteger(count)));
+        n.Add("storage_purge", l => Done(l, _server.Storage.PurgeUserAsync(l.OptString(1) ?? "", l.OptString(2) ?? "")));
 
-        n.Add("user_exists", l => { l.PushBoolean(Wait(Auth(l).UserExistsAsync(l.OptString(2) ?? ""))); return 1; });
-        n.Add("user_create", l => UserResult(l, Wait(Auth(l).CreateUserAsync(l.OptString(2) ?? "", l.OptString(3) ?? "")), "user-exists"));
-        n.Add("user_set_password", l => UserResult(l, Wait(Auth(l).SetPasswordAsync(l.OptString(2) ?? "", l.OptString(3) ?? "")), "no-such-user"));
-        n.Add("user_delete", l => UserResult(l, Wait(Auth(l).DeleteUserAsync(l.OptString(2) ?? "")), "no-such-user"));
-        n.Add("user_test_password", l => { l.PushBoolean(Wait(Auth(l).TestPasswordAsync(l.OptString(2) ?? "", l.OptString(3) ?? ""))); return 1; });
-        n.Add("user_list", UserList);
+        n.Add("user_exists", l => Later(l, Auth(l).UserExistsAsync(l.OptString(2) ?? ""), (lua, b) => lua.PushBoolean(b)));
+        n.Add("user_create", l => UserResult(l, Auth(l).CreateUserAsync(l.OptString(2) ?? "", l.OptString(3) ?? ""), "user-exists"));
+        n.Add("user_set_password", l => UserResult(l, Auth(l).SetPasswordAsync(l.OptString(2) ?? "", l.OptString(3) ?? ""), "no-such-user"));
+        n.Add("user_delete", l => UserResult(l, Auth(l).DeleteUserAsync(l.OptString(2) ?? ""), "no-such-user"));
+        n.Add("user_test_password", l => Later(l, Auth(l).TestPasswordAsync(l.OptString(2) ?? "", l.OptString(3) ?? ""), (lua, b) => lua.PushBoolean(b)));
+        n.Add("user_list", l => Later(l, CollectAsync(Auth(l).UsersAsync()), PushStrings));
     }
+
+    /// <summary>One result from a storage task, now or after a wait (see <see cref="PushWhenDone"/>).</summary>
+    private int Later<T>(Lua lua, Task<T> task, Action<Lua, T> push) =>
+        PushWhenDone(lua, task, l =>
+        {
+            push(l, task.Result);
+            return 1;
+        }, mayBlock: true);
+
+    /// <summary>A storage task without a result: true once it is done.</summary>
+    private int Done(Lua lua, Task task) => PushWhenDone(lua, task, PushTrue, mayBlock: true);
+
+    private void PushStrings(Lua lua, List<string> list) => PushList(lua, list, lua.PushString);
 
     private IKeyValueStore KeyValue(Lua lua) => _server.Storage.OpenKeyValue(StoreHost(lua), StoreName(lua));
 
@@ -57,39 +68,24 @@ public sealed partial class LuaRuntime
         _ => throw new ArgumentException("map key must be a string, integer or boolean"),
     };
 
-    private static int UserResult(Lua lua, bool ok, string error)
-    {
-        if (ok)
+    private int UserResult(Lua lua, Task<bool> task, string error) =>
+        PushWhenDone(lua, task, l =>
         {
-            lua.PushBoolean(true);
-            return 1;
-        }
-        lua.PushNil();
-        lua.PushString(error);
-        return 2;
-    }
+            if (task.Result)
+            {
+                l.PushBoolean(true);
+                return 1;
+            }
+            l.PushNil();
+            l.PushString(error);
+            return 2;
+        }, mayBlock: true);
 
     private int KeyValueSet(Lua lua)
     {
         var data = ReadData(lua, 4);
         if (data is not (null or DataTable)) throw new ArgumentException("keyval data must be a table");
-        Wait(KeyValue(lua).SetAsync(lua.OptString(3), data as DataTable));
-        lua.PushBoolean(true);
-        return 1;
-    }
-
-    private int KeyValueUsers(Lua lua)
-    {
-        var users = Wait(CollectAsync(KeyValue(lua).UsersAsync()));
-        PushList(lua, users, lua.PushString);
-        return 1;
-    }
-
-    private int UserList(Lua lua)
-    {
-        var users = Wait(CollectAsync(Auth(lua).UsersAsync()));
-        PushList(lua, users, lua.PushString);
-        return 1;
+        return Done(lua, KeyValue(lua).SetAsync(lua.OptString(3), data as DataTable));
     }
 
     private static async Task<List<string>> CollectAsync(IAsyncEnumerable<string> source)
@@ -117,9 +113,7 @@ public sealed partial class LuaRuntime
                 lua.Pop(1);
             }
         }
-        Wait(Map(lua).SetKeysAsync(lua.OptString(3), values));
-        lua.PushBoolean(true);
-        return 1;
+        return Done(lua, Map(lua).SetKeysAsync(lua.OptString(3), values));
     }
 
     /// <summary>An archive time: integral Unix seconds (Prosody's "when"; Lua's os.date rejects fractions), now if absent.</summary>
@@ -132,16 +126,15 @@ public sealed partial class LuaRuntime
         if (!_stanzas.IsStanza(lua, 5)) throw new ArgumentException("unsupported-datatype");
         var value = _stanzas.Read(lua, 5);
         long when = ReadWhen(lua, 6);
-        var id = Wait(Archive(lua).AppendAsync(lua.OptString(3), lua.OptString(4), value, when, lua.OptString(7)));
-        lua.PushString(id);
-        return 1;
+        return Later(lua, Archive(lua).AppendAsync(lua.OptString(3), lua.OptString(4), value, when, lua.OptString(7)), (l, id) => l.PushString(id));
     }
 
     // archive_find(host, store, user, query) → {{key, value, when, with}...}, total | nil, "item-not-found"
     private int ArchiveFind(Lua lua)
     {
         var query = ReadQuery(lua, 4);
-        return PushArchiveResult(lua, Wait(Archive(lua).FindAsync(lua.OptString(3), query)));
+        var task = Archive(lua).FindAsync(lua.OptString(3), query);
+        return PushWhenDone(lua, task, l => PushArchiveResult(l, task.Result), mayBlock: true);
     }
 
     /// <summary>An archive page as Lua sees it: {{key, value, when, with}...}, total — or nil, "item-not-found".</summary>

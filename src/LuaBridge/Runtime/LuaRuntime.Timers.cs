@@ -3,9 +3,12 @@ using LuaXmpp.LuaBridge.Interop;
 
 namespace LuaXmpp.LuaBridge.Runtime;
 
-// Timers over ServerLoop.AddTimer (util.timer's contract: a numeric return reschedules).
+// Timers over ServerLoop.AddTimer (util.timer's contract: a numeric return reschedules). The
+// callback runs in a pooled util.async runner (bridge.run_timer), so it may wait for storage
+// like Prosody's timers; one that waits reschedules through timer_done when it finishes.
 public sealed partial class LuaRuntime
 {
+    private int _runTimer = LuaRef.NoRef;
     private readonly Dictionary<long, LuaTimer> _timers = new();
     private long _nextTimerId;
 
@@ -66,11 +69,19 @@ public sealed partial class LuaRuntime
         try
         {
             lua.PushRef(_call);
+            lua.PushRef(_runTimer);
             lua.PushRef(timer.Function);
             lua.PushNumber(_server.Loop.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
-            if (lua.PCall(2, 2, 0) != LuaStatus.OK) _log.Error("Timer failed: " + lua.ToString(-1, false));
-            else if (!lua.ToBoolean(-2)) _log.Error("Error in timer callback: " + (lua.RawString(-1) ?? "?"));
-            else if (lua.Type(-1) == LuaType.Number) next = Delay(lua.ToNumber(-1));
+            lua.PushInteger(id);
+            if (lua.PCall(4, 4, 0) != LuaStatus.OK) _log.Error("Timer failed: " + lua.ToString(-1, false));
+            else if (!lua.ToBoolean(-4)) _log.Error("Timer failed: " + (lua.RawString(-3) ?? "?"));
+            else if (!lua.ToBoolean(-3))
+            {
+                // It waits in its runner: timer_done decides about rescheduling when it finishes.
+                timer.Handle = null;
+                return null;
+            }
+            else next = TimerOutcome(lua, -2);
         }
         finally
         {
@@ -78,5 +89,28 @@ public sealed partial class LuaRuntime
         }
         if (next is null && _timers.Remove(id)) lua.Release(timer.Function);
         return next;
+    }
+
+    /// <summary>(ok, result) of a timer callback: a numeric result is the delay until it runs again.</summary>
+    private TimeSpan? TimerOutcome(Lua lua, int index)
+    {
+        if (!lua.ToBoolean(index))
+        {
+            _log.Error("Error in timer callback: " + (lua.RawString(index + 1) ?? "?"));
+            return null;
+        }
+        return lua.Type(index + 1) == LuaType.Number ? Delay(lua.ToNumber(index + 1)) : null;
+    }
+
+    // timer_done(id, ok, result): a timer callback that waited has finished.
+    private int TimerDone(Lua lua)
+    {
+        long id = lua.ToInteger(1);
+        if (_disposed || !_timers.TryGetValue(id, out var timer)) return 0;
+        var next = TimerOutcome(lua, 2);
+        if (timer.Handle is not null) return 0; // rescheduled or restarted meanwhile
+        if (next is { } delay) timer.Handle = _server.Loop.AddTimer(delay, () => FireTimer(id));
+        else if (_timers.Remove(id)) _main.Release(timer.Function);
+        return 0;
     }
 }

@@ -119,6 +119,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
             gate.TrySetResult();
         }
         _pausedInput.Clear();
+        AbandonPendingDispatches();
         _main.Close();
     }
 
@@ -160,6 +161,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _dispatch = EntryRef(lua, "dispatch");
         _eventIds = EntryRef(lua, "event_ids");
         _chainState = EntryRef(lua, "chain_state");
+        ResolvePendingRefs(lua);
         lua.Pop(1);
     }
 

@@ -9,7 +9,7 @@ public enum MamModule
     /// <summary>Ours: modules/mod_mam over the native archive writer.</summary>
     LuaXmpp,
 
-    /// <summary>Prosody 0.12's own mod_mam (and the mod_cron it needs), copied unmodified from the package into a temporary plugin path.</summary>
+    /// <summary>Prosody 0.12's own mod_mam, copied unmodified from the package into a temporary plugin path (its daily expiry task runs on our mod_cron).</summary>
     Prosody,
 }
 
@@ -44,7 +44,7 @@ internal static class MamServers
         }
     }
 
-    /// <summary>Copies the packaged mod_mam directory and mod_cron.lua into a plugin path searched before ours.</summary>
+    /// <summary>Copies the packaged mod_mam directory into a plugin path searched before ours; the cron service is ours.</summary>
     private static void UseProsodysModule(ServerProcess server)
     {
         var plugins = Directory.CreateDirectory(Path.Combine(server.Directory, "prosody-plugins")).FullName;
@@ -53,7 +53,6 @@ internal static class MamServers
         {
             File.Copy(file, Path.Combine(mam, Path.GetFileName(file)));
         }
-        File.Copy(Path.Combine(ProsodyModules, "mod_cron.lua"), Path.Combine(plugins, "mod_cron.lua"));
         server.Config.Set("plugin_paths", ServerConfig.LuaList(plugins));
     }
 }

@@ -30,7 +30,8 @@ public static class SmacksServer
         end
         module:hook("iq-set/self/urn:test:smacks:counters", function (event)
             local q = event.stanza.tags[1];
-            sm.sm_set_counters(event.origin, tonumber(q.attr["in"]), tonumber(q.attr.out));
+            -- This iq is counted once its pass has finished (after this handler): set one less.
+            sm.sm_set_counters(event.origin, (tonumber(q.attr["in"]) - 1) % 4294967296, tonumber(q.attr.out));
             event.origin.send(st.reply(event.stanza));
             return true;
         end);
@@ -70,7 +71,6 @@ public static class SmacksServer
         {
             var mam = Directory.CreateDirectory(Path.Combine(plugins, "mod_mam")).FullName;
             foreach (var file in Directory.GetFiles(Path.Combine(ProsodyModules, "mod_mam"))) File.Copy(file, Path.Combine(mam, Path.GetFileName(file)));
-            File.Copy(Path.Combine(ProsodyModules, "mod_cron.lua"), Path.Combine(plugins, "mod_cron.lua"));
         }
         server.Config.Set("plugin_paths", ServerConfig.LuaList(plugins));
         return await server.LaunchAsync();

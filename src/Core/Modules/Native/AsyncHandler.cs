@@ -6,21 +6,24 @@ using LuaXmpp.Xmpp;
 namespace LuaXmpp.Modules.Native;
 
 /// <summary>
-/// Event handlers are synchronous; a native handler that needs storage or auth claims the event
-/// (returns true at once) and finishes on the loop. A failure is logged, and an iq get/set that
-/// failed is answered with internal-server-error (style guide §3.5) so the client is not left waiting,
-/// and a message that could not be handled (e.g. offline storage failed) is bounced the same way
-/// rather than dropped in silence (RFC 6120 §8.3.3.6). A full disk answers resource-constraint.
+/// A native handler that needs storage or auth returns its work as a pending result
+/// (<see cref="Task{TResult}"/> of object?, true when done): the chain and the stanza's pass wait
+/// for it (<see cref="EventBus.FireAsync"/>), so the session's next stanza and its XEP-0198 ack
+/// come after it, as with Prosody's synchronous storage. A failure is logged, and an iq get/set
+/// that failed is answered with internal-server-error (style guide §3.5) so the client is not
+/// left waiting, and a message that could not be handled (e.g. offline storage failed) is
+/// bounced the same way rather than dropped in silence (RFC 6120 §8.3.3.6). A full disk
+/// answers resource-constraint.
 /// </summary>
 internal static class AsyncHandler
 {
     public static object Run(ModuleContext module, EventData e, Func<Task> work)
     {
-        _ = Observe(module, e, work());
-        return true;
+        var task = work();
+        return task.IsCompletedSuccessfully ? true : Observe(module, e, task);
     }
 
-    private static async Task Observe(ModuleContext module, EventData e, Task task)
+    private static async Task<object?> Observe(ModuleContext module, EventData e, Task task)
     {
         try
         {
@@ -47,6 +50,7 @@ internal static class AsyncHandler
                 e.Origin?.Send(StanzaReply.Error(message, error("The message could not be stored")));
             }
         }
+        return true;
     }
 
     /// <summary>

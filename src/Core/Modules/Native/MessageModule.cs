@@ -140,7 +140,8 @@ public sealed class MessageModule : INativeModule
         {
             var offline = new EventData(e.Origin, e.Stanza);
             offline["username"] = node;
-            stored = module.FireEvent("message/offline/handle", offline);
+            // Waits for the offline store's commit: the sender's pass (and its XEP-0198 ack) ends after it.
+            stored = await module.Host.Events.FireAsync("message/offline/handle", offline);
         }
         // RFC 6121 §8.5.2.2.1: no account (or no offline storage) → service-unavailable.
         if (stored is null || stored is false) Bounce(e.Origin, e.Stanza!);

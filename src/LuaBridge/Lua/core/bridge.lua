@@ -23,9 +23,62 @@ bridge.sid_of = sid_of;
 -- Event buses
 ---------------------------------------------------------------------------------------------
 
+---------------------------------------------------------------------------------------------
+-- Waiting for C#: natives whose work finishes later return (PENDING, id); C# calls
+-- entry.complete(id, ...) with the results when it is done (LuaRuntime.Pending.cs).
+---------------------------------------------------------------------------------------------
+
+local async; -- util.async, loaded on first use
+local PENDING = setmetatable({}, { __tostring = function() return "<pending>"; end });
+local resume_of = {}; -- id → function(...) resuming the runner that waits for it
+
+-- runner thread → false while it walks a chain whose C# caller cannot go on later (EventBus.Fire).
+local may_wait_of = setmetatable({}, { __mode = "k" });
+
+local function in_runner()
+	if not async then async = require "util.async"; end
+	return async.ready() and may_wait_of[coroutine.running()] ~= false;
+end
+
+local function wait_pending(id)
+	local wait, done = async.waiter();
+	local results;
+	resume_of[id] = function(...) results = table.pack(...); done(); end;
+	wait();
+	return table.unpack(results, 1, results.n);
+end
+
+-- For storage and other I/O: inside a runner the runner suspends until the results are there;
+-- outside one (a session filter, a C# callback, a chain C# fired without being able to go on
+-- later) the loop waits for the task (logged once).
+function bridge.await(first, ...)
+	if first ~= PENDING then return first, ...; end
+	local id = ...;
+	if in_runner() then return wait_pending(id); end
+	return N.pending_block(id);
+end
+
+-- For event handlers and routing passes: inside a runner it suspends until the pass is done;
+-- outside one the pass goes on by itself and the caller is told "handled" (true) at once.
+function bridge.await_handled(first, ...)
+	if first ~= PENDING then return first, ...; end
+	local id = ...;
+	if in_runner() then return (wait_pending(id)); end
+	return true;
+end
+
+local function complete(id, ...)
+	local resume = resume_of[id];
+	if not resume then return; end -- nobody waits (outside a runner): the work went on by itself
+	resume_of[id] = nil;
+	resume(...);
+end
+
+local await_handled = bridge.await_handled;
+
 -- A native (C#) handler as Lua sees it in a chain: calling it runs the C# callback.
 local native_stub_mt = {
-	__call = function(stub, event) return N.fire_native(stub.bus, stub.id, event); end;
+	__call = function(stub, event) return await_handled(N.fire_native(stub.bus, stub.id, event)); end;
 };
 
 local chain_cache, cached_version = {}, -1;
@@ -106,27 +159,33 @@ bridge.fire = fire;
 -- A chain fired from C# that holds Lua handlers is walked here, inside a util.async runner, so
 -- a Lua handler may wait. Stanza events of a c2s session use that session's runner
 -- (session.thread, as Prosody's mod_c2s has one per session); everything else, and chains
--- fired while the session's runner is itself running (nested dispatch), use a pooled one-shot
--- runner. entry.dispatch returns whether the chain finished and its result; a chain whose
--- handler waits finishes later, and C# has already been told "handled".
+-- fired while the session's runner is busy (nested dispatch, or a chain its waiting pass
+-- fired), use a pooled one-shot runner. entry.dispatch returns whether the chain finished and
+-- its result; a chain whose handler waits reports its end through dispatch_done, and the C#
+-- caller (the router's pass) goes on then.
 ---------------------------------------------------------------------------------------------
 
-local async; -- util.async, loaded on first dispatch
 local event_ids = setmetatable({}, { __mode = "k" }); -- event table → C# EventData id
+-- runner thread → the module id of the handler it is running (named when a pass waits long).
+local running_owner = setmetatable({}, { __mode = "k" });
 
 -- Walks the chain calling each Lua handler under xpcall (an error is reported by C#: logged
 -- with the module's name, an iq get/set answered with internal-server-error, chain stopped).
+-- A C# handler that returns an unfinished Task suspends the walk until it completes.
 local function walk_chain(bus, name, event)
 	local chain = get_chain(bus, name);
 	if not chain then return nil; end
 	local lua_ran = true;
+	local thread = coroutine.running();
 	for i = 1, #chain do
 		local h = chain[i];
 		local ok, ret;
 		if getmetatable(h) == native_stub_mt then
-			ret = N.fire_native(h.bus, h.id, event, lua_ran);
+			running_owner[thread] = nil;
+			ret = await_handled(N.fire_native(h.bus, h.id, event, lua_ran));
 			lua_ran = false;
 		else
+			running_owner[thread] = owner_of[h];
 			ok, ret = xpcall(h, traceback, event);
 			lua_ran = true;
 			if not ok then return N.handler_failed(owner_of[h], name, ret, event); end
@@ -142,10 +201,15 @@ local function walk(bus, name, event)
 end
 bridge.walk = walk;
 
--- A job is {bus, name, event}; the runner records its result and that it finished.
+-- A job is {bus, name, event, id}; the runner records its result and that it finished, and
+-- when C# was already told the walk waits (job.pending), reports the end through dispatch_done
+-- so that the C# pass (router, delivery) goes on.
 local function run_job(job)
-	job.result = walk(job[1], job[2], job[3]);
-	job.finished = true;
+	if job.run then return job.run(job); end
+	may_wait_of[coroutine.running()] = job[5];
+	local result = walk(job[1], job[2], job[3]);
+	job.result, job.finished = result, true;
+	if job.pending then N.dispatch_done(job[4], result, job[3]); end
 end
 
 local idle_runners = {};
@@ -176,21 +240,74 @@ local function session_runner(session)
 	return r;
 end
 
-function bridge.dispatch(bus, name, event, id)
+-- Runs job.run(job) in a pooled runner, so that it may wait; true if it finished already.
+local function run_pooled(job)
+	if not async then async = require "util.async"; end
+	local runner = take_runner();
+	runner:run(job);
+	if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
+	return job.finished;
+end
+
+-- Timer callbacks (util.timer, module:add_timer) run in a runner, as Prosody's may, so they can
+-- wait for storage: finished, ok, result; a timer that waited reports through timer_done.
+local function run_timer(job)
+	may_wait_of[coroutine.running()] = true;
+	job.ok, job.result = xpcall(job[1], traceback, job[2]);
+	job.finished = true;
+	if job.pending then N.timer_done(job[3], job.ok, job.result); end
+end
+
+function bridge.run_timer(f, now, id)
+	local job = { f, now, id, run = run_timer };
+	if run_pooled(job) then return true, job.ok, job.result; end
+	job.pending = true;
+	return false;
+end
+
+-- Module loading runs in a runner too (a module may read its stores while loading). One that
+-- waits is reported loaded; a failure after the wait is logged.
+local function run_load(job)
+	may_wait_of[coroutine.running()] = true;
+	job.result = table.pack(xpcall(require "core.modulemanager"._bridge_load, traceback, job[1], job[2]));
+	job.finished = true;
+	local r = job.result;
+	if job.pending and not (r[1] and r[2]) then
+		bridge.log("modulemanager", "error", "Loading mod_%s on %s failed after a wait: %s", job[2], job[1], tostring(r[1] and r[3] or r[2]));
+	end
+end
+
+function bridge.load_module(host, name)
+	local job = { host, name, run = run_load };
+	if not run_pooled(job) then job.pending = true; return true; end
+	local r = job.result;
+	if not r[1] then error(r[2], 0); end
+	return table.unpack(r, 2, r.n);
+end
+
+-- Returns finished, result; when not finished also the module id of the handler that waits.
+function bridge.dispatch(bus, name, event, id, may_wait)
 	if not async then async = require "util.async"; end
 	if id then event_ids[event] = id; end
-	local job = { bus, name, event, finished = false };
+	local job = { bus, name, event, id, may_wait ~= false, finished = false };
 	local origin = event.stanza and event.origin;
 	local runner = origin and sid_of[origin] and origin.base_type == "c2s" and not origin.destroyed
 		and session_runner(origin);
-	if runner and runner.state ~= "running" then
+	-- Only an idle session runner takes the job: while it runs or waits, this chain is part of
+	-- (or runs alongside) the pass it is in, and queueing behind that pass would deadlock when
+	-- the pass waits for this very chain (message/bare waiting for message/offline/handle).
+	-- The session's input stays in order without queueing: C# hands over the next stanza only
+	-- when the current pass has finished.
+	if runner and runner.state == "ready" then
 		runner:run(job);
 	else
 		runner = take_runner();
 		runner:run(job);
 		if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
 	end
-	return job.finished, job.result;
+	if job.finished then return true, job.result; end
+	job.pending = true;
+	return false, nil, runner.thread and running_owner[runner.thread] or nil;
 end
 bridge.event_ids = event_ids;
 
@@ -575,7 +692,7 @@ local function new_host(name, kind, sid)
 		});
 		host.users = { name = N.auth_name(name) };
 	end
-	host.send = function(stanza) return N.route(host, stanza); end;
+	host.send = function(stanza) return await_handled(N.route(host, stanza)); end;
 	return host;
 end
 
@@ -598,9 +715,11 @@ bridge.hosts = setmetatable({}, {
 -- Routing and logging
 ---------------------------------------------------------------------------------------------
 
-function bridge.core_post_stanza(origin, stanza, preevents) return C.post(origin, stanza, not not preevents); end
-function bridge.core_process_stanza(origin, stanza) return C.process(origin, stanza); end
-function bridge.core_route_stanza(origin, stanza) return C.route(origin, stanza); end
+-- A pass that waits suspends the calling runner until it has finished, as in Prosody, where
+-- the nested pass runs in the caller's coroutine; outside a runner it goes on by itself.
+function bridge.core_post_stanza(origin, stanza, preevents) return await_handled(C.post(origin, stanza, not not preevents)); end
+function bridge.core_process_stanza(origin, stanza) return await_handled(C.process(origin, stanza)); end
+function bridge.core_route_stanza(origin, stanza) return await_handled(C.route(origin, stanza)); end
 
 -- util.format semantics when available (never raises); a tolerant fallback otherwise.
 local format;
@@ -647,6 +766,8 @@ function entry.held_presence(session) return held_presence[session]; end
 entry.dispatch = bridge.dispatch;
 entry.event_ids = event_ids;
 entry.chain_state = chain_state;
+entry.PENDING = PENDING;
+entry.complete = complete;
 
 -- session.filter(kind, data) for C# (stanzas/in and stanzas/out of C#-handled traffic).
 function entry.filter(session, kind, data) return session.filter(kind, data); end
@@ -662,8 +783,9 @@ function entry.call(f, ...)
 end
 
 function entry.load_module(host, name)
-	return require "core.modulemanager"._bridge_load(host, name);
+	return bridge.load_module(host, name);
 end
+entry.run_timer = bridge.run_timer;
 
 function entry.unload_module(host, name)
 	return require "core.modulemanager"._bridge_unload(host, name);

@@ -537,20 +537,23 @@ function api:on_ready(f)
 	return self:add_timer(0, function() f(); end);
 end
 
+-- Periodic tasks: the "cron" module (ours, modules/mod_cron.lua, or Prosody's on the plugin
+-- path) runs them. The adding module's name is recorded for the task's id ("<module>/<name>").
 function api:cron(task)
 	self:depends("cron");
+	if task.module_name == nil then task.module_name = self.name; end
 	self:add_item("task", task);
 end
 function api:hourly(name, fn)
-	if type(name) == "function" then fn, name = name, "hourly"; end
+	if type(name) == "function" then fn, name = name, nil; end
 	self:cron({ name = name, when = "hourly", run = fn });
 end
 function api:daily(name, fn)
-	if type(name) == "function" then fn, name = name, "daily"; end
+	if type(name) == "function" then fn, name = name, nil; end
 	self:cron({ name = name, when = "daily", run = fn });
 end
 function api:weekly(name, fn)
-	if type(name) == "function" then fn, name = name, "weekly"; end
+	if type(name) == "function" then fn, name = name, nil; end
 	self:cron({ name = name, when = "weekly", run = fn });
 end
 

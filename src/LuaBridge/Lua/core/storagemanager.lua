@@ -1,8 +1,10 @@
 -- core.storagemanager for the bridge: stores over the C# IStorageManager (contract §5).
--- COMPAT: keyval and map calls wait synchronously for the C# Task on the loop thread (the
--- drivers use ConfigureAwait(false), so this cannot deadlock); it blocks the loop for the
--- duration of the I/O. Archive find materialises the page and returns an iterator over it.
+-- Calls look synchronous, as Prosody's: inside a util.async runner (stanza handlers, timers,
+-- module loading) the runner suspends until the C# task completes (bridge.await); outside one
+-- the loop waits for it (logged once). Archive find materialises the page and returns an
+-- iterator over it.
 local N = require "luaxmpp.native";
+local await = require "core.bridge".await;
 
 local setmetatable, type, tostring = setmetatable, type, tostring;
 
@@ -10,40 +12,40 @@ local M = {};
 
 local keyval_methods = {};
 local keyval_mt = { __index = keyval_methods };
-function keyval_methods:get(user) return N.kv_get(self.host, self.store, user); end
-function keyval_methods:set(user, data) return N.kv_set(self.host, self.store, user, data); end
+function keyval_methods:get(user) return await(N.kv_get(self.host, self.store, user)); end
+function keyval_methods:set(user, data) return await(N.kv_set(self.host, self.store, user, data)); end
 function keyval_methods:users()
-	local list, err = N.kv_users(self.host, self.store);
+	local list, err = await(N.kv_users(self.host, self.store));
 	if not list then return nil, err; end
 	local i = 0;
 	return function() i = i + 1; return list[i]; end;
 end
-function keyval_methods:purge(user) return N.kv_set(self.host, self.store, user, nil); end
+function keyval_methods:purge(user) return await(N.kv_set(self.host, self.store, user, nil)); end
 
 local map_methods = {};
 local map_mt = { __index = map_methods };
 -- map.remove marks a key for deletion in set_keys.
 M.remove = setmetatable({}, { __tostring = function() return "<map remove>"; end });
 map_methods.remove = M.remove;
-function map_methods:get(user, key) return N.map_get(self.host, self.store, user, key); end
-function map_methods:set(user, key, value) return N.map_set(self.host, self.store, user, key, value); end
+function map_methods:get(user, key) return await(N.map_get(self.host, self.store, user, key)); end
+function map_methods:set(user, key, value) return await(N.map_set(self.host, self.store, user, key, value)); end
 function map_methods:set_keys(user, keys)
 	local plain = {};
 	local removed = {};
 	for k, v in pairs(keys) do
 		if v == M.remove then removed[#removed + 1] = k; else plain[k] = v; end
 	end
-	return N.map_set_keys(self.host, self.store, user, plain, removed);
+	return await(N.map_set_keys(self.host, self.store, user, plain, removed));
 end
 
 local archive_methods = {};
 local archive_mt = { __index = archive_methods };
 archive_methods.caps = { total = true, quota = nil, full_id_range = true, ids = true, truncate = false };
 function archive_methods:append(user, key, value, when, with)
-	return N.archive_append(self.host, self.store, user, key, value, when, with);
+	return await(N.archive_append(self.host, self.store, user, key, value, when, with));
 end
 function archive_methods:find(user, query)
-	local items, total = N.archive_find(self.host, self.store, user, query or {});
+	local items, total = await(N.archive_find(self.host, self.store, user, query or {}));
 	if not items then return nil, total; end
 	local i = 0;
 	return function()
@@ -53,16 +55,16 @@ function archive_methods:find(user, query)
 	end, total;
 end
 function archive_methods:get(user, key)
-	local items = N.archive_find(self.host, self.store, user, { ids = { key } });
+	local items = await(N.archive_find(self.host, self.store, user, { ids = { key } }));
 	local item = items and items[1];
 	if not item then return nil, "item-not-found"; end
 	return item.value, item.when, item.with;
 end
 function archive_methods:delete(user, query)
-	return N.archive_delete(self.host, self.store, user, query or {});
+	return await(N.archive_delete(self.host, self.store, user, query or {}));
 end
 function archive_methods:set(user, key, value, when, with)
-	return N.archive_append(self.host, self.store, user, key, value, when, with);
+	return await(N.archive_append(self.host, self.store, user, key, value, when, with));
 end
 
 local kinds = { keyval = keyval_mt, map = map_mt, archive = archive_mt };
@@ -86,7 +88,7 @@ end
 function M.get_driver(host)
 	return { name = "luaxmpp", open = function(_, store, typ) return M.open(host, store, typ); end };
 end
-function M.purge(user, host) return N.storage_purge(host, user); end
+function M.purge(user, host) return await(N.storage_purge(host, user)); end
 
 -- Prosody's storagemanager.olddm: the old datamanager API (mod_muc_log and friends).
 M.olddm = setmetatable({}, { __index = function(_, k) return require "core.compat.datamanager"[k]; end });

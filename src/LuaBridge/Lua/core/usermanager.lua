@@ -1,20 +1,21 @@
 -- core.usermanager for the bridge: accounts through the host's C# IAuthProvider.
--- COMPAT: calls wait synchronously on the loop for the provider's Task (see storagemanager).
+-- Calls suspend the calling runner until the provider's Task completes (see storagemanager).
 local N = require "luaxmpp.native";
+local await = require "core.bridge".await;
 
 local M = {};
 
-function M.user_exists(username, host) return N.user_exists(host, username) == true; end
-function M.create_user(username, password, host) return N.user_create(host, username, password); end
-function M.set_password(username, password, host) return N.user_set_password(host, username, password); end
+function M.user_exists(username, host) return await(N.user_exists(host, username)) == true; end
+function M.create_user(username, password, host) return await(N.user_create(host, username, password)); end
+function M.set_password(username, password, host) return await(N.user_set_password(host, username, password)); end
 function M.delete_user(username, host)
-	local ok, err = N.user_delete(host, username);
+	local ok, err = await(N.user_delete(host, username));
 	if ok then prosody.events.fire_event("user-deleted", { username = username, host = host }); end
 	return ok, err;
 end
-function M.test_password(username, host, password) return N.user_test_password(host, username, password) == true; end
+function M.test_password(username, host, password) return await(N.user_test_password(host, username, password)) == true; end
 function M.users(host)
-	local list = N.user_list(host) or {};
+	local list = await(N.user_list(host)) or {};
 	local i = 0;
 	return function() i = i + 1; return list[i]; end;
 end

@@ -15,7 +15,8 @@ local next_tick = function(f) f(); end;
 
 local function current_thread()
 	local thread, is_main = coroutine.running();
-	if not thread or is_main then
+	-- As Prosody's: a plain coroutine (an iterator, a module's own) is no async context.
+	if not thread or is_main or not runner_of[thread] then
 		error("Not running in an async context, see https://prosody.im/doc/developers/util/async", 3);
 	end
 	return thread;
