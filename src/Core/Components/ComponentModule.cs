@@ -20,6 +20,10 @@ public sealed class ComponentModule(ComponentRegistry registry) : INativeModule
 
     public void Load(ModuleContext module)
     {
+        // As Prosody: mod_component serves a Component section, never a VirtualHost (it would
+        // take every stanza for the host).
+        if (!module.Host.IsComponent)
+            throw new InvalidOperationException("mod_component is loaded by a Component section, not through modules_enabled");
         var host = module.Host.Name;
         foreach (var name in Events) module.Hook(name, e => Forward(host, e), -1);
     }

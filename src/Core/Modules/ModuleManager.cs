@@ -23,6 +23,12 @@ public sealed class ModuleManager(XmppServer server)
         "storage_internal", "storage_sql", "storage_memory", "admin_shell", "admin_socket",
     };
 
+    /// <summary>
+    /// Native modules that replace Prosody's file of the same name (which needs Prosody's own c2s,
+    /// portmanager or component listener): the native one loads even when plugin_paths holds it.
+    /// </summary>
+    public static readonly HashSet<string> NativeWins = new(StringComparer.Ordinal) { "websocket", "component" };
+
     private readonly Dictionary<string, Func<INativeModule>> _native = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Host, string Name), object> _loaded = new();
     private readonly Logger _log = Logger.For("modulemanager");
@@ -101,7 +107,8 @@ public sealed class ModuleManager(XmppServer server)
         if (_loaded.ContainsKey((host.Name, name))) return null;
         // What the core implements is never taken from a Lua file: Prosody's mod_c2s.lua and the
         // like need Prosody's own core (util.xmppstream, core.certmanager) and cannot run here.
-        if (!CoreProvided.Contains(name) && Runtime is { } runtime && runtime.CanLoad(name))
+        if (!CoreProvided.Contains(name) && !(NativeWins.Contains(name) && _native.ContainsKey(name))
+            && Runtime is { } runtime && runtime.CanLoad(name))
         {
             var error = runtime.Load(host, name);
             if (error is not null)
@@ -125,10 +132,12 @@ public sealed class ModuleManager(XmppServer server)
                 return ex.Message;
             }
             _loaded[(host.Name, name)] = context;
+            _log.Debug($"Loaded mod_{name} on {host.Name} (native)");
         }
         else if (CoreProvided.Contains(name))
         {
             _loaded[(host.Name, name)] = this;
+            _log.Debug($"Loaded mod_{name} on {host.Name} (provided by the core)");
         }
         else
         {

@@ -223,9 +223,22 @@ public sealed partial class LuaRuntime
         $"share/lua/5.4/mod_{name}/mod_{name}.lua",
     ];
 
+    // Modules of ours that replace a Prosody core module built on pieces we do natively (mod_http
+    // on core.portmanager and net.server): ours wins even when plugin_paths holds Prosody's file.
+    private static readonly HashSet<string> OwnModulesFirst = new(StringComparer.Ordinal) { "http" };
+
     private string? FindModuleFile(string name)
     {
         if (name.Contains("..", StringComparison.Ordinal) || name.Contains('/')) return null;
+        if (OwnModulesFirst.Contains(name) && _pluginPaths.Count > 0)
+        {
+            var own = _pluginPaths[^1];
+            foreach (var relative in ModuleFileNames(name))
+            {
+                var path = Path.Combine(own, relative);
+                if (File.Exists(path)) return path;
+            }
+        }
         return FindFile(ModuleFileNames(name));
     }
 
