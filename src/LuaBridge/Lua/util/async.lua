@@ -7,8 +7,10 @@ local new_id = require "util.id".short;
 
 local log = logger.init("util.async");
 
--- thread -> runner, so a resumed waiter can find its runner (weak: threads die freely).
-local runner_of = setmetatable({}, { __mode = "kv" });
+-- thread -> runner, so a resumed waiter can find its runner. Weak keys only (an ephemeron
+-- table): a runner lives as long as its thread can still be resumed (a waiter's done() holds the
+-- thread), even when nothing else refers to the runner, as with a pooled runner that waits.
+local runner_of = setmetatable({}, { __mode = "k" });
 
 local schedule_task = nil;  -- function(seconds, callback)
 local next_tick = function(f) f(); end;
