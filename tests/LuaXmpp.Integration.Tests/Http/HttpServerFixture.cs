@@ -24,11 +24,16 @@ public sealed class HttpServerFixture : IAsyncLifetime
         _plugins = Directory.CreateTempSubdirectory("luaxmpp-http-plugins-").FullName;
         await File.WriteAllTextAsync(Path.Combine(_plugins, "mod_httptest.lua"), HttpServerTests.TestModule);
         HttpPort = FreePorts.Take(1)[0];
+        var files = Directory.CreateDirectory(Path.Combine(_plugins, "static")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(files, "hello.txt"), "hello static\n");
+        Directory.CreateDirectory(Path.Combine(files, "sub"));
+        await File.WriteAllTextAsync(Path.Combine(files, "sub", "index.html"), "<p>index</p>");
         Server = await ServerProcess.StartAsync(null, c => c
             .Set("plugin_paths", ServerConfig.LuaList(_plugins))
             .Set("http_ports", HttpPort.ToString())
             .Set("https_ports", "{ }")
             .Set("http_max_content_size", "65536")
+            .Set("httptest_static", ServerConfig.Lua(files))
             .Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "httptest")));
         await WaitForPortAsync(HttpPort, Server);
     }
