@@ -26,6 +26,78 @@ public sealed partial class LuaRuntime : IHttpApplication
         n.Add("http_start", HttpStart);
         n.Add("http_write", HttpWrite);
         n.Add("http_finish", HttpFinish);
+        n.Add("http_request", HttpRequest);
+    }
+
+    // net.http's client: one HttpClient per trust mode, requests off the loop, results back
+    // through the pending mechanism (callback style in Lua, nothing waits).
+    private static readonly HttpClient VerifyingClient = NewClient(insecure: false);
+    private static readonly HttpClient InsecureClient = NewClient(insecure: true);
+
+    private static HttpClient NewClient(bool insecure)
+    {
+        var handler = new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        if (insecure) handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.UserAgent.ParseAdd("LuaXmpp");
+        return client;
+    }
+
+    // http_request(method, url, { name, value, ... }, body?, insecure) → status, body, { name, value, ... }
+    private int HttpRequest(Lua lua)
+    {
+        var method = lua.OptString(1) ?? "GET";
+        var url = lua.OptString(2) ?? "";
+        var request = new HttpRequestMessage(new HttpMethod(method), url);
+        byte[]? body = NativeBoundary.OptBytes(lua, 4);
+        if (body is not null) request.Content = new ByteArrayContent(body);
+        if (lua.Type(3) == LuaType.Table)
+        {
+            int count = (int)lua.RawLen(3);
+            for (int i = 1; i + 1 <= count; i += 2)
+            {
+                lua.RawGetInteger(3, i);
+                lua.RawGetInteger(3, i + 1);
+                if (lua.RawString(-2) is { } name && lua.RawString(-1) is { } value
+                    && !request.Headers.TryAddWithoutValidation(name, value) && request.Content is not null)
+                {
+                    request.Content.Headers.Remove(name);
+                    request.Content.Headers.TryAddWithoutValidation(name, value);
+                }
+                lua.Pop(2);
+            }
+        }
+        var client = lua.ToBoolean(5) ? InsecureClient : VerifyingClient;
+        var task = SendAsync(client, request);
+        return PushWhenDone(lua, task, l =>
+        {
+            var (status, content, headers) = task.Result;
+            l.PushInteger(status);
+            l.PushBuffer(content);
+            l.CreateTable(headers.Count * 2, 0);
+            int i = 0;
+            foreach (var (name, value) in headers)
+            {
+                NativeBoundary.PushUtf8(l, name);
+                l.RawSetInteger(-2, ++i);
+                NativeBoundary.PushUtf8(l, value);
+                l.RawSetInteger(-2, ++i);
+            }
+            return 3;
+        });
+    }
+
+    private static async Task<(int Status, byte[] Body, List<KeyValuePair<string, string>> Headers)> SendAsync(HttpClient client, HttpRequestMessage request)
+    {
+        using (request)
+        {
+            using var response = await client.SendAsync(request).ConfigureAwait(false);
+            var body = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+            var headers = new List<KeyValuePair<string, string>>();
+            foreach (var (name, values) in response.Headers) headers.Add(new(name, string.Join(", ", values)));
+            foreach (var (name, values) in response.Content.Headers) headers.Add(new(name, string.Join(", ", values)));
+            return ((int)response.StatusCode, body, headers);
+        }
     }
 
     public void Handle(HttpRequestData request, IHttpResponse response)

@@ -34,6 +34,7 @@ public sealed class HttpServerFixture : IAsyncLifetime
             .Set("https_ports", "{ }")
             .Set("http_max_content_size", "65536")
             .Set("httptest_static", ServerConfig.Lua(files))
+            .Set("httptest_port", HttpPort.ToString())
             .Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "httptest")));
         await WaitForPortAsync(HttpPort, Server);
     }

@@ -42,6 +42,18 @@ public sealed class HttpServerTests(HttpServerFixture fixture) : IClassFixture<H
                 end;
                 ["GET /boom"] = function() error("handler exploded on purpose"); end;
                 ["GET /url"] = function() return module:http_url(); end;
+                ["GET /fetch"] = function()
+                    local url = "http://127.0.0.1:" .. module:get_option_number("httptest_port") .. "/httptest/table";
+                    return require "net.http".request(url, { headers = { Host = "localhost" } }):next(function(response)
+                        return ("fetched %d %s %s"):format(response.code, response.body, response.headers["x-made-by"] or "-");
+                    end);
+                end;
+                ["GET /fetch-refused"] = function(event)
+                    require "net.http".request("http://127.0.0.1:1/", nil, function(body, code)
+                        event.response:send(("code %d"):format(code));
+                    end);
+                    return true;
+                end;
                 ["GET /static/*"] = require "net.http.files".serve({
                     path = module:get_option_string("httptest_static"), mime_map = { txt = "text/plain", html = "text/html" } });
             };
@@ -81,6 +93,13 @@ public sealed class HttpServerTests(HttpServerFixture fixture) : IClassFixture<H
         Assert.Equal((HttpStatusCode.OK, "waited"), Pick(await SendAsync(Get("/wait"))));
         Assert.Equal((HttpStatusCode.OK, "sent later"), Pick(await SendAsync(Get("/later"))));
         Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(Get("/nowhere"))).Status);
+    }
+
+    [Fact]
+    public async Task The_http_client_fetches_and_reports_a_refused_connection_as_code_0()
+    {
+        Assert.Equal((HttpStatusCode.OK, "fetched 201 made test"), Pick(await SendAsync(Get("/fetch"))));
+        Assert.Equal((HttpStatusCode.OK, "code 0"), Pick(await SendAsync(Get("/fetch-refused"))));
     }
 
     [Fact]

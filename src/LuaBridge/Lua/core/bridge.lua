@@ -67,6 +67,13 @@ function bridge.await_handled(first, ...)
 	return true;
 end
 
+-- For callback-style APIs (net.http): callback(...) with the native's results, now if they are
+-- there, else when C# completes the work; nothing waits.
+function bridge.when_done(callback, first, ...)
+	if first ~= PENDING then return callback(first, ...); end
+	resume_of[(...)] = callback;
+end
+
 local function complete(id, ...)
 	local resume = resume_of[id];
 	if not resume then return; end -- nobody waits (outside a runner): the work went on by itself
