@@ -78,6 +78,7 @@ public sealed partial class LuaRuntime
         RegisterStorageNatives(n);
         RegisterStreamManagementNatives(n);
         RegisterArchiveNatives(n);
+        RegisterMetricsNatives(n);
         RegisterHttpNatives(n);
     }
 
