@@ -42,8 +42,8 @@ public sealed partial class LuaRuntime
 
     private static void PushRuntimeNumbers(Lua lua)
     {
-        var gc = GC.GetGCMemoryInfo();
-        SetNumber(lua, "dotnet_gc_heap_size", gc.HeapSizeBytes);
+        // GetTotalMemory rather than GCMemoryInfo.HeapSizeBytes: the latter is 0 until a first GC.
+        SetNumber(lua, "dotnet_gc_heap_size", GC.GetTotalMemory(false));
         SetNumber(lua, "dotnet_gc_allocated", GC.GetTotalAllocatedBytes());
         SetNumber(lua, "dotnet_gc_gen0_collections", GC.CollectionCount(0));
         SetNumber(lua, "dotnet_gc_gen1_collections", GC.CollectionCount(1));

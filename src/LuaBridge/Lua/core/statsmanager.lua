@@ -322,7 +322,7 @@ local function install_collectors(registry)
 		process_resident_memory = g("process_resident_memory", "bytes", "Resident memory size in bytes"),
 		process_open_fds = g("process_open_fds", "", "Number of open file descriptors"),
 		process_max_fds = g("process_max_fds", "", "Maximum number of open file descriptors"),
-		dotnet_gc_heap_size = g("dotnet_gc_heap_size", "bytes", ".NET GC heap size after the last collection"),
+		dotnet_gc_heap_size = g("dotnet_gc_heap_size", "bytes", "Bytes in use on the .NET GC heap"),
 		dotnet_gc_allocated = c("dotnet_gc_allocated", "bytes", "Bytes allocated on the .NET GC heap since start"),
 		dotnet_threadpool_threads = g("dotnet_threadpool_threads", "", ".NET thread pool threads"),
 		dotnet_threadpool_queue_length = g("dotnet_threadpool_queue_length", "", "Work items waiting for the .NET thread pool"),
