@@ -73,14 +73,28 @@ public sealed class MetricsTests(ITestOutputHelper output)
         Assert.DoesNotContain("process_resident_memory_bytes", await response.Content.ReadAsStringAsync());
     }
 
-    private async Task<ServerProcess> StartAsync(string plugins, int httpPort, string? allowIps)
+    [Fact]
+    public async Task Without_statistics_the_module_says_no_provider_is_configured()
+    {
+        using var plugins = ProsodyPluginDirectory.With("mod_http_openmetrics.lua");
+        var httpPort = FreePorts.Take(1)[0];
+        await using var server = await StartAsync(plugins.Path, httpPort, allowIps: null, statistics: false);
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+
+        using var response = await client.GetAsync($"http://127.0.0.1:{httpPort}/metrics");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("No statistics provider configured", await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task<ServerProcess> StartAsync(string plugins, int httpPort, string? allowIps, bool statistics = true)
     {
         var server = await ServerProcess.StartAsync(output, c =>
         {
             c.Set("plugin_paths", ServerConfig.LuaList(plugins));
             c.Set("http_ports", $"{{ {httpPort} }}");
             c.Set("https_ports", "{ }");
-            c.Set("statistics", ServerConfig.Lua("internal"));
+            if (statistics) c.Set("statistics", ServerConfig.Lua("internal"));
             if (allowIps is not null) c.Set("openmetrics_allow_ips", ServerConfig.LuaList(allowIps));
             c.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register",
                 "http_openmetrics", "metrics_probe"));
