@@ -28,10 +28,12 @@ public sealed class MetricsTests(ITestOutputHelper output)
     [Fact]
     public async Task Metrics_parse_as_OpenMetrics_with_Prosody_names_and_live_numbers()
     {
-        using var plugins = ProsodyPluginDirectory.With("mod_http_openmetrics.lua");
+        // mod_http_file_share: a Prosody module whose measures include a gauge with a unit and a
+        // sizes histogram, so the package's own statistics calls go through the parser too.
+        using var plugins = ProsodyPluginDirectory.With("mod_http_openmetrics.lua", "mod_http_file_share.lua", "mod_cron.lua");
         await File.WriteAllTextAsync(Path.Combine(plugins.Path, "mod_metrics_probe.lua"), ProbeModule);
         var httpPort = FreePorts.Take(1)[0];
-        await using var server = await StartAsync(plugins.Path, httpPort, allowIps: null);
+        await using var server = await StartAsync(plugins.Path, httpPort, allowIps: null, fileShare: true);
         await server.RegisterAsync("alice", "pass-alice");
 
         var result = await PythonClient.RunAsync(server, "metrics.py", "--jid", server.Jid("alice"), "--password", "pass-alice",
@@ -56,6 +58,11 @@ public sealed class MetricsTests(ITestOutputHelper output)
             Assert.True(Value(families, "prosody_mod_metrics_probe__binds", "prosody_mod_metrics_probe__binds_total", ("host", "localhost")) >= 1);
             Assert.Equal(1, Value(families, "prosody_mod_metrics_probe__messages", "prosody_mod_metrics_probe__messages_total",
                 ("host", "localhost"), ("user", "alice \"q\" \\ x")));
+            Assert.Equal(0, Value(families, "prosody_mod_http_file_share__total_storage_bytes", "prosody_mod_http_file_share__total_storage_bytes",
+                ("host", "upload.localhost")));
+            Assert.Equal("histogram", families.GetProperty("prosody_mod_http_file_share__upload_bytes").GetProperty("type").GetString());
+            Assert.Equal(0, Value(families, "prosody_mod_http_file_share__upload_bytes", "prosody_mod_http_file_share__upload_bytes_bucket",
+                ("host", "upload.localhost"), ("le", "+Inf")));
         });
     }
 
@@ -87,7 +94,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
         Assert.Contains("No statistics provider configured", await response.Content.ReadAsStringAsync());
     }
 
-    private async Task<ServerProcess> StartAsync(string plugins, int httpPort, string? allowIps, bool statistics = true)
+    private async Task<ServerProcess> StartAsync(string plugins, int httpPort, string? allowIps, bool statistics = true, bool fileShare = false)
     {
         var server = await ServerProcess.StartAsync(output, c =>
         {
@@ -98,6 +105,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
             if (allowIps is not null) c.Set("openmetrics_allow_ips", ServerConfig.LuaList(allowIps));
             c.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register",
                 "http_openmetrics", "metrics_probe"));
+            if (fileShare) c.ExtraSections.Add("Component \"upload.localhost\" \"http_file_share\"");
         });
         await HttpServerFixture.WaitForPortAsync(httpPort, server);
         return server;
