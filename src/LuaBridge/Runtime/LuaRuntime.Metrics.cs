@@ -76,13 +76,16 @@ public sealed partial class LuaRuntime
     private void PushArchiveNumbers(Lua lua)
     {
         long committed = 0, batches = 0;
+        double seconds = 0;
         foreach (var service in _archiveServices?.All() ?? [])
         {
             committed += service.Writer.Committed;
             batches += service.Writer.Batches;
+            seconds += service.Writer.CommitSeconds;
         }
         SetNumber(lua, "archive_committed", committed);
         SetNumber(lua, "archive_batches", batches);
+        SetNumber(lua, "archive_commit", seconds);
     }
 
     private static int CountOpenFds()

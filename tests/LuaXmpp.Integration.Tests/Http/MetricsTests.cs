@@ -33,7 +33,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
         using var plugins = ProsodyPluginDirectory.With("mod_http_openmetrics.lua", "mod_http_file_share.lua", "mod_cron.lua");
         await File.WriteAllTextAsync(Path.Combine(plugins.Path, "mod_metrics_probe.lua"), ProbeModule);
         var httpPort = FreePorts.Take(1)[0];
-        await using var server = await StartAsync(plugins.Path, httpPort, allowIps: null, fileShare: true);
+        await using var server = await StartAsync(plugins.Path, httpPort, allowIps: null, busy: true);
         await server.RegisterAsync("alice", "pass-alice");
 
         var result = await PythonClient.RunAsync(server, "metrics.py", "--jid", server.Jid("alice"), "--password", "pass-alice",
@@ -58,6 +58,9 @@ public sealed class MetricsTests(ITestOutputHelper output)
             Assert.True(Value(families, "prosody_mod_metrics_probe__binds", "prosody_mod_metrics_probe__binds_total", ("host", "localhost")) >= 1);
             Assert.Equal(1, Value(families, "prosody_mod_metrics_probe__messages", "prosody_mod_metrics_probe__messages_total",
                 ("host", "localhost"), ("user", "alice \"q\" \\ x")));
+            Assert.True(Value(families, "luaxmpp_archive_committed_messages", "luaxmpp_archive_committed_messages_total") >= 1);
+            Assert.True(Value(families, "luaxmpp_archive_commit_batches", "luaxmpp_archive_commit_batches_total") >= 1);
+            Assert.True(Value(families, "luaxmpp_archive_commit_seconds", "luaxmpp_archive_commit_seconds_total") > 0);
             Assert.Equal(0, Value(families, "prosody_mod_http_file_share__total_storage_bytes", "prosody_mod_http_file_share__total_storage_bytes",
                 ("host", "upload.localhost")));
             Assert.Equal("histogram", families.GetProperty("prosody_mod_http_file_share__upload_bytes").GetProperty("type").GetString());
@@ -94,7 +97,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
         Assert.Contains("No statistics provider configured", await response.Content.ReadAsStringAsync());
     }
 
-    private async Task<ServerProcess> StartAsync(string plugins, int httpPort, string? allowIps, bool statistics = true, bool fileShare = false)
+    private async Task<ServerProcess> StartAsync(string plugins, int httpPort, string? allowIps, bool statistics = true, bool busy = false)
     {
         var server = await ServerProcess.StartAsync(output, c =>
         {
@@ -105,7 +108,12 @@ public sealed class MetricsTests(ITestOutputHelper output)
             if (allowIps is not null) c.Set("openmetrics_allow_ips", ServerConfig.LuaList(allowIps));
             c.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register",
                 "http_openmetrics", "metrics_probe"));
-            if (fileShare) c.ExtraSections.Add("Component \"upload.localhost\" \"http_file_share\"");
+            if (!busy) return;
+            // MAM with strict durability: the message the client waits for is committed first.
+            c.Set("archive_durability", ServerConfig.Lua("strict"));
+            c.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register",
+                "http_openmetrics", "metrics_probe", "mam"));
+            c.ExtraSections.Add("Component \"upload.localhost\" \"http_file_share\"");
         });
         await HttpServerFixture.WaitForPortAsync(httpPort, server);
         return server;

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """GET /metrics as a monitoring system does, with a logged-in client connected.
 
-Logs one account in (slixmpp), sends a message to itself so routing and the test module's
-counters move, then GETs http://127.0.0.1:<http-port>/metrics and parses the body with
+Logs one account in (slixmpp), sends a message to itself and waits for it, so the archive and
+the test module's counters move, then GETs http://127.0.0.1:<http-port>/metrics and parses the body with
 prometheus_client's OpenMetrics parser (it raises on anything the format does not allow,
 including a missing "# EOF"). Reports the status, the content type and every family as
 {name: {"type", "unit", "samples": [[sample name, labels, value], ...]}}.
@@ -39,7 +39,10 @@ def families(text):
 async def scenario(args, result):
     client = xmpptest.Client(args.jid, args.password)
     await xmpptest.open_session(args, client)
+    echo = xmpptest.Waiter(client, "message", lambda m: m["body"] == "metrics probe")
     client.send_message(mto=client.boundjid.bare, mbody="metrics probe")
+    # With archive_durability = "strict" the copy arrives only once the archive committed it.
+    await echo.wait(args.step_timeout, "the message to our own bare JID")
     await xmpptest.round_trip(client, args.step_timeout)
     loop = asyncio.get_event_loop()
     status, content_type, body = await loop.run_in_executor(None, get, args.http_port, "/metrics")

@@ -341,6 +341,7 @@ local function install_collectors(registry)
 	fed.smacks_queued_stanzas = g("luaxmpp_smacks_queued_stanzas", "", "Unacknowledged stanzas held in XEP-0198 queues");
 	fed.archive_committed = c("luaxmpp_archive_committed_messages", "", "Archived messages committed to storage");
 	fed.archive_batches = c("luaxmpp_archive_commit_batches", "", "Archive write batches committed (messages / batches = mean batch size)");
+	fed.archive_commit = c("luaxmpp_archive_commit", "seconds", "Time spent writing committed archive batches (divided by batches: mean commit latency)");
 	local heap = g("lua_heap", "bytes", "Memory used by the Lua state in bytes");
 
 	return function()
