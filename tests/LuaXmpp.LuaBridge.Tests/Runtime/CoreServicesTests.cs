@@ -67,6 +67,30 @@ public sealed class CoreServicesTests
     }
 
     [Fact]
+    public async Task Statsmanager_LegacyMeasures_MapAsProsodys_AndIsOffWithoutStatistics()
+    {
+        await using var h = RuntimeHarness.Create();
+        var error = await h.On(() => h.Runtime.Run("""
+            local off = require "core.statsmanager"
+            assert(off.get_metric_registry() == nil, "no `statistics` in the config: no registry")
+            off.measure("times", "x")()(); off.metric("counter", "y"):with_labels("a"):add(1)
+            local stats = require "core.statsmanager"._new()
+            stats.measure("times", "mod_probe/work", nil, "host", "example.com")()()
+            stats.measure("distribution", "mod_probe/lag", "seconds")(2)
+            stats.measure("rate", "mod_probe/hits")()
+            local text = stats.get_metric_registry():render()
+            local function has(s) assert(text:find(s, 1, true), s .. " missing in:\n" .. text) end
+            has('# TYPE prosody_mod_probe__work_seconds histogram\n')
+            has('prosody_mod_probe__work_seconds_bucket{host="example.com",le="100"} 1\n')
+            has('prosody_mod_probe__work_seconds_count{host="example.com"} 1\n')
+            has('# TYPE prosody_mod_probe__lag_seconds summary\n')
+            has('prosody_mod_probe__lag_seconds_sum 2\n')
+            has('prosody_mod_probe__hits_total 1\n')
+            """));
+        Assert.Null(error);
+    }
+
+    [Fact]
     public async Task ProsodyGlobals_AreWhatModulesRead()
     {
         await using var h = RuntimeHarness.Create();

@@ -16,21 +16,19 @@ registry_mt.__index = registry_mt;
 -- Metrics: one per label set; each yields its samples as (suffix, extra labels, value).
 ---------------------------------------------------------------------------------------------
 
-local gauge_mt = {};
-gauge_mt.__index = gauge_mt;
-function gauge_mt:set(v) self.value = tonumber(v) or 0; end
-function gauge_mt:add(n) self.value = self.value + (tonumber(n) or 1); end
-function gauge_mt:reset() self.value = 0; end
-function gauge_mt:samples(emit) emit("", nil, self.value); end
-
--- A counter renders as <family>_total (OpenMetrics §4.1.2.3); set() exists because Prosody's
--- legacy wrappers call set(0) to make the sample appear before the first event.
-local counter_mt = {};
-counter_mt.__index = counter_mt;
-function counter_mt:set(v) self.value = tonumber(v) or 0; end
-function counter_mt:add(n) self.value = self.value + (tonumber(n) or 1); end
-function counter_mt:reset() self.value = 0; end
-function counter_mt:samples(emit) emit("_total", nil, self.value); end
+-- Gauges and counters hold one value; a counter renders as <family>_total (OpenMetrics
+-- §4.1.2.3). Counters have set() because Prosody's legacy wrappers call set(0) so that the
+-- sample appears before the first event.
+local function value_metric_mt(suffix)
+	local mt = {};
+	mt.__index = mt;
+	function mt:set(v) self.value = tonumber(v) or 0; end
+	function mt:add(n) self.value = self.value + (tonumber(n) or 1); end
+	function mt:reset() self.value = 0; end
+	function mt:samples(emit) emit(suffix, nil, self.value); end
+	return mt;
+end
+local gauge_mt, counter_mt = value_metric_mt(""), value_metric_mt("_total");
 
 local function format_le(bound)
 	if bound == math.huge then return "+Inf"; end
@@ -114,25 +112,22 @@ function family_mt:with_labels(...)
 	return metric;
 end
 
+-- The fixed values followed by the call's own, as one argument list.
+local function joined(fixed, ...)
+	local rest = table.pack(...);
+	local all = {};
+	for i = 1, fixed.n do all[i] = fixed[i]; end
+	for i = 1, rest.n do all[fixed.n + i] = rest[i]; end
+	return table.unpack(all, 1, fixed.n + rest.n);
+end
+
 -- A view with the first label values fixed; with_labels on it takes the rest.
 function family_mt:with_partial_label(...)
 	local fixed = table.pack(...);
 	local parent = self;
 	local view = {};
-	function view.with_labels(_, ...)
-		local all = {};
-		for i = 1, fixed.n do all[i] = fixed[i]; end
-		local rest = table.pack(...);
-		for i = 1, rest.n do all[fixed.n + i] = rest[i]; end
-		return parent:with_labels(table.unpack(all, 1, fixed.n + rest.n));
-	end
-	function view.with_partial_label(_, ...)
-		local rest = table.pack(...);
-		local all = {};
-		for i = 1, fixed.n do all[i] = fixed[i]; end
-		for i = 1, rest.n do all[fixed.n + i] = rest[i]; end
-		return parent:with_partial_label(table.unpack(all, 1, fixed.n + rest.n));
-	end
+	function view.with_labels(_, ...) return parent:with_labels(joined(fixed, ...)); end
+	function view.with_partial_label(_, ...) return parent:with_partial_label(joined(fixed, ...)); end
 	return setmetatable(view, { __index = parent });
 end
 
