@@ -4,11 +4,18 @@ namespace LuaXmpp.Tests.Runtime;
 [Collection("LuaRuntime")]
 public sealed class CoreServicesTests
 {
+    // Runs a chunk in a fresh runtime; its assertions are the test.
+    private static async Task RunsClean(string lua)
+    {
+        await using var h = RuntimeHarness.Create();
+        var error = await h.On(() => h.Runtime.Run(lua));
+        Assert.Null(error);
+    }
+
     [Fact]
     public async Task Statsmanager_RendersFamiliesAsOpenMetrics()
     {
-        await using var h = RuntimeHarness.Create();
-        var error = await h.On(() => h.Runtime.Run("""
+        await RunsClean("""
             local stats = require "core.statsmanager"._new()
             local logins = stats.metric("counter", "survey_logins", "", "logins", { "host" })
             logins:with_labels("example.com"):add(2)
@@ -25,15 +32,13 @@ public sealed class CoreServicesTests
             has('survey_size_bytes_bucket{le="10"} 1\nsurvey_size_bytes_bucket{le="100"} 2\nsurvey_size_bytes_bucket{le="+Inf"} 3\n')
             has('survey_size_bytes_count 3\nsurvey_size_bytes_sum 555\n')
             assert(text:sub(-6) == "# EOF\n", text)
-            """));
-        Assert.Null(error);
+            """);
     }
 
     [Fact]
     public async Task Statsmanager_EscapesLabelValuesAndHelp()
     {
-        await using var h = RuntimeHarness.Create();
-        var error = await h.On(() => h.Runtime.Run("""
+        await RunsClean("""
             local stats = require "core.statsmanager"._new()
             local f = stats.metric("gauge", "odd/name-1", "", 'say "hi"\\ now\nnext', { "who", "bad-key" })
             f:with_labels('a "quoted" \\ back\nslash', "x"):set(1.5)
@@ -43,15 +48,13 @@ public sealed class CoreServicesTests
             assert(text:find('# HELP odd__name_1 say "hi"\\\\ now\\nnext\n', 1, true), text)
             assert(not text:find("\n\n", 1, true), "no raw line feed inside a line")
             assert(not pcall(f.with_labels, f, "only one"), "wrong label count is refused")
-            """));
-        Assert.Null(error);
+            """);
     }
 
     [Fact]
     public async Task Statsmanager_CollectFillsProcessAndRuntimeFamilies()
     {
-        await using var h = RuntimeHarness.Create();
-        var error = await h.On(() => h.Runtime.Run("""
+        await RunsClean("""
             local stats = require "core.statsmanager"._new()
             stats.collect()
             local text = stats.get_metric_registry():render()
@@ -62,15 +65,13 @@ public sealed class CoreServicesTests
             assert(text:find('\ndotnet_gc_collections_total{generation="0"} ', 1, true), text)
             assert(text:find('\nluaxmpp_c2s_sessions{state="connected"} 0\n', 1, true), text)
             assert(text:find("\nprocess_cpu_seconds_total ", 1, true), text)
-            """));
-        Assert.Null(error);
+            """);
     }
 
     [Fact]
     public async Task Statsmanager_LegacyMeasures_MapAsProsodys_AndIsOffWithoutStatistics()
     {
-        await using var h = RuntimeHarness.Create();
-        var error = await h.On(() => h.Runtime.Run("""
+        await RunsClean("""
             local off = require "core.statsmanager"
             assert(off.get_metric_registry() == nil, "no `statistics` in the config: no registry")
             off.measure("times", "x")()(); off.metric("counter", "y"):with_labels("a"):add(1)
@@ -86,22 +87,19 @@ public sealed class CoreServicesTests
             has('# TYPE prosody_mod_probe__lag_seconds summary\n')
             has('prosody_mod_probe__lag_seconds_sum 2\n')
             has('prosody_mod_probe__hits_total 1\n')
-            """));
-        Assert.Null(error);
+            """);
     }
 
     [Fact]
     public async Task ProsodyGlobals_AreWhatModulesRead()
     {
-        await using var h = RuntimeHarness.Create();
-        var error = await h.On(() => h.Runtime.Run("""
+        await RunsClean("""
             assert(type(prosody.shutdown) == "function")
             assert(prosody.opts.daemonize == false, "runs in the foreground")
             assert(type(prosody.main_thread.run) == "function")
             local ok, err = prosody.reload_config()
             assert(ok == nil and err:find("restart"), tostring(err))
             assert(require "core.certmanager".create_context("localhost", "server") == nil, "TLS is native")
-            """));
-        Assert.Null(error);
+            """);
     }
 }
