@@ -35,9 +35,10 @@ public sealed class MetricsTests(ITestOutputHelper output)
         var httpPort = FreePorts.Take(1)[0];
         await using var server = await StartAsync(plugins.Path, httpPort, allowIps: null, busy: true);
         await server.RegisterAsync("alice", "pass-alice");
+        await server.RegisterAsync("phone", "pass-alice");
 
         var result = await PythonClient.RunAsync(server, "metrics.py", "--jid", server.Jid("alice"), "--password", "pass-alice",
-            "--http-port", httpPort.ToString());
+            "--http-port", httpPort.ToString(), "--smacks-jid", server.Jid("phone"));
 
         result.Check(r =>
         {
@@ -58,6 +59,8 @@ public sealed class MetricsTests(ITestOutputHelper output)
             Assert.True(Value(families, "prosody_mod_metrics_probe__binds", "prosody_mod_metrics_probe__binds_total", ("host", "localhost")) >= 1);
             Assert.Equal(1, Value(families, "prosody_mod_metrics_probe__messages", "prosody_mod_metrics_probe__messages_total",
                 ("host", "localhost"), ("user", "alice \"q\" \\ x")));
+            Assert.Equal(1, Value(families, "luaxmpp_smacks_hibernating_sessions", "luaxmpp_smacks_hibernating_sessions"));
+            Assert.True(Value(families, "luaxmpp_smacks_queued_stanzas", "luaxmpp_smacks_queued_stanzas") >= 1);
             Assert.True(Value(families, "luaxmpp_archive_committed_messages", "luaxmpp_archive_committed_messages_total") >= 1);
             Assert.True(Value(families, "luaxmpp_archive_commit_batches", "luaxmpp_archive_commit_batches_total") >= 1);
             Assert.True(Value(families, "luaxmpp_archive_commit_seconds", "luaxmpp_archive_commit_seconds_total") > 0);
@@ -112,7 +115,7 @@ public sealed class MetricsTests(ITestOutputHelper output)
             // MAM with strict durability: the message the client waits for is committed first.
             c.Set("archive_durability", ServerConfig.Lua("strict"));
             c.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register",
-                "http_openmetrics", "metrics_probe", "mam"));
+                "http_openmetrics", "metrics_probe", "mam", "smacks"));
             c.ExtraSections.Add("Component \"upload.localhost\" \"http_file_share\"");
         });
         await HttpServerFixture.WaitForPortAsync(httpPort, server);
