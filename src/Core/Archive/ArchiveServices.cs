@@ -44,6 +44,12 @@ public sealed class ArchiveServices(IStorageManager storage, TimeProvider time) 
         lock (_gate) return _services.GetValueOrDefault((host, store));
     }
 
+    /// <summary>The archives opened so far (a copy: metrics read their counters).</summary>
+    public IReadOnlyList<ArchiveService> All()
+    {
+        lock (_gate) return _services.Values.ToArray();
+    }
+
     /// <summary>Commits everything queued in every archive.</summary>
     public Task FlushAsync()
     {

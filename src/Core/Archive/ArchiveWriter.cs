@@ -32,6 +32,7 @@ public sealed class ArchiveWriter : IAsyncDisposable
     private readonly Task _loop;
     private long _committed;
     private long _batches;
+    private long _commitMicroseconds;
     private bool _failing; // only the writer loop touches it
 
     private sealed record Pending(ArchiveAppend Item, TaskCompletionSource Done);
@@ -50,6 +51,9 @@ public sealed class ArchiveWriter : IAsyncDisposable
 
     /// <summary>Transactions committed so far (Committed / Batches is the mean batch size).</summary>
     public long Batches => Interlocked.Read(ref _batches);
+
+    /// <summary>Time spent in committed batches' writes, in seconds (divided by Batches: the mean commit latency).</summary>
+    public double CommitSeconds => Interlocked.Read(ref _commitMicroseconds) / 1e6;
 
     /// <summary>Queues an item; never blocks and never touches the database on the caller's thread.</summary>
     public ArchiveAppendResult Append(string user, XmlElement value, long when, string with)
@@ -161,6 +165,7 @@ public sealed class ArchiveWriter : IAsyncDisposable
             Log.Debug($"Committed {items.Count} archived message(s) taken at {taken.UtcDateTime:HH:mm:ss.fff} "
                 + $"in {_time.GetElapsedTime(started).TotalMilliseconds:F1} ms");
         }
+        Interlocked.Add(ref _commitMicroseconds, (long)_time.GetElapsedTime(started).TotalMicroseconds);
         Interlocked.Add(ref _committed, items.Count);
         Interlocked.Increment(ref _batches);
         foreach (var p in batch) p.Done.TrySetResult();

@@ -77,6 +77,7 @@ public sealed partial class LuaRuntime
         RegisterStorageNatives(n);
         RegisterStreamManagementNatives(n);
         RegisterArchiveNatives(n);
+        RegisterMetricsNatives(n);
         RegisterHttpNatives(n);
     }
 

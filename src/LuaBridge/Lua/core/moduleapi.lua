@@ -558,39 +558,29 @@ function api:weekly(name, fn)
 end
 
 ---------------------------------------------------------------------------------------------
--- Statistics: real counters in C#, a permissive dummy for the rest of the metric API.
+-- Statistics through core.statsmanager, named as Prosody 0.12 names them: legacy measures
+-- become prosody_mod_<module>/<name>, metric families prosody_mod_<module>/<name>, both with
+-- a leading `host` label unless the module is global.
 ---------------------------------------------------------------------------------------------
 
-function api:measure(name, stat_type)
-	local full = self.host .. ":" .. self.name .. ":" .. name;
-	if stat_type == "times" then
-		return function()
-			local start = N.monotonic();
-			return function() N.metric_add(full .. ":time", N.monotonic() - start); N.metric_add(full, 1); end;
-		end;
-	end
-	return function(n) N.metric_add(full, tonumber(n) or 1); end;
+function api:measure(name, stat_type, conf)
+	local measure = require "core.statsmanager".measure;
+	local scoped = self.host ~= "*";
+	self:add_item("measure", { name = name, type = stat_type, conf = conf });
+	return measure(stat_type, "mod_" .. self.name .. "/" .. name, conf,
+		scoped and "host" or nil, scoped and self.host or nil);
 end
 
-local dummy_metric;
-dummy_metric = setmetatable({}, {
-	__index = function() return dummy_metric; end;
-	__call = function() return dummy_metric; end;
-});
-
-function api:metric(type_, name)
-	local full = self.host .. ":" .. self.name .. ":" .. name;
-	local family = {};
-	function family:with_labels(...)
-		local key = full .. "{" .. table.concat({ ... }, ",") .. "}";
-		return setmetatable({
-			add = function(_, n) N.metric_add(key, tonumber(n) or 1); end;
-			set = function(_, v) N.metric_set(key, tonumber(v) or 0); end;
-			sample = function(_, v) N.metric_add(key, tonumber(v) or 0); end;
-		}, { __index = function() return dummy_metric; end });
-	end
-	function family:with_partial_label(...) return self; end
-	return setmetatable(family, { __index = function() return dummy_metric; end });
+function api:metric(type_, name, unit, description, label_keys, conf)
+	local metric = require "core.statsmanager".metric;
+	local scoped = self.host ~= "*";
+	local keys = {};
+	if scoped then keys[1] = "host"; end
+	for _, k in ipairs(label_keys or {}) do keys[#keys + 1] = k; end
+	local family = metric(type_, "prosody_mod_" .. self.name .. "/" .. name, unit, description, keys, conf);
+	self:add_item("metric", { name = name, mf = family });
+	if scoped then return family:with_partial_label(self.host); end
+	return family;
 end
 
 ---------------------------------------------------------------------------------------------
