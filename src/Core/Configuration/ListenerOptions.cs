@@ -53,6 +53,39 @@ public static class ListenerOptions
         return endpoints;
     }
 
+    /// <summary>
+    /// Another service's endpoints (http, https, component), read the same way: <c>SERVICE_ports</c>
+    /// (a number, a string or a list; <paramref name="defaultPorts"/> when absent) on
+    /// <c>SERVICE_interfaces</c>, else <paramref name="defaultInterfaces"/>. The first problem is
+    /// one line naming the option.
+    /// </summary>
+    public static IReadOnlyList<ListenEndpoint> Service(
+        ServerConfig config, string service, int[] defaultPorts, IReadOnlyList<string> defaultInterfaces, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        error = null;
+        var interfaceOption = service + "_interfaces";
+        var interfaces = config.Get(null, interfaceOption) is { } value ? ConfigValues.AsStringList(value) : defaultInterfaces;
+        var portOption = service + "_ports";
+        var ports = Ports(config, portOption, defaultPorts, ref error);
+        if (error is not null) return [];
+        var endpoints = new List<ListenEndpoint>();
+        foreach (var text in interfaces)
+        {
+            if (ParseAddress(text) is not { } address)
+            {
+                error = $"{interfaceOption}: \"{text}\" is not an IP address";
+                return [];
+            }
+            endpoints.AddRange(ports.Select(p => new ListenEndpoint(portOption, new IPEndPoint(address, p), false)));
+        }
+        return endpoints;
+    }
+
+    /// <summary>The global <c>interfaces</c> option, or every IPv4 address (Prosody's default for public services).</summary>
+    public static IReadOnlyList<string> GlobalInterfaces(ServerConfig config) =>
+        config.Get(null, "interfaces") is { } value ? ConfigValues.AsStringList(value) : ["*"];
+
     private static (string Option, IReadOnlyList<string> Values) Interfaces(ServerConfig config)
     {
         foreach (var option in new[] { "c2s_interfaces", "c2s_interface", "interfaces", "interface" })

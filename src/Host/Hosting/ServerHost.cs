@@ -40,6 +40,9 @@ public sealed class ServerHost : IAsyncDisposable
     private HttpListenerHost? _http;
     private readonly ComponentRegistry _components = new();
     private bool _webSocketWanted;
+    // One auth throttle for every c2s transport (TCP, direct TLS, WebSocket): failures on one
+    // count against the account and address on all of them.
+    private AuthFailureThrottle? _authThrottle;
     private bool _stopped;
     private volatile bool _started;
 
@@ -150,9 +153,11 @@ public sealed class ServerHost : IAsyncDisposable
         }
     }
 
+    private AuthFailureThrottle AuthThrottle(XmppServer server) => _authThrottle ??= new AuthFailureThrottle(server.Loop.Time);
+
     private void StartListeners(XmppServer server, IReadOnlyList<ListenEndpoint> endpoints)
     {
-        var throttle = new AuthFailureThrottle(server.Loop.Time);
+        var throttle = AuthThrottle(server);
         var certificates = _certificates!;
         var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
         var sendBuffer = MaxSendBufferBytes();
@@ -297,42 +302,32 @@ public sealed class ServerHost : IAsyncDisposable
             if (_config.GetString(host.Name, "component_secret") is null)
                 _log.Error($"Component {host.Name} has no component_secret: no external component can connect for it");
         }
-        var interfaces = _config.GetStringList(null, "component_interfaces") is { Count: > 0 } own ? own
-            : _config.GetStringList(null, "local_interfaces") is { Count: > 0 } local ? local
-            : ["127.0.0.1", "::1"];
-        IReadOnlyList<string> ports = _config.Get(null, "component_ports") switch
-        {
-            null => ["5347"],
-            ConfigTable table => ConfigValues.AsStringList(table),
-            var single => ConfigValues.AsString(single) is { } one ? [one] : [],
-        };
+        // A private service: Prosody's local_interfaces (loopback) unless component_interfaces says otherwise.
+        IReadOnlyList<string> local = _config.Get(null, "local_interfaces") is { } l ? ConfigValues.AsStringList(l) : ["127.0.0.1", "::1"];
+        var endpoints = ListenerOptions.Service(_config, "component", [5347], local, out var error);
+        if (error is not null) throw new OperatorException(new(error, ExitCodes.BadConfig));
         var options = new ConnectionOptions
         {
             CertificateFor = _ => null,
             UnauthenticatedTimeout = TimeSpan.FromSeconds(_config.GetNumber(null, "component_timeout") ?? 60),
             MaxSendBufferBytes = MaxSendBufferBytes(),
         };
-        foreach (var address in interfaces)
+        foreach (var endpoint in endpoints)
         {
-            foreach (var port in ports)
+            try
             {
-                if (!int.TryParse(port, out var number) || number is < 1 or > 65535 || !System.Net.IPAddress.TryParse(address, out var ip))
-                    throw new OperatorException(new($"component_ports/component_interfaces: '{address}' port '{port}' is not an address and port", ExitCodes.BadConfig));
-                try
-                {
-                    var listener = new ConnectionListener(new System.Net.IPEndPoint(ip, number), _loop!, options,
-                        connection => new ComponentStreamHandler(server, connection, _components));
-                    listener.Start();
-                    _listeners.Add(listener);
-                }
-                catch (SocketException e) when (address == "::1" && e.SocketErrorCode == SocketError.AddressNotAvailable)
-                {
-                    _log.Debug($"Component listener on [::1]:{port} not opened: {e.Message}");
-                }
-                catch (SocketException e)
-                {
-                    throw new OperatorException(new($"component_ports: port {port} on {address} cannot be listened on: {e.Message}", ExitCodes.Unusable));
-                }
+                var listener = new ConnectionListener(endpoint.EndPoint, _loop!, options,
+                    connection => new ComponentStreamHandler(server, connection, _components));
+                listener.Start();
+                _listeners.Add(listener);
+            }
+            catch (SocketException e) when (endpoint.EndPoint.Address.Equals(System.Net.IPAddress.IPv6Loopback) && e.SocketErrorCode == SocketError.AddressNotAvailable)
+            {
+                _log.Debug($"Component listener on {endpoint.EndPoint} not opened: {e.Message}");
+            }
+            catch (SocketException e)
+            {
+                throw new OperatorException(new(Preflight.InUse(endpoint, e), ExitCodes.Unusable));
             }
         }
     }
@@ -356,7 +351,7 @@ public sealed class ServerHost : IAsyncDisposable
     // STARTTLS (TLS is the HTTP layer's), https or consider_websocket_secure makes them secure.
     private WebSocketEndpoint WebSocketEndpointFor(XmppServer server)
     {
-        var throttle = new AuthFailureThrottle(server.Loop.Time);
+        var throttle = AuthThrottle(server);
         var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
         var options = new ConnectionOptions
         {

@@ -8,7 +8,6 @@ namespace LuaXmpp.LuaBridge.Runtime;
 // The primitive table core/*.lua is written over (package.loaded["luaxmpp.native"]).
 public sealed partial class LuaRuntime
 {
-    private readonly Dictionary<string, double> _metrics = new(StringComparer.Ordinal);
     private readonly Dictionary<object, LuaRef> _itemTables = new(ReferenceEqualityComparer.Instance);
 
     private void RegisterNatives()
@@ -18,9 +17,6 @@ public sealed partial class LuaRuntime
         n.Add("embedded", Embedded);
         n.Add("now", l => { l.PushNumber(_server.Loop.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0); return 1; });
         n.Add("monotonic", l => { l.PushNumber(_monotonic.Elapsed.TotalSeconds); return 1; });
-        n.Add("metric_add", l => { var k = l.OptString(1) ?? "?"; _metrics[k] = _metrics.GetValueOrDefault(k) + l.ToNumber(2); return 0; });
-        n.Add("metric_set", l => { _metrics[l.OptString(1) ?? "?"] = l.ToNumber(2); return 0; });
-        n.Add("metric_snapshot", l => { l.CreateTable(0, _metrics.Count); foreach (var (k, v) in _metrics) { l.PushNumber(v); l.SetField(-2, k); } return 1; });
 
         n.Add("hook", Hook);
         n.Add("unhook", Unhook);

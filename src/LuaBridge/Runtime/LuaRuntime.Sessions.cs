@@ -359,13 +359,4 @@ public sealed partial class LuaRuntime
         else lua.PushString(name);
         return 1;
     }
-
-    private int Route(Lua lua, Action<Session, XmlElement> route)
-    {
-        var origin = RequireOrigin(lua, 1);
-        if (!_stanzas.IsStanza(lua, 2)) throw new ArgumentException("stanza expected");
-        route(origin, _stanzas.Read(lua, 2));
-        lua.PushBoolean(true);
-        return 1;
-    }
 }

@@ -60,9 +60,6 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         RunPrelude();
     }
 
-    /// <summary>Counters and gauges modules record through module:measure and module:metric.</summary>
-    public IReadOnlyDictionary<string, double> Metrics => _metrics;
-
     /// <summary>The state for the call in progress: the calling coroutine inside a primitive, else the main state.</summary>
     private Lua State => _current ?? _main;
 
