@@ -65,6 +65,7 @@ import xml.etree.ElementTree as ET
 
 ns = "{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}"
 passed = failed = skipped = 0
+failures = []
 for path in sys.argv[1:]:
     root = ET.parse(path).getroot()
     # Count the results themselves: xunit's skips are "NotExecuted" results, but the summary
@@ -77,6 +78,14 @@ for path in sys.argv[1:]:
             skipped += 1
         else:
             failed += 1
+            failures.append((path, result))
+# The names of what failed, with the first line of each message, just above the summary: a CI
+# log is often read only from its end.
+for path, result in failures:
+    message = result.find(f"{ns}Output/{ns}ErrorInfo/{ns}Message")
+    first = (message.text or "").strip().splitlines()[:1] if message is not None else []
+    print(f"FAILED {result.get('testName')} ({path.rsplit('/', 1)[-1]}): {first[0] if first else ''}"[:400],
+          file=sys.stderr)
 print(passed, failed, skipped)
 PY
 }
