@@ -99,9 +99,9 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
         // has it cached) no transaction is needed: two round trips instead of four.
         await using var tx = query.WantTotal ? await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead).ConfigureAwait(false) : null;
         var filter = Filter(user, query);
-        long? total = query.WantTotal
-            ? await c.ExecuteScalarAsync<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx).ConfigureAwait(false)
-            : null;
+        long? total = !query.WantTotal ? null
+            : query.FullText is null ? await c.ExecuteScalarAsync<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx).ConfigureAwait(false)
+            : query.Bounded(await c.ExecuteScalarAsync<long>(query.BoundedCount(ProsodySql.SelectArchiveMatch + filter.Where), filter.Parameters, tx).ConfigureAwait(false));
         if (!await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false)) return new ArchiveResult([], total) { UnknownId = true };
 
         // The limit is written into the statement (an integer we format, never client text): a
