@@ -4,6 +4,10 @@
 -- Accounts that may administer the server, e.g. { "admin@localhost" }
 admins = { }
 
+-- Started as root, the server becomes prosody_user (e.g. "prosody") or refuses; this quick-start
+-- config keeps whoever starts it. A deployment sets prosody_user, or systemd's User=, instead.
+run_as_root = true
+
 -- Extra directories searched for mod_NAME.lua before our own modules/ (Prosody's plugin_paths).
 plugin_paths = { }
 
