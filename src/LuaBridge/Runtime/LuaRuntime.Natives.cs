@@ -41,6 +41,7 @@ public sealed partial class LuaRuntime
 
         n.Add("session_get", SessionGet);
         n.Add("session_set", SessionSet);
+        n.Add("session_auth_failed", SessionAuthFailed);
         n.Add("session_send", SessionSend);
         n.Add("session_close", SessionClose);
         n.Add("session_destroy", SessionDestroy);
