@@ -243,7 +243,7 @@ public sealed partial class LuaRuntime
     private string? FindFile(IEnumerable<string> names)
     {
         var list = names as IReadOnlyList<string> ?? names.ToArray();
-        foreach (var dir in _pluginPaths)
+        foreach (var dir in _searchPaths)
         {
             foreach (var relative in list)
             {
