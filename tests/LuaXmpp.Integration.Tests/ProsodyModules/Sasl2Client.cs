@@ -119,6 +119,14 @@ public sealed class Sasl2Client : IAsyncDisposable
         $"<authenticate xmlns='{Sasl2Ns}' mechanism='{mechanism}'><initial-response>{Convert.ToBase64String(initialResponse)}</initial-response>" +
         $"<user-agent id='{UserAgentId}'><software>LuaXmpp tests</software></user-agent>{inline}</authenticate>";
 
+    /// <summary>The stream features sent after &lt;success/&gt; (XEP-0388 §2.6: no stream restart, new features on the same stream).</summary>
+    public async Task<XElement> FeaturesAfterSuccessAsync()
+    {
+        XName features = XName.Get("features", RawXmppClient.StreamsNs);
+        await _raw.ReadUntilAsync(t => StreamTranscript.Parse(t).Elements.Count(e => e.Name == features) >= 2, "features after <success/>");
+        return Elements().Last(e => e.Name == features);
+    }
+
     /// <summary>An XMPP ping (XEP-0199) on the authenticated stream, answered without any stream restart.</summary>
     public Task<XElement> PingAsync(string id) => SendAndWaitAsync(
         $"<iq type='get' id='{id}' to='{_host}'><ping xmlns='urn:xmpp:ping'/></iq>",

@@ -92,6 +92,9 @@ public sealed class Sasl2Tests(Sasl2Server fixture, ITestOutputHelper output) : 
             Assert.NotNull(token1);
             Assert.Equal(2, first.ElementsSent); // SCRAM itself takes two messages; bind and SM rode along
         }, success);
+        // The features after <success/> come from Lua (mod_sasl2) and from the native modules (roster versioning).
+        var after = await first.FeaturesAfterSuccessAsync();
+        Check(() => Assert.NotNull(after.Element(XName.Get("ver", "urn:xmpp:features:rosterver"))), after);
         var pong = await first.PingAsync("p1"); // no stream restart: the stream is usable at once
         Check(() => Assert.Equal("result", (string?)pong.Attribute("type")), pong);
 
