@@ -136,7 +136,7 @@ public sealed class ServerHost : IAsyncDisposable
 
     private void ActivateHosts(XmppServer server, ModuleCatalog catalog)
     {
-        _lua = new LuaRuntime(server, catalog.PluginPaths);
+        _lua = new LuaRuntime(server, catalog.PluginPaths, catalog.InstallationModules);
         server.Modules.Runtime = _lua;
         server.Sessions.ConflictPolicy = host => _config.GetString(host, "conflict_resolve") ?? "kick_old";
         foreach (var hostConfig in _config.Hosts)
