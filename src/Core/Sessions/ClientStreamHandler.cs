@@ -31,6 +31,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         _connection = connection;
         _hasCertificate = hasCertificate;
         _throttle = throttle;
+        connection.Drained += OnDrained;
     }
 
     public ClientSession? Session => _session;

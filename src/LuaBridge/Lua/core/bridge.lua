@@ -452,6 +452,11 @@ function conn_methods:ssl() return N.conn_info(self._id, "secure"); end
 function conn_methods:setoption() return true; end
 function conn_methods:pause() end
 function conn_methods:resume() end
+-- Prosody's net.server_epoll write lock (mod_csi_simple) and read pacing (mod_limits), done by
+-- the C# connection: held bytes count against its output bounds.
+function conn_methods:pause_writes() return N.conn_control(self._id, "pause_writes"); end
+function conn_methods:resume_writes() return N.conn_control(self._id, "resume_writes"); end
+function conn_methods:setlimit(Bps) return N.conn_control(self._id, "setlimit", tonumber(Bps) or 0); end
 function conn_methods:socket() return { info = function() return nil; end }; end
 bridge.proxy_factory = proxy_factory;
 local conn_proxy = proxy_factory(conn_mt, function(id) N.conn_release(id); end);

@@ -1,6 +1,7 @@
 -- util.filters for LuaXmpp: per-session filter chains ("stanzas/in", "stanzas/out",
 -- "bytes/in", "bytes/out", ...). session.filter(type, data) passes data through the chain in
 -- descending priority; a filter returning nil drops the data and ends the chain.
+local N = require "luaxmpp.native";
 local hooks = {};  -- functions called with every session initialised
 
 local function initialize(session)
@@ -54,12 +55,15 @@ end
 
 local function add_filter_hook(callback)
 	hooks[#hooks + 1] = callback;
+	-- C# then makes each new connection's session table at once, so the hook sees it.
+	N.filter_hooks(#hooks);
 end
 
 local function remove_filter_hook(callback)
 	for i = #hooks, 1, -1 do
 		if hooks[i] == callback then table.remove(hooks, i); end
 	end
+	N.filter_hooks(#hooks);
 end
 
 return {
