@@ -63,6 +63,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             _server.Sessions.Register(_session);
             _session.Log.Info($"Client connected from {_connection.RemoteAddress}");
         }
+        ReadStreamLanguage(attrs);
         SendHeader(host);
         _connection.Send(BuildFeatures());
         return Continue;
@@ -72,6 +73,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
     {
         if (_session is null) return Fail(StreamErrorCondition.NotWellFormed, "Stream header expected");
         if (_session.InputPaused is { IsCompleted: false } paused) return HandleAfterAsync(paused, element);
+        StampLanguage(element);
         if (TryHandleStreamManagement(element, out var handled)) return handled;
         var counted = CountedInbound(element);
         if (_session.IncomingFilters.Count > 0)
