@@ -44,8 +44,8 @@ class Client(slixmpp.ClientXMPP):
     """A slixmpp client that accepts the server's self-signed certificate and
     records what the server offered, so tests can assert on it."""
 
-    def __init__(self, jid, password, mech=None, plugins=()):
-        super().__init__(jid, password, sasl_mech=mech)
+    def __init__(self, jid, password, mech=None, plugins=(), lang="en"):
+        super().__init__(jid, password, sasl_mech=mech, lang=lang)
         # The server generates a self-signed certificate on first start.
         self.ssl_context.check_hostname = False
         self.ssl_context.verify_mode = ssl.CERT_NONE
