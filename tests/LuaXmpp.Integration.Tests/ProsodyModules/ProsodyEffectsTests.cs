@@ -144,3 +144,42 @@ public sealed class ProsodyEffectsTests(ProsodyEffectsServer fixture, ITestOutpu
         });
     }
 }
+
+/// <summary>
+/// Prosody's mod_limits, unmodified, on its own server (it slows every client): the connection's
+/// reader is paced to the configured rate (conn:setlimit), other clients are not.
+/// </summary>
+public sealed class ProsodyLimitsTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Limits_SlowsAFloodToTheConfiguredRate_OtherClientsStayResponsive()
+    {
+        using var plugins = ProsodyPluginDirectory.With("mod_limits.lua");
+        await using var server = await ServerProcess.StartAsync(output, config =>
+        {
+            config.Set("plugin_paths", ServerConfig.LuaList(plugins.Path));
+            config.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "limits"));
+            config.Set("limits", "{ c2s = { rate = \"1kb/s\"; burst = \"1s\" } }");
+        });
+        await server.RegisterAsync("flooder", "pass-flooder");
+        await server.RegisterAsync("bystander", "pass-bystander");
+
+        var result = await PythonClient.RunAsync(server, "prosody_effects.py", "--scenario", "limits",
+            "--jid", server.Jid("flooder"), "--password", "pass-flooder",
+            "--peer-jid", server.Jid("bystander"), "--peer-password", "pass-bystander",
+            "--flood-bytes", "10000", "--step-timeout", "30", "--timeout", "40");
+        output.WriteLine(result.Command.Stdout);
+
+        result.Check(r =>
+        {
+            Assert.True(r.Ok);
+            Assert.Equal(10, r["flood_messages"].GetInt32());
+            // 10 kB at 1000 bytes/s: the server reads the flood over several seconds.
+            Assert.True(r["flood_seconds"].GetDouble() > 5, $"the flood took {r["flood_seconds"]} s");
+            // The bystander's ping, sent while the flood was still being read, is not held up by it.
+            Assert.False(r["flood_done_at_ping"].GetBoolean());
+            Assert.True(r["peer_ping_seconds"].GetDouble() < r["flood_seconds"].GetDouble() / 2,
+                $"the bystander's ping took {r["peer_ping_seconds"]} s");
+        });
+    }
+}
