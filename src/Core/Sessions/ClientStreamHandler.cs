@@ -183,12 +183,11 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             }
             if (secure || !_settings!.RequireEncryption)
             {
-                var mechanisms = features.AddChild("mechanisms", Namespaces.Sasl);
                 var served = _server.Auth(session.Host).SaslMechanisms;
-                foreach (var name in SaslMechanisms.Offered(secure, _settings!.AllowUnencryptedPlain))
-                {
-                    if (served is null || served.Contains(name)) mechanisms.AddTextChild("mechanism", name, Namespaces.Sasl);
-                }
+                // None at all (an auth module that did not load): no <mechanisms/>, as Prosody.
+                var offered = SaslMechanisms.Offered(secure, _settings!.AllowUnencryptedPlain, served).ToList();
+                var mechanisms = offered.Count > 0 ? features.AddChild("mechanisms", Namespaces.Sasl) : null;
+                foreach (var name in offered) mechanisms!.AddTextChild("mechanism", name, Namespaces.Sasl);
             }
         }
         else if (session.FullJid is null)
