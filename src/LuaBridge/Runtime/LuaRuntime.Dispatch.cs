@@ -276,19 +276,27 @@ public sealed partial class LuaRuntime : IChainDispatcher
         return 0;
     }
 
-    // session_filters(sid, kind): the session got a Lua chain for "stanzas/in" or "stanzas/out".
+    // session_filters(sid, kind): the session got a Lua chain for "stanzas/in", "stanzas/out" or "bytes/in".
     private int SessionFilters(Lua lua)
     {
         if (_sessionsById.GetValueOrDefault(lua.ToInteger(1)) is not ClientSession session) return 0;
-        var kind = lua.OptString(2);
-        var marker = kind == "stanzas/in" ? FilterMarker.In : FilterMarker.Out;
+        var marker = lua.OptString(2) switch
+        {
+            "stanzas/in" => FilterMarker.In,
+            "bytes/in" => FilterMarker.BytesIn,
+            _ => FilterMarker.Out,
+        };
         if (!_filteredSessions.Add((session, marker))) return 0;
-        if (marker == FilterMarker.In) session.IncomingFilters.Add(element => RunLuaFilter(session, "stanzas/in", element));
-        else session.OutgoingFilters.Add(element => RunLuaFilter(session, "stanzas/out", element));
+        switch (marker)
+        {
+            case FilterMarker.In: session.IncomingFilters.Add(element => RunLuaFilter(session, "stanzas/in", element)); break;
+            case FilterMarker.BytesIn: session.IncomingFilters.Add(element => RunLuaBytesFilter(session, element)); break;
+            default: session.OutgoingFilters.Add(element => RunLuaFilter(session, "stanzas/out", element)); break;
+        }
         return 0;
     }
 
-    private enum FilterMarker { In, Out }
+    private enum FilterMarker { In, Out, BytesIn }
 
     private readonly HashSet<(ClientSession, FilterMarker)> _filteredSessions = new();
 

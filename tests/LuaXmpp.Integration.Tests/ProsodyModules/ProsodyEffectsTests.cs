@@ -80,6 +80,8 @@ public sealed class ProsodyEffectsTests(ProsodyEffectsServer fixture, ITestOutpu
             Assert.Equal(["presence:status one", "message:wake up"], r.Strings("order"));
             Assert.False(r["by_active.early"].GetBoolean());
             Assert.Equal(Server.Jid(a), r.String("by_active.delay_from"));
+            Assert.False(r["by_activity.early"].GetBoolean());
+            Assert.Equal(Server.Jid(a), r.String("by_activity.delay_from"));
             if (streamManagement) Assert.Equal(r["sent"].GetInt32(), r["acked"].GetInt32());
         });
     }

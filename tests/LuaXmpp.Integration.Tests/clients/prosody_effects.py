@@ -46,7 +46,8 @@ async def start(args, jid, password, **kwargs):
 
 async def csi(args, result):
     """B's presence is held while A is inactive (stamped with a delay from A's own JID, as
-    mod_csi_simple does), then flushed in order: by a message with a body, then by <active/>."""
+    mod_csi_simple does), then flushed in order: by a message with a body, by <active/>, and by
+    anything the client sends."""
     t = args.step_timeout
     a = await start(args, args.jid, args.password, smacks=args.smacks)
     b = await start(args, args.peer_jid, args.peer_password)
@@ -83,6 +84,9 @@ async def csi(args, result):
         await flushed.wait(t, "the flushing message")
         result["order"] = [s for s in seen if s in ("presence:status one", "message:wake up")]
         result["by_active"] = await hold_then_flush("two", lambda: a.send_raw("<active xmlns='%s'/>" % CSI))
+        # Any client activity flushes too (mod_csi_simple's bytes/in filter).
+        result["by_activity"] = await hold_then_flush(
+            "three", lambda: a.send_message(mto=b.boundjid.bare, mbody="back again", mtype="chat"))
         if args.smacks:
             sm = a["xep_0198"]
             sent = sm.seq
@@ -94,7 +98,7 @@ async def csi(args, result):
         await xmpptest.round_trip(a, t)
         result["still_connected"] = True
         own = a.boundjid.bare
-        for phase in ("by_message", "by_active"):
+        for phase in ("by_message", "by_active", "by_activity"):
             xmpptest.expect(result, not result[phase]["early"], "%s: the presence was not held" % phase)
             xmpptest.expect(result, result[phase]["delay_from"] == own,
                             "%s: no delay stamp from %s: %s" % (phase, own, result[phase]))

@@ -534,10 +534,12 @@ local session_mt = {
 };
 
 -- Filters (contract §3.4) come from util.filters. C# is told when a session first gets a
--- "stanzas/in" or "stanzas/out" chain, and only then runs the Lua chain for that session's
--- elements (ClientSession.IncomingFilters / OutgoingFilters); sessions without Lua filters
--- never enter Lua for them.
+-- "stanzas/in", "stanzas/out" or "bytes/in" chain, and only then runs the Lua chain for that
+-- session's elements (ClientSession.IncomingFilters / OutgoingFilters; "bytes/in" gets each
+-- element's text); sessions without Lua filters never enter Lua for them.
 local filters_lib = require "util.filters";
+
+local native_filtered = { ["stanzas/in"] = true, ["stanzas/out"] = true, ["bytes/in"] = true };
 
 local function initialize_filters(session, sid)
 	local filter = filters_lib.initialize(session);
@@ -545,11 +547,11 @@ local function initialize_filters(session, sid)
 	setmetatable(lists, {
 		__newindex = function(t, kind, chain)
 			rawset(t, kind, chain);
-			if kind == "stanzas/in" or kind == "stanzas/out" then N.session_filters(sid, kind); end
+			if native_filtered[kind] then N.session_filters(sid, kind); end
 		end;
 	});
 	for kind in pairs(lists) do
-		if kind == "stanzas/in" or kind == "stanzas/out" then N.session_filters(sid, kind); end
+		if native_filtered[kind] then N.session_filters(sid, kind); end
 	end
 	return filter;
 end
