@@ -98,5 +98,11 @@ public sealed class LuaAuthProviderTests(ITestOutputHelper output)
         Assert.Equal(1, cli.ExitCode);
         Assert.Contains("mod_auth_insecure", cli.Stderr);
         Assert.DoesNotContain("Exception", cli.Stderr + cli.Stdout);
+
+        // adduser says so before asking for a password (no stdin given here).
+        var adduser = await server.RunCliAsync("adduser", server.Jid("juliet"));
+        Assert.Equal(1, adduser.ExitCode);
+        Assert.Contains("mod_auth_insecure", adduser.Stderr);
+        Assert.DoesNotContain("password", adduser.Stdout + adduser.Stderr, StringComparison.OrdinalIgnoreCase);
     }
 }
