@@ -253,12 +253,7 @@ async def scenario(args, result):
 
 
 if __name__ == "__main__":
-    p = xmpptest.parser(__doc__)
-    p.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
-    p.add_argument("--jid", required=True)
-    p.add_argument("--password", required=True)
-    p.add_argument("--peer-jid")
-    p.add_argument("--peer-password")
+    p = xmpptest.scenario_parser(__doc__, SCENARIOS)
     p.add_argument("--push-jid")
     p.add_argument("--push-password")
     p.add_argument("--smacks", action="store_true", help="A enables XEP-0198 stream management")

@@ -31,6 +31,18 @@ def parser(description):
     return p
 
 
+def scenario_parser(description, scenarios):
+    """parser() plus --scenario and the accounts of A (--jid) and, for scenarios that need
+    one, B (--peer-jid)."""
+    p = parser(description)
+    p.add_argument("--scenario", required=True, choices=sorted(scenarios))
+    p.add_argument("--jid", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--peer-jid")
+    p.add_argument("--peer-password")
+    return p
+
+
 def two_client_parser(description):
     """parser() plus the accounts of two clients, A (--jid1) and B (--jid2)."""
     p = parser(description)
