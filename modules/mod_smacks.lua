@@ -215,11 +215,13 @@ local function forget_hibernating(session)
 	return found;
 end
 
+-- Whatever watchdog the session holds now: ours, or one a module put in its place (mod_cloud_notify
+-- installs a util.watchdog), so only the util.watchdog method, cancel, is called.
 local function stop_watchdog(session)
 	local watchdog = session.hibernating_watchdog;
 	if watchdog then
 		session.hibernating_watchdog = nil;
-		watchdog:stop();
+		watchdog:cancel();
 	end
 end
 
@@ -353,15 +355,23 @@ local function hibernate(session)
 	local thread = rawget(session, "thread");
 	if type(thread) == "table" and thread.state == "ready" then rawset(session, "thread", nil); end
 	local timeout = session.smacks_max or hibernation_time;
-	local watchdog = module:add_timer(timeout, function ()
-		if session.hibernating_watchdog ~= nil and not session.destroyed then
+	-- Shaped like Prosody 0.12's (a util.watchdog: timeout, callback, cancel). mod_cloud_notify
+	-- reads timeout and callback, cancels it and installs a longer util.watchdog that calls the
+	-- callback later, then after the first push one with this timeout again: the callback ends
+	-- the session whichever watchdog calls it, as long as it still hibernates.
+	local function on_timeout()
+		if session.hibernating and not session.destroyed then
 			session.hibernating_watchdog = nil;
 			expire(session, "Hibernating too long");
 		end
-	end);
-	-- mod_cloud_notify (0.12 branch) cancels and replaces this to stretch hibernation.
-	watchdog.cancel = watchdog.stop;
-	session.hibernating_watchdog = watchdog;
+	end
+	local timer = module:add_timer(timeout, on_timeout);
+	session.hibernating_watchdog = {
+		timeout = timeout;
+		callback = on_timeout;
+		cancel = function () timer:stop(); end;
+		reset = function () timer:reschedule(timeout); end;
+	};
 
 	local list = hibernating_by_user[session.username];
 	if not list then list = {}; hibernating_by_user[session.username] = list; end

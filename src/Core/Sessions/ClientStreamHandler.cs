@@ -33,6 +33,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         _connection = connection;
         _hasCertificate = hasCertificate;
         _throttle = throttle;
+        connection.Drained += OnDrained;
     }
 
     public ClientSession? Session => _session;
@@ -67,6 +68,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         // Prosody's stream-features event carries the header's attributes as event.stream
         // (mod_sasl2_fast reads the 'from' a client names itself with).
         _streamAttributes = new DataTable { ["to"] = to, ["from"] = attrs.GetAttribute("from"), ["version"] = attrs.GetAttribute("version") };
+        ReadStreamLanguage(attrs);
         SendHeader(host);
         _connection.Send(BuildFeatures());
         return Continue;
@@ -76,6 +78,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
     {
         if (_session is null) return Fail(StreamErrorCondition.NotWellFormed, "Stream header expected");
         if (_session.InputPaused is { IsCompleted: false } paused) return HandleAfterAsync(paused, element);
+        StampLanguage(element);
         if (TryHandleStreamManagement(element, out var handled)) return handled;
         var counted = CountedInbound(element);
         if (_session.IncomingFilters.Count > 0)
@@ -191,12 +194,11 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             }
             if (secure || !_settings!.RequireEncryption)
             {
-                var mechanisms = features.AddChild("mechanisms", Namespaces.Sasl);
                 var served = _server.Auth(session.Host).SaslMechanisms;
-                foreach (var name in SaslMechanisms.Offered(secure, _settings!.AllowUnencryptedPlain))
-                {
-                    if (served is null || served.Contains(name)) mechanisms.AddTextChild("mechanism", name, Namespaces.Sasl);
-                }
+                // None at all (an auth module that did not load): no <mechanisms/>, as Prosody.
+                var offered = SaslMechanisms.Offered(secure, _settings!.AllowUnencryptedPlain, served).ToList();
+                var mechanisms = offered.Count > 0 ? features.AddChild("mechanisms", Namespaces.Sasl) : null;
+                foreach (var name in offered) mechanisms!.AddTextChild("mechanism", name, Namespaces.Sasl);
             }
         }
         else if (session.FullJid is null)

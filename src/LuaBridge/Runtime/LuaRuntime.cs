@@ -66,6 +66,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _natives = new NativeTable(() => _current, l => _current = l);
         RegisterNatives();
         server.Sessions.SessionDestroyed += OnSessionDestroyed;
+        server.Sessions.SessionRegistered += OnSessionRegistered;
         LuaLibraries.Install(_main, server.Loop.Time);
         RunPrelude();
     }

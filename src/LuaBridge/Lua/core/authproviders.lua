@@ -68,6 +68,15 @@ function ops.scram(p, host, user, hash)
 	return stored, server, iterations, salt;
 end
 
+-- ANONYMOUS (RFC 4505): the handler's own mechanism picks a random username its profile's
+-- anonymous() accepts (util.sasl.anonymous); nil when it offers no ANONYMOUS.
+function ops.anonymous(p, host)
+	local handler = sasl_handler(p, host);
+	if not (handler and handler:select("ANONYMOUS")) then return nil; end
+	if handler:process("") ~= "success" then return nil; end
+	return handler.username;
+end
+
 function ops.users(p)
 	local list = {};
 	if p.users then
