@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Prosody's mod_bookmarks, mod_vcard_legacy and mod_vcard4 (all over mod_pep) with slixmpp.
+
+Bookmarks 2 (XEP-0402 §3): A (--jid) publishes a conference bookmark to
+urn:xmpp:bookmarks:1 with the publish-options the XEP requires, fetches it back, and
+reads the same bookmark through the legacy Private XML view (XEP-0049 with
+XEP-0048's storage:bookmarks), which mod_bookmarks converts from PEP.
+
+vCard (XEP-0054 / XEP-0292 / XEP-0398): A sets a vcard-temp with a name and a PHOTO,
+gets it back, and reads the vCard 4 that mod_vcard_legacy published to PEP
+(urn:xmpp:vcard4) and the avatar metadata (XEP-0084), then fetches its vCard 4
+through mod_vcard4's iq.
+"""
+
+import base64
+import hashlib
+
+import slixmpp
+from slixmpp.xmlstream import ET
+
+import xmpptest
+
+PUBSUB = "http://jabber.org/protocol/pubsub"
+BOOKMARKS = "urn:xmpp:bookmarks:1"
+PRIVATE = "jabber:iq:private"
+LEGACY = "storage:bookmarks"
+DATA = "jabber:x:data"
+VCARD_TEMP = "vcard-temp"
+VCARD4 = "urn:ietf:params:xml:ns:vcard-4.0"
+AVATAR_META = "urn:xmpp:avatar:metadata"
+# A 1x1 PNG, the smallest real avatar.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+async def send_iq(client, type_, to, payload, timeout):
+    request = client.Iq()
+    request["type"] = type_
+    if to is not None:
+        request["to"] = to
+    request.append(payload)
+    try:
+        return await request.send(timeout=timeout)
+    except slixmpp.exceptions.IqError as err:
+        return err.iq
+
+
+def condition(reply):
+    error = reply.xml.find("{jabber:client}error")
+    if error is None:
+        return None
+    for child in error:
+        if child.tag.endswith("}text"):
+            continue
+        return child.tag.split("}")[1]
+    return None
+
+
+def publish_options(options):
+    x = ET.Element("{%s}x" % DATA, {"type": "submit"})
+    fields = [("FORM_TYPE", PUBSUB + "#publish-options")] + list(options)
+    for var, value in fields:
+        field = ET.SubElement(x, "{%s}field" % DATA, {"var": var})
+        if var == "FORM_TYPE":
+            field.set("type", "hidden")
+        ET.SubElement(field, "{%s}value" % DATA).text = value
+    return x
+
+
+def bookmark_publish(room):
+    pubsub = ET.Element("{%s}pubsub" % PUBSUB)
+    publish = ET.SubElement(pubsub, "{%s}publish" % PUBSUB, {"node": BOOKMARKS})
+    item = ET.SubElement(publish, "{%s}item" % PUBSUB, {"id": room})
+    conference = ET.SubElement(item, "{%s}conference" % BOOKMARKS, {"name": "The Tavern", "autojoin": "true"})
+    ET.SubElement(conference, "{%s}nick" % BOOKMARKS).text = "alice"
+    options = ET.SubElement(pubsub, "{%s}publish-options" % PUBSUB)
+    options.append(publish_options([("pubsub#persist_items", "true"), ("pubsub#max_items", "max"),
+                                    ("pubsub#send_last_published_item", "never"),
+                                    ("pubsub#access_model", "whitelist")]))
+    return pubsub
+
+
+def items_request(node):
+    pubsub = ET.Element("{%s}pubsub" % PUBSUB)
+    ET.SubElement(pubsub, "{%s}items" % PUBSUB, {"node": node})
+    return pubsub
+
+
+async def bookmarks(a, args, result, t):
+    room = "tavern@" + args.service
+    reply = await send_iq(a, "set", None, bookmark_publish(room), t)
+    result["bookmark_publish"] = reply["type"]
+    reply = await send_iq(a, "get", None, items_request(BOOKMARKS), t)
+    items = [{"id": i.get("id"),
+              "name": c.get("name"), "autojoin": c.get("autojoin"),
+              "nick": c.findtext("{%s}nick" % BOOKMARKS)}
+             for i in reply.xml.iter("{%s}item" % PUBSUB)
+             for c in i.findall("{%s}conference" % BOOKMARKS)]
+    result["bookmarks"] = {"type": reply["type"], "items": items}
+    query = ET.Element("{%s}query" % PRIVATE)
+    ET.SubElement(query, "{%s}storage" % LEGACY)
+    reply = await send_iq(a, "get", None, query, t)
+    result["private"] = {"type": reply["type"],
+                         "conferences": [{"jid": c.get("jid"), "name": c.get("name"), "autojoin": c.get("autojoin"),
+                                          "nick": c.findtext("{%s}nick" % LEGACY)}
+                                         for c in reply.xml.iter("{%s}conference" % LEGACY)]}
+
+
+def vcard_temp():
+    vcard = ET.Element("{%s}vCard" % VCARD_TEMP)
+    ET.SubElement(vcard, "{%s}FN" % VCARD_TEMP).text = "Alice Liddell"
+    ET.SubElement(vcard, "{%s}NICKNAME" % VCARD_TEMP).text = "alice"
+    photo = ET.SubElement(vcard, "{%s}PHOTO" % VCARD_TEMP)
+    ET.SubElement(photo, "{%s}TYPE" % VCARD_TEMP).text = "image/png"
+    ET.SubElement(photo, "{%s}BINVAL" % VCARD_TEMP).text = base64.b64encode(PNG).decode()
+    return vcard
+
+
+async def vcards(a, b, result, t):
+    reply = await send_iq(a, "set", None, vcard_temp(), t)
+    result["vcard_set"] = reply["type"]
+    reply = await send_iq(a, "get", None, ET.Element("{%s}vCard" % VCARD_TEMP), t)
+    vcard = reply.xml.find("{%s}vCard" % VCARD_TEMP)
+    binval = vcard.findtext("{%s}PHOTO/{%s}BINVAL" % (VCARD_TEMP, VCARD_TEMP)) if vcard is not None else None
+    result["vcard_get"] = {
+        "type": reply["type"],
+        "fn": vcard.findtext("{%s}FN" % VCARD_TEMP) if vcard is not None else None,
+        "photo_type": vcard.findtext("{%s}PHOTO/{%s}TYPE" % (VCARD_TEMP, VCARD_TEMP)) if vcard is not None else None,
+        "photo_ok": binval is not None and base64.b64decode("".join(binval.split())) == PNG,
+    }
+    reply = await send_iq(a, "get", None, items_request("urn:xmpp:vcard4"), t)
+    fns = [fn.findtext("{%s}text" % VCARD4) for fn in reply.xml.iter("{%s}fn" % VCARD4)]
+    result["vcard4_node"] = {"type": reply["type"], "fn": fns}
+    reply = await send_iq(a, "get", None, items_request(AVATAR_META), t)
+    result["avatar_ids"] = [info.get("id") for info in reply.xml.iter("{%s}info" % AVATAR_META)]
+    result["avatar_sha1"] = hashlib.sha1(PNG).hexdigest()
+    # Another user reads it through XEP-0292's iq (mod_vcard4): the node is public by default.
+    reply = await send_iq(b, "get", a.boundjid.bare, ET.Element("{%s}vcard" % VCARD4), t)
+    result["vcard4_iq"] = {"type": reply["type"],
+                           "fn": [fn.findtext("{%s}text" % VCARD4) for fn in reply.xml.iter("{%s}fn" % VCARD4)]}
+
+
+async def scenario(args, result):
+    t = args.step_timeout
+    a = xmpptest.Client(args.jid, args.password)
+    b = xmpptest.Client(args.peer_jid, args.peer_password)
+    try:
+        await xmpptest.open_session(args, a)
+        await xmpptest.open_session(args, b)
+        await bookmarks(a, args, result, t)
+        await vcards(a, b, result, t)
+    finally:
+        await xmpptest.close(a)
+        await xmpptest.close(b)
+
+
+if __name__ == "__main__":
+    p = xmpptest.parser(__doc__)
+    p.add_argument("--jid", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--peer-jid", required=True)
+    p.add_argument("--peer-password", required=True)
+    p.add_argument("--service", required=True, help="the MUC service the bookmark points at")
+    raise SystemExit(xmpptest.run(scenario, p.parse_args()))
