@@ -140,6 +140,66 @@ async def vcards(a, b, result, t):
                            "fn": [fn.findtext("{%s}text" % VCARD4) for fn in reply.xml.iter("{%s}fn" % VCARD4)]}
 
 
+def configure(node, options):
+    owner = ET.Element("{%s}pubsub" % (PUBSUB + "#owner"))
+    configure = ET.SubElement(owner, "{%s}configure" % (PUBSUB + "#owner"), {"node": node})
+    x = ET.SubElement(configure, "{%s}x" % DATA, {"type": "submit"})
+    for var, value in [("FORM_TYPE", PUBSUB + "#node_config")] + list(options):
+        field = ET.SubElement(x, "{%s}field" % DATA, {"var": var})
+        ET.SubElement(field, "{%s}value" % DATA).text = value
+    return owner
+
+
+def pubsub_of(*children):
+    pubsub = ET.Element("{%s}pubsub" % PUBSUB)
+    for child in children:
+        pubsub.append(child)
+    return pubsub
+
+
+def element(tag, attrs=None, *children):
+    e = ET.Element(tag, attrs or {})
+    for child in children:
+        e.append(child)
+    return e
+
+
+async def bad_pubsub(a, b, result, t):
+    """Invalid node names and configurations (XEP-0060 §7.1.3, §8.1.3, §8.2.5, §6.5.9) get
+    their errors; the other user still reads A's vCard afterwards."""
+    note = "{urn:example:note}note"
+    cases = {
+        "create_without_node": pubsub_of(element("{%s}create" % PUBSUB)),
+        "publish_without_node": pubsub_of(element("{%s}publish" % PUBSUB, {},
+                                                  element("{%s}item" % PUBSUB, {}, element(note)))),
+        "publish_two_payloads": pubsub_of(element("{%s}publish" % PUBSUB, {"node": "urn:example:two"},
+                                                  element("{%s}item" % PUBSUB, {}, element(note), element(note)))),
+        "items_of_missing_node": items_request("urn:example:missing"),
+    }
+    errors = {}
+    for name, payload in cases.items():
+        reply = await send_iq(a, "get" if name.startswith("items") else "set", None, payload, t)
+        errors[name] = condition(reply) or reply["type"]
+    bad_configs = {
+        "config_max_items_word": [("pubsub#max_items", "banana")],
+        "config_access_model_unknown": [("pubsub#access_model", "nonsense")],
+    }
+    for name, options in bad_configs.items():
+        reply = await send_iq(a, "set", None, configure("urn:xmpp:vcard4", options), t)
+        errors[name] = condition(reply) or reply["type"]
+    # The bookmarks node is whitelist: publish-options asking for open are a failed precondition.
+    pubsub = bookmark_publish("other@example.org")
+    options = pubsub.find("{%s}publish-options" % PUBSUB)
+    pubsub.remove(options)
+    ET.SubElement(pubsub, "{%s}publish-options" % PUBSUB).append(
+        publish_options([("pubsub#access_model", "open")]))
+    reply = await send_iq(a, "set", None, pubsub, t)
+    errors["publish_options_conflict"] = condition(reply) or reply["type"]
+    result["bad_pubsub"] = errors
+    reply = await send_iq(b, "get", a.boundjid.bare, ET.Element("{%s}vcard" % VCARD4), t)
+    result["vcard4_after_abuse"] = reply["type"]
+
+
 async def scenario(args, result):
     t = args.step_timeout
     a = xmpptest.Client(args.jid, args.password)
@@ -149,6 +209,7 @@ async def scenario(args, result):
         await xmpptest.open_session(args, b)
         await bookmarks(a, args, result, t)
         await vcards(a, b, result, t)
+        await bad_pubsub(a, b, result, t)
     finally:
         await xmpptest.close(a)
         await xmpptest.close(b)
