@@ -1,4 +1,5 @@
 using LuaXmpp.Tests.Fixtures;
+using LuaXmpp.Tests.Reliability;
 
 namespace LuaXmpp.Tests.ProsodyModules;
 
@@ -44,5 +45,8 @@ public sealed class MucModuleTests(ModernClientServers servers)
             Assert.Equal("jid-malformed", r.String("bad_room"));
             Assert.Equal(room + "/bob", r.String("after_abuse_from"));
         });
+        // Both servers log the refused address (Prosody's stanza router words it so).
+        Assert.True(await ServerLog.ContainsAsync(server, "Received stanza with invalid destination JID: bad\"room@"),
+            server.Describe());
     }
 }

@@ -26,35 +26,18 @@ import xmpptest
 COMMANDS = "http://jabber.org/protocol/commands"
 DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
 DATA = "jabber:x:data"
-STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 ADD_USER = "http://jabber.org/protocol/admin#add-user"
 INVITE = "urn:xmpp:invite#invite"
 PARS = "urn:xmpp:pars:0"
 
 
-async def send_iq(client, type_, to, payload, timeout):
-    request = client.Iq()
-    request["type"] = type_
-    if to is not None:
-        request["to"] = to
-    request.append(payload)
-    try:
-        return await request.send(timeout=timeout)
-    except slixmpp.exceptions.IqError as err:
-        return err.iq
 
 
-def condition(reply):
-    error = reply.xml.find("{jabber:client}error")
-    for child in (error if error is not None else []):
-        if child.tag.startswith("{%s}" % STANZAS) and not child.tag.endswith("}text"):
-            return child.tag.split("}")[1]
-    return None
 
 
 async def command_nodes(client, host, t):
     query = ET.Element("{%s}query" % DISCO_ITEMS, {"node": COMMANDS})
-    reply = await send_iq(client, "get", host, query, t)
+    reply = await xmpptest.send_iq(client, "get", host, query, t)
     return [i.get("node") for i in reply.xml.iter("{%s}item" % DISCO_ITEMS)]
 
 
@@ -74,7 +57,7 @@ async def execute(client, host, node, t, sessionid=None, action="execute", form=
     command = ET.Element("{%s}command" % COMMANDS, attrs)
     if form is not None:
         command.append(form)
-    reply = await send_iq(client, "set", host, command, t)
+    reply = await xmpptest.send_iq(client, "set", host, command, t)
     cmd = reply.xml.find("{%s}command" % COMMANDS)
     fields = {}
     notes = []
@@ -84,7 +67,7 @@ async def execute(client, host, node, t, sessionid=None, action="execute", form=
         notes = [(n.get("type"), n.text) for n in cmd.findall("{%s}note" % COMMANDS)]
     return {"type": reply["type"], "status": cmd.get("status") if cmd is not None else None,
             "sessionid": cmd.get("sessionid") if cmd is not None else None,
-            "notes": notes, "fields": fields, "error": condition(reply)}
+            "notes": notes, "fields": fields, "error": xmpptest.condition(reply)}
 
 
 async def login(args, jid, password):
@@ -156,8 +139,8 @@ async def register(args, jid, password, token, t):
         try:
             if token is not None:
                 preauth = ET.Element("{%s}preauth" % PARS, {"token": token})
-                reply = await send_iq(client, "set", client.boundjid.domain, preauth, t)
-                outcome["preauth"] = reply["type"] if reply["type"] == "result" else condition(reply)
+                reply = await xmpptest.send_iq(client, "set", client.boundjid.domain, preauth, t)
+                outcome["preauth"] = reply["type"] if reply["type"] == "result" else xmpptest.condition(reply)
             iq = client.Iq()
             iq["type"] = "set"
             iq["register"]["username"] = client.boundjid.user

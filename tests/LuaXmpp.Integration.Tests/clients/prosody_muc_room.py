@@ -15,9 +15,7 @@ Abuse, while the three stay in the room: a fourth client (--jid4) takes a nick i
 
 import asyncio
 
-import slixmpp
 from slixmpp.xmlstream import ET
-
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -31,18 +29,8 @@ DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
 MAM = "urn:xmpp:mam:2"
 DELAY = "urn:xmpp:delay"
 FORWARD = "urn:xmpp:forward:0"
-STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 
-async def send_iq(client, type_, to, payload, timeout):
-    request = client.Iq()
-    request["type"] = type_
-    request["to"] = to
-    request.append(payload)
-    try:
-        return await request.send(timeout=timeout)
-    except slixmpp.exceptions.IqError as err:
-        return err.iq
 
 
 def codes(presence):
@@ -66,7 +54,7 @@ def groupchat(client, room, body):
 
 
 async def create_room(a, args, room, result, t):
-    reply = await send_iq(a, "get", args.service, ET.Element("{%s}query" % DISCO_INFO), t)
+    reply = await xmpptest.send_iq(a, "get", args.service, ET.Element("{%s}query" % DISCO_INFO), t)
     q = reply.xml.find("{%s}query" % DISCO_INFO)
     result["features"] = [f.get("var") for f in q.findall("{%s}feature" % DISCO_INFO)] if q is not None else []
     joined = self_presence(a, room)
@@ -78,7 +66,7 @@ async def create_room(a, args, room, result, t):
     for var, value in (("FORM_TYPE", MUC + "#roomconfig"), ("muc#roomconfig_publicroom", "1")):
         field = ET.SubElement(form, "{jabber:x:data}field", {"var": var})
         ET.SubElement(field, "{jabber:x:data}value").text = value
-    result["configured"] = (await send_iq(a, "set", room, owner, t))["type"]
+    result["configured"] = (await xmpptest.send_iq(a, "set", room, owner, t))["type"]
 
 
 async def converse(a, b, c, args, room, result, t):
@@ -99,7 +87,7 @@ async def converse(a, b, c, args, room, result, t):
     private = xmpptest.Waiter(a, "message", lambda m: m["type"] == "chat" and m["body"] == "psst")
     b.send_message(mto=room + "/alice", mbody="psst", mtype="chat")
     result["private_from"] = str((await private.wait(t, "the private message at A"))["from"])
-    reply = await send_iq(a, "get", args.service, ET.Element("{%s}query" % DISCO_ITEMS), t)
+    reply = await xmpptest.send_iq(a, "get", args.service, ET.Element("{%s}query" % DISCO_ITEMS), t)
     result["rooms"] = [i.get("jid") for i in reply.xml.iter("{%s}item" % DISCO_ITEMS)]
 
 
@@ -115,7 +103,7 @@ async def archive(a, room, result, t):
     # slixmpp raises "message" only for messages with a body; MAM results have none.
     a.register_handler(Callback("mam result", MatchXPath("{jabber:client}message/{%s}result" % MAM), on_message))
     query = ET.Element("{%s}query" % MAM, {"queryid": "muc1"})
-    reply = await send_iq(a, "set", room, query, t)
+    reply = await xmpptest.send_iq(a, "set", room, query, t)
     result["mam"] = {"type": reply["type"], "complete": reply.xml.find("{%s}fin" % MAM) is not None,
                      "bodies": found}
 
@@ -139,19 +127,13 @@ class PresenceError:
 
     async def condition(self, t, what):
         try:
-            return raw_condition(await asyncio.wait_for(self._future, t))
+            return xmpptest.condition(await asyncio.wait_for(self._future, t))
         except asyncio.TimeoutError:
             raise xmpptest.ScenarioFailure("timed out waiting for " + what)
         finally:
             self._client.del_filter("in", self._capture)
 
 
-def raw_condition(presence):
-    error = presence.xml.find("{jabber:client}error")
-    for child in (error if error is not None else []):
-        if child.tag.startswith("{%s}" % STANZAS) and not child.tag.endswith("}text"):
-            return child.tag.split("}")[1]
-    return None
 
 
 async def abuse(d, a, b, args, room, result, t):

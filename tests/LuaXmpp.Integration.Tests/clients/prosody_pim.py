@@ -15,7 +15,6 @@ through mod_vcard4's iq.
 import base64
 import hashlib
 
-import slixmpp
 from slixmpp.xmlstream import ET
 
 import xmpptest
@@ -33,27 +32,8 @@ PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 
 
-async def send_iq(client, type_, to, payload, timeout):
-    request = client.Iq()
-    request["type"] = type_
-    if to is not None:
-        request["to"] = to
-    request.append(payload)
-    try:
-        return await request.send(timeout=timeout)
-    except slixmpp.exceptions.IqError as err:
-        return err.iq
 
 
-def condition(reply):
-    error = reply.xml.find("{jabber:client}error")
-    if error is None:
-        return None
-    for child in error:
-        if child.tag.endswith("}text"):
-            continue
-        return child.tag.split("}")[1]
-    return None
 
 
 def publish_options(options):
@@ -88,9 +68,9 @@ def items_request(node):
 
 async def bookmarks(a, args, result, t):
     room = "tavern@" + args.service
-    reply = await send_iq(a, "set", None, bookmark_publish(room), t)
+    reply = await xmpptest.send_iq(a, "set", None, bookmark_publish(room), t)
     result["bookmark_publish"] = reply["type"]
-    reply = await send_iq(a, "get", None, items_request(BOOKMARKS), t)
+    reply = await xmpptest.send_iq(a, "get", None, items_request(BOOKMARKS), t)
     items = [{"id": i.get("id"),
               "name": c.get("name"), "autojoin": c.get("autojoin"),
               "nick": c.findtext("{%s}nick" % BOOKMARKS)}
@@ -99,7 +79,7 @@ async def bookmarks(a, args, result, t):
     result["bookmarks"] = {"type": reply["type"], "items": items}
     query = ET.Element("{%s}query" % PRIVATE)
     ET.SubElement(query, "{%s}storage" % LEGACY)
-    reply = await send_iq(a, "get", None, query, t)
+    reply = await xmpptest.send_iq(a, "get", None, query, t)
     result["private"] = {"type": reply["type"],
                          "conferences": [{"jid": c.get("jid"), "name": c.get("name"), "autojoin": c.get("autojoin"),
                                           "nick": c.findtext("{%s}nick" % LEGACY)}
@@ -117,9 +97,9 @@ def vcard_temp():
 
 
 async def vcards(a, b, result, t):
-    reply = await send_iq(a, "set", None, vcard_temp(), t)
+    reply = await xmpptest.send_iq(a, "set", None, vcard_temp(), t)
     result["vcard_set"] = reply["type"]
-    reply = await send_iq(a, "get", None, ET.Element("{%s}vCard" % VCARD_TEMP), t)
+    reply = await xmpptest.send_iq(a, "get", None, ET.Element("{%s}vCard" % VCARD_TEMP), t)
     vcard = reply.xml.find("{%s}vCard" % VCARD_TEMP)
     binval = vcard.findtext("{%s}PHOTO/{%s}BINVAL" % (VCARD_TEMP, VCARD_TEMP)) if vcard is not None else None
     result["vcard_get"] = {
@@ -128,14 +108,14 @@ async def vcards(a, b, result, t):
         "photo_type": vcard.findtext("{%s}PHOTO/{%s}TYPE" % (VCARD_TEMP, VCARD_TEMP)) if vcard is not None else None,
         "photo_ok": binval is not None and base64.b64decode("".join(binval.split())) == PNG,
     }
-    reply = await send_iq(a, "get", None, items_request("urn:xmpp:vcard4"), t)
+    reply = await xmpptest.send_iq(a, "get", None, items_request("urn:xmpp:vcard4"), t)
     fns = [fn.findtext("{%s}text" % VCARD4) for fn in reply.xml.iter("{%s}fn" % VCARD4)]
     result["vcard4_node"] = {"type": reply["type"], "fn": fns}
-    reply = await send_iq(a, "get", None, items_request(AVATAR_META), t)
+    reply = await xmpptest.send_iq(a, "get", None, items_request(AVATAR_META), t)
     result["avatar_ids"] = [info.get("id") for info in reply.xml.iter("{%s}info" % AVATAR_META)]
     result["avatar_sha1"] = hashlib.sha1(PNG).hexdigest()
     # Another user reads it through XEP-0292's iq (mod_vcard4): the node is public by default.
-    reply = await send_iq(b, "get", a.boundjid.bare, ET.Element("{%s}vcard" % VCARD4), t)
+    reply = await xmpptest.send_iq(b, "get", a.boundjid.bare, ET.Element("{%s}vcard" % VCARD4), t)
     result["vcard4_iq"] = {"type": reply["type"],
                            "fn": [fn.findtext("{%s}text" % VCARD4) for fn in reply.xml.iter("{%s}fn" % VCARD4)]}
 
@@ -178,25 +158,25 @@ async def bad_pubsub(a, b, result, t):
     }
     errors = {}
     for name, payload in cases.items():
-        reply = await send_iq(a, "get" if name.startswith("items") else "set", None, payload, t)
-        errors[name] = condition(reply) or reply["type"]
+        reply = await xmpptest.send_iq(a, "get" if name.startswith("items") else "set", None, payload, t)
+        errors[name] = xmpptest.condition(reply) or reply["type"]
     bad_configs = {
         "config_max_items_word": [("pubsub#max_items", "banana")],
         "config_access_model_unknown": [("pubsub#access_model", "nonsense")],
     }
     for name, options in bad_configs.items():
-        reply = await send_iq(a, "set", None, configure("urn:xmpp:vcard4", options), t)
-        errors[name] = condition(reply) or reply["type"]
+        reply = await xmpptest.send_iq(a, "set", None, configure("urn:xmpp:vcard4", options), t)
+        errors[name] = xmpptest.condition(reply) or reply["type"]
     # The bookmarks node is whitelist: publish-options asking for open are a failed precondition.
     pubsub = bookmark_publish("other@example.org")
     options = pubsub.find("{%s}publish-options" % PUBSUB)
     pubsub.remove(options)
     ET.SubElement(pubsub, "{%s}publish-options" % PUBSUB).append(
         publish_options([("pubsub#access_model", "open")]))
-    reply = await send_iq(a, "set", None, pubsub, t)
-    errors["publish_options_conflict"] = condition(reply) or reply["type"]
+    reply = await xmpptest.send_iq(a, "set", None, pubsub, t)
+    errors["publish_options_conflict"] = xmpptest.condition(reply) or reply["type"]
     result["bad_pubsub"] = errors
-    reply = await send_iq(b, "get", a.boundjid.bare, ET.Element("{%s}vcard" % VCARD4), t)
+    reply = await xmpptest.send_iq(b, "get", a.boundjid.bare, ET.Element("{%s}vcard" % VCARD4), t)
     result["vcard4_after_abuse"] = reply["type"]
 
 
