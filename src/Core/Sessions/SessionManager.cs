@@ -109,7 +109,9 @@ public sealed class SessionManager
         session.Type = "c2s";
         FullSessions[full.ToString()] = session;
         bareSession.Sessions[resource] = session;
-        _hosts(session.Host)?.Events.Fire("resource-bind", SessionEvent(session, null));
+        // As in Prosody, where bind_resource runs in the session's runner: a handler may wait
+        // (mod_bookmarks' migration and mod_pep read storage here) without holding the loop.
+        if (_hosts(session.Host) is { } host) await host.Events.FireAsync("resource-bind", SessionEvent(session, null));
         return null;
     }
 

@@ -23,15 +23,7 @@ CSI = "urn:xmpp:csi:0"
 
 async def iq(client, type_, to, payload, timeout):
     """Sends an iq with one payload element; returns (type, reply element)."""
-    request = client.Iq()
-    request["type"] = type_
-    if to is not None:
-        request["to"] = to
-    request.append(payload)
-    try:
-        reply = await request.send(timeout=timeout)
-    except slixmpp.exceptions.IqError as err:
-        return "error", err.iq
+    reply = await xmpptest.send_iq(client, type_, to, payload, timeout)
     return reply["type"], reply
 
 

@@ -7,7 +7,6 @@ advertising devicelist+notify through entity capabilities
 (XEP-0115, XEP-0163 §4), must receive the PEP event. B then fetches the item.
 """
 
-import slixmpp
 from slixmpp.xmlstream import ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
@@ -29,16 +28,6 @@ def devicelist_publish(device_id):
     return pubsub
 
 
-async def send_iq(client, type_, to, payload, timeout):
-    request = client.Iq()
-    request["type"] = type_
-    if to is not None:
-        request["to"] = to
-    request.append(payload)
-    try:
-        return await request.send(timeout=timeout)
-    except slixmpp.exceptions.IqError as err:
-        return err.iq
 
 
 async def subscribe(requester, contact, t):
@@ -77,13 +66,13 @@ async def scenario(args, result):
         await subscribe(a, b, t)
         b.send_presence()
         await xmpptest.round_trip(b, t)
-        reply = await send_iq(a, "set", None, devicelist_publish("12345"), t)
+        reply = await xmpptest.send_iq(a, "set", None, devicelist_publish("12345"), t)
         result["publish"] = reply["type"]
         m = await event.wait(t, "the devicelist PEP event at the contact")
         result["event"] = {"from": str(m["from"]), "devices": event_devices(m)}
         items = ET.Element("{%s}pubsub" % PUBSUB)
         ET.SubElement(items, "{%s}items" % PUBSUB, {"node": DEVICELIST})
-        reply = await send_iq(b, "get", a.boundjid.bare, items, t)
+        reply = await xmpptest.send_iq(b, "get", a.boundjid.bare, items, t)
         result["fetch"] = {"type": reply["type"],
                            "devices": [d.get("id") for d in reply.xml.iter("{%s}device" % AXOLOTL)]}
         xmpptest.expect(result, result["publish"] == "result", "publish answered %s" % result["publish"])

@@ -239,3 +239,25 @@ async def round_trip(client, timeout):
         await iq.send(timeout=timeout)
     except slixmpp.exceptions.IqError:
         pass  # an error reply is still a reply
+
+
+async def send_iq(client, type_, to, payload, timeout):
+    """Sends an iq with one payload element; returns the reply, a result or an error."""
+    request = client.Iq()
+    request["type"] = type_
+    if to is not None:
+        request["to"] = to
+    request.append(payload)
+    try:
+        return await request.send(timeout=timeout)
+    except slixmpp.exceptions.IqError as err:
+        return err.iq
+
+
+def condition(stanza):
+    """The defined condition of a stanza error (RFC 6120 §8.3.3), read from the XML, or None."""
+    error = stanza.xml.find("{jabber:client}error")
+    for child in (error if error is not None else []):
+        if child.tag.startswith("{urn:ietf:params:xml:ns:xmpp-stanzas}") and not child.tag.endswith("}text"):
+            return child.tag.split("}")[1]
+    return None

@@ -44,11 +44,33 @@ public sealed class IqModule : INativeModule
     {
         var stanza = e.Stanza!;
         var type = stanza.GetAttribute("type");
+        var events = module.Host.Events;
         if (type is "get" or "set" && stanza.FirstElement() is { } payload)
         {
             var key = payload.Namespace + ":" + payload.Name;
-            return module.FireEvent("iq/" + kind + "/" + key, e) ?? module.FireEvent("iq-" + type + "/" + kind + "/" + key, e);
+            return Settle(events.FireAsync("iq/" + kind + "/" + key, e), events, "iq-" + type + "/" + kind + "/" + key, e);
         }
-        return module.FireEvent("iq-" + type + "/" + kind + "/" + stanza.GetAttribute("id"), e);
+        return Settle(events.FireAsync("iq-" + type + "/" + kind + "/" + stanza.GetAttribute("id"), e), events, null, e);
+    }
+
+    /// <summary>
+    /// The payload events may wait (contract §0.8: mod_pep, mod_muc and ad-hoc commands read
+    /// storage in their handlers, as in Prosody where they run in the session's runner): when
+    /// one does, this handler returns a Task the iq chain waits for instead of holding the loop.
+    /// When nothing waited the answer is synchronous and nothing is allocated.
+    /// </summary>
+    private static object? Settle(ValueTask<object?> first, EventBus events, string? fallback, EventData e)
+    {
+        if (!first.IsCompletedSuccessfully) return ThenAsync(first, events, fallback, e);
+        if (first.Result is not null || fallback is null) return first.Result;
+        var second = events.FireAsync(fallback, e);
+        return second.IsCompletedSuccessfully ? second.Result : second.AsTask();
+    }
+
+    private static async Task<object?> ThenAsync(ValueTask<object?> first, EventBus events, string? fallback, EventData e)
+    {
+        var result = await first;
+        if (result is not null || fallback is null) return result;
+        return await events.FireAsync(fallback, e);
     }
 }

@@ -85,7 +85,9 @@ public sealed partial class PresenceModule : INativeModule
     }
 
     /// <summary>Presence a client sends with no 'to' (RFC 6121 §4.2, §4.4, §4.5): broadcast and bookkeeping.</summary>
-    private void HandleNormalPresence(ClientSession origin, XmlElement stanza)
+    /// <returns>null when done; a Task when a handler of presence/initial or the offline
+    /// broadcast waits (Lua storage), which the presence chain then waits for.</returns>
+    private Task? HandleNormalPresence(ClientSession origin, XmlElement stanza)
     {
         int priority = ParsePriority(stanza);
         var sessions = _module.Server.Sessions;
@@ -103,7 +105,24 @@ public sealed partial class PresenceModule : INativeModule
             if (item.SendsPresenceTo) Post(origin, Addressed(stanza, jid));
         }
         var type = stanza.GetAttribute("type");
-        if (type is null && !origin.IsAvailable) InitialPresence(origin, stanza, roster, others, priority);
+        if (type is null && !origin.IsAvailable)
+        {
+            var initial = InitialPresence(origin, stanza, roster, others, priority);
+            if (!initial.IsCompletedSuccessfully) return StoreAfterAsync(initial, origin, stanza, priority);
+        }
+        StorePresence(origin, stanza, type, priority);
+        return null;
+    }
+
+    private async Task StoreAfterAsync(ValueTask initial, ClientSession origin, XmlElement stanza, int priority)
+    {
+        await initial;
+        StorePresence(origin, stanza, stanza.GetAttribute("type"), priority);
+    }
+
+    /// <summary>What the session's presence is now: none after unavailable, else the stanza with a delay stamp (for probes).</summary>
+    private void StorePresence(ClientSession origin, XmlElement stanza, string? type, int priority)
+    {
         if (type == "unavailable")
         {
             origin.Presence = null;
@@ -128,10 +147,24 @@ public sealed partial class PresenceModule : INativeModule
     /// to, shows the user's other resources, re-sends pending subscription requests both ways
     /// (§3.1.3, §3.1.2) and delivers offline messages.
     /// </summary>
-    private void InitialPresence(ClientSession origin, XmlElement stanza, Roster.Roster roster, ClientSession[] others, int priority)
+    /// <remarks>As in Prosody, where mod_presence runs in the session's runner, handlers of
+    /// presence/initial and message/offline/broadcast may wait (mod_bookmarks reads PEP there);
+    /// the rest goes on when they are done.</remarks>
+    private ValueTask InitialPresence(ClientSession origin, XmlElement stanza, Roster.Roster roster, ClientSession[] others, int priority)
     {
-        var initial = new EventData(origin, stanza);
-        _module.FireEvent("presence/initial", initial);
+        var fired = _module.Host.Events.FireAsync("presence/initial", new EventData(origin, stanza));
+        if (!fired.IsCompletedSuccessfully) return new ValueTask(AfterInitialEventAsync(fired, origin, stanza, roster, others, priority));
+        return AfterInitialEvent(origin, stanza, roster, others, priority);
+    }
+
+    private async Task AfterInitialEventAsync(ValueTask<object?> fired, ClientSession origin, XmlElement stanza, Roster.Roster roster, ClientSession[] others, int priority)
+    {
+        await fired;
+        await AfterInitialEvent(origin, stanza, roster, others, priority);
+    }
+
+    private ValueTask AfterInitialEvent(ClientSession origin, XmlElement stanza, Roster.Roster roster, ClientSession[] others, int priority)
+    {
         origin.Presence = stanza;
         var fullJid = origin.FullJid!.ToString();
         foreach (var (jid, item) in roster.Items.ToArray())
@@ -154,7 +187,9 @@ public sealed partial class PresenceModule : INativeModule
         {
             if (item.Ask is not null) Post(origin, NewPresence(bare, jid, "subscribe"));
         }
-        if (priority >= 0) _module.FireEvent("message/offline/broadcast", new EventData(origin));
+        if (priority < 0) return default;
+        var offline = _module.Host.Events.FireAsync("message/offline/broadcast", new EventData(origin));
+        return offline.IsCompletedSuccessfully ? default : new ValueTask(offline.AsTask());
     }
 
     /// <summary>Sends each available resource's presence (or <paramref name="replacement"/>) to <paramref name="to"/>; returns how many.</summary>
@@ -190,7 +225,11 @@ public sealed partial class PresenceModule : INativeModule
         }
         else if (type is null or "unavailable")
         {
-            if (e.Origin is ClientSession client && client.FullJid is not null) HandleNormalPresence(client, stanza);
+            if (e.Origin is ClientSession client && client.FullJid is not null
+                && HandleNormalPresence(client, stanza) is { } pending)
+            {
+                return AsyncHandler.Run(_module, e, () => pending);
+            }
         }
         else
         {

@@ -86,7 +86,9 @@ public sealed class RegisterIbrModule : INativeModule
         registering["ip"] = session.Connection?.RemoteAddress;
         registering["session"] = session;
         registering["allowed"] = true;
-        _module.FireEvent("user-registering", registering);
+        // Handlers may wait (mod_invites_register reads and spends the invite), as in Prosody's runner.
+        var events = _module.Host.Events;
+        await events.FireAsync("user-registering", registering);
         if (registering["allowed"] is false)
         {
             Reply(session, stanza, VetoError(registering));
@@ -97,7 +99,7 @@ public sealed class RegisterIbrModule : INativeModule
         {
             if (registering["allow_reset"] as string == username && await auth.SetPasswordAsync(username, password))
             {
-                _module.FireEvent("user-password-reset", registering);
+                await events.FireAsync("user-password-reset", registering);
                 session.Send(StanzaReply.Result(stanza));
             }
             else Reply(session, stanza, StanzaError.Conflict("The requested username already exists."));
@@ -121,7 +123,7 @@ public sealed class RegisterIbrModule : INativeModule
         registered["host"] = host;
         registered["source"] = "mod_register";
         registered["session"] = session;
-        _module.FireEvent("user-registered", registered);
+        await events.FireAsync("user-registered", registered);
     }
 
     /// <summary>The error a vetoing handler left on the event (error = StanzaError, or Prosody's COMPAT fields).</summary>

@@ -40,12 +40,20 @@ end
 
 local archive_methods = {};
 local archive_mt = { __index = archive_methods };
-archive_methods.caps = { total = true, quota = nil, full_id_range = true, ids = true, truncate = false };
+archive_methods.caps = { total = true, quota = nil, full_id_range = true, ids = true, truncate = true };
 function archive_methods:append(user, key, value, when, with)
 	return await(N.archive_append(self.host, self.store, user, key, value, when, with));
 end
+-- Prosody's `key` query field names one item; the native query knows it as a one-id list.
+local function native_query(query)
+	if not query or query.key == nil then return query or {}; end
+	local copy = {};
+	for k, v in pairs(query) do copy[k] = v; end
+	copy.key, copy.ids = nil, { query.key };
+	return copy;
+end
 function archive_methods:find(user, query)
-	local items, total = await(N.archive_find(self.host, self.store, user, query or {}));
+	local items, total = await(N.archive_find(self.host, self.store, user, native_query(query)));
 	if not items then return nil, total; end
 	local i = 0;
 	return function()
@@ -60,8 +68,32 @@ function archive_methods:get(user, key)
 	if not item then return nil, "item-not-found"; end
 	return item.value, item.when, item.with;
 end
+-- truncate = N keeps the N newest matching items (the N oldest with reverse), as Prosody's
+-- storage drivers do (mod_storage_internal, mod_storage_sql): the N-th one kept is found with a
+-- find, and what lies beyond it is deleted by an id bound.
+local function truncate(self, user, query)
+	local keep = math.max(0, math.floor(tonumber(query.truncate) or 0));
+	local rest = {};
+	for k, v in pairs(query) do rest[k] = v; end
+	rest.truncate = nil;
+	if keep == 0 then
+		rest.reverse = nil;
+		return await(N.archive_delete(self.host, self.store, user, rest));
+	end
+	local find = {};
+	for k, v in pairs(rest) do find[k] = v; end
+	find.reverse, find.limit = not query.reverse, keep;
+	local items, err = await(N.archive_find(self.host, self.store, user, find));
+	if not items then return nil, err; end
+	if #items < keep then return 0; end
+	rest.reverse = nil;
+	if query.reverse then rest.after = items[keep].key; else rest.before = items[keep].key; end
+	return await(N.archive_delete(self.host, self.store, user, rest));
+end
 function archive_methods:delete(user, query)
-	return await(N.archive_delete(self.host, self.store, user, query or {}));
+	query = native_query(query);
+	if query.truncate ~= nil then return truncate(self, user, query); end
+	return await(N.archive_delete(self.host, self.store, user, query));
 end
 function archive_methods:set(user, key, value, when, with)
 	return await(N.archive_append(self.host, self.store, user, key, value, when, with));
