@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using LuaXmpp.Host.Http.Bosh;
 using LuaXmpp.Http;
 using LuaXmpp.Logging;
 using LuaXmpp.Loop;
@@ -37,10 +39,12 @@ public sealed class HttpListenerHost : IAsyncDisposable
 
     private WebSocketEndpoint? WebSocket { get; init; }
 
+    private BoshEndpoint? Bosh { get; init; }
+
     /// <summary>Starts listening; throws <see cref="IOException"/> naming the port when one cannot be bound.</summary>
     public static async Task<HttpListenerHost> StartAsync(
         HttpListenerSettings settings, ServerLoop loop, IHttpApplication application, Func<string?, X509Certificate2?> certificateFor,
-        WebSocketEndpoint? webSocket = null)
+        WebSocketEndpoint? webSocket = null, BoshEndpoint? bosh = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // our log lines, not ASP.NET's
@@ -59,7 +63,7 @@ public sealed class HttpListenerHost : IAsyncDisposable
                 });
         });
         var app = builder.Build();
-        var host = new HttpListenerHost(app, loop, application) { EndPoints = [.. settings.Plain, .. secure], WebSocket = webSocket };
+        var host = new HttpListenerHost(app, loop, application) { EndPoints = [.. settings.Plain, .. secure], WebSocket = webSocket, Bosh = bosh };
         if (webSocket is not null) app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.Run(host.HandleAsync);
         try
@@ -83,6 +87,11 @@ public sealed class HttpListenerHost : IAsyncDisposable
         if (WebSocket is { } ws && context.Request.Path == ws.Path)
         {
             await ws.HandleAsync(context, _log);
+            return;
+        }
+        if (Bosh is { } bosh && bosh.Matches(context.Request.Path))
+        {
+            await bosh.HandleAsync(context, RemoteIp(context));
             return;
         }
         var request = await ReadAsync(context);
@@ -123,9 +132,7 @@ public sealed class HttpListenerHost : IAsyncDisposable
         byte[] body;
         try
         {
-            using var buffer = new MemoryStream();
-            await http.Body.CopyToAsync(buffer, context.RequestAborted);
-            body = buffer.ToArray();
+            body = await ReadBodyAsync(http, context.RequestAborted);
         }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e)
         {
@@ -152,6 +159,28 @@ public sealed class HttpListenerHost : IAsyncDisposable
             http.IsHttps,
             http.Host.HasValue ? http.Host.Host.ToLowerInvariant() : null,
             context.Connection.LocalPort);
+    }
+
+    /// <summary>
+    /// The whole body, copied once: Kestrel's buffers are kept (not consumed) until the body is
+    /// complete, then copied into the one array the application gets. Kestrel enforces
+    /// <c>http_max_content_size</c> while they fill.
+    /// </summary>
+    internal static async Task<byte[]> ReadBodyAsync(HttpRequest http, CancellationToken cancel)
+    {
+        if (http.ContentLength == 0) return [];
+        var reader = http.BodyReader;
+        while (true)
+        {
+            var read = await reader.ReadAsync(cancel);
+            if (read.IsCompleted)
+            {
+                var body = read.Buffer.ToArray();
+                reader.AdvanceTo(read.Buffer.End);
+                return body;
+            }
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
     }
 
     private static string RemoteIp(HttpContext context)
@@ -194,6 +223,7 @@ public sealed class HttpListenerHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Bosh?.Stop();
         try
         {
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
