@@ -18,6 +18,12 @@ public sealed class BoshEndpoint(BoshSettings settings, Func<Stream, string, boo
     private readonly Logger _log = Logger.For("bosh");
     private int _sweeping;
 
+    /// <summary>Logs what Prosody logs for options it reads at load.</summary>
+    internal void LogOptions()
+    {
+        if (settings.CrossDomainSet) _log.Info("The 'cross_domain_bosh' option has been deprecated");
+    }
+
     public BoshSettings Settings => settings;
 
     /// <summary>Sessions open now.</summary>
@@ -124,17 +130,17 @@ public sealed class BoshEndpoint(BoshSettings settings, Func<Stream, string, boo
         return await held.Answer.Task.ConfigureAwait(false);
     }
 
+    // Prosody 0.12's mod_http CORS for the "bosh" app: the request's origin echoed when allowed.
     private void AddCors(HttpContext context)
     {
+        if (!settings.CorsEnabled) return;
         var origin = context.Request.Headers.Origin.ToString();
-        if (origin.Length == 0) return;
-        string? allowed = settings.CorsAnyOrigin ? "*" : settings.CorsOrigins.Contains(origin) ? origin : null;
-        if (allowed is null) return;
+        if (settings.CorsOrigins.Count > 0 && !settings.CorsOrigins.Contains(origin)) return;
         var headers = context.Response.Headers;
-        headers.AccessControlAllowOrigin = allowed;
+        headers.AccessControlAllowOrigin = origin.Length > 0 ? origin : "*";
         headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
         headers.AccessControlAllowHeaders = "Content-Type";
-        headers.AccessControlMaxAge = "7200";
+        headers.AccessControlMaxAge = settings.CorsMaxAge.ToString();
     }
 
     // bosh_max_inactivity: once a second, sessions that held no request for that long end as a
