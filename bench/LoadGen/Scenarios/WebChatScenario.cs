@@ -39,10 +39,13 @@ public static class WebChatScenario
             try
             {
                 WebClient client = transport == "bosh" ? new BoshWebClient(http, url) : new WebSocketClient(url);
-                await client.LoginAsync(host, options.User(i), options.String("password", "bench-password"), cancel);
+                using var login = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                login.CancelAfter(TimeSpan.FromSeconds(30)); // a login that never completes is an error, not a hang
+                await client.LoginAsync(host, options.User(i), options.String("password", "bench-password"), login.Token);
                 peers[i] = new Peer(client, window);
             }
-            catch (Exception e) when (e is IOException or HttpRequestException or System.Net.WebSockets.WebSocketException)
+            catch (Exception e) when (e is IOException or HttpRequestException or System.Net.WebSockets.WebSocketException
+                || (e is OperationCanceledException && !cancel.IsCancellationRequested))
             {
                 Interlocked.Increment(ref errors);
                 firstError ??= e.Message;

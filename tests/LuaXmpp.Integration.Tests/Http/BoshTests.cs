@@ -125,10 +125,20 @@ public sealed class BoshTests(BoshTests.Server fixture) : IClassFixture<BoshTest
         var again = await BoshClient.PostOnceAsync(http, Endpoint, auth);
         Assert.Equal(first.ToString(), again.ToString());
 
+        // A request that overtakes the one before it waits for it (§14.3): its payload is
+        // processed after the missing one's, and the two requests carry the answer between them.
+        var overtaking = BoshBody(http, $"<body xmlns='{ns}' rid='103' sid='{sid}'><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{wrong}</auth></body>");
+        await Task.Delay(300); // let it arrive first (if it does not, the order is simply the usual one)
+        var missing = await BoshClient.PostOnceAsync(http, Endpoint, $"<body xmlns='{ns}' rid='102' sid='{sid}'/>");
+        var answers = new[] { missing, await overtaking };
+        var failures = answers.SelectMany(a => a.Elements()).Count(e => e.Name.LocalName == "failure");
+        if (failures == 0) failures = (await BoshClient.PostOnceAsync(http, Endpoint, $"<body xmlns='{ns}' rid='104' sid='{sid}'/>")).Elements().Count(e => e.Name.LocalName == "failure");
+        Assert.Equal(1, failures);
+
         // A rid far ahead of the window ends the session: item-not-found (§14.3, §17.4).
         var far = await BoshClient.PostOnceAsync(http, Endpoint, $"<body xmlns='{ns}' rid='200' sid='{sid}'/>");
         AssertTerminate(far, "item-not-found");
-        var gone = await BoshClient.PostOnceAsync(http, Endpoint, $"<body xmlns='{ns}' rid='102' sid='{sid}'/>");
+        var gone = await BoshClient.PostOnceAsync(http, Endpoint, $"<body xmlns='{ns}' rid='105' sid='{sid}'/>");
         AssertTerminate(gone, "item-not-found");
 
         AssertTerminate(await BoshClient.PostOnceAsync(http, Endpoint, $"<body xmlns='{ns}' rid='5' sid='no-such-session'/>"), "item-not-found");
@@ -159,6 +169,8 @@ public sealed class BoshTests(BoshTests.Server fixture) : IClassFixture<BoshTest
         Assert.Null(end.Attribute("condition"));
         AssertTerminate(await BoshClient.PostOnceAsync(http, Endpoint, $"<body xmlns='{ns}' rid='12' sid='{sid}'/>"), "item-not-found");
     }
+
+    private Task<XElement> BoshBody(HttpClient http, string body) => BoshClient.PostOnceAsync(http, Endpoint, body);
 
     private static void AssertTerminate(XElement body, string condition)
     {

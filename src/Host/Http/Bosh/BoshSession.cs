@@ -69,7 +69,11 @@ internal sealed class BoshSession
         public TaskCompletionSource<string> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed record Deferred(Held Request, string Payload, bool Terminate);
+    private sealed record Deferred(Held Request, string Payload, bool Terminate)
+    {
+        /// <summary>Its HTTP request was answered (empty) while it waited: it must not be held again.</summary>
+        public bool Released { get; set; }
+    }
 
     /// <summary>What to do with one request.</summary>
     internal abstract record Outcome
@@ -116,6 +120,7 @@ internal sealed class BoshSession
                 if (_deferred is { } d && d.Request.Rid == _rid + 1)
                 {
                     _deferred = null;
+                    if (!d.Released) _held.Add(d.Request);
                     ProcessLocked(d.Request.Rid, d.Payload, false, d.Terminate);
                 }
                 FlushLocked();
@@ -123,12 +128,12 @@ internal sealed class BoshSession
             }
             if (diff == 2 && _deferred is null)
             {
-                // One request overtook the one before it (two HTTP connections): hold it, and
-                // process its payload once the missing one arrives (§14.3).
-                var held = HoldLocked(rid);
-                _deferred = new Deferred(held, payload, terminate);
-                FlushLocked();
-                return new Outcome.Waiting(held);
+                // One request overtook the one before it (two HTTP connections): its payload is
+                // processed once the missing one arrives (§14.3), and only then may it carry an
+                // answer: answered earlier, it would let the client send a rid beyond the window.
+                var deferred = new Held(rid);
+                _deferred = new Deferred(deferred, payload, terminate);
+                return new Outcome.Waiting(deferred);
             }
             if (diff <= 0 && _responses.TryGetValue(rid, out var previous))
             {
@@ -151,6 +156,14 @@ internal sealed class BoshSession
     {
         lock (_gate)
         {
+            if (_deferred is { } deferred && deferred.Request == held)
+            {
+                deferred.Released = true;
+                // The request it waits for never came within 'wait': an empty answer, the payload
+                // still waiting for its turn (not cached: the rid was not processed).
+                if (clientGone) return null;
+                return BoshBody.Response([], []);
+            }
             if (!_held.Remove(held)) return null;
             if (_held.Count == 0) _idleSince = _time.GetTimestamp();
             if (clientGone) return null;
@@ -286,9 +299,10 @@ internal sealed class BoshSession
     {
         if (_ended)
         {
-            if (_held.Count == 0) return;
+            if (_held.Count == 0 && _deferred is null) return;
             var end = EndBodyLocked();
             foreach (var h in _held) h.Answer.TrySetResult(end); // every held request learns it
+            _deferred?.Request.Answer.TrySetResult(end);
             _held.Clear();
             return;
         }
