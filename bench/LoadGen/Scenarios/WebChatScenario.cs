@@ -27,8 +27,6 @@ public static class WebChatScenario
         var host = options.String("host", "localhost");
         var report = new Report("webchat", label).Add("transport", transport).Add("pairs", pairs).Add("duration_s", duration.TotalSeconds);
 
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 4 * pairs + 8, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2) })
-        { Timeout = TimeSpan.FromSeconds(90) };
         var peers = new Peer[2 * pairs];
         using var logins = new SemaphoreSlim(options.Int("concurrency", 20));
         var errors = 0;
@@ -36,9 +34,9 @@ public static class WebChatScenario
         await Task.WhenAll(Enumerable.Range(0, peers.Length).Select(async i =>
         {
             await logins.WaitAsync(cancel);
+            WebClient client = transport == "bosh" ? new BoshWebClient(url) : new WebSocketClient(url);
             try
             {
-                WebClient client = transport == "bosh" ? new BoshWebClient(http, url) : new WebSocketClient(url);
                 using var login = CancellationTokenSource.CreateLinkedTokenSource(cancel);
                 login.CancelAfter(TimeSpan.FromSeconds(30)); // a login that never completes is an error, not a hang
                 await client.LoginAsync(host, options.User(i), options.String("password", "bench-password"), login.Token);
@@ -48,7 +46,7 @@ public static class WebChatScenario
                 || (e is OperationCanceledException && !cancel.IsCancellationRequested))
             {
                 Interlocked.Increment(ref errors);
-                firstError ??= e.Message;
+                firstError ??= (client as BoshWebClient)?.Error ?? e.Message;
             }
             finally
             {

@@ -9,13 +9,17 @@ namespace LuaXmpp.Bench.LoadGen.Web;
 /// empty request the server holds; stanzas queued while both are out leave together in the
 /// next request. Rids increase by one per request.
 /// </summary>
-public sealed partial class BoshWebClient(HttpClient http, Uri url) : WebClient
+public sealed partial class BoshWebClient(Uri url) : WebClient
 {
+    // Its own connections, as each browser tab has: servers may tie a keep-alive connection to
+    // the BOSH session that used it.
+    private readonly HttpClient http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 3 }) { Timeout = TimeSpan.FromSeconds(90) };
     private const string Ns = "http://jabber.org/protocol/httpbind";
     private const string XBosh = "urn:xmpp:xbosh";
     private readonly Channel<string> _login = Channel.CreateUnbounded<string>();
     private readonly object _gate = new();
     private readonly StringBuilder _queued = new();
+    private string _attributes = "";
     private readonly SemaphoreSlim _wake = new(0);
     private long _rid = Random.Shared.NextInt64(1_000_000, 1L << 40);
     private int _outstanding;
@@ -63,14 +67,16 @@ public sealed partial class BoshWebClient(HttpClient http, Uri url) : WebClient
         return ValueTask.CompletedTask;
     }
 
-    // A request with attributes of its own (the restart) goes out at once, in rid order.
+    // A request with attributes of its own (the restart) waits for a free slot like any other:
+    // a third request in flight is overactivity to some servers (XEP-0124 §11).
     private Task SendRequestAsync(string payload, string attributes)
     {
         lock (_gate)
         {
-            _outstanding++;
-            _ = RequestAsync(++_rid, payload, attributes);
+            _queued.Append(payload);
+            _attributes = attributes;
         }
+        _wake.Release();
         return Task.CompletedTask;
     }
 
@@ -82,12 +88,14 @@ public sealed partial class BoshWebClient(HttpClient http, Uri url) : WebClient
             {
                 lock (_gate)
                 {
-                    while (_outstanding < 2 && (_queued.Length > 0 || _outstanding == 0))
+                    while (_outstanding < 2 && (_queued.Length > 0 || _attributes.Length > 0 || _outstanding == 0))
                     {
                         var payload = _queued.ToString();
+                        var attributes = _attributes;
                         _queued.Clear();
+                        _attributes = "";
                         _outstanding++;
-                        _ = RequestAsync(++_rid, payload, "");
+                        _ = RequestAsync(++_rid, payload, attributes);
                     }
                 }
                 await _wake.WaitAsync(cancel);
@@ -162,6 +170,7 @@ public sealed partial class BoshWebClient(HttpClient http, Uri url) : WebClient
         }
         _stopped = true;
         _pump?.Cancel();
+        http.Dispose();
     }
 
     [GeneratedRegex("\\ssid=['\"]([^'\"]+)['\"]")]
