@@ -157,6 +157,28 @@ public sealed class BoshTests(BoshTests.Server fixture) : IClassFixture<BoshTest
     }
 
     [Fact]
+    public async Task A_restart_that_overtakes_the_request_before_it_still_restarts_the_stream()
+    {
+        await HttpServerFixture.WaitForPortAsync(fixture.HttpPort, fixture.Server);
+        var user = fixture.NextUser("boshrestart");
+        await fixture.Server.RegisterAsync(user, "bosh-secret");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        const string ns = BoshClient.Ns;
+        var created = await BoshBody(http, $"<body xmlns='{ns}' rid='20' to='localhost' wait='5' hold='1'/>");
+        var sid = (string)created.Attribute("sid")!;
+        var plain = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"\0{user}\0bosh-secret"));
+        var auth = await BoshBody(http, $"<body xmlns='{ns}' rid='21' sid='{sid}'><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth></body>");
+        Assert.Contains(auth.Elements(), e => e.Name.LocalName == "success");
+        // The restart (rid 23) arrives before rid 22: it must still restart the stream once 22 is in.
+        var restart = BoshBody(http, $"<body xmlns='{ns}' rid='23' sid='{sid}' xmlns:xmpp='urn:xmpp:xbosh' xmpp:restart='true' to='localhost'/>");
+        await Task.Delay(300);
+        var before = await BoshBody(http, $"<body xmlns='{ns}' rid='22' sid='{sid}'/>");
+        var answers = new[] { before, await restart };
+        Assert.Contains(answers.SelectMany(a => a.Elements()), e => e.Name.LocalName == "features"
+            && e.Elements().Any(f => f.Name.LocalName == "bind"));
+    }
+
+    [Fact]
     public async Task A_terminate_request_ends_the_session_and_its_sid()
     {
         await HttpServerFixture.WaitForPortAsync(fixture.HttpPort, fixture.Server);

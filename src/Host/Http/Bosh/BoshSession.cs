@@ -69,7 +69,7 @@ internal sealed class BoshSession
         public TaskCompletionSource<string> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed record Deferred(Held Request, string Payload, bool Terminate)
+    private sealed record Deferred(Held Request, string Payload, bool Restart, bool Terminate)
     {
         /// <summary>Its HTTP request was answered (empty) while it waited: it must not be held again.</summary>
         public bool Released { get; set; }
@@ -121,7 +121,7 @@ internal sealed class BoshSession
                 {
                     _deferred = null;
                     if (!d.Released) _held.Add(d.Request);
-                    ProcessLocked(d.Request.Rid, d.Payload, false, d.Terminate);
+                    ProcessLocked(d.Request.Rid, d.Payload, d.Restart, d.Terminate);
                 }
                 FlushLocked();
                 return new Outcome.Waiting(held);
@@ -132,7 +132,7 @@ internal sealed class BoshSession
                 // processed once the missing one arrives (§14.3), and only then may it carry an
                 // answer: answered earlier, it would let the client send a rid beyond the window.
                 var deferred = new Held(rid);
-                _deferred = new Deferred(deferred, payload, terminate);
+                _deferred = new Deferred(deferred, payload, restart, terminate);
                 return new Outcome.Waiting(deferred);
             }
             if (diff <= 0 && _responses.TryGetValue(rid, out var previous))
