@@ -45,6 +45,8 @@ public sealed class ServerHost : IAsyncDisposable
     // One auth throttle for every c2s transport (TCP, direct TLS, WebSocket): failures on one
     // count against the account and address on all of them.
     private AuthFailureThrottle? _authThrottle;
+    // The c2s listeners' admission caps, shared with WebSocket and BOSH sessions.
+    private ConnectionLimits? _c2sLimits;
     private bool _stopped;
     private volatile bool _started;
 
@@ -170,6 +172,7 @@ public sealed class ServerHost : IAsyncDisposable
             MaxUnauthenticatedPerIp = NetworkSetting("max_unauthenticated_per_ip", ConnectionLimits.DefaultMaxUnauthenticatedPerIp),
             MaxUnauthenticated = NetworkSetting("max_unauthenticated", ConnectionLimits.DefaultMaxUnauthenticated),
         };
+        _c2sLimits = limits;
         ConnectionOptions Options(bool directTls) => new()
         {
             DirectTls = directTls,
@@ -354,39 +357,36 @@ public sealed class ServerHost : IAsyncDisposable
     // XEP-0206 sessions are c2s sessions too, on the same stream handler (see BoshSession).
     private BoshEndpoint BoshEndpointFor(XmppServer server)
     {
-        var options = TransportConnectionOptions();
-        var throttle = AuthThrottle(server);
-        return new BoshEndpoint(BoshSettings.From(_config),
-            (stream, ip, secure) => new ClientConnection(stream, ip, secure, server.Loop, options)
-                .RunAsync(c => new ClientStreamHandler(server, c, _ => false, throttle)),
+        return new BoshEndpoint(BoshSettings.From(_config), TransportC2sFor(server).RunAsync,
             host => server.Hosts.TryGetValue(host, out var h) && !h.IsComponent,
             server.Loop.Time);
     }
 
     // A c2s connection over an HTTP transport's stream: c2s_timeout before authentication, the
-    // c2s send budget, no certificate (TLS is the HTTP layer's).
-    private ConnectionOptions TransportConnectionOptions()
+    // c2s send budget and admission caps, no certificate and no STARTTLS (TLS is the HTTP layer's).
+    private TransportC2s TransportC2sFor(XmppServer server)
     {
         var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
-        return new ConnectionOptions
+        var options = new ConnectionOptions
         {
             CertificateFor = _ => null,
             UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
             MaxSendBufferBytes = MaxSendBufferBytes(),
+            Limits = _c2sLimits,
         };
+        var throttle = AuthThrottle(server);
+        return new TransportC2s(_c2sLimits,
+            (stream, ip, secure) => new ClientConnection(stream, ip, secure, server.Loop, options),
+            c => new ClientStreamHandler(server, c, _ => false, throttle));
     }
 
     // RFC 7395 sessions are c2s sessions: the same stream handler over the bridge's stream, no
     // STARTTLS (TLS is the HTTP layer's), https or consider_websocket_secure makes them secure.
     private WebSocketEndpoint WebSocketEndpointFor(XmppServer server)
     {
-        var throttle = AuthThrottle(server);
-        var options = TransportConnectionOptions();
         var path = _config.Get(null, "http_paths") is ConfigTable paths && ConfigValues.AsString(paths["websocket"]) is { } p ? p : WebSocketEndpoint.DefaultPath;
         var maxFrame = _config.GetNumber(null, "websocket_frame_fragment_limit") is { } f && f > 0 ? (int)f : 1024 * 1024;
-        return new WebSocketEndpoint(path,
-            (stream, ip, secure) => new ClientConnection(stream, ip, secure, server.Loop, options)
-                .RunAsync(c => new ClientStreamHandler(server, c, _ => false, throttle)),
+        return new WebSocketEndpoint(path, TransportC2sFor(server).RunAsync,
             _config.GetBoolean(null, "consider_websocket_secure", false),
             maxFrame);
     }

@@ -20,15 +20,14 @@ internal sealed class HttpConnectionGate(int maxPerIp, Logger log)
     private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(1);
 
     private readonly ConnectionLimits _limits = new() { MaxConnectionsPerIp = maxPerIp, MaxUnauthenticatedPerIp = 0, MaxUnauthenticated = 0 };
-    private long _refused;
-    private long _lastLogged;
+    private readonly RefusalLog _refusals = new(log, "HTTP connection");
 
     public Func<ConnectionDelegate, ConnectionDelegate> For(bool plain) => next => async connection =>
     {
         var ip = IpOf(connection.RemoteEndPoint);
         if (_limits.TryAdmit(ip) is { } limit)
         {
-            LogRefusal(ip, limit);
+            _refusals.Refused(ip, limit);
             if (plain) await RefuseAsync(connection);
             return;
         }
@@ -62,17 +61,6 @@ internal sealed class HttpConnectionGate(int maxPerIp, Logger log)
         catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException)
         {
         }
-    }
-
-    // One line per burst (at most one per 10 s), with how many were refused meanwhile.
-    private void LogRefusal(string ip, string limit)
-    {
-        var refused = Interlocked.Increment(ref _refused);
-        var now = Environment.TickCount64;
-        var last = Interlocked.Read(ref _lastLogged);
-        if (now - last < 10_000 && last != 0) return;
-        if (Interlocked.CompareExchange(ref _lastLogged, now, last) != last) return;
-        log.Warn($"HTTP connection from {ip} refused ({limit}); {refused} refused so far");
     }
 
     private static string IpOf(EndPoint? endPoint)

@@ -44,7 +44,8 @@ public sealed class HttpLimitsTests(HttpLimitsTests.Server fixture) : IClassFixt
             config.Set("http_headers_timeout", "2");
             config.Set("http_handler_timeout", "2");
             config.Set("consider_websocket_secure", "true");
-            config.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register", "websocket", "httplimits"));
+            config.Set("network_settings", "{ max_unauthenticated_per_ip = 8 }");
+            config.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register", "websocket", "bosh", "httplimits"));
         }
 
         public async Task ReadyAsync() => await HttpServerFixture.WaitForPortAsync(HttpPort, Server);
@@ -176,6 +177,34 @@ public sealed class HttpLimitsTests(HttpLimitsTests.Server fixture) : IClassFixt
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var first = await socket.ReceiveAsync(buffer, deadline.Token);
         Assert.Contains("<open", Encoding.UTF8.GetString(buffer, 0, first.Count));
+        await fixture.AssertServedAsync();
+    }
+
+    [Fact]
+    public async Task Bosh_logins_in_progress_count_against_the_c2s_cap_per_address()
+    {
+        await fixture.ReadyAsync();
+        var from = IPAddress.Parse("127.0.0.11");
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancel) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(from, 0));
+                await socket.ConnectAsync(IPAddress.Loopback, fixture.HttpPort, cancel);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        }) { Timeout = TimeSpan.FromSeconds(30) };
+        var endpoint = new Uri($"http://127.0.0.1:{fixture.HttpPort}/http-bind");
+        string Create(int rid) => $"<body xmlns='{BoshClient.Ns}' rid='{rid}' to='localhost' wait='5' hold='1'/>";
+        // network_settings.max_unauthenticated_per_ip = 8 here: eight sessions that never log in...
+        for (var i = 0; i < 8; i++)
+            Assert.NotNull((await BoshClient.PostOnceAsync(http, endpoint, Create(100 + i))).Attribute("sid"));
+        // ...and the ninth from that address is ended with the stream error a TCP stream would get.
+        var refused = await BoshClient.PostOnceAsync(http, endpoint, Create(200));
+        Assert.Equal("terminate", (string?)refused.Attribute("type"));
+        Assert.Equal("remote-stream-error", (string?)refused.Attribute("condition"));
+        Assert.Contains(refused.Descendants(), e => e.Name.LocalName == "policy-violation");
         await fixture.AssertServedAsync();
     }
 

@@ -108,9 +108,10 @@ public sealed class BoshEndpoint(BoshSettings settings, Func<Stream, string, boo
         var session = new BoshSession(sid, to, rid, TimeSpan.FromSeconds(Math.Min(wait, settings.MaxWait.TotalSeconds)), lang, settings, time);
         _sessions[sid] = session;
         _log.Info($"New BOSH session {sid} for {to} from {remoteIp}");
+        // Held first: the stream beneath may end at once (a refused login) and must find it there.
+        var held = session.Create(rid);
         _ = session.RunAsync(stream => runC2s(stream, remoteIp, https || settings.ConsiderSecure), s => _sessions.TryRemove(s.Sid, out _));
         StartSweeping();
-        var held = session.Create(rid);
         return await WaitAsync(session, held, aborted);
     }
 

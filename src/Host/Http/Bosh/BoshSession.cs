@@ -219,6 +219,10 @@ internal sealed class BoshSession
         }
         if (!_payloads.Writer.TryWrite(text))
         {
+            lock (_gate)
+            {
+                if (_ended) return; // the stream beneath is gone: nothing more goes to it
+            }
             _log.Warn($"BOSH session {Sid}: too many requests waiting for the stream; terminating");
             lock (_gate) EndLocked("policy-violation");
             _payloads.Writer.TryComplete();
@@ -270,7 +274,9 @@ internal sealed class BoshSession
                             _pending.Add(Http.XmppFraming.Standalone(unit));
                         }
                     }
-                    FlushLocked();
+                    // A stream error is followed by the stream's end: both go out together, in a
+                    // terminate body with remote-stream-error (XEP-0206 §7), never as payload.
+                    if (_ended || !_pending.Any(e => e.StartsWith("<stream:error", StringComparison.Ordinal))) FlushLocked();
                 }
                 if (read.IsCompleted) break;
             }
