@@ -161,6 +161,9 @@ function module.add_host(module) -- luacheck: ignore 431/module
 				elseif name:sub(-1) == "/" then
 					hook(name:sub(1, -2), redirect_to_dir, -1);
 				end
+				-- The listener names this module if the request is never answered (http_handler_timeout).
+				local routed, owner = handler, item._provided_by or app_name;
+				handler = function(e, ...) N.http_owner(e.response.id, owner); return routed(e, ...); end;
 				local entry = { main = handler };
 				hook(name, handler);
 				if cors then

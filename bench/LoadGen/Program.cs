@@ -7,7 +7,7 @@ using LuaXmpp.Bench.LoadGen.Scenarios;
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
     Console.WriteLine("""
-        usage: luaxmpp-loadgen register|login|chat|resume|mam [flags]
+        usage: luaxmpp-loadgen register|login|chat|resume|mam|webchat [flags]
           common:   --port 5222 --host localhost --pid SERVER_PID --label NAME --prefix bench
                     --password bench-password --sasl plain|scram --starttls --concurrency 50
                     --timeout SECONDS (whole scenario, default 300)
@@ -16,6 +16,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
           chat:     --pairs 20 --duration 10 --warmup 2 --rate MSGS_PER_S (0 = max) --window 16 --smacks --drain 5 --type chat|headline
           resume:   --sessions 50 --before 20 --queued 100
           mam:      --messages 5000 --page 50 --repeats 50 --window 32
+          webchat:  --transport websocket|bosh --url URL --pairs 20 --duration 10 --warmup 2 --window 16
         """);
     return 2;
 }
@@ -30,6 +31,7 @@ Func<Options, string, CancellationToken, Task<Report>> scenario = args[0] switch
     "chat" => ChatScenario.RunAsync,
     "resume" => ResumeScenario.RunAsync,
     "mam" => MamScenario.RunAsync,
+    "webchat" => WebChatScenario.RunAsync,
     _ => throw new ArgumentException("unknown scenario " + args[0]),
 };
 

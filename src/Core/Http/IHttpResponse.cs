@@ -14,6 +14,9 @@ public interface IHttpResponse
 
     void Finish();
 
+    /// <summary>The module whose handler took the request (named in the log if it never answers).</summary>
+    string? Owner { get; set; }
+
     /// <summary>True once the response finished or the client went away.</summary>
     bool Completed { get; }
 }

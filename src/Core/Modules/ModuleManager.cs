@@ -27,7 +27,7 @@ public sealed class ModuleManager(XmppServer server)
     /// Native modules that replace Prosody's file of the same name (which needs Prosody's own c2s,
     /// portmanager or component listener): the native one loads even when plugin_paths holds it.
     /// </summary>
-    public static readonly HashSet<string> NativeWins = new(StringComparer.Ordinal) { "websocket", "component" };
+    public static readonly HashSet<string> NativeWins = new(StringComparer.Ordinal) { "websocket", "bosh", "component" };
 
     private readonly Dictionary<string, Func<INativeModule>> _native = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Host, string Name), object> _loaded = new();

@@ -4,6 +4,7 @@ using LuaXmpp.Components;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
 using LuaXmpp.Host.Http;
+using LuaXmpp.Host.Http.Bosh;
 using LuaXmpp.Hosting;
 using LuaXmpp.Host.Cli;
 using LuaXmpp.Logging;
@@ -40,9 +41,12 @@ public sealed class ServerHost : IAsyncDisposable
     private HttpListenerHost? _http;
     private readonly ComponentRegistry _components = new();
     private bool _webSocketWanted;
+    private bool _boshWanted;
     // One auth throttle for every c2s transport (TCP, direct TLS, WebSocket): failures on one
     // count against the account and address on all of them.
     private AuthFailureThrottle? _authThrottle;
+    // The c2s listeners' admission caps, shared with WebSocket and BOSH sessions.
+    private ConnectionLimits? _c2sLimits;
     private bool _stopped;
     private volatile bool _started;
 
@@ -78,6 +82,7 @@ public sealed class ServerHost : IAsyncDisposable
         NativeModules.RegisterAll(server.Modules);
         server.Modules.RegisterNative("component", () => new ComponentModule(_components));
         server.Modules.RegisterNative("websocket", () => new WebSocketModule(() => _webSocketWanted = true));
+        server.Modules.RegisterNative("bosh", () => new BoshModule(() => _boshWanted = true));
         var catalog = ModuleCatalog.For(_config, _paths.ConfigDirectory);
         await _loop.InvokeAsync(() => ActivateHosts(server, catalog));
         _certificates = CertificateSet.Load(_config, _paths);
@@ -166,6 +171,7 @@ public sealed class ServerHost : IAsyncDisposable
             MaxUnauthenticatedPerIp = NetworkSetting("max_unauthenticated_per_ip", ConnectionLimits.DefaultMaxUnauthenticatedPerIp),
             MaxUnauthenticated = NetworkSetting("max_unauthenticated", ConnectionLimits.DefaultMaxUnauthenticated),
         };
+        _c2sLimits = limits;
         ConnectionOptions Options(bool directTls) => new()
         {
             DirectTls = directTls,
@@ -334,11 +340,12 @@ public sealed class ServerHost : IAsyncDisposable
     // As Prosody's portmanager does for mod_http: HTTP ports open only when a module wants HTTP.
     private async Task StartHttpAsync(ServerLoop loop, LuaRuntime lua, CertificateSet certificates)
     {
-        if (!lua.HttpWanted && !_webSocketWanted) return;
+        if (!lua.HttpWanted && !_webSocketWanted && !_boshWanted) return;
         var settings = HttpListenerSettings.From(_config, problem => _log.Error(problem));
         try
         {
-            _http = await HttpListenerHost.StartAsync(settings, loop, lua, certificates.For, _webSocketWanted ? WebSocketEndpointFor(Server!) : null);
+            _http = await HttpListenerHost.StartAsync(settings, loop, lua, certificates.For, _webSocketWanted ? WebSocketEndpointFor(Server!) : null,
+                _boshWanted ? BoshEndpointFor(Server!) : null);
         }
         catch (IOException e)
         {
@@ -346,23 +353,39 @@ public sealed class ServerHost : IAsyncDisposable
         }
     }
 
-    // RFC 7395 sessions are c2s sessions: the same stream handler over the bridge's stream, no
-    // STARTTLS (TLS is the HTTP layer's), https or consider_websocket_secure makes them secure.
-    private WebSocketEndpoint WebSocketEndpointFor(XmppServer server)
+    // XEP-0206 sessions are c2s sessions too, on the same stream handler (see BoshSession).
+    private BoshEndpoint BoshEndpointFor(XmppServer server)
     {
-        var throttle = AuthThrottle(server);
+        return new BoshEndpoint(BoshSettings.From(_config), TransportC2sFor(server).RunAsync,
+            host => server.Hosts.TryGetValue(host, out var h) && !h.IsComponent,
+            server.Loop.Time);
+    }
+
+    // A c2s connection over an HTTP transport's stream: c2s_timeout before authentication, the
+    // c2s send budget and admission caps, no certificate and no STARTTLS (TLS is the HTTP layer's).
+    private TransportC2s TransportC2sFor(XmppServer server)
+    {
         var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
         var options = new ConnectionOptions
         {
             CertificateFor = _ => null,
             UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
             MaxSendBufferBytes = MaxSendBufferBytes(),
+            Limits = _c2sLimits,
         };
+        var throttle = AuthThrottle(server);
+        return new TransportC2s(_c2sLimits,
+            (stream, ip, secure) => new ClientConnection(stream, ip, secure, server.Loop, options),
+            c => new ClientStreamHandler(server, c, _ => false, throttle));
+    }
+
+    // RFC 7395 sessions are c2s sessions: the same stream handler over the bridge's stream, no
+    // STARTTLS (TLS is the HTTP layer's), https or consider_websocket_secure makes them secure.
+    private WebSocketEndpoint WebSocketEndpointFor(XmppServer server)
+    {
         var path = _config.Get(null, "http_paths") is ConfigTable paths && ConfigValues.AsString(paths["websocket"]) is { } p ? p : WebSocketEndpoint.DefaultPath;
         var maxFrame = _config.GetNumber(null, "websocket_frame_fragment_limit") is { } f && f > 0 ? (int)f : 1024 * 1024;
-        return new WebSocketEndpoint(path,
-            (stream, ip, secure) => new ClientConnection(stream, ip, secure, server.Loop, options)
-                .RunAsync(c => new ClientStreamHandler(server, c, _ => false, throttle)),
+        return new WebSocketEndpoint(path, TransportC2sFor(server).RunAsync,
             _config.GetBoolean(null, "consider_websocket_secure", false),
             maxFrame);
     }

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using LuaXmpp.Host.Http.Bosh;
 using LuaXmpp.Http;
 using LuaXmpp.Logging;
 using LuaXmpp.Loop;
@@ -37,29 +39,45 @@ public sealed class HttpListenerHost : IAsyncDisposable
 
     private WebSocketEndpoint? WebSocket { get; init; }
 
+    private BoshEndpoint? Bosh { get; init; }
+
+    private TimeSpan HandlerTimeout { get; init; }
+
     /// <summary>Starts listening; throws <see cref="IOException"/> naming the port when one cannot be bound.</summary>
     public static async Task<HttpListenerHost> StartAsync(
         HttpListenerSettings settings, ServerLoop loop, IHttpApplication application, Func<string?, X509Certificate2?> certificateFor,
-        WebSocketEndpoint? webSocket = null)
+        WebSocketEndpoint? webSocket = null, BoshEndpoint? bosh = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders(); // our log lines, not ASP.NET's
         var secure = settings.Secure.Where(_ => certificateFor(null) is not null).ToList();
+        var gate = settings.MaxConnectionsPerIp > 0 ? new HttpConnectionGate(settings.MaxConnectionsPerIp, Logger.For("http")) : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = settings.MaxContentSize;
+            kestrel.Limits.MaxRequestHeadersTotalSize = settings.MaxHeaderBytes;
+            kestrel.Limits.KeepAliveTimeout = settings.IdleTimeout;
+            kestrel.Limits.RequestHeadersTimeout = settings.HeadersTimeout;
             foreach (var endPoint in settings.Plain)
-                kestrel.Listen(endPoint, o => o.Protocols = HttpProtocols.Http1);
+                kestrel.Listen(endPoint, o =>
+                {
+                    o.Protocols = HttpProtocols.Http1;
+                    if (gate is not null) o.Use(gate.For(plain: true));
+                });
             foreach (var endPoint in secure)
                 kestrel.Listen(endPoint, o =>
                 {
                     o.Protocols = HttpProtocols.Http1AndHttp2;
+                    if (gate is not null) o.Use(gate.For(plain: false));
                     o.UseHttps(https => https.ServerCertificateSelector = (_, name) => certificateFor(name) ?? certificateFor(null));
                 });
         });
         var app = builder.Build();
-        var host = new HttpListenerHost(app, loop, application) { EndPoints = [.. settings.Plain, .. secure], WebSocket = webSocket };
+        var host = new HttpListenerHost(app, loop, application)
+        {
+            EndPoints = [.. settings.Plain, .. secure], WebSocket = webSocket, Bosh = bosh, HandlerTimeout = settings.HandlerTimeout,
+        };
         if (webSocket is not null) app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.Run(host.HandleAsync);
         try
@@ -75,6 +93,7 @@ public sealed class HttpListenerHost : IAsyncDisposable
         foreach (var endPoint in settings.Plain) host._log.Info($"HTTP listening on {endPoint}");
         foreach (var endPoint in secure) host._log.Info($"HTTPS listening on {endPoint}");
         if (secure.Count < settings.Secure.Count) host._log.Warn("No certificate: https_ports are not opened");
+        bosh?.LogOptions();
         return host;
     }
 
@@ -85,13 +104,18 @@ public sealed class HttpListenerHost : IAsyncDisposable
             await ws.HandleAsync(context, _log);
             return;
         }
+        if (Bosh is { } bosh && bosh.Matches(context.Request.Path))
+        {
+            await bosh.HandleAsync(context, RemoteIp(context));
+            return;
+        }
         var request = await ReadAsync(context);
         if (request is null) return;
         var response = new QueuedHttpResponse();
         _loop.Post(() => Dispatch(request, response));
         try
         {
-            await WriteAsync(context, response, context.RequestAborted);
+            await WriteAsync(context, request, response, context.RequestAborted);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
@@ -123,9 +147,7 @@ public sealed class HttpListenerHost : IAsyncDisposable
         byte[] body;
         try
         {
-            using var buffer = new MemoryStream();
-            await http.Body.CopyToAsync(buffer, context.RequestAborted);
-            body = buffer.ToArray();
+            body = await ReadBodyAsync(http, context.RequestAborted);
         }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e)
         {
@@ -154,6 +176,28 @@ public sealed class HttpListenerHost : IAsyncDisposable
             context.Connection.LocalPort);
     }
 
+    /// <summary>
+    /// The whole body, copied once: Kestrel's buffers are kept (not consumed) until the body is
+    /// complete, then copied into the one array the application gets. Kestrel enforces
+    /// <c>http_max_content_size</c> while they fill.
+    /// </summary>
+    internal static async Task<byte[]> ReadBodyAsync(HttpRequest http, CancellationToken cancel)
+    {
+        if (http.ContentLength == 0) return [];
+        var reader = http.BodyReader;
+        while (true)
+        {
+            var read = await reader.ReadAsync(cancel);
+            if (read.IsCompleted)
+            {
+                var body = read.Buffer.ToArray();
+                reader.AdvanceTo(read.Buffer.End);
+                return body;
+            }
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+
     private static string RemoteIp(HttpContext context)
     {
         var ip = context.Connection.RemoteIpAddress;
@@ -161,19 +205,53 @@ public sealed class HttpListenerHost : IAsyncDisposable
         return (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString();
     }
 
-    private static async Task WriteAsync(HttpContext context, QueuedHttpResponse response, CancellationToken cancel)
+    // Drains what the loop queues into the socket. A handler gets http_handler_timeout to start
+    // its answer (and as long between two parts of it): past that the client gets 504 (or, once
+    // the status line went out, a cut connection) and the owning module is named in the log.
+    private async Task WriteAsync(HttpContext context, HttpRequestData request, QueuedHttpResponse response, CancellationToken cancel)
     {
         var http = context.Response;
-        await foreach (var part in response.Parts.ReadAllAsync(cancel))
+        using var deadline = new CancellationTokenSource(HandlerTimeout, _loop.Time);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancel, deadline.Token);
+        var parts = response.Parts;
+        while (true)
         {
-            if (part.Headers is { } headers)
+            try
             {
-                http.StatusCode = part.Status;
-                foreach (var (name, value) in headers) SetHeader(http, name, value);
-                continue;
+                if (!await parts.WaitToReadAsync(either.Token)) return;
             }
-            await http.Body.WriteAsync(part.Chunk, cancel);
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancel.IsCancellationRequested)
+            {
+                await HandlerTimedOutAsync(context, request, response);
+                return;
+            }
+            deadline.CancelAfter(HandlerTimeout);
+            while (parts.TryRead(out var part))
+            {
+                if (part.Headers is { } headers)
+                {
+                    http.StatusCode = part.Status;
+                    foreach (var (name, value) in headers) SetHeader(http, name, value);
+                    continue;
+                }
+                await http.Body.WriteAsync(part.Chunk, cancel);
+            }
         }
+    }
+
+    private async Task HandlerTimedOutAsync(HttpContext context, HttpRequestData request, QueuedHttpResponse response)
+    {
+        var owner = response.Owner is { } module ? $"module {module}" : "no module (no route answered)";
+        _log.Warn($"HTTP {request.Method} {request.Path} from {request.RemoteIp}: {owner} did not answer within {HandlerTimeout.TotalSeconds:0} s (http_handler_timeout)");
+        response.Abandon();
+        if (context.Response.HasStarted)
+        {
+            context.Abort(); // the status line went out: only a cut connection tells the client
+            return;
+        }
+        context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync("The request's handler did not answer in time.\n");
     }
 
     // Framing is Kestrel's to do: a handler's Connection or Transfer-Encoding header is dropped,
@@ -194,6 +272,7 @@ public sealed class HttpListenerHost : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Bosh?.Stop();
         try
         {
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));

@@ -16,6 +16,8 @@ internal sealed class QueuedHttpResponse : IHttpResponse
 
     public bool Completed => _completed;
 
+    public string? Owner { get; set; }
+
     public ChannelReader<Part> Parts => _parts.Reader;
 
     public void Start(int status, IReadOnlyList<KeyValuePair<string, string>> headers)

@@ -4,17 +4,44 @@ namespace LuaXmpp.Host.Http;
 
 /// <summary>
 /// Cuts the server's own serialized stream (the c2s writer's output: well-formed, no DTD, no
-/// CDATA) into the units RFC 7395 sends as separate messages: the stream header, each depth-1
+/// CDATA) into the units RFC 7395 and XEP-0206 send separately: the stream header, each depth-1
 /// element, and the stream's end. Whitespace between units (keepalives) is dropped. Scans bytes:
 /// every character that structures XML is ASCII, so UTF-8 sequences never split a token.
 /// </summary>
+/// <remarks>
+/// One array with a read and a write index: taking a unit moves the read index, and the unread
+/// rest is moved to the front only when room is needed, so a burst of many units costs linear
+/// time. An element that arrives in pieces is scanned once: the scan resumes where it stopped.
+/// </remarks>
 internal sealed class StreamUnitSplitter
 {
     public enum Kind { Header, Element, End }
 
-    private readonly List<byte> _buffer = [];
+    private byte[] _data = new byte[4096];
+    private int _head;
+    private int _tail;
+    // Where an unfinished element's scan stopped (relative to _head) and its depth there; 0: none.
+    private int _resumeAt;
+    private int _resumeDepth;
 
-    public void Feed(ReadOnlySpan<byte> bytes) => _buffer.AddRange(bytes);
+    private ReadOnlySpan<byte> Pending => _data.AsSpan(_head, _tail - _head);
+
+    public void Feed(ReadOnlySpan<byte> bytes)
+    {
+        if (_data.Length - _tail < bytes.Length)
+        {
+            var pending = _tail - _head;
+            var target = _data.Length;
+            while (target - pending < bytes.Length) target *= 2;
+            var data = target == _data.Length ? _data : new byte[target];
+            _data.AsSpan(_head, pending).CopyTo(data); // overlapping moves are safe for spans
+            _data = data;
+            _head = 0;
+            _tail = pending;
+        }
+        bytes.CopyTo(_data.AsSpan(_tail));
+        _tail += bytes.Length;
+    }
 
     /// <summary>The next complete unit, or false when the buffer holds none yet.</summary>
     public bool TryTake(out Kind kind, out string text)
@@ -23,39 +50,41 @@ internal sealed class StreamUnitSplitter
         text = "";
         while (true)
         {
+            var pending = Pending;
             int start = 0;
-            while (start < _buffer.Count && IsSpace(_buffer[start])) start++;
-            if (start > 0) _buffer.RemoveRange(0, start);
-            if (_buffer.Count < 2) return false;
-            if (_buffer[0] != (byte)'<')
+            while (start < pending.Length && IsSpace(pending[start])) start++;
+            if (start > 0) Skip(start);
+            pending = Pending;
+            if (pending.Length < 2) return false;
+            if (pending[0] != (byte)'<')
             {
                 // Stray text at depth 0 cannot come from our writer; drop it up to the next tag.
-                int lt = _buffer.IndexOf((byte)'<');
-                _buffer.RemoveRange(0, lt < 0 ? _buffer.Count : lt);
+                int lt = pending.IndexOf((byte)'<');
+                Skip(lt < 0 ? pending.Length : lt);
                 continue;
             }
-            if (_buffer[1] == (byte)'?')
+            if (pending[1] == (byte)'?')
             {
-                int end = IndexOf("?>", 2);
+                int end = pending.IndexOf("?>"u8);
                 if (end < 0) return false;
-                _buffer.RemoveRange(0, end + 2);
+                Skip(end + 2);
                 continue;
             }
-            int tagEnd = TagEnd(0);
+            int tagEnd = TagEnd(pending, 0);
             if (tagEnd < 0) return false;
-            if (_buffer[1] == (byte)'/')
+            if (pending[1] == (byte)'/')
             {
-                _buffer.RemoveRange(0, tagEnd + 1);
+                Skip(tagEnd + 1);
                 kind = Kind.End;
                 return true;
             }
-            if (StartsWith("<stream:stream"))
+            if (pending.StartsWith("<stream:stream"u8))
             {
                 text = Take(tagEnd + 1);
                 kind = Kind.Header;
                 return true;
             }
-            int unitEnd = ElementEnd(tagEnd);
+            int unitEnd = ElementEnd(pending, tagEnd);
             if (unitEnd < 0) return false;
             text = Take(unitEnd + 1);
             kind = Kind.Element;
@@ -64,12 +93,12 @@ internal sealed class StreamUnitSplitter
     }
 
     // The index of the '>' closing the tag that starts at 'from', skipping quoted values.
-    private int TagEnd(int from)
+    private static int TagEnd(ReadOnlySpan<byte> buffer, int from)
     {
         byte quote = 0;
-        for (int i = from + 1; i < _buffer.Count; i++)
+        for (int i = from + 1; i < buffer.Length; i++)
         {
-            var b = _buffer[i];
+            var b = buffer[i];
             if (quote != 0)
             {
                 if (b == quote) quote = 0;
@@ -80,54 +109,50 @@ internal sealed class StreamUnitSplitter
         return -1;
     }
 
-    // Given the end of the element's start tag, the index of the '>' that closes the element.
-    private int ElementEnd(int startTagEnd)
+    // Given the end of the element's start tag, the index of the '>' that closes the element;
+    // -1 (remembering how far it got) when the element is not complete yet.
+    private int ElementEnd(ReadOnlySpan<byte> buffer, int startTagEnd)
     {
-        if (_buffer[startTagEnd - 1] == (byte)'/') return startTagEnd;
+        if (buffer[startTagEnd - 1] == (byte)'/') return startTagEnd;
         int depth = 1;
         int i = startTagEnd + 1;
-        while (i < _buffer.Count)
+        if (_resumeAt > i)
         {
-            if (_buffer[i] != (byte)'<')
+            i = _resumeAt;
+            depth = _resumeDepth;
+        }
+        while (i < buffer.Length)
+        {
+            int lt = buffer[i..].IndexOf((byte)'<');
+            if (lt < 0) break;
+            i += lt;
+            int end = TagEnd(buffer, i);
+            if (end < 0) break;
+            if (i + 1 < buffer.Length && buffer[i + 1] == (byte)'/') depth--;
+            else if (buffer[end - 1] != (byte)'/' && buffer[i + 1] is not ((byte)'?' or (byte)'!')) depth++;
+            if (depth == 0)
             {
-                i++;
-                continue;
+                _resumeAt = 0;
+                return end;
             }
-            int end = TagEnd(i);
-            if (end < 0) return -1;
-            if (i + 1 < _buffer.Count && _buffer[i + 1] == (byte)'/') depth--;
-            else if (_buffer[end - 1] != (byte)'/' && _buffer[i + 1] is not ((byte)'?' or (byte)'!')) depth++;
-            if (depth == 0) return end;
             i = end + 1;
         }
+        _resumeAt = i;
+        _resumeDepth = depth;
         return -1;
     }
 
-    private int IndexOf(string ascii, int from)
+    private void Skip(int count)
     {
-        for (int i = from; i + ascii.Length <= _buffer.Count; i++)
-        {
-            int j = 0;
-            while (j < ascii.Length && _buffer[i + j] == (byte)ascii[j]) j++;
-            if (j == ascii.Length) return i;
-        }
-        return -1;
-    }
-
-    private bool StartsWith(string ascii)
-    {
-        if (_buffer.Count < ascii.Length) return false;
-        for (int i = 0; i < ascii.Length; i++)
-        {
-            if (_buffer[i] != (byte)ascii[i]) return false;
-        }
-        return true;
+        _head += count;
+        _resumeAt = 0;
+        if (_head == _tail) _head = _tail = 0;
     }
 
     private string Take(int count)
     {
-        var text = Encoding.UTF8.GetString(_buffer.GetRange(0, count).ToArray());
-        _buffer.RemoveRange(0, count);
+        var text = Encoding.UTF8.GetString(_data, _head, count);
+        Skip(count);
         return text;
     }
 

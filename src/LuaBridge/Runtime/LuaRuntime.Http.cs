@@ -26,6 +26,7 @@ public sealed partial class LuaRuntime : IHttpApplication
         n.Add("http_start", HttpStart);
         n.Add("http_write", HttpWrite);
         n.Add("http_finish", HttpFinish);
+        n.Add("http_owner", HttpOwner);
         n.Add("http_request", HttpRequest);
     }
 
@@ -222,6 +223,13 @@ public sealed partial class LuaRuntime : IHttpApplication
     private int HttpFinish(Lua lua)
     {
         if (_httpResponses.Remove(lua.ToInteger(1), out var response)) response.Finish();
+        return 0;
+    }
+
+    // http_owner(id, module): which module's handler took the request.
+    private int HttpOwner(Lua lua)
+    {
+        if (_httpResponses.TryGetValue(lua.ToInteger(1), out var response)) response.Owner = lua.RawString(2);
         return 0;
     }
 }
