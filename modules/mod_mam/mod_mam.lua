@@ -47,6 +47,9 @@ local durability = module:get_option_string("archive_durability", "batched");
 local cleanup_interval = module:get_option_number("archive_cleanup_interval", 14400);
 local max_batch = module:get_option_number("archive_max_batch", 512);
 local commit_interval = module:get_option_number("archive_commit_interval", 0);
+-- Batched mode: appends kept while a failed write is retried (ids already delivered); past it
+-- messages go on without a stanza-id and the sender is warned (see "When the archive fails").
+local hold_limit = module:get_option_number("archive_hold_limit", 5000);
 
 -- archive_expires_after: seconds, or digits with d/w/m/y (m = 31 days, as Prosody reads it;
 -- any other suffix counts as seconds), or "never".
@@ -77,6 +80,7 @@ archive_native.mam_open(host, store_name, {
 	cleanup_interval = cleanup_interval;
 	max_batch = max_batch;
 	commit_interval = commit_interval;
+	hold_limit = hold_limit;
 });
 module:log("debug", "Archive %s: expiry %s, sweep every %ds, durability %s, batches of up to %d every %gs", store_name,
 	tostring(expires_after), cleanup_interval, durability, max_batch, commit_interval);
@@ -435,6 +439,32 @@ local function bounce(event, stanza)
 	end
 end
 
+---------------------------------------------------------------------------------------------
+-- When the archive fails
+--
+-- A stanza-id is only added for an item that is, or will be, in the archive (XEP-0359 §3:
+-- it is the archive's id). Strict mode bounces the message when its commit fails. Batched mode
+-- holds failed writes and retries them; once that backlog is full the writer refuses, and the
+-- message is delivered without a stanza-id (as Prosody 0.12 does when archive:append fails)
+-- while the sender gets an error of type "continue" (RFC 6120 §8.3.2: a warning, the stanza
+-- went on), once per message, so a client knows this message will not be found by MAM.
+---------------------------------------------------------------------------------------------
+
+local warned_for = setmetatable({}, { __mode = "k" }); -- stanza -> true once its sender was warned
+
+local function warn_not_archived(event, stanza)
+	if stanza.attr.type == "error" or warned_for[stanza] then return; end
+	warned_for[stanza] = true;
+	local reply = st.error_reply(stanza, "continue", "resource-constraint",
+		"Delivered, but not archived: the message archive cannot store messages now");
+	local origin = event.origin;
+	if origin and origin.type == "c2s" and origin.send and not origin.destroyed then
+		origin.send(reply);
+	else
+		module:send(reply);
+	end
+end
+
 local warned_not_async = false;
 
 -- Archives a message for `user` (the sender when outgoing, the recipient when incoming).
@@ -482,7 +512,13 @@ local function archive_message(event, user, peer)
 			warned_not_async = true;
 			module:log("warn", "A message was archived outside an async runner; it goes on before its commit");
 		end
-		id = archive_native.mam_append(host, store_name, user, stored, os.time(), peer, strict and on_commit_failed or nil);
+		local err;
+		id, err = archive_native.mam_append(host, store_name, user, stored, os.time(), peer, strict and on_commit_failed or nil);
+		if not id then
+			module:log("debug", "Not archiving %s for %s (%s): delivered without a stanza-id", stanza:top_tag(), user, tostring(err));
+			warn_not_archived(event, stanza);
+			return;
+		end
 	end
 	if not id then
 		module:log("error", "Could not archive %s for %s", stanza:top_tag(), user);

@@ -26,7 +26,7 @@ namespace LuaXmpp.Network;
 /// plaintext followed &lt;starttls/&gt; (RFC 6120 §5.3.3 injection), and the writer flushes
 /// &lt;proceed/&gt; before the handshake starts.
 /// </remarks>
-public sealed class ClientConnection : IClientConnection
+public sealed partial class ClientConnection : IClientConnection
 {
     private const string StreamHeaderForErrors =
         "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
@@ -68,7 +68,7 @@ public sealed class ClientConnection : IClientConnection
         _socket = socket;
         _loop = loop;
         _options = options;
-        _budget = new SendBudget(options.MaxSendBufferBytes);
+        _budget = new SendBudget(options.MaxSendBufferBytes, options.Output);
         _reading = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         _stream = new NetworkStream(socket, ownsSocket: true);
         _parser = new XmlStreamParser(new XmlStreamLimits(MaxStanzaBytes: options.UnauthenticatedStanzaLimit));
@@ -84,7 +84,7 @@ public sealed class ClientConnection : IClientConnection
     {
         _loop = loop;
         _options = options;
-        _budget = new SendBudget(options.MaxSendBufferBytes);
+        _budget = new SendBudget(options.MaxSendBufferBytes, options.Output);
         _reading = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         _stream = stream;
         _parser = new XmlStreamParser(new XmlStreamLimits(MaxStanzaBytes: options.UnauthenticatedStanzaLimit));
@@ -152,14 +152,16 @@ public sealed class ClientConnection : IClientConnection
             }
             Close();
             if (writer is not null) await writer.ConfigureAwait(false);
+            EndOutputBounds();
             await DrainInputAsync().ConfigureAwait(false);
             await DisposeTransportAsync().ConfigureAwait(false);
         }
     }
 
     /// <summary>Called by the stream handler once SASL succeeded: lifts the pre-auth limits.</summary>
-    public void MarkAuthenticated(int maxStanzaBytes)
+    public void MarkAuthenticated(int maxStanzaBytes, string? account = null)
     {
+        if (account is not null) _budget.JoinAccount(account);
         _parser.MaxStanzaBytes = maxStanzaBytes;
         if (Interlocked.Exchange(ref _authenticated, 1) == 0) _options.Limits?.Authenticated(RemoteAddress);
         _authTimer?.Dispose();
@@ -224,10 +226,10 @@ public sealed class ClientConnection : IClientConnection
             StopForNotReading(_budget.Queued, items);
             return;
         }
-        if (!_budget.TryReserve(bytes.Length, out var total))
+        if (!_budget.TryReserve(bytes.Length, out var total, out var over))
         {
             Interlocked.Decrement(ref _queued);
-            StopForNotReading(total, items);
+            StopForNotReading(total, items, over);
             return;
         }
         if (!_outgoing.Writer.TryWrite(bytes))
@@ -243,10 +245,15 @@ public sealed class ClientConnection : IClientConnection
     // unacknowledged stanzas, instead of taking stanzas into a closed connection for Close's
     // grace period. The writer keeps that grace period: a client that was only behind (a burst,
     // such as a resume re-sending its queue) still gets what is queued, then the stream error.
-    private void StopForNotReading(long bytes, long items)
+    private void StopForNotReading(long bytes, long items, string? over = "connection") =>
+        StopForNotReading(over is null or "connection"
+            ? $"{bytes} bytes would be queued unwritten (limit {_budget.Limit}; {items} elements)"
+            : $"{bytes} bytes queued unwritten and its {over}'s output bound is reached ({OutputBoundOf(over)} bytes)");
+
+    private void StopForNotReading(string why)
     {
         if (Interlocked.Exchange(ref _overBudget, 1) != 0) return;
-        _log.Warn($"Client is not reading: {bytes} bytes would be queued unwritten (limit {_budget.Limit}; {items} elements); disconnecting");
+        _log.Warn($"Client is not reading: {why}; disconnecting");
         Close(StreamErrorCondition.PolicyViolation, "Too much unread data");
         // A timer, so the cancellation callbacks run off this (the loop's) thread.
         _reading.CancelAfter(TimeSpan.FromMilliseconds(1));
@@ -399,7 +406,9 @@ public sealed class ClientConnection : IClientConnection
                     }
                 }
                 // FlushAsync returns once the stream (the socket, under TLS too) took every byte.
+                ArmSendDeadline();
                 var flush = await writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+                DisarmSendDeadline();
                 _budget.Release(unflushed);
                 unflushed = 0;
                 if (flush.IsCompleted) break;

@@ -24,7 +24,7 @@ namespace LuaXmpp.Host.Hosting;
 /// Lua runtime, certificates and the c2s listeners; the reload SIGHUP asks for; and the
 /// orderly shutdown of all of them.
 /// </summary>
-public sealed class ServerHost : IAsyncDisposable
+public sealed partial class ServerHost : IAsyncDisposable
 {
     private readonly ServerPaths _paths;
     private readonly List<ConnectionListener> _listeners = new();
@@ -174,6 +174,8 @@ public sealed class ServerHost : IAsyncDisposable
             UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
             MaxSendBufferBytes = sendBuffer,
             Limits = limits,
+            Output = SharedOutputBounds(),
+            SendDeadline = SendDeadline(),
         };
         IStreamHandler Handler(ClientConnection connection) => new ClientStreamHandler(server, connection, certificates.Has, throttle);
 
@@ -358,6 +360,8 @@ public sealed class ServerHost : IAsyncDisposable
             CertificateFor = _ => null,
             UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
             MaxSendBufferBytes = MaxSendBufferBytes(),
+            Output = SharedOutputBounds(),
+            SendDeadline = SendDeadline(),
         };
         var path = _config.Get(null, "http_paths") is ConfigTable paths && ConfigValues.AsString(paths["websocket"]) is { } p ? p : WebSocketEndpoint.DefaultPath;
         var maxFrame = _config.GetNumber(null, "websocket_frame_fragment_limit") is { } f && f > 0 ? (int)f : 1024 * 1024;
