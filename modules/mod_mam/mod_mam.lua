@@ -195,7 +195,8 @@ local function result_message(stanza, qid, id, when, item)
 	return msg;
 end
 
-module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
+-- Runs one query; calls done() once its answer was sent (or it failed).
+local function run_query(event, done)
 	local origin, stanza = event.origin, event.stanza;
 	local query = stanza.tags[1];
 	local qid = query.attr.queryid;
@@ -204,7 +205,7 @@ module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
 	origin.mam_requested = true;
 
 	local filters, err = read_form(query);
-	if not filters then return bad_request(origin, stanza, err); end
+	if not filters then bad_request(origin, stanza, err); return done(); end
 
 	-- XEP-0059: <max/> caps the page (never above max_archive_query_results); <before/> pages
 	-- backwards from an id, or from the end when empty; <after/> pages forwards. RSM ids take
@@ -240,6 +241,7 @@ module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
 		reverse = backwards;
 		total = want_total;
 	}, function(items, total)
+		if origin.destroyed then return done(); end -- nobody to send the page to
 		if not items then
 			module:log("debug", "Archive query %s by %s failed: %s", qid or stanza.attr.id, user, tostring(total));
 			if total == "item-not-found" then
@@ -247,7 +249,7 @@ module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
 			else
 				origin.send(st.error_reply(stanza, "wait", "internal-server-error"));
 			end
-			return;
+			return done();
 		end
 		local complete = #items <= page;
 		local n = complete and #items or page;
@@ -271,7 +273,40 @@ module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
 					count = want_total and total or nil;
 				}));
 		module:log("debug", "Archive query %s by %s: %d item(s)%s", qid or stanza.attr.id, user, n, complete and ", complete" or "");
+		done();
 	end);
+end
+
+-- One query at a time per session, the rest wait in arrival order (at most max_waiting_queries;
+-- more get resource-constraint). A client that sends queries and never reads their results so
+-- holds at most one page in the archive reader plus what its connection's output bounds allow,
+-- instead of every page at once (issue 16, item 7: 14 KB of queries pinned 1.3 GB).
+local max_waiting_queries = module:get_option_number("mam_max_waiting_queries", 64);
+
+local function next_query(origin)
+	local waiting = origin.mam_waiting;
+	local event = waiting and table.remove(waiting, 1);
+	if not event or origin.destroyed then
+		origin.mam_running, origin.mam_waiting = nil, nil;
+		return;
+	end
+	run_query(event, function() next_query(origin); end);
+end
+
+module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
+	local origin = event.origin;
+	if origin.mam_running then
+		local waiting = origin.mam_waiting or {};
+		origin.mam_waiting = waiting;
+		if #waiting >= max_waiting_queries then
+			origin.send(st.error_reply(event.stanza, "wait", "resource-constraint", "Too many archive queries at once"));
+		else
+			waiting[#waiting + 1] = event;
+		end
+		return true;
+	end
+	origin.mam_running = true;
+	run_query(event, function() next_query(origin); end);
 	return true;
 end);
 
