@@ -62,10 +62,13 @@ public sealed class Pinger : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops pinging (idempotent); the client is free for other use afterwards.</summary>
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        if (_loop is not null) await _loop;
+        if (_loop is not { } loop) return;
+        _loop = null;
+        await _stop.CancelAsync();
+        await loop;
         _stop.Dispose();
     }
 }
