@@ -9,6 +9,19 @@ namespace LuaXmpp.Network;
 public sealed partial class ClientConnection
 {
     private CancellationTokenSource? _sendDeadline;
+    private int _peerGone;
+
+    /// <summary>
+    /// The read loop saw the transport fail (reset, broken pipe): nothing sent from now on can
+    /// arrive, so it is not serialized or queued. When many connections are reset at once, their
+    /// disconnects are processed one by one on the loop, each broadcasting unavailable presence
+    /// to the account's other resources; without this, every such broadcast to a resource whose
+    /// reset is still waiting its turn would be serialized and queued for nothing (1 000 resources:
+    /// a million stanzas).
+    /// </summary>
+    public bool PeerGone => Volatile.Read(ref _peerGone) != 0;
+
+    private void MarkPeerGone() => Volatile.Write(ref _peerGone, 1);
 
     private long OutputBoundOf(string over) => over switch
     {

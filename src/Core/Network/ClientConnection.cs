@@ -134,6 +134,7 @@ public sealed partial class ClientConnection : IClientConnection
         }
         catch (Exception ex) when (IsTransportError(ex))
         {
+            MarkPeerGone();
             reason = ClosedForNotReading ? "client is not reading" : ex.Message;
         }
         catch (Exception ex)
@@ -148,7 +149,9 @@ public sealed partial class ClientConnection : IClientConnection
             if (handlerCreated)
             {
                 var handler = _handler!;
-                await _loop.InvokeAsync(() => handler.OnDisconnectedAsync(reason)).ConfigureAwait(false);
+                // Deferred lane: a thousand connections reset at once are processed in slices
+                // between other clients' stanzas, not all ahead of them (issue 16, item 7).
+                await _loop.InvokeDeferredAsync(() => handler.OnDisconnectedAsync(reason)).ConfigureAwait(false);
             }
             Close();
             if (writer is not null) await writer.ConfigureAwait(false);
@@ -176,7 +179,7 @@ public sealed partial class ClientConnection : IClientConnection
     /// </summary>
     public void Send(XmlElement element)
     {
-        if (IsClosed) return;
+        if (IsClosed || PeerGone) return;
         var scratch = t_scratch ??= new ArrayBufferWriter<byte>(1024);
         scratch.ResetWrittenCount();
         XmlElementWriter.Write(scratch, element, Namespaces.Client);
@@ -187,7 +190,7 @@ public sealed partial class ClientConnection : IClientConnection
 
     public void SendRaw(string text)
     {
-        if (IsClosed) return;
+        if (IsClosed || PeerGone) return;
         Enqueue(Encoding.UTF8.GetBytes(text));
     }
 

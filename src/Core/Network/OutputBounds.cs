@@ -6,9 +6,9 @@ namespace LuaXmpp.Network;
 /// all connections together. One instance is shared by every client listener.
 /// </summary>
 /// <remarks>
-/// A connection holding less than <see cref="FairShare"/> is never refused for its account's or
-/// the server's sake, so a client that reads is not cut because its siblings (or strangers) do
-/// not; the bounds are therefore approximate by at most FairShare per connection.
+/// A connection holding less than <see cref="FairShare"/> is not refused for its account's or
+/// the server's sake until the bound is passed twice over, so a client that reads is not cut
+/// because its siblings (or strangers) do not; twice the bound is the hard ceiling.
 /// </remarks>
 public sealed class OutputBounds
 {
@@ -83,11 +83,14 @@ public sealed class OutputBounds
 
         internal int Members { get; set; }
 
-        /// <summary>Adds the bytes unless that passes the limit and the connection holds more than its fair share.</summary>
+        /// <summary>
+        /// Adds the bytes unless that passes the limit while the connection holds more than its
+        /// fair share, or passes twice the limit.
+        /// </summary>
         internal bool TryAdd(long bytes, long connectionQueued)
         {
             long total = Interlocked.Add(ref _queued, bytes);
-            if (Limit <= 0 || total <= Limit || connectionQueued <= owner.FairShare) return true;
+            if (Limit <= 0 || total <= Limit || (connectionQueued <= owner.FairShare && total <= 2 * Limit)) return true;
             Interlocked.Add(ref _queued, -bytes);
             owner.CountRefusal();
             return false;
