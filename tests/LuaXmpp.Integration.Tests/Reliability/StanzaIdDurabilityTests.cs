@@ -60,8 +60,8 @@ public sealed class StanzaIdDurabilityTests(ITestOutputHelper output)
         {
             await alice.SendAsync(string.Concat(Enumerable.Range(sent + 1, messages - sent).Select(Message)));
             sent = messages;
-            await CollectAsync(alice, carol, outcomes, sent);
         }
+        await CollectAsync(alice, carol, outcomes, sent, drain: true);
         Assert.True(await alice.PingAsync(Host, "p-full"), "no ping answer while the disk was full");
 
         disk.FreeFiller();
@@ -69,9 +69,10 @@ public sealed class StanzaIdDurabilityTests(ITestOutputHelper output)
         var archived = await WaitForArchivedAsync(carol, withId.Values.ToHashSet());
         var pointless = withId.Where(o => !archived.Contains(o.Value)).Select(o => o.Key).ToList();
         int withoutId = outcomes.Values.Count(o => o.Delivered && o.StanzaId is null);
+        int warned = outcomes.Values.Count(o => o.Delivered && o.StanzaId is null && o.ErrorType == "continue");
         int bounced = outcomes.Values.Count(o => !o.Delivered);
         output.WriteLine($"{durability}: {messages} messages while full: {withId.Count} delivered with a stanza-id, " +
-            $"{withoutId} without (sender warned), {bounced} bounced; after freeing, {withId.Count - pointless.Count} of {withId.Count} ids in carol's archive");
+            $"{withoutId} without ({warned} of them with a warning to the sender), {bounced} bounced; after freeing, {withId.Count - pointless.Count} of {withId.Count} ids in carol's archive");
 
         server.Check(() =>
         {
@@ -104,24 +105,26 @@ public sealed class StanzaIdDurabilityTests(ITestOutputHelper output)
 
     /// <summary>
     /// Reads both clients until each of messages 1..<paramref name="upTo"/> has an outcome: a
-    /// bounce ends it; a delivery without a stanza-id also needs the sender's warning, and a
-    /// warning also needs the delivery.
+    /// bounce or a delivery; with <paramref name="drain"/>, then on until both are quiet for 1 s
+    /// (the senders' warnings may trail the deliveries).
     /// </summary>
-    private static async Task CollectAsync(XmppSocketClient alice, XmppSocketClient carol, Dictionary<string, Outcome> outcomes, int upTo)
+    private static async Task CollectAsync(XmppSocketClient alice, XmppSocketClient carol, Dictionary<string, Outcome> outcomes, int upTo, bool drain = false)
     {
         var deadline = DateTime.UtcNow + ReplyTimeout;
         Outcome Of(string id) => outcomes.TryGetValue(id, out var o) ? o : outcomes[id] = new Outcome();
-        // A bounce settles a message; a "continue" warning does not: the message was delivered
-        // too, and carol's copy may be read after alice's warning.
+        // A bounce or a delivery settles a message (a "continue" warning alone does not: the
+        // message was delivered too). Warnings that come after the delivery are read by DrainAsync.
         bool Settled(int i) => outcomes.TryGetValue($"m-{i}", out var o)
-            && ((o.ErrorType is not null && o.ErrorType != "continue") || (o.Delivered && (o.StanzaId is not null || o.ErrorType is not null)));
-        while (!Enumerable.Range(1, upTo).All(Settled))
+            && ((o.ErrorType is not null && o.ErrorType != "continue") || o.Delivered);
+        var quietSince = DateTime.UtcNow;
+        while (!Enumerable.Range(1, upTo).All(Settled) || (drain && DateTime.UtcNow - quietSince < TimeSpan.FromSeconds(1)))
         {
             if (DateTime.UtcNow > deadline) throw new Xunit.Sdk.XunitException($"timed out: {Enumerable.Range(1, upTo).Count(Settled)} of {upTo} messages settled");
             foreach (var (client, atCarol) in new[] { (carol, true), (alice, false) })
             {
                 while (await client.NextAsync(TimeSpan.FromMilliseconds(50)) is { } e)
                 {
+                    quietSince = DateTime.UtcNow;
                     if (e.Name.LocalName != "message" || (string?)e.Attribute("id") is not { } id || !id.StartsWith("m-", StringComparison.Ordinal)) continue;
                     var o = Of(id);
                     if (atCarol && (string?)e.Attribute("type") != "error")
