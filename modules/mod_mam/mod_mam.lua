@@ -462,16 +462,20 @@ local function append_and_wait(origin, user, stored, peer)
 	return id, entry.ok, entry.err;
 end
 
--- The message is not delivered: the sender gets it back, as for any storage failure.
-local function bounce(event, stanza)
-	if stanza.attr.type == "error" then return; end
-	local reply = st.error_reply(stanza, "wait", "internal-server-error", "The message could not be archived");
+-- An error about the message goes to its sender: straight to a local client's session, else routed.
+local function tell_sender(event, reply)
 	local origin = event.origin;
 	if origin and origin.type == "c2s" and origin.send and not origin.destroyed then
 		origin.send(reply);
 	else
 		module:send(reply);
 	end
+end
+
+-- The message is not delivered: the sender gets it back, as for any storage failure.
+local function bounce(event, stanza)
+	if stanza.attr.type == "error" then return; end
+	tell_sender(event, st.error_reply(stanza, "wait", "internal-server-error", "The message could not be archived"));
 end
 
 ---------------------------------------------------------------------------------------------
@@ -490,14 +494,8 @@ local warned_for = setmetatable({}, { __mode = "k" }); -- stanza -> true once it
 local function warn_not_archived(event, stanza)
 	if stanza.attr.type == "error" or warned_for[stanza] then return; end
 	warned_for[stanza] = true;
-	local reply = st.error_reply(stanza, "continue", "resource-constraint",
-		"Delivered, but not archived: the message archive cannot store messages now");
-	local origin = event.origin;
-	if origin and origin.type == "c2s" and origin.send and not origin.destroyed then
-		origin.send(reply);
-	else
-		module:send(reply);
-	end
+	tell_sender(event, st.error_reply(stanza, "continue", "resource-constraint",
+		"Delivered, but not archived: the message archive cannot store messages now"));
 end
 
 local warned_not_async = false;
