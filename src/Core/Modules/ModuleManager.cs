@@ -19,7 +19,7 @@ public sealed class ModuleManager(XmppServer server)
     /// <summary>Names the C# core implements itself, so listing them loads nothing more.</summary>
     public static readonly HashSet<string> CoreProvided = new(StringComparer.Ordinal)
     {
-        "c2s", "s2s", "s2s_auth_certs", "saslauth", "tls", "posix", "auth_internal_hashed", "auth_internal_plain",
+        "c2s", "s2s", "s2s_auth_certs", "dialback", "saslauth", "tls", "posix", "auth_internal_hashed", "auth_internal_plain",
         "storage_internal", "storage_sql", "storage_memory", "admin_shell", "admin_socket",
     };
 
@@ -108,7 +108,8 @@ public sealed class ModuleManager(XmppServer server)
         // What the core implements is never taken from a Lua file: Prosody's mod_c2s.lua and the
         // like need Prosody's own core (util.xmppstream, core.certmanager) and cannot run here.
         if (!CoreProvided.Contains(name) && !(NativeWins.Contains(name) && _native.ContainsKey(name))
-            && Runtime is { } runtime && runtime.CanLoad(name))
+            && Runtime is { } runtime && runtime.CanLoad(name)
+            && !(_native.ContainsKey(name) && runtime.IsInstallationFallback(name)))
         {
             var error = runtime.Load(host, name);
             if (error is not null)

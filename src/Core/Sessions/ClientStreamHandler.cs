@@ -3,6 +3,7 @@ using LuaXmpp.Hosting;
 using LuaXmpp.Network;
 using LuaXmpp.Routing;
 using LuaXmpp.Sasl;
+using LuaXmpp.Storage;
 using LuaXmpp.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
@@ -24,6 +25,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
     private ClientSession? _session;
     private HostContext? _host;
     private ClientStreamSettings? _settings;
+    private DataTable? _streamAttributes;
 
     public ClientStreamHandler(XmppServer server, ClientConnection connection, Func<string, bool> hasCertificate, AuthFailureThrottle throttle)
     {
@@ -58,10 +60,13 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             _host = hostContext;
             _settings = ClientStreamSettings.For(_server.Config, host);
             _connection.ServerName = host;
-            _session = new ClientSession(host, _connection);
+            _session = new ClientSession(host, _connection) { LuaAuthFailed = OnLuaAuthFailed };
             _server.Sessions.Register(_session);
             _session.Log.Info($"Client connected from {_connection.RemoteAddress}");
         }
+        // Prosody's stream-features event carries the header's attributes as event.stream
+        // (mod_sasl2_fast reads the 'from' a client names itself with).
+        _streamAttributes = new DataTable { ["to"] = to, ["from"] = attrs.GetAttribute("from"), ["version"] = attrs.GetAttribute("version") };
         SendHeader(host);
         _connection.Send(BuildFeatures());
         return Continue;
@@ -101,10 +106,16 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             counted?.CountInbound(element);
             return Continue;
         }
+        if (_session.Username is null && element.Namespace == Namespaces.Sasl2) return LuaSaslPassAsync(element, counted);
         // One pass per stanza (Prosody's core_process_stanza in the session's runner): the
         // connection hands over the next element only when this pass has finished, waits included,
         // so the session's stanzas stay in order.
-        var pass = _server.Router.ProcessAsync(_session, element);
+        return PassAsync(element, counted);
+    }
+
+    private Task<StreamAction> PassAsync(XmlElement element, StreamManagementController? counted)
+    {
+        var pass = _server.Router.ProcessAsync(_session!, element);
         if (!pass.IsCompletedSuccessfully) return AfterPassAsync(pass, counted, element);
         pass.GetAwaiter().GetResult();
         counted?.CountInbound(element);
@@ -195,6 +206,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         }
         var e = new EventData(session);
         e["features"] = features;
+        e["stream"] = _streamAttributes;
         _host!.Events.Fire("stream-features", e);
         return features;
     }

@@ -31,6 +31,9 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>How many chains were handed to Lua (tests: a chain without Lua handlers stays native).</summary>
     internal long Dispatches { get; private set; }
 
+    /// <summary>Stopwatch ticks spent in Lua dispatches up to their return or first wait (metrics).</summary>
+    private long _dispatchTicks;
+
     /// <summary>
     /// How long a waiting handler may hold its pass before the log names it (it is not
     /// cancelled): option handler_wait_warning (seconds, global), 30 by default.
@@ -52,6 +55,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         AssertLoop();
         if (_disposed) return default;
         Dispatches++;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var lua = State;
         int top = lua.GetTop();
         lua.EnsureStack(48);
@@ -97,6 +101,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         {
             if (!pending) _dispatchEvents.Remove(id);
             lua.SetTop(top);
+            _dispatchTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
         }
     }
 

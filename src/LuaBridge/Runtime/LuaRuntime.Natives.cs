@@ -41,6 +41,7 @@ public sealed partial class LuaRuntime
 
         n.Add("session_get", SessionGet);
         n.Add("session_set", SessionSet);
+        n.Add("session_auth_failed", SessionAuthFailed);
         n.Add("session_send", SessionSend);
         n.Add("session_close", SessionClose);
         n.Add("session_destroy", SessionDestroy);
@@ -242,7 +243,7 @@ public sealed partial class LuaRuntime
     private string? FindFile(IEnumerable<string> names)
     {
         var list = names as IReadOnlyList<string> ?? names.ToArray();
-        foreach (var dir in _pluginPaths)
+        foreach (var dir in _searchPaths)
         {
             foreach (var relative in list)
             {

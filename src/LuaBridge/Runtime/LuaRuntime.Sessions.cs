@@ -184,7 +184,16 @@ public sealed partial class LuaRuntime
             case "interested" when client is not null: client.Interested = lua.ToBoolean(3); break;
             case "destroyed" when client is not null: client.Destroyed = lua.ToBoolean(3); break;
             case "streamid" when client is not null: client.StreamId = lua.OptString(3); break;
+            case "auth_mechanism": session.Fields["auth_mechanism"] = lua.OptString(3); break;
         }
+        return 0;
+    }
+
+    // session_auth_failed(sid, username, condition): a Lua SASL exchange failed (mod_sasl2).
+    private int SessionAuthFailed(Lua lua)
+    {
+        if (RequireSession(lua.ToInteger(1)) is ClientSession client)
+            client.LuaAuthFailed?.Invoke(lua.OptString(2), lua.OptString(3) ?? "not-authorized");
         return 0;
     }
 

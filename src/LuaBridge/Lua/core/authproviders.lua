@@ -88,6 +88,14 @@ end
 
 function M.available(host) return provider_for(host) ~= nil; end
 
+-- The Lua provider's own SASL handler for a session (usermanager.get_sasl_handler), when the
+-- host's provider is a Lua module that has one.
+function M.sasl_handler(host, session)
+	local provider = provider_for(host);
+	if not (provider and provider.get_sasl_handler) then return nil; end
+	return provider.get_sasl_handler(session);
+end
+
 function M.call(op, host, ...)
 	local provider, err = provider_for(host);
 	if not provider then error(err, 0); end

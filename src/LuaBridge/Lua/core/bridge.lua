@@ -449,6 +449,8 @@ function conn_methods:ip() return N.conn_info(self._id, "ip"); end
 function conn_methods:close() return N.conn_close(self._id); end
 function conn_methods:write(data) return N.conn_write(self._id, data); end
 function conn_methods:ssl() return N.conn_info(self._id, "secure"); end
+-- TLS is native: no LuaSec details (so no channel binding data for Lua SASL profiles).
+function conn_methods:ssl_info() if self:ssl() then return {}; end end
 function conn_methods:setoption() return true; end
 function conn_methods:pause() end
 function conn_methods:resume() end
