@@ -47,6 +47,9 @@ local durability = module:get_option_string("archive_durability", "batched");
 local cleanup_interval = module:get_option_number("archive_cleanup_interval", 14400);
 local max_batch = module:get_option_number("archive_max_batch", 512);
 local commit_interval = module:get_option_number("archive_commit_interval", 0);
+-- Batched mode: appends kept while a failed write is retried (ids already delivered); past it
+-- messages go on without a stanza-id and the sender is warned (see "When the archive fails").
+local hold_limit = module:get_option_number("archive_hold_limit", 5000);
 
 -- archive_expires_after: seconds, or digits with d/w/m/y (m = 31 days, as Prosody reads it;
 -- any other suffix counts as seconds), or "never".
@@ -77,6 +80,7 @@ archive_native.mam_open(host, store_name, {
 	cleanup_interval = cleanup_interval;
 	max_batch = max_batch;
 	commit_interval = commit_interval;
+	hold_limit = hold_limit;
 });
 module:log("debug", "Archive %s: expiry %s, sweep every %ds, durability %s, batches of up to %d every %gs", store_name,
 	tostring(expires_after), cleanup_interval, durability, max_batch, commit_interval);
@@ -191,7 +195,8 @@ local function result_message(stanza, qid, id, when, item)
 	return msg;
 end
 
-module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
+-- Runs one query; calls done() once its answer was sent (or it failed).
+local function run_query(event, done)
 	local origin, stanza = event.origin, event.stanza;
 	local query = stanza.tags[1];
 	local qid = query.attr.queryid;
@@ -200,7 +205,7 @@ module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
 	origin.mam_requested = true;
 
 	local filters, err = read_form(query);
-	if not filters then return bad_request(origin, stanza, err); end
+	if not filters then bad_request(origin, stanza, err); return done(); end
 
 	-- XEP-0059: <max/> caps the page (never above max_archive_query_results); <before/> pages
 	-- backwards from an id, or from the end when empty; <after/> pages forwards. RSM ids take
@@ -236,6 +241,7 @@ module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
 		reverse = backwards;
 		total = want_total;
 	}, function(items, total)
+		if origin.destroyed then return done(); end -- nobody to send the page to
 		if not items then
 			module:log("debug", "Archive query %s by %s failed: %s", qid or stanza.attr.id, user, tostring(total));
 			if total == "item-not-found" then
@@ -243,7 +249,7 @@ module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
 			else
 				origin.send(st.error_reply(stanza, "wait", "internal-server-error"));
 			end
-			return;
+			return done();
 		end
 		local complete = #items <= page;
 		local n = complete and #items or page;
@@ -267,7 +273,40 @@ module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
 					count = want_total and total or nil;
 				}));
 		module:log("debug", "Archive query %s by %s: %d item(s)%s", qid or stanza.attr.id, user, n, complete and ", complete" or "");
+		done();
 	end);
+end
+
+-- One query at a time per session, the rest wait in arrival order (at most max_waiting_queries;
+-- more get resource-constraint). A client that sends queries and never reads their results so
+-- holds at most one page in the archive reader plus what its connection's output bounds allow,
+-- instead of every page at once (issue 16, item 7: 14 KB of queries pinned 1.3 GB).
+local max_waiting_queries = module:get_option_number("mam_max_waiting_queries", 64);
+
+local function next_query(origin)
+	local waiting = origin.mam_waiting;
+	local event = waiting and table.remove(waiting, 1);
+	if not event or origin.destroyed then
+		origin.mam_running, origin.mam_waiting = nil, nil;
+		return;
+	end
+	run_query(event, function() next_query(origin); end);
+end
+
+module:hook("iq-set/self/" .. xmlns_mam .. ":query", function(event)
+	local origin = event.origin;
+	if origin.mam_running then
+		local waiting = origin.mam_waiting or {};
+		origin.mam_waiting = waiting;
+		if #waiting >= max_waiting_queries then
+			origin.send(st.error_reply(event.stanza, "wait", "resource-constraint", "Too many archive queries at once"));
+		else
+			waiting[#waiting + 1] = event;
+		end
+		return true;
+	end
+	origin.mam_running = true;
+	run_query(event, function() next_query(origin); end);
 	return true;
 end);
 
@@ -423,16 +462,40 @@ local function append_and_wait(origin, user, stored, peer)
 	return id, entry.ok, entry.err;
 end
 
--- The message is not delivered: the sender gets it back, as for any storage failure.
-local function bounce(event, stanza)
-	if stanza.attr.type == "error" then return; end
-	local reply = st.error_reply(stanza, "wait", "internal-server-error", "The message could not be archived");
+-- An error about the message goes to its sender: straight to a local client's session, else routed.
+local function tell_sender(event, reply)
 	local origin = event.origin;
 	if origin and origin.type == "c2s" and origin.send and not origin.destroyed then
 		origin.send(reply);
 	else
 		module:send(reply);
 	end
+end
+
+-- The message is not delivered: the sender gets it back, as for any storage failure.
+local function bounce(event, stanza)
+	if stanza.attr.type == "error" then return; end
+	tell_sender(event, st.error_reply(stanza, "wait", "internal-server-error", "The message could not be archived"));
+end
+
+---------------------------------------------------------------------------------------------
+-- When the archive fails
+--
+-- A stanza-id is only added for an item that is, or will be, in the archive (XEP-0359 §3:
+-- it is the archive's id). Strict mode bounces the message when its commit fails. Batched mode
+-- holds failed writes and retries them; once that backlog is full the writer refuses, and the
+-- message is delivered without a stanza-id (as Prosody 0.12 does when archive:append fails)
+-- while the sender gets an error of type "continue" (RFC 6120 §8.3.2: a warning, the stanza
+-- went on), once per message, so a client knows this message will not be found by MAM.
+---------------------------------------------------------------------------------------------
+
+local warned_for = setmetatable({}, { __mode = "k" }); -- stanza -> true once its sender was warned
+
+local function warn_not_archived(event, stanza)
+	if stanza.attr.type == "error" or warned_for[stanza] then return; end
+	warned_for[stanza] = true;
+	tell_sender(event, st.error_reply(stanza, "continue", "resource-constraint",
+		"Delivered, but not archived: the message archive cannot store messages now"));
 end
 
 local warned_not_async = false;
@@ -482,7 +545,13 @@ local function archive_message(event, user, peer)
 			warned_not_async = true;
 			module:log("warn", "A message was archived outside an async runner; it goes on before its commit");
 		end
-		id = archive_native.mam_append(host, store_name, user, stored, os.time(), peer, strict and on_commit_failed or nil);
+		local err;
+		id, err = archive_native.mam_append(host, store_name, user, stored, os.time(), peer, strict and on_commit_failed or nil);
+		if not id then
+			module:log("debug", "Not archiving %s for %s (%s): delivered without a stanza-id", stanza:top_tag(), user, tostring(err));
+			warn_not_archived(event, stanza);
+			return;
+		end
 	end
 	if not id then
 		module:log("error", "Could not archive %s for %s", stanza:top_tag(), user);

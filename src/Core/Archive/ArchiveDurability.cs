@@ -9,8 +9,10 @@ public enum ArchiveDurability
     /// ones may not survive a power loss; appends still queued when the process dies are lost.
     /// On PostgreSQL a commit returns before the server flushed its WAL (synchronous_commit off):
     /// a PostgreSQL crash may lose the last ~0.6 s of commits (3 x wal_writer_delay), a clean
-    /// restart none; while the server is unreachable batches wait and are retried
-    /// (<see cref="ArchiveOptions.OutageRetry"/>).
+    /// restart none. A batch whose write fails (disk full, database server unreachable) is held
+    /// and retried until it commits, so a stanza-id handed out points at an item that will be
+    /// archived; past the hold bound (<see cref="ArchiveOptions.HoldLimit"/>) appends are
+    /// refused and the message goes on without a stanza-id.
     /// </summary>
     Batched,
 

@@ -23,11 +23,16 @@ public sealed record ArchiveOptions
     public TimeSpan CommitInterval { get; init; } = TimeSpan.Zero;
 
     /// <summary>
-    /// How long a batched-mode commit keeps retrying while the database server cannot be reached
-    /// (PostgreSQL restarting); appends queue behind it meanwhile and none is lost. Past this the
-    /// batch fails and is logged. Strict mode never waits: the append fails at once.
+    /// Batched mode: most appends queued behind a batch that failed (disk full, database server
+    /// unreachable, read-only file) and is being retried (option <c>archive_hold_limit</c>).
+    /// Those already carry their stanza-id, so they are kept and committed once the storage
+    /// works again; past this (or <see cref="HoldBytes"/>) appends are refused and mod_mam
+    /// delivers the message without a stanza-id and warns the sender. Strict mode never holds.
     /// </summary>
-    public TimeSpan OutageRetry { get; init; } = TimeSpan.FromSeconds(60);
+    public int HoldLimit { get; init; } = 5_000;
+
+    /// <summary>Batched mode: most bytes (estimated, UTF-16) of held appends, as <see cref="HoldLimit"/>.</summary>
+    public long HoldBytes { get; init; } = 32L << 20;
 
     /// <summary>Most rows one expiry DELETE removes, so no single write holds the database for long.</summary>
     public int ExpiryBatch { get; init; } = 1000;

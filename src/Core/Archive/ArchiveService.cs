@@ -47,6 +47,10 @@ public sealed class ArchiveService : IAsyncDisposable
     public ArchiveAppendResult Append(string user, XmlElement value, long when, string? with) =>
         _writer.Append(user, value, when, with ?? "");
 
+    /// <summary>Queues an append; null when the writer refuses it (see <see cref="ArchiveWriter.TryAppend"/>).</summary>
+    public ArchiveAppendResult? TryAppend(string user, XmlElement value, long when, string? with) =>
+        _writer.TryAppend(user, value, when, with ?? "");
+
     /// <summary>
     /// Runs a query after the user's earlier appends are committed. The total, when asked for,
     /// comes from the cache if it holds one for this (user, filter); otherwise it is counted in

@@ -17,6 +17,15 @@ namespace LuaXmpp.Archive;
 /// Batches are committed one after another in queue order, so the committed items are always a
 /// prefix of the appended ones: a process kill loses a tail (what was queued or in the
 /// transaction being committed), never an item between two committed ones.
+/// <para>
+/// A stanza-id handed out must point at an archived item (XEP-0359 §3; issue 16, item 5). In
+/// batched mode a batch whose write fails (disk full, read-only file, database server away) is
+/// therefore held and retried until it commits, with later appends queued behind it, up to
+/// <see cref="ArchiveOptions.HoldLimit"/> items or <see cref="ArchiveOptions.HoldBytes"/>; past
+/// that <see cref="TryAppend"/> refuses (returns null) and the caller delivers without a stanza-id.
+/// Only a process kill, or a shutdown while the storage still fails, loses held items (logged).
+/// Strict mode never holds: the append fails and mod_mam bounces the message.
+/// </para>
 /// </remarks>
 public sealed class ArchiveWriter : IAsyncDisposable
 {
@@ -34,8 +43,16 @@ public sealed class ArchiveWriter : IAsyncDisposable
     private long _batches;
     private long _commitMicroseconds;
     private bool _failing; // only the writer loop touches it
+    private readonly CancellationTokenSource _stopping = new();
+    private volatile bool _holding;
+    private TaskCompletionSource _holdStarted = NewSignal(); // under _gate
+    private long _backlogItems;
+    private long _backlogBytes;
+    private long _refused;
 
-    private sealed record Pending(ArchiveAppend Item, TaskCompletionSource Done);
+    private sealed record Pending(ArchiveAppend Item, TaskCompletionSource Done, long Bytes);
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ArchiveWriter(IArchiveStore store, ArchiveOptions options, ArchiveCountCache counts, TimeProvider? time = null)
     {
@@ -61,39 +78,65 @@ public sealed class ArchiveWriter : IAsyncDisposable
     /// <summary>Seconds per committed transaction (metrics: luaxmpp_archive_commit_latency_seconds).</summary>
     public Metrics.Histogram CommitLatency { get; } = new(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5);
 
-    /// <summary>Queues an item; never blocks and never touches the database on the caller's thread.</summary>
-    public ArchiveAppendResult Append(string user, XmlElement value, long when, string with)
+    /// <summary>As <see cref="TryAppend"/>; throws when the append is refused.</summary>
+    public ArchiveAppendResult Append(string user, XmlElement value, long when, string with) =>
+        TryAppend(user, value, when, with) ?? throw new InvalidOperationException("The archive is holding failed writes and its backlog is full");
+
+    /// <summary>True while a failed batch is held and retried (batched mode).</summary>
+    public bool Holding => _holding;
+
+    /// <summary>Appends refused because the held backlog was full.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>
+    /// Queues an item; never blocks and never touches the database on the caller's thread.
+    /// Null when the writer is holding a failed batch and its backlog is at the hold bound: the
+    /// item could not be promised a place in the archive, so it gets no id.
+    /// </summary>
+    public ArchiveAppendResult? TryAppend(string user, XmlElement value, long when, string with)
     {
+        if (_holding && (Interlocked.Read(ref _backlogItems) >= _options.HoldLimit || Interlocked.Read(ref _backlogBytes) >= _options.HoldBytes))
+        {
+            Interlocked.Increment(ref _refused);
+            return null;
+        }
         var id = Guid.CreateVersion7().ToString();
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = NewSignal();
+        long bytes = ArchiveItemSize.Estimate(value);
         lock (_gate)
         {
             // Under the gate, so the per-user "last" order is the queue order.
-            if (!_queue.Writer.TryWrite(new Pending(new ArchiveAppend(user, id, value, when, with), done)))
+            if (!_queue.Writer.TryWrite(new Pending(new ArchiveAppend(user, id, value, when, with), done, bytes)))
                 throw new ObjectDisposedException(nameof(ArchiveWriter));
             _lastPerUser[user] = done.Task;
         }
+        Interlocked.Increment(ref _backlogItems);
+        Interlocked.Add(ref _backlogBytes, bytes);
         return new ArchiveAppendResult(id, done.Task);
     }
 
     /// <summary>
     /// Completes once every append queued so far for the user is committed (or failed): a
-    /// query awaits it first, so it sees what was archived before it (read-your-writes).
+    /// query awaits it first, so it sees what was archived before it (read-your-writes). While
+    /// a failed batch is held it completes at once: the query is answered from what is
+    /// committed rather than waiting for the storage to come back.
     /// </summary>
     public Task WhenCommitted(string user)
     {
         lock (_gate)
         {
-            return _lastPerUser.TryGetValue(user, out var last) ? IgnoreFault(last) : Task.CompletedTask;
+            if (!_lastPerUser.TryGetValue(user, out var last) || _holding) return Task.CompletedTask;
+            return Task.WhenAny(IgnoreFault(last), _holdStarted.Task);
         }
     }
 
-    /// <summary>Completes once everything queued so far is committed.</summary>
+    /// <summary>Completes once everything queued so far is committed (or the writer starts holding).</summary>
     public Task FlushAsync()
     {
         lock (_gate)
         {
-            return Task.WhenAll(_lastPerUser.Values.Select(IgnoreFault).ToArray());
+            if (_holding) return Task.CompletedTask;
+            return Task.WhenAny(Task.WhenAll(_lastPerUser.Values.Select(IgnoreFault).ToArray()), _holdStarted.Task);
         }
     }
 
@@ -129,8 +172,7 @@ public sealed class ArchiveWriter : IAsyncDisposable
             catch (Exception ex)
             {
                 // A bug in the bookkeeping must not end the loop: the next batch gets its chance.
-                foreach (var p in batch) p.Done.TrySetException(ex);
-                Forget(batch);
+                Settle(batch, ex);
             }
         }
     }
@@ -139,30 +181,48 @@ public sealed class ArchiveWriter : IAsyncDisposable
     {
         var items = batch.Select(p => p.Item).ToList();
         var users = items.Select(i => i.User).Distinct().ToList();
-        long started = _time.GetTimestamp();
-        _counts.BeginChange(users);
-        try
+        bool durable = _options.Durability == ArchiveDurability.Strict;
+        var wait = TimeSpan.FromMilliseconds(100);
+        long started;
+        while (true)
         {
-            await WriteWithRetryAsync(items).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            // Everyone waiting is answered first: nothing on this path may keep the writer (or a
-            // MAM query waiting for a user's last append) from going on.
-            _counts.EndChangeForget(users);
-            foreach (var p in batch) p.Done.TrySetException(ex);
-            Forget(batch);
-            // Once per streak of failures: during an outage every batch fails the same way.
-            if (!_failing) Log.Error($"Could not archive {items.Count} message(s): {ex.Message}; further failed batches are logged at debug level until one commits");
-            else Log.Debug($"Could not archive {items.Count} message(s): {ex.Message}");
-            _failing = true;
-            return;
+            started = _time.GetTimestamp();
+            _counts.BeginChange(users);
+            try
+            {
+                await WriteAsync(items, durable).ConfigureAwait(false);
+                break;
+            }
+            catch (Exception ex)
+            {
+                _counts.EndChangeForget(users);
+                if (durable || ex is not StorageException || _stopping.IsCancellationRequested)
+                {
+                    Fail(batch, ex);
+                    return;
+                }
+                // Batched: these items' ids are out already, so the batch is kept and retried.
+                if (!_failing) Log.Error($"Could not archive {items.Count} message(s): {ex.Message}; holding them and retrying until the storage works again");
+                else Log.Debug($"Still cannot archive {items.Count} held message(s): {ex.Message}");
+                _failing = true;
+                SetHolding(true);
+                try
+                {
+                    await Task.Delay(wait, _time, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Shutting down: one last try, then the batch fails.
+                }
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+            }
         }
         _counts.EndAppend(items);
         if (_failing)
         {
             _failing = false;
-            Log.Info("Archiving works again");
+            SetHolding(false);
+            Log.Info($"Archiving works again (refused meanwhile: {Refused} message(s), delivered without stanza-id)");
         }
         // A batched-mode kill loses what was appended after the last finished commit's batch was
         // taken: logged (time of taking, length) so that can be checked afterwards.
@@ -177,35 +237,45 @@ public sealed class ArchiveWriter : IAsyncDisposable
         CommitLatency.Observe(elapsed.TotalSeconds);
         Interlocked.Add(ref _committed, items.Count);
         Interlocked.Increment(ref _batches);
-        foreach (var p in batch) p.Done.TrySetResult();
-        Forget(batch);
+        Settle(batch, null);
     }
 
     /// <summary>
-    /// Writes one batch. In batched mode a database server that cannot be reached (restart,
-    /// failover) does not lose the batch: it is retried, in order, with the queue waiting behind
-    /// it, for up to <see cref="ArchiveOptions.OutageRetry"/>; the storage driver logs the outage
-    /// once. Strict mode fails at once, so mod_mam bounces the message instead of holding it.
+    /// A batch that will not be committed. Everyone waiting is answered before anything is logged:
+    /// nothing on this path may keep the writer (or a MAM query waiting for a user's last append)
+    /// from going on.
     /// </summary>
-    private async Task WriteWithRetryAsync(List<ArchiveAppend> items)
+    private void Fail(List<Pending> batch, Exception ex)
     {
-        bool durable = _options.Durability == ArchiveDurability.Strict;
-        long first = _time.GetTimestamp();
-        var wait = TimeSpan.FromMilliseconds(100);
-        while (true)
+        Settle(batch, ex);
+        bool held = _options.Durability == ArchiveDurability.Batched && ex is StorageException;
+        string what = held ? " whose stanza-ids were delivered (shutting down while the storage still fails)" : "";
+        // Once per streak of failures: during an outage every batch fails the same way.
+        if (!_failing || held) Log.Error($"Could not archive {batch.Count} message(s){what}: {ex.Message}; further failed batches are logged at debug level until one commits");
+        else Log.Debug($"Could not archive {batch.Count} message(s): {ex.Message}");
+        _failing = true;
+    }
+
+    private void Settle(List<Pending> batch, Exception? error)
+    {
+        foreach (var p in batch)
         {
-            try
-            {
-                await WriteAsync(items, durable).ConfigureAwait(false);
-                return;
-            }
-            catch (StorageException ex) when (!durable && ex.Failure == StorageFailure.Disconnected
-                && _time.GetElapsedTime(first) + wait < _options.OutageRetry)
-            {
-                Log.Debug($"Archive batch of {items.Count} waiting for the database: {ex.Message}");
-                await Task.Delay(wait, _time).ConfigureAwait(false);
-                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
-            }
+            Interlocked.Decrement(ref _backlogItems);
+            Interlocked.Add(ref _backlogBytes, -p.Bytes);
+            if (error is null) p.Done.TrySetResult();
+            else p.Done.TrySetException(error);
+        }
+        Forget(batch);
+    }
+
+    private void SetHolding(bool holding)
+    {
+        lock (_gate)
+        {
+            if (_holding == holding) return;
+            _holding = holding;
+            if (holding) _holdStarted.TrySetResult();
+            else _holdStarted = NewSignal();
         }
     }
 
@@ -236,6 +306,9 @@ public sealed class ArchiveWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         lock (_gate) _queue.Writer.TryComplete();
+        // A held batch gets a few seconds more to commit (storage coming back), then fails.
+        _stopping.CancelAfter(TimeSpan.FromSeconds(5));
         await _loop.ConfigureAwait(false);
+        _stopping.Dispose();
     }
 }

@@ -20,14 +20,15 @@ public sealed class ServerLoop : IAsyncDisposable
     private readonly Logger _log;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // Due timers wait here, not in _queue: a burst of them (100 000 hibernating sessions expiring
-    // at one deadline after an outage) must not sit in front of every client's next stanza. One
-    // marker in _queue runs them for at most TimerSlice (or TimersPerSlice of them), then goes to
-    // the back of the queue.
+    // Due timers (and other deferred work, PostDeferred) wait here, not in _queue: a burst of them
+    // (100 000 hibernating sessions expiring at one deadline after an outage, 1 000 connections
+    // reset at once) must not sit in front of every client's next stanza. One marker in _queue
+    // runs them for at most TimerSlice (or TimersPerSlice of them), then goes to the back of the queue.
     private readonly ConcurrentQueue<Action> _dueTimers = new();
     private static readonly TimeSpan TimerSlice = TimeSpan.FromMilliseconds(5);
     private const int TimersPerSlice = 256;
     private int _timerMarkerQueued;
+    private bool _disposing;
 
     public ServerLoop(TimeProvider? time = null, Logger? log = null)
     {
@@ -70,6 +71,28 @@ public sealed class ServerLoop : IAsyncDisposable
     public Task InvokeAsync(Func<Task> func) => InvokeAsync<Task>(func).Unwrap();
 
     /// <summary>
+    /// As <see cref="InvokeAsync(Func{Task})"/>, but in the deferred lane that due timers use:
+    /// run in slices behind other work, for bursts that must not delay everyone (mass disconnects).
+    /// </summary>
+    public Task InvokeDeferredAsync(Func<Task> func)
+    {
+        if (_queue.Reader.Completion.IsCompleted || Volatile.Read(ref _disposing)) return Task.FromException(new ObjectDisposedException(nameof(ServerLoop)));
+        var tcs = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+        PostTimer(() =>
+        {
+            try
+            {
+                tcs.SetResult(func());
+            }
+            catch (Exception ex)
+            {
+                tcs.SetException(ex);
+            }
+        });
+        return tcs.Task.Unwrap();
+    }
+
+    /// <summary>
     /// Calls <paramref name="callback"/> on the loop after <paramref name="delay"/>; if it returns a
     /// delay, it is called again after that (util.timer's contract). Dispose to cancel.
     /// </summary>
@@ -77,6 +100,7 @@ public sealed class ServerLoop : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Volatile.Write(ref _disposing, true);
         _queue.Writer.TryComplete();
         if (_thread.IsAlive && !IsOnLoop) await _stopped.Task.ConfigureAwait(false);
     }

@@ -68,7 +68,7 @@ public sealed partial class ClientConnection : IClientConnection
         _socket = socket;
         _loop = loop;
         _options = options;
-        _budget = new SendBudget(options.MaxSendBufferBytes);
+        _budget = new SendBudget(options.MaxSendBufferBytes, options.Output);
         _reading = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         _stream = new NetworkStream(socket, ownsSocket: true);
         _parser = new XmlStreamParser(new XmlStreamLimits(MaxStanzaBytes: options.UnauthenticatedStanzaLimit));
@@ -84,7 +84,7 @@ public sealed partial class ClientConnection : IClientConnection
     {
         _loop = loop;
         _options = options;
-        _budget = new SendBudget(options.MaxSendBufferBytes);
+        _budget = new SendBudget(options.MaxSendBufferBytes, options.Output);
         _reading = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
         _stream = stream;
         _parser = new XmlStreamParser(new XmlStreamLimits(MaxStanzaBytes: options.UnauthenticatedStanzaLimit));
@@ -134,6 +134,7 @@ public sealed partial class ClientConnection : IClientConnection
         }
         catch (Exception ex) when (IsTransportError(ex))
         {
+            MarkPeerGone();
             reason = ClosedForNotReading ? "client is not reading" : ex.Message;
         }
         catch (Exception ex)
@@ -148,18 +149,22 @@ public sealed partial class ClientConnection : IClientConnection
             if (handlerCreated)
             {
                 var handler = _handler!;
-                await _loop.InvokeAsync(() => handler.OnDisconnectedAsync(reason)).ConfigureAwait(false);
+                // Deferred lane: a thousand connections reset at once are processed in slices
+                // between other clients' stanzas, not all ahead of them (issue 16, item 7).
+                await _loop.InvokeDeferredAsync(() => handler.OnDisconnectedAsync(reason)).ConfigureAwait(false);
             }
             Close();
             if (writer is not null) await writer.ConfigureAwait(false);
+            EndOutputBounds();
             await DrainInputAsync().ConfigureAwait(false);
             await DisposeTransportAsync().ConfigureAwait(false);
         }
     }
 
     /// <summary>Called by the stream handler once SASL succeeded: lifts the pre-auth limits.</summary>
-    public void MarkAuthenticated(int maxStanzaBytes)
+    public void MarkAuthenticated(int maxStanzaBytes, string? account = null)
     {
+        if (account is not null) _budget.JoinAccount(account);
         _parser.MaxStanzaBytes = maxStanzaBytes;
         if (Interlocked.Exchange(ref _authenticated, 1) == 0) _options.Limits?.Authenticated(RemoteAddress);
         _authTimer?.Dispose();
@@ -174,7 +179,7 @@ public sealed partial class ClientConnection : IClientConnection
     /// </summary>
     public void Send(XmlElement element)
     {
-        if (IsClosed) return;
+        if (IsClosed || PeerGone) return;
         var scratch = t_scratch ??= new ArrayBufferWriter<byte>(1024);
         scratch.ResetWrittenCount();
         XmlElementWriter.Write(scratch, element, Namespaces.Client);
@@ -185,7 +190,7 @@ public sealed partial class ClientConnection : IClientConnection
 
     public void SendRaw(string text)
     {
-        if (IsClosed) return;
+        if (IsClosed || PeerGone) return;
         Enqueue(Encoding.UTF8.GetBytes(text));
     }
 
@@ -225,10 +230,10 @@ public sealed partial class ClientConnection : IClientConnection
             StopForNotReading(_budget.Queued, items);
             return;
         }
-        if (!_budget.TryReserve(bytes.Length, out var total))
+        if (!_budget.TryReserve(bytes.Length, out var total, out var over))
         {
             Interlocked.Decrement(ref _queued);
-            StopForNotReading(total, items);
+            StopForNotReading(total, items, over);
             return;
         }
         if (!TryHold(bytes) && !_outgoing.Writer.TryWrite(bytes))
@@ -244,10 +249,15 @@ public sealed partial class ClientConnection : IClientConnection
     // unacknowledged stanzas, instead of taking stanzas into a closed connection for Close's
     // grace period. The writer keeps that grace period: a client that was only behind (a burst,
     // such as a resume re-sending its queue) still gets what is queued, then the stream error.
-    private void StopForNotReading(long bytes, long items)
+    private void StopForNotReading(long bytes, long items, string? over = "connection") =>
+        StopForNotReading(over is null or "connection"
+            ? $"{bytes} bytes would be queued unwritten (limit {_budget.Limit}; {items} elements)"
+            : $"{bytes} bytes queued unwritten and its {over}'s output bound is reached ({OutputBoundOf(over)} bytes)");
+
+    private void StopForNotReading(string why)
     {
         if (Interlocked.Exchange(ref _overBudget, 1) != 0) return;
-        _log.Warn($"Client is not reading: {bytes} bytes would be queued unwritten (limit {_budget.Limit}; {items} elements); disconnecting");
+        _log.Warn($"Client is not reading: {why}; disconnecting");
         Close(StreamErrorCondition.PolicyViolation, "Too much unread data");
         // A timer, so the cancellation callbacks run off this (the loop's) thread.
         _reading.CancelAfter(TimeSpan.FromMilliseconds(1));
@@ -407,7 +417,9 @@ public sealed partial class ClientConnection : IClientConnection
                     }
                 }
                 // FlushAsync returns once the stream (the socket, under TLS too) took every byte.
+                ArmSendDeadline();
                 var flush = await writer.FlushAsync(_closing.Token).ConfigureAwait(false);
+                DisarmSendDeadline();
                 _budget.Release(unflushed);
                 unflushed = 0;
                 if (flush.IsCompleted) break;

@@ -35,6 +35,22 @@ public sealed record ConnectionOptions
     public long MaxSendBufferBytes { get; init; } = DefaultMaxSendBufferBytes;
 
     /// <summary>
+    /// Bounds on unwritten output per account and in total, shared by every client listener
+    /// (network_settings max_send_buffer_per_account / max_send_buffer_total); null: none.
+    /// </summary>
+    public OutputBounds? Output { get; init; }
+
+    /// <summary>
+    /// How long a flush may take no bytes before the client counts as not reading and the
+    /// connection is closed (network_settings send_timeout, seconds; Prosody's server_epoll
+    /// default is 180). Null or zero: no deadline.
+    /// </summary>
+    public TimeSpan? SendDeadline { get; init; } = DefaultSendDeadline;
+
+    /// <summary>60 s without progress (the figure; Prosody waits 180 s).</summary>
+    public static readonly TimeSpan DefaultSendDeadline = TimeSpan.FromSeconds(60);
+
+    /// <summary>
     /// 16 MiB. Prosody 0.12's net.server_epoll has no such bound (only send_timeout: 180 s without
     /// the socket becoming writable), so there a dead reader's buffer grows until that timeout.
     /// The budget must hold the largest burst the server itself produces in one loop turn, or a

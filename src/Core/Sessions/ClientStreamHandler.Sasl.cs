@@ -74,7 +74,7 @@ public sealed partial class ClientStreamHandler
                 session.Username = mechanism.Username;
                 session.Type = "c2s_unbound";
                 session.Fields["auth_mechanism"] = mechanism.Name;
-                _connection.MarkAuthenticated(_settings!.StanzaSizeLimit);
+                _connection.MarkAuthenticated(_settings!.StanzaSizeLimit, session.Username);
                 _connection.Send(SaslElement("success", step.Data));
                 session.Log.Info($"Authenticated as {session.Username}@{session.Host} with {mechanism.Name}");
                 FireSessionEvent("authentication-success", null);

@@ -25,7 +25,7 @@ namespace LuaXmpp.Host.Hosting;
 /// Lua runtime, certificates and the c2s listeners; the reload SIGHUP asks for; and the
 /// orderly shutdown of all of them.
 /// </summary>
-public sealed class ServerHost : IAsyncDisposable
+public sealed partial class ServerHost : IAsyncDisposable
 {
     private readonly ServerPaths _paths;
     private readonly List<ConnectionListener> _listeners = new();
@@ -179,6 +179,8 @@ public sealed class ServerHost : IAsyncDisposable
             UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
             MaxSendBufferBytes = sendBuffer,
             Limits = limits,
+            Output = SharedOutputBounds(),
+            SendDeadline = SendDeadline(),
         };
         IStreamHandler Handler(ClientConnection connection) => new ClientStreamHandler(server, connection, certificates.Has, throttle);
 
@@ -372,6 +374,8 @@ public sealed class ServerHost : IAsyncDisposable
             UnauthenticatedTimeout = timeout > 0 ? TimeSpan.FromSeconds(timeout) : null,
             MaxSendBufferBytes = MaxSendBufferBytes(),
             Limits = _c2sLimits,
+            Output = SharedOutputBounds(),
+            SendDeadline = SendDeadline(),
         };
         var throttle = AuthThrottle(server);
         return new TransportC2s(_c2sLimits,

@@ -42,7 +42,7 @@ public sealed partial class LuaRuntime
         ArchiveServicesOnce().Find(StoreHost(lua), StoreName(lua)) ?? throw new ArgumentException("archive not opened (mam_open first)");
 
     // mam_open(host, store, {durability=, expires_after=seconds|nil, cleanup_interval=seconds,
-    //   max_batch=n, commit_interval=seconds}) → true
+    //   max_batch=n, commit_interval=seconds, hold_limit=n}) → true
     private int MamOpen(Lua lua)
     {
         string? durability = null;
@@ -51,8 +51,12 @@ public sealed partial class LuaRuntime
         var defaults = new ArchiveOptions();
         int maxBatch = defaults.MaxBatch;
         double commitInterval = defaults.CommitInterval.TotalSeconds;
+        int holdLimit = defaults.HoldLimit;
         if (lua.Type(3) == LuaType.Table)
         {
+            if (lua.RawGetField(3, "hold_limit") == LuaType.Number && double.IsFinite(lua.ToNumber(-1)))
+                holdLimit = (int)Math.Clamp(lua.ToNumber(-1), 0, 10_000_000);
+            lua.Pop(1);
             if (lua.RawGetField(3, "max_batch") == LuaType.Number && double.IsFinite(lua.ToNumber(-1)))
                 maxBatch = (int)Math.Clamp(lua.ToNumber(-1), 1, 100_000);
             lua.Pop(1);
@@ -70,6 +74,7 @@ public sealed partial class LuaRuntime
         {
             Durability = ArchiveOptions.ParseDurability(durability),
             MaxBatch = maxBatch,
+            HoldLimit = holdLimit,
             CommitInterval = TimeSpan.FromSeconds(commitInterval),
         };
         var service = ArchiveServicesOnce().Open(StoreHost(lua), StoreName(lua), options);
@@ -78,7 +83,7 @@ public sealed partial class LuaRuntime
         return 1;
     }
 
-    // mam_append(host, store, user, stanza, when, with, on_commit?) → id
+    // mam_append(host, store, user, stanza, when, with, on_commit?) → id | nil, "held-backlog-full"
     // on_commit(ok, err) runs on the loop once the item's batch is committed, or failed: mod_mam's
     // strict durability waits for it before the message goes on. Callbacks of one batch may reach
     // the loop in any order (each comes through the thread pool); mod_mam puts them back in order.
@@ -87,7 +92,14 @@ public sealed partial class LuaRuntime
         if (!_stanzas.IsStanza(lua, 4)) throw new ArgumentException("unsupported-datatype");
         var value = _stanzas.Read(lua, 4);
         long when = ReadWhen(lua, 5);
-        var result = MamService(lua).Append(lua.OptString(3) ?? "", value, when, lua.OptString(6));
+        var result = MamService(lua).TryAppend(lua.OptString(3) ?? "", value, when, lua.OptString(6));
+        if (result is null)
+        {
+            // The archive holds failed writes up to its bound: this one cannot be promised.
+            lua.PushNil();
+            lua.PushString("held-backlog-full");
+            return 2;
+        }
         if (lua.Type(7) == LuaType.Function)
         {
             var committed = result.Committed.ContinueWith(t => (object?)(t.IsFaulted ? t.Exception!.GetBaseException() : true), TaskScheduler.Default);

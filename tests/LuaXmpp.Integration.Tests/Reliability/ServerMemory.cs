@@ -14,7 +14,9 @@ public static class ServerMemory
             try
             {
                 var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
-                if (cmdline.Contains(server.ConfigPath, StringComparison.Ordinal) && cmdline.Contains("luaxmpp", StringComparison.Ordinal)) return pid;
+                // LuaXmpp's dll or Prosody's launcher (LUAXMPP_ITEST_SERVER=prosody runs the same tests on it).
+                if (cmdline.Contains(server.ConfigPath, StringComparison.Ordinal)
+                    && (cmdline.Contains("luaxmpp", StringComparison.Ordinal) || cmdline.Contains("prosody\0", StringComparison.Ordinal))) return pid;
             }
             catch (IOException)
             {

@@ -334,7 +334,7 @@ public sealed partial class SlowReaderTests(ITestOutputHelper output)
     }
 
     /// <summary>Samples a process's RSS every 50 ms in the background.</summary>
-    private sealed class RssSampler : IAsyncDisposable
+    internal sealed class RssSampler : IAsyncDisposable
     {
         private readonly int _pid;
         private readonly CancellationTokenSource _stop = new();

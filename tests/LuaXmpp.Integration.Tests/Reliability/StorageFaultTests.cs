@@ -123,7 +123,7 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
     /// Folds the WAL back into the database and truncates it, so the next write must allocate
     /// space (SQLite reuses a WAL's existing pages, which a full disk would not stop).
     /// </summary>
-    private static async Task TruncateWalAsync(string dataPath)
+    internal static async Task TruncateWalAsync(string dataPath)
     {
         SQLitePCL.Batteries_V2.Init();
         var file = Path.Combine(dataPath, "prosody.sqlite");

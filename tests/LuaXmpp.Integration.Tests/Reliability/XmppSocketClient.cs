@@ -279,6 +279,19 @@ public sealed class XmppSocketClient : IAsyncDisposable
             && (e.Name.NamespaceName == StanzasNs || e.Name.NamespaceName == StreamErrorsNs))?.Name.LocalName;
     }
 
+    /// <summary>Closes with a TCP reset (linger 0), as a client that vanished without a FIN.</summary>
+    public void Reset()
+    {
+        try
+        {
+            _tcp.Client.LingerState = new LingerOption(true, 0);
+            _tcp.Client.Close();
+        }
+        catch (Exception e) when (e is ObjectDisposedException or SocketException)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

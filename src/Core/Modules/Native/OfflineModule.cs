@@ -1,5 +1,6 @@
 using System.Globalization;
 using LuaXmpp.Events;
+using LuaXmpp.Network;
 using LuaXmpp.Sessions;
 using LuaXmpp.Storage;
 using LuaXmpp.Xml;
@@ -40,25 +41,44 @@ public sealed class OfflineModule : INativeModule
         });
     }
 
+    // Pages of at most this many messages (20 x the 256 KiB stanza limit = 5 MiB, well under a
+    // connection's 16 MiB output budget); the next page is read only once the connection has
+    // written all but OutputLowWater of what is queued (issue 16, item 7: a 381 MB backlog read
+    // and sent at once peaked at 2.8 GB RSS).
+    private const int PageSize = 20;
+    private const long OutputLowWater = 1L << 20;
+    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(10);
+
     private static async Task BroadcastAsync(ModuleContext module, IArchiveStore store, EventData e)
     {
         if (e.Origin is not ClientSession { Username: { } user } session) return;
-        var result = await store.FindAsync(user, new ArchiveQuery());
-        // Gone while reading: keep the messages stored for the next session rather than lose them.
-        if (session.Destroyed) return;
-        foreach (var item in result.Items)
+        while (true)
         {
-            var stanza = item.Value.Clone();
-            var delay = stanza.AddChild("delay", Namespaces.Delay);
-            delay.SetAttribute("from", module.Host.Name);
-            delay.SetAttribute("stamp", DateTimeOffset.FromUnixTimeSeconds(item.When).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-            session.Send(stanza);
+            var result = await store.FindAsync(user, new ArchiveQuery { Limit = PageSize });
+            // Gone while reading: keep the messages stored for the next session rather than lose them.
+            if (session.Destroyed || result.Items.Count == 0) return;
+            foreach (var item in result.Items) session.Send(WithDelay(module, item));
+            // Delete exactly what was delivered, so a message stored meanwhile is not lost; the
+            // next page is then the first of what is left.
+            await store.DeleteAsync(user, new ArchiveQuery { Ids = result.Items.Select(i => i.Key).ToArray() });
+            if (result.Items.Count < PageSize) return;
+            await WaitForOutputAsync(module, session);
         }
-        if (result.Items.Count > 0)
-        {
-            // Delete exactly what was delivered, so a message stored meanwhile is not lost.
-            var ids = result.Items.Select(i => i.Key).ToArray();
-            await store.DeleteAsync(user, new ArchiveQuery { Ids = ids });
-        }
+    }
+
+    // A client that does not read is closed by its send deadline, which ends this wait too.
+    private static async Task WaitForOutputAsync(ModuleContext module, ClientSession session)
+    {
+        while (!session.Destroyed && session.Connection is ClientConnection { IsClosed: false } connection && connection.QueuedBytes > OutputLowWater)
+            await Task.Delay(DrainPoll, module.Server.Loop.Time);
+    }
+
+    private static XmlElement WithDelay(ModuleContext module, ArchiveItem item)
+    {
+        var stanza = item.Value.Clone();
+        var delay = stanza.AddChild("delay", Namespaces.Delay);
+        delay.SetAttribute("from", module.Host.Name);
+        delay.SetAttribute("stamp", DateTimeOffset.FromUnixTimeSeconds(item.When).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+        return stanza;
     }
 }
