@@ -19,7 +19,7 @@ public sealed class ModuleManager(XmppServer server)
     /// <summary>Names the C# core implements itself, so listing them loads nothing more.</summary>
     public static readonly HashSet<string> CoreProvided = new(StringComparer.Ordinal)
     {
-        "c2s", "s2s", "s2s_auth_certs", "saslauth", "tls", "posix", "auth_internal_hashed", "auth_internal_plain",
+        "c2s", "s2s", "s2s_auth_certs", "dialback", "saslauth", "tls", "posix", "auth_internal_hashed", "auth_internal_plain",
         "storage_internal", "storage_sql", "storage_memory", "admin_shell", "admin_socket",
     };
 

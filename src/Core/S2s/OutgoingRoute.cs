@@ -1,0 +1,201 @@
+using System.Net;
+using System.Net.Sockets;
+using LuaXmpp.Network;
+using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
+
+namespace LuaXmpp.S2s;
+
+/// <summary>
+/// The outgoing stream from one of our hosts to a remote domain, from the first stanza routed
+/// there until the connection ends (Prosody's hosts[from].s2sout[to]). Stanzas wait in the
+/// queue while the connection is resolved, opened, secured and authenticated, then go out in
+/// order; if it cannot be set up within s2s_timeout they bounce (RFC 6120 §8.3.3:
+/// remote-server-not-found when the domain cannot be reached, remote-server-timeout when it
+/// did not complete in time). Loop-thread only, except the connect step.
+/// </summary>
+internal sealed class OutgoingRoute
+{
+    private static readonly TimeSpan ConnectAttemptTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly S2sService _service;
+    private readonly List<XmlElement> _queue = new();
+    private readonly List<XmlElement> _pendingVerifies = new();
+    private readonly CancellationTokenSource _cancel = new();
+    private IDisposable? _timer;
+    private bool _done;
+
+    public OutgoingRoute(S2sService service, string from, string to)
+    {
+        _service = service;
+        From = from;
+        To = to;
+    }
+
+    public string From { get; }
+
+    public string To { get; }
+
+    public S2sSession? Session { get; private set; }
+
+    /// <summary>Set when the remote server opened its stream (Prosody's had_stream).</summary>
+    public bool HadStream { get; set; }
+
+    /// <summary>Set once our db:result went out: db:verify may be sent before the stream is authenticated.</summary>
+    public bool CanSendDialback { get; set; }
+
+    public void Start()
+    {
+        _timer = _service.Loop.AddTimer(_service.Settings.Timeout, OnTimeout);
+        _ = Task.Run(ConnectAsync);
+    }
+
+    public void Send(XmlElement stanza)
+    {
+        if (Session is { Established: true } session) session.Connection.Send(stanza);
+        else _queue.Add(stanza);
+    }
+
+    /// <summary>XEP-0220 §2.3: db:verify goes out as soon as our own dialback has started.</summary>
+    public void SendVerify(XmlElement verify)
+    {
+        if (Session is { } session && (CanSendDialback || session.Established)) session.Connection.Send(verify);
+        else _pendingVerifies.Add(verify);
+    }
+
+    public void FlushVerifies()
+    {
+        if (Session is not { } session) return;
+        foreach (var verify in _pendingVerifies) session.Connection.Send(verify);
+        _pendingVerifies.Clear();
+    }
+
+    public void OnEstablished()
+    {
+        _timer?.Dispose();
+        var session = Session!;
+        FlushVerifies();
+        if (_queue.Count > 0) session.Log.Debug($"Sending {_queue.Count} queued stanzas to {To}");
+        foreach (var stanza in _queue) session.Connection.Send(stanza);
+        _queue.Clear();
+    }
+
+    /// <summary>The connection ended: an unfinished route bounces what it held.</summary>
+    public void OnClosed(string reason)
+    {
+        if (Session is { Established: true }) End(null, reason);
+        else End(HadStream ? Timeout(reason) : NotFound(reason), reason);
+    }
+
+    public void Fail(StanzaError error, string reason, StreamErrorCondition? streamError = null)
+    {
+        Session?.Connection.Close(streamError, streamError is null ? null : reason);
+        End(error, reason);
+    }
+
+    private void End(StanzaError? bounce, string reason)
+    {
+        if (_done) return;
+        _done = true;
+        _timer?.Dispose();
+        _cancel.Cancel();
+        _service.RouteEnded(this, reason);
+        if (bounce is not null && _queue.Count > 0) _service.Bounce(From, _queue, bounce);
+        _queue.Clear();
+        _pendingVerifies.Clear();
+    }
+
+    private TimeSpan? OnTimeout()
+    {
+        if (Session is { Established: true }) return null;
+        _service.Log.Info($"s2s connection {From}->{To} not established within {_service.Settings.Timeout.TotalSeconds:0} s");
+        Fail(Timeout("timed out"), "connection timed out", StreamErrorCondition.ConnectionTimeout);
+        return null;
+    }
+
+    private static StanzaError NotFound(string reason) => StanzaError.RemoteServerNotFound("Server-to-server connection failed: " + reason);
+
+    private static StanzaError Timeout(string reason) => new("wait", "remote-server-timeout", "Server-to-server connection failed: " + reason);
+
+    private async Task ConnectAsync()
+    {
+        var token = _cancel.Token;
+        string failure = "could not resolve " + To;
+        try
+        {
+            var endpoints = await _service.Resolver.ResolveAsync(To, token).ConfigureAwait(false);
+            foreach (var endpoint in endpoints)
+            {
+                if (token.IsCancellationRequested) return;
+                var socket = await TryConnectAsync(endpoint, token).ConfigureAwait(false);
+                if (socket is null)
+                {
+                    failure = $"could not connect to {To} at {endpoint}";
+                    continue;
+                }
+                await RunAsync(socket).ConfigureAwait(false);
+                return;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException)
+        {
+            return;
+        }
+        _service.Loop.Post(() => Fail(NotFound(failure), failure));
+    }
+
+    private static async Task<Socket?> TryConnectAsync(IPEndPoint endpoint, CancellationToken token)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(token);
+            attempt.CancelAfter(ConnectAttemptTimeout);
+            await socket.ConnectAsync(endpoint, attempt.Token).ConfigureAwait(false);
+            return socket;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            socket.Dispose();
+            token.ThrowIfCancellationRequested();
+            return null;
+        }
+    }
+
+    private async Task RunAsync(Socket socket)
+    {
+        ClientConnection connection;
+        try
+        {
+            connection = new ClientConnection(socket, _service.Loop, _service.OutgoingOptions(To));
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose();
+            _service.Loop.Post(() => Fail(NotFound(e.Message), e.Message));
+            return;
+        }
+        await connection.RunAsync(c =>
+        {
+            if (_done)
+            {
+                c.Close();
+                return new ClosedStreamHandler();
+            }
+            Session = new S2sSession(true, From, c) { ToHost = To };
+            return new S2sOutStreamHandler(_service, this, Session);
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>For a connection that completed after its route had already given up.</summary>
+    private sealed class ClosedStreamHandler : IStreamHandler
+    {
+        public Task<StreamAction> OnStreamHeaderAsync(StreamHeaderEvent header) => Task.FromResult(StreamAction.Close);
+
+        public Task<StreamAction> OnElementAsync(XmlElement element) => Task.FromResult(StreamAction.Close);
+
+        public Task OnStreamEndAsync() => Task.CompletedTask;
+
+        public Task OnDisconnectedAsync(string reason) => Task.CompletedTask;
+    }
+}
