@@ -1,0 +1,118 @@
+using LuaXmpp.Tests.Fixtures;
+
+namespace LuaXmpp.Tests.Federation;
+
+/// <summary>One domain of a test federation and the server binary that serves it.</summary>
+public sealed record FederationMember(string Domain, ServerFlavor Flavor);
+
+/// <summary>
+/// Several real servers on loopback, one domain each, that find each other through static DNS
+/// records in the resolver option both Prosody and LuaXmpp read
+/// (<c>unbound = { options = { ["local-data:"] = ... } }</c>, SRV for _xmpp-server._tcp.DOMAIN
+/// pointing at the peer's s2s port). Each server has one account, "user" with password "pw".
+/// </summary>
+/// <remarks>
+/// Debian's lua-unbound 1.0.0 crashes Prosody when an unbound option is a list, so a Prosody
+/// member gets single strings and so may have one peer; LuaXmpp members get lists.
+/// </remarks>
+public sealed class FederatedServers : IAsyncDisposable
+{
+    public const string User = "user";
+    public const string Password = "pw";
+
+    private readonly string _directory;
+
+    private FederatedServers(string directory, IReadOnlyList<ServerProcess> servers, IReadOnlyList<FederationMember> members)
+    {
+        _directory = directory;
+        Servers = servers;
+        Members = members;
+    }
+
+    public IReadOnlyList<ServerProcess> Servers { get; }
+
+    public IReadOnlyList<FederationMember> Members { get; }
+
+    public ServerProcess this[string domain] => Servers[Members.ToList().FindIndex(m => m.Domain == domain)];
+
+    /// <param name="useCa">Certificates signed by a test CA every server trusts (else self-signed: dialback).</param>
+    /// <param name="extraRecords">More "local-data:" SRV records for LuaXmpp members (domain → port).</param>
+    /// <param name="configure">Further config for every member.</param>
+    /// <param name="peersOf">The domains a member gets resolver records for (null: every other member).</param>
+    public static async Task<FederatedServers> StartAsync(IReadOnlyList<FederationMember> members, bool useCa,
+        IReadOnlyDictionary<string, int>? extraRecords = null, Action<FederationMember, ServerConfig>? configure = null,
+        Func<FederationMember, string[]?>? peersOf = null)
+    {
+        var directory = Directory.CreateTempSubdirectory("luaxmpp-federation-").FullName;
+        var ca = useCa ? await FederationCertificates.CreateCaAsync(directory) : null;
+        var s2sPorts = FreePorts.Take(members.Count);
+        var ports = members.Select((m, i) => (m.Domain, Port: s2sPorts[i])).ToDictionary(p => p.Domain, p => p.Port);
+        var servers = new List<ServerProcess>();
+        try
+        {
+            for (int i = 0; i < members.Count; i++)
+            {
+                var member = members[i];
+                var known = peersOf?.Invoke(member);
+                var peers = ports.Where(p => p.Key != member.Domain && (known is null || known.Contains(p.Key))).ToList();
+                if (!member.Flavor.IsProsody && extraRecords is not null) peers.AddRange(extraRecords);
+                var server = await ServerProcess.CreateAsync(null, config =>
+                {
+                    config.VirtualHosts[0] = member.Domain;
+                    config.Set("s2s_ports", $"{{ {s2sPorts[i]} }}")
+                        .Set("s2s_interfaces", ServerConfig.LuaList("127.0.0.1"))
+                        .Set("use_ipv6", "false")
+                        .Set("unbound", Unbound(peers, member.Flavor.IsProsody))
+                        .Set("modules_enabled", ServerConfig.LuaList(
+                            "roster", "saslauth", "tls", "dialback", "disco", "ping", "register", "time", "version", "uptime", "offline"));
+                    configure?.Invoke(member, config);
+                }, member.Flavor);
+                servers.Add(server);
+                var certs = Path.Combine(server.Directory, "certs");
+                await FederationCertificates.CreateLeafAsync(certs, member.Domain, ca);
+                server.Config.Set("certificates", ServerConfig.Lua(certs));
+                if (ca is not null) server.Config.Set("ssl", $"{{ cafile = {ServerConfig.Lua(ca)} }}");
+                await server.WriteConfigAsync();
+                await server.RegisterAsync(User, Password);
+            }
+            foreach (var server in servers) await server.StartAsync();
+            return new FederatedServers(directory, servers, members);
+        }
+        catch
+        {
+            foreach (var server in servers) await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static string Unbound(IEnumerable<KeyValuePair<string, int>> peers, bool singleStrings)
+    {
+        var zones = peers.Select(p => $"_xmpp-server._tcp.{p.Key}. static").ToArray();
+        var data = peers.Select(p => $"_xmpp-server._tcp.{p.Key}. 60 IN SRV 0 0 {p.Value} {p.Key}.").ToArray();
+        if (singleStrings && zones.Length > 1) throw new ArgumentException("a Prosody member can have one peer (lua-unbound takes no lists)");
+        string Value(string[] items) => singleStrings ? ServerConfig.Lua(items.Single()) : ServerConfig.LuaList(items);
+        return $"{{ options = {{ [\"local-zone:\"] = {Value(zones)}; [\"local-data:\"] = {Value(data)} }} }}";
+    }
+
+    public string Jid(string domain) => $"{User}@{domain}";
+
+    /// <summary>federation.py with A on <paramref name="from"/>'s server and B on <paramref name="to"/>'s.</summary>
+    public Task<ClientResult> RunAsync(string from, string to, params string[] arguments) =>
+        PythonClient.RunAsync(this[from], "federation.py",
+        [
+            "--port2", this[to].C2sPort.ToString(), "--jid1", Jid(from), "--password1", Password,
+            "--jid2", Jid(to), "--password2", Password, .. arguments,
+        ]);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var server in Servers) await server.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
