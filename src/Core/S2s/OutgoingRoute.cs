@@ -23,6 +23,7 @@ internal sealed class OutgoingRoute
     private readonly List<XmlElement> _pendingVerifies = new();
     private readonly CancellationTokenSource _cancel = new();
     private IDisposable? _timer;
+    private S2sStreamManagement? _sm;
     private bool _done;
 
     public OutgoingRoute(S2sService service, string from, string to)
@@ -50,10 +51,19 @@ internal sealed class OutgoingRoute
         _ = Task.Run(ConnectAsync);
     }
 
+    /// <summary>XEP-0198 on this stream, once the connection exists.</summary>
+    public S2sStreamManagement? StreamManagement => _sm;
+
     public void Send(XmlElement stanza)
     {
-        if (Session is { Established: true } session) session.Connection.Send(stanza);
+        if (Session is { Established: true }) Transmit(stanza);
         else _queue.Add(stanza);
+    }
+
+    private void Transmit(XmlElement stanza)
+    {
+        Session!.Connection.Send(stanza);
+        _sm?.Sent(stanza);
     }
 
     /// <summary>XEP-0220 §2.3: db:verify goes out as soon as our own dialback has started.</summary>
@@ -70,21 +80,32 @@ internal sealed class OutgoingRoute
         _pendingVerifies.Clear();
     }
 
-    public void OnEstablished()
+    /// <param name="streamManagement">Enable XEP-0198 before the queue goes out, so every queued stanza is covered.</param>
+    public void OnEstablished(bool streamManagement)
     {
         _timer?.Dispose();
         var session = Session!;
         FlushVerifies();
+        if (streamManagement) _sm?.Enable();
         if (_queue.Count > 0) session.Log.Debug($"Sending {_queue.Count} queued stanzas to {To}");
-        foreach (var stanza in _queue) session.Connection.Send(stanza);
+        foreach (var stanza in _queue) Transmit(stanza);
         _queue.Clear();
     }
 
-    /// <summary>The connection ended: an unfinished route bounces what it held.</summary>
+    /// <summary>
+    /// The connection ended: an unfinished route bounces what it held; an established one hands
+    /// what the peer did not acknowledge (XEP-0198) back to the service, to re-send or bounce.
+    /// </summary>
     public void OnClosed(string reason)
     {
-        if (Session is { Established: true }) End(null, reason);
-        else End(HadStream ? Timeout(reason) : NotFound(reason), reason);
+        if (Session is not { Established: true })
+        {
+            End(HadStream ? Timeout(reason) : NotFound(reason), reason);
+            return;
+        }
+        End(null, reason);
+        var unacked = _sm?.TakeUnacknowledged() ?? [];
+        if (unacked.Count > 0) _service.Unacknowledged(this, unacked);
     }
 
     public void Fail(StanzaError error, string reason, StreamErrorCondition? streamError = null)
@@ -183,6 +204,7 @@ internal sealed class OutgoingRoute
                 return new ClosedStreamHandler();
             }
             Session = new S2sSession(true, From, c) { ToHost = To };
+            _sm = new S2sStreamManagement(_service.Loop, c, S2sStreamManagement.MaxQueueFor(_service.Server.Config, From));
             return new S2sOutStreamHandler(_service, this, Session);
         }).ConfigureAwait(false);
     }

@@ -3,6 +3,7 @@ using System.Text;
 using LuaXmpp.Components;
 using LuaXmpp.Events;
 using LuaXmpp.Network;
+using LuaXmpp.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
@@ -18,6 +19,8 @@ namespace LuaXmpp.S2s;
 internal sealed class S2sInStreamHandler(S2sService service, ClientConnection connection) : ITlsAwareStreamHandler
 {
     private S2sSession? _session;
+    // XEP-0198: stanzas handled since the peer enabled stream management (null: not enabled).
+    private uint? _handled;
 
     public Task<StreamAction> OnStreamHeaderAsync(StreamHeaderEvent header)
     {
@@ -77,13 +80,43 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
                 if (secure && session.FromHost is { } from && CertificateFor(from).Verified)
                     features.AddChild("mechanisms", Namespaces.Sasl).AddTextChild("mechanism", "EXTERNAL", Namespaces.Sasl);
                 features.AddChild("dialback", S2sNamespaces.DialbackFeature).AddChild("errors", S2sNamespaces.DialbackFeature);
+                OfferStreamManagement(features);
             }
         }
+        else OfferStreamManagement(features);
         var e = new EventData(session);
         e["origin"] = session;
         e["features"] = features;
         service.Server.FindHost(session.Host)?.Events.Fire("s2s-stream-features", e);
         return features;
+    }
+
+    // Offered with the authentication methods too: after dialback there is no stream restart,
+    // and the peer may enable it once authenticated (XEP-0198 §3).
+    private void OfferStreamManagement(XmlElement features)
+    {
+        if (S2sStreamManagement.WantedFor(service.Server.Config, _session!.Host))
+            features.AddChild("sm", StreamManagementNamespaces.V3).AddChild("optional", StreamManagementNamespaces.V3);
+    }
+
+    private Task<StreamAction> StreamManagement(XmlElement element)
+    {
+        switch (element.Name)
+        {
+            case "enable" when _session!.Established && _handled is null && S2sStreamManagement.WantedFor(service.Server.Config, _session.Host):
+                _handled = 0;
+                connection.Send(new XmlElement("enabled", StreamManagementNamespaces.V3));
+                break;
+            case "enable":
+                var failed = new XmlElement("failed", StreamManagementNamespaces.V3);
+                failed.AddChild("unexpected-request", Namespaces.Stanzas);
+                connection.Send(failed);
+                break;
+            case "r" when _handled is { } h:
+                connection.Send(new XmlElement("a", StreamManagementNamespaces.V3).SetAttribute("h", h.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                break;
+        }
+        return Continue;
     }
 
     private PeerCertificateStatus CertificateFor(string domain) =>
@@ -116,6 +149,8 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
                 return DialbackVerify(element);
             case (S2sNamespaces.Server, "message" or "presence" or "iq"):
                 return StanzaAsync(element);
+            case (StreamManagementNamespaces.V3, _):
+                return StreamManagement(element);
             case (Namespaces.Streams, "error"):
                 _session.Log.Info($"Stream error from {_session.FromHost}: {element.FirstElement()?.Name}");
                 connection.Close();
@@ -229,6 +264,8 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
         }
         ComponentNamespaces.Rename(stanza, S2sNamespaces.Server, Namespaces.Client);
         await service.Server.Router.ProcessAsync(session, stanza);
+        // XEP-0198 §4: counted once its pass is done, so an ack covers only handled stanzas.
+        if (_handled is { } handled) _handled = unchecked(handled + 1);
         return StreamAction.Continue;
     }
 

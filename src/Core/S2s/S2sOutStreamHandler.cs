@@ -1,5 +1,6 @@
 using System.Text;
 using LuaXmpp.Network;
+using LuaXmpp.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
@@ -20,6 +21,7 @@ internal sealed class S2sOutStreamHandler : ITlsAwareStreamHandler
     private readonly ClientConnection _connection;
     private bool _saslSucceeded;
     private bool _triedExternal;
+    private bool _peerOffersSm;
 
     public S2sOutStreamHandler(S2sService service, OutgoingRoute route, S2sSession session)
     {
@@ -77,19 +79,43 @@ internal sealed class S2sOutStreamHandler : ITlsAwareStreamHandler
             case (S2sNamespaces.Dialback, "verify"):
                 _service.OnVerifyAnswer(_session, element);
                 return Continue;
+            case (StreamManagementNamespaces.V3, _):
+                return OnStreamManagement(element);
             default:
                 _session.Log.Debug($"Ignoring <{element.Name} xmlns='{element.Namespace}'/> on an outgoing stream");
                 return Continue;
         }
     }
 
+    // XEP-0198 §4: acks for what we sent; nothing flows back on this stream, so our own h is 0.
+    private Task<StreamAction> OnStreamManagement(XmlElement element)
+    {
+        var sm = _route.StreamManagement;
+        switch (element.Name)
+        {
+            case "a" when sm is not null && !sm.Acknowledged(element):
+                return Fail(StreamErrorCondition.UndefinedCondition, "Acknowledged more stanzas than were sent");
+            case "r":
+                _connection.Send(new XmlElement("a", StreamManagementNamespaces.V3).SetAttribute("h", "0"));
+                break;
+            case "failed":
+                _session.Log.Debug($"{_route.To} refused stream management");
+                sm?.Failed();
+                break;
+        }
+        return Continue;
+    }
+
+    private bool WantsStreamManagement => _peerOffersSm && S2sStreamManagement.WantedFor(_service.Server.Config, _route.From);
+
     private Task<StreamAction> OnFeatures(XmlElement features)
     {
         if (_session.Established) return Continue;
+        _peerOffersSm |= features.Element("sm", StreamManagementNamespaces.V3) is not null;
         if (_saslSucceeded)
         {
             _service.Authenticated(_session, _route.To, "EXTERNAL");
-            _route.OnEstablished();
+            _route.OnEstablished(WantsStreamManagement);
             return Continue;
         }
         if (!_connection.IsSecure && features.Element("starttls", Namespaces.Tls) is not null)
@@ -155,7 +181,7 @@ internal sealed class S2sOutStreamHandler : ITlsAwareStreamHandler
         if (result.GetAttribute("type") == "valid")
         {
             _service.Authenticated(_session, _route.To, "dialback");
-            _route.OnEstablished();
+            _route.OnEstablished(WantsStreamManagement);
             return Continue;
         }
         _session.Log.Warn($"{_route.To} refused our dialback key");

@@ -199,9 +199,29 @@ public sealed class S2sService
         return e;
     }
 
+    /// <summary>
+    /// XEP-0198: stanzas a cut connection's peer never acknowledged are sent again over a new
+    /// connection when smacks_s2s_resend is on (they may arrive twice then), else bounced with
+    /// recipient-unavailable, as Prosody's mod_smacks does.
+    /// </summary>
+    internal void Unacknowledged(OutgoingRoute route, IReadOnlyList<XmlElement> stanzas)
+    {
+        bool resend = !_stopping && Server.Config.GetBoolean(route.From, "smacks_s2s_resend", false);
+        Log.Info($"{stanzas.Count} stanzas to {route.To} were not acknowledged when the connection ended; {(resend ? "sending them again" : "bouncing them")}");
+        if (!resend)
+        {
+            Bounce(route.From, stanzas, new StanzaError("cancel", "recipient-unavailable", "Server-to-server connection lost"));
+            return;
+        }
+        foreach (var stanza in stanzas) Route(route.From, route.To, stanza);
+    }
+
+    private bool _stopping;
+
     /// <summary>Closes every s2s stream (shutdown).</summary>
     public void CloseAll(StreamErrorCondition condition, string reason)
     {
+        _stopping = true;
         foreach (var session in _sessions.ToArray()) session.Connection.Close(condition, reason);
     }
 }

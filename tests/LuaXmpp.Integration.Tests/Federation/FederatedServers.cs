@@ -22,12 +22,22 @@ public sealed class FederatedServers : IAsyncDisposable
 
     private readonly string _directory;
 
-    private FederatedServers(string directory, IReadOnlyList<ServerProcess> servers, IReadOnlyList<FederationMember> members)
+    private readonly IReadOnlyDictionary<string, int> _s2sPorts;
+
+    private FederatedServers(string directory, IReadOnlyList<ServerProcess> servers, IReadOnlyList<FederationMember> members, IReadOnlyDictionary<string, int> s2sPorts)
     {
         _directory = directory;
         Servers = servers;
         Members = members;
+        _s2sPorts = s2sPorts;
     }
+
+    /// <summary>The s2s port a domain's server listens on.</summary>
+    public int S2sPort(string domain) => _s2sPorts[domain];
+
+    /// <summary>The default modules of a federation member (dialback as Prosody needs it listed).</summary>
+    public static readonly string[] Modules =
+        ["roster", "saslauth", "tls", "dialback", "disco", "ping", "register", "time", "version", "uptime", "offline"];
 
     public IReadOnlyList<ServerProcess> Servers { get; }
 
@@ -41,7 +51,8 @@ public sealed class FederatedServers : IAsyncDisposable
     /// <param name="peersOf">The domains a member gets resolver records for (null: every other member).</param>
     public static async Task<FederatedServers> StartAsync(IReadOnlyList<FederationMember> members, bool useCa,
         IReadOnlyDictionary<string, int>? extraRecords = null, Action<FederationMember, ServerConfig>? configure = null,
-        Func<FederationMember, string[]?>? peersOf = null)
+        Func<FederationMember, string[]?>? peersOf = null, IReadOnlyDictionary<string, int>? recordPorts = null,
+        IReadOnlyDictionary<string, string>? plugins = null)
     {
         var directory = Directory.CreateTempSubdirectory("luaxmpp-federation-").FullName;
         var ca = useCa ? await FederationCertificates.CreateCaAsync(directory) : null;
@@ -54,7 +65,8 @@ public sealed class FederatedServers : IAsyncDisposable
             {
                 var member = members[i];
                 var known = peersOf?.Invoke(member);
-                var peers = ports.Where(p => p.Key != member.Domain && (known is null || known.Contains(p.Key))).ToList();
+                var peers = ports.Where(p => p.Key != member.Domain && (known is null || known.Contains(p.Key)))
+                    .Select(p => KeyValuePair.Create(p.Key, recordPorts?.GetValueOrDefault(p.Key) is > 0 and var port ? port : p.Value)).ToList();
                 if (!member.Flavor.IsProsody && extraRecords is not null) peers.AddRange(extraRecords);
                 var server = await ServerProcess.CreateAsync(null, config =>
                 {
@@ -63,8 +75,7 @@ public sealed class FederatedServers : IAsyncDisposable
                         .Set("s2s_interfaces", ServerConfig.LuaList("127.0.0.1"))
                         .Set("use_ipv6", "false")
                         .Set("unbound", Unbound(peers, member.Flavor.IsProsody))
-                        .Set("modules_enabled", ServerConfig.LuaList(
-                            "roster", "saslauth", "tls", "dialback", "disco", "ping", "register", "time", "version", "uptime", "offline"));
+                        .Set("modules_enabled", ServerConfig.LuaList(Modules));
                     configure?.Invoke(member, config);
                 }, member.Flavor);
                 servers.Add(server);
@@ -72,11 +83,17 @@ public sealed class FederatedServers : IAsyncDisposable
                 await FederationCertificates.CreateLeafAsync(certs, member.Domain, ca);
                 server.Config.Set("certificates", ServerConfig.Lua(certs));
                 if (ca is not null) server.Config.Set("ssl", $"{{ cafile = {ServerConfig.Lua(ca)} }}");
+                if (plugins is not null && !member.Flavor.IsProsody)
+                {
+                    var pluginDirectory = Directory.CreateDirectory(Path.Combine(server.Directory, "plugins")).FullName;
+                    foreach (var (name, source) in plugins) await File.WriteAllTextAsync(Path.Combine(pluginDirectory, $"mod_{name}.lua"), source);
+                    server.Config.Set("plugin_paths", ServerConfig.LuaList(pluginDirectory));
+                }
                 await server.WriteConfigAsync();
                 await server.RegisterAsync(User, Password);
             }
             foreach (var server in servers) await server.StartAsync();
-            return new FederatedServers(directory, servers, members);
+            return new FederatedServers(directory, servers, members, ports);
         }
         catch
         {
