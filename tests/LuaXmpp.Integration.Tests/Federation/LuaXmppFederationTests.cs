@@ -19,6 +19,23 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
     private const string B = "b.localhost";
     private const int S2sTimeoutSeconds = 6;
 
+    // A Lua module on Prosody's s2s events: logs the session as Lua sees it, watches
+    // route/remote before the core takes it, and adds a stream feature for incoming streams.
+    private const string ProbeModule = """
+        local function describe(s)
+            return ("type=%s from=%s to=%s direction=%s secure=%s chain=%s"):format(tostring(s.type), tostring(s.from_host),
+                tostring(s.to_host), tostring(s.direction), tostring(s.secure), tostring(s.cert_chain_status));
+        end
+        module:hook("s2sout-established", function (event) module:log("info", "probe s2sout-established %s", describe(event.session)); end);
+        module:hook("s2sin-established", function (event) module:log("info", "probe s2sin-established %s", describe(event.session)); end);
+        module:hook("route/remote", function (event)
+            module:log("info", "probe route/remote %s->%s %s", event.from_host, event.to_host, event.stanza.name);
+        end, 10);
+        module:hook("s2s-stream-features", function (event)
+            event.features:tag("probe", { xmlns = "urn:test:s2s-probe" }):up();
+        end);
+        """;
+
     public sealed class Pair : IAsyncLifetime
     {
         // Nothing listens on ClosedPort; SilentListener accepts (the kernel completes the
@@ -39,7 +56,10 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
             };
             Servers = await FederatedServers.StartAsync(
                 [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(B, ServerFlavor.LuaXmpp)],
-                useCa: false, records, (_, config) => config.Set("s2s_timeout", S2sTimeoutSeconds.ToString()));
+                useCa: false, records, (_, config) => config
+                    .Set("s2s_timeout", S2sTimeoutSeconds.ToString())
+                    .Set("modules_enabled", ServerConfig.LuaList([.. FederatedServers.Modules, "s2s_probe"])),
+                plugins: new Dictionary<string, string> { ["s2s_probe"] = ProbeModule });
         }
 
         public async Task DisposeAsync()
@@ -65,8 +85,13 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
             Assert.StartsWith("user@a.localhost/", r.String("b_saw_presence_from"));
         });
         // Self-signed certificates verify nowhere: each direction was authenticated by dialback.
-        Assert.True(await ServerLog.ContainsAsync(pair.Servers[A], $"Outgoing s2s connection {A}->{B} complete (dialback)"));
-        Assert.True(await ServerLog.ContainsAsync(pair.Servers[A], $"Incoming s2s connection {B}->{A} complete (dialback)"));
+        var a = pair.Servers[A];
+        Assert.True(await ServerLog.ContainsAsync(a, $"Outgoing s2s connection {A}->{B} complete (dialback)"), a.Describe());
+        Assert.True(await ServerLog.ContainsAsync(a, $"Incoming s2s connection {B}->{A} complete (dialback)"), a.Describe());
+        // Lua modules saw Prosody's events with Prosody's session shape.
+        Assert.True(await ServerLog.ContainsAsync(a, $"probe s2sout-established type=s2sout from={A} to={B} direction=outgoing secure=true chain=invalid"), a.Describe());
+        Assert.True(await ServerLog.ContainsAsync(a, $"probe s2sin-established type=s2sin from={B} to={A} direction=incoming secure=true chain=invalid"), a.Describe());
+        Assert.True(await ServerLog.ContainsAsync(a, $"probe route/remote {A}->{B} message"), a.Describe());
     }
 
     [Fact]
@@ -101,7 +126,10 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
         await using var raw = await RawXmppClient.ConnectAsync(port);
         await raw.SendAsync($"<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:db='jabber:server:dialback' " +
             $"xmlns:stream='http://etherx.jabber.org/streams' from='{A}' to='{B}' version='1.0'>");
-        await raw.ReadUntilAsync(t => t.Contains("</stream:features>"), "stream features");
+        var features = await raw.ReadUntilAsync(t => t.Contains("</stream:features>"), "stream features");
+        // STARTTLS is required first; a Lua module's s2s-stream-features addition is there too.
+        Assert.Contains("urn:ietf:params:xml:ns:xmpp-tls", features);
+        Assert.Contains("urn:test:s2s-probe", features);
         await raw.SendAsync($"<message from='mallory@{A}' to='user@{B}' type='chat'><body>forged</body></message>");
         await raw.ReadUntilAsync(t => t.Contains("</stream:stream>"), "the stream error");
         Assert.Contains("<not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'", raw.Received.Replace('"', '\''));
