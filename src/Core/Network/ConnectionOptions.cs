@@ -8,6 +8,9 @@ public sealed record ConnectionOptions
     /// <summary>XEP-0368: TLS from the first byte.</summary>
     public bool DirectTls { get; init; }
 
+    /// <summary>The service name listeners log under (Prosody's portmanager names); null: c2s.</summary>
+    public string? Service { get; init; }
+
     /// <summary>The certificate for a host name (SNI or the stream's 'to'); null when the host has none.</summary>
     public required Func<string?, X509Certificate2?> CertificateFor { get; init; }
 

@@ -148,13 +148,13 @@ internal sealed class OutgoingRoute
             foreach (var endpoint in endpoints)
             {
                 if (token.IsCancellationRequested) return;
-                var socket = await TryConnectAsync(endpoint, token).ConfigureAwait(false);
+                var socket = await TryConnectAsync(endpoint.EndPoint, token).ConfigureAwait(false);
                 if (socket is null)
                 {
-                    failure = $"could not connect to {To} at {endpoint}";
+                    failure = $"could not connect to {To} at {endpoint.EndPoint}";
                     continue;
                 }
-                await RunAsync(socket).ConfigureAwait(false);
+                await RunAsync(socket, endpoint.DirectTls).ConfigureAwait(false);
                 return;
             }
         }
@@ -183,12 +183,14 @@ internal sealed class OutgoingRoute
         }
     }
 
-    private async Task RunAsync(Socket socket)
+    private async Task RunAsync(Socket socket, bool directTls)
     {
         ClientConnection connection;
         try
         {
-            connection = new ClientConnection(socket, _service.Loop, _service.OutgoingOptions(To));
+            connection = new ClientConnection(socket, _service.Loop, _service.OutgoingOptions(To) with { DirectTls = directTls });
+            // Our certificate is picked by our host's name, also for a handshake before any stream.
+            connection.ServerName = From;
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {

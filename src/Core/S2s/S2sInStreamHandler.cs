@@ -40,7 +40,9 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
             _session = new S2sSession(false, host.Name, connection, e => service.Server.Router.Route(host.Session, e)) { FromHost = from };
             connection.ServerName = host.Name;
             service.Created(_session);
-            _session.Log.Info($"Incoming s2s connection from {connection.RemoteAddress}{(from is null ? "" : " for " + from)}");
+            _session.Log.Info($"Incoming s2s connection from {connection.RemoteAddress}{(from is null ? "" : " for " + from)}{(connection.IsSecure ? " (direct TLS)" : "")}");
+            // XEP-0368: a direct TLS connection was secured before its first stream header.
+            if (connection.IsSecure) OnTlsEstablished();
         }
         else if (_session.ToHost != host.Name)
         {

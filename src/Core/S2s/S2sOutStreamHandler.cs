@@ -31,7 +31,9 @@ internal sealed class S2sOutStreamHandler : ITlsAwareStreamHandler
         _connection = session.Connection;
         _connection.ServerName = route.From;
         _service.Created(session);
-        SendHeader();
+        // XEP-0368: on a direct TLS connection the handshake is already done.
+        if (_connection.IsSecure) OnTlsEstablished();
+        else SendHeader();
     }
 
     private void SendHeader()

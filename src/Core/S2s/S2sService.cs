@@ -62,6 +62,7 @@ public sealed class S2sService
     /// <summary>Options for an incoming connection on s2s_ports.</summary>
     public ConnectionOptions IncomingOptions(ConnectionOptions baseOptions) => baseOptions with
     {
+        Service = "s2s",
         CertificateFor = _certificateFor,
         RequestPeerCertificate = true,
         UnauthenticatedStanzaLimit = Settings.UnauthenticatedStanzaSizeLimit,

@@ -346,14 +346,18 @@ public sealed class ServerHost : IAsyncDisposable
         var certificates = _certificates!;
         var service = _s2s = new S2sService(server, S2sSettings.From(_config), StaticDnsRecords.From(_config, w => _log.Warn(w)), certificates.For, certificates.Has);
         await _loop!.InvokeAsync(service.Attach);
-        var endpoints = ListenerOptions.Service(_config, "s2s", [S2sResolver.DefaultPort], ListenerOptions.GlobalInterfaces(_config), out var error);
+        var interfaces = ListenerOptions.GlobalInterfaces(_config);
+        var plain = ListenerOptions.Service(_config, "s2s", [S2sResolver.DefaultPort], interfaces, out var error);
+        // XEP-0368: s2s_direct_tls_ports (none by default, as in Prosody 0.12).
+        var direct = error is null ? ListenerOptions.Service(_config, "s2s_direct_tls", [], interfaces, out error) : [];
         if (error is not null) throw new OperatorException(new(error, ExitCodes.BadConfig));
         var options = service.IncomingOptions(new ConnectionOptions { CertificateFor = certificates.For, MaxSendBufferBytes = MaxSendBufferBytes() });
-        foreach (var endpoint in endpoints)
+        foreach (var endpoint in plain.Concat(direct))
         {
             try
             {
-                var listener = new ConnectionListener(endpoint.EndPoint, _loop!, options, service.CreateIncomingHandler);
+                var listener = new ConnectionListener(endpoint.EndPoint, _loop!, options with { DirectTls = endpoint.Option == "s2s_direct_tls_ports" },
+                    service.CreateIncomingHandler);
                 listener.Start();
                 _listeners.Add(listener);
             }

@@ -7,7 +7,8 @@ namespace LuaXmpp.Tests.Federation;
 /// <summary>
 /// With certificates from a CA every server trusts (ssl.cafile) and s2s_secure_auth = true,
 /// servers authenticate each other with SASL EXTERNAL (XEP-0178) after STARTTLS, never with
-/// dialback: LuaXmpp ↔ LuaXmpp and LuaXmpp ↔ Prosody 0.12.3, both directions.
+/// dialback: LuaXmpp ↔ LuaXmpp (one of them reachable only over direct TLS, XEP-0368) and
+/// LuaXmpp ↔ Prosody 0.12.3, both directions.
 /// </summary>
 public sealed class CertificateFederationTests(CertificateFederationTests.Trio trio) : IClassFixture<CertificateFederationTests.Trio>
 {
@@ -24,7 +25,9 @@ public sealed class CertificateFederationTests(CertificateFederationTests.Trio t
                 [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(C, ServerFlavor.LuaXmpp), new FederationMember(P, ServerFlavor.Prosody)],
                 useCa: true, configure: (_, config) => config.Set("s2s_secure_auth", "true"),
                 // The Prosody member knows A only (one resolver record, see FederatedServers).
-                peersOf: member => member.Flavor.IsProsody ? [A] : null);
+                peersOf: member => member.Flavor.IsProsody ? [A] : null,
+                // C is reachable only over direct TLS (XEP-0368).
+                directTls: [C]);
 
         public async Task DisposeAsync()
         {
@@ -33,10 +36,12 @@ public sealed class CertificateFederationTests(CertificateFederationTests.Trio t
     }
 
     [Fact]
-    public async Task Two_LuaXmpp_servers_authenticate_with_certificates()
+    public async Task Two_LuaXmpp_servers_authenticate_with_certificates_one_over_direct_tls()
     {
         (await trio.Servers.RunAsync(A, C, "--steps", "chat,ping,disco")).AssertOk();
         var a = trio.Servers[A];
+        var c = trio.Servers[C];
+        Assert.True(await ServerLog.ContainsAsync(c, $"Incoming s2s connection from 127.0.0.1 for {A} (direct TLS)"), c.Describe());
         Assert.True(await ServerLog.ContainsAsync(a, $"Outgoing s2s connection {A}->{C} complete (EXTERNAL)"), a.Describe());
         Assert.True(await ServerLog.ContainsAsync(a, $"Incoming s2s connection {C}->{A} complete (EXTERNAL)"), a.Describe());
     }

@@ -52,11 +52,11 @@ public sealed class FederatedServers : IAsyncDisposable
     public static async Task<FederatedServers> StartAsync(IReadOnlyList<FederationMember> members, bool useCa,
         IReadOnlyDictionary<string, int>? extraRecords = null, Action<FederationMember, ServerConfig>? configure = null,
         Func<FederationMember, string[]?>? peersOf = null, IReadOnlyDictionary<string, int>? recordPorts = null,
-        IReadOnlyDictionary<string, string>? plugins = null)
+        IReadOnlyDictionary<string, string>? plugins = null, IReadOnlyCollection<string>? directTls = null)
     {
         var directory = Directory.CreateTempSubdirectory("luaxmpp-federation-").FullName;
         var ca = useCa ? await FederationCertificates.CreateCaAsync(directory) : null;
-        var s2sPorts = FreePorts.Take(members.Count);
+        var s2sPorts = FreePorts.Take(members.Count * 2);
         var ports = members.Select((m, i) => (m.Domain, Port: s2sPorts[i])).ToDictionary(p => p.Domain, p => p.Port);
         var servers = new List<ServerProcess>();
         try
@@ -67,6 +67,10 @@ public sealed class FederatedServers : IAsyncDisposable
                 var known = peersOf?.Invoke(member);
                 var peers = ports.Where(p => p.Key != member.Domain && (known is null || known.Contains(p.Key)))
                     .Select(p => KeyValuePair.Create(p.Key, recordPorts?.GetValueOrDefault(p.Key) is > 0 and var port ? port : p.Value)).ToList();
+                // XEP-0368: a LuaXmpp member finds a direct-TLS peer only through _xmpps-server._tcp.
+                var direct = member.Flavor.IsProsody ? [] : peers.Where(p => directTls?.Contains(p.Key) == true)
+                    .Select(p => KeyValuePair.Create(p.Key, DirectTlsPort(s2sPorts, members, p.Key))).ToList();
+                peers.RemoveAll(p => direct.Any(d => d.Key == p.Key));
                 if (!member.Flavor.IsProsody && extraRecords is not null) peers.AddRange(extraRecords);
                 var server = await ServerProcess.CreateAsync(null, config =>
                 {
@@ -74,8 +78,9 @@ public sealed class FederatedServers : IAsyncDisposable
                     config.Set("s2s_ports", $"{{ {s2sPorts[i]} }}")
                         .Set("s2s_interfaces", ServerConfig.LuaList("127.0.0.1"))
                         .Set("use_ipv6", "false")
-                        .Set("unbound", Unbound(peers, member.Flavor.IsProsody))
+                        .Set("unbound", Unbound(peers, direct, member.Flavor.IsProsody))
                         .Set("modules_enabled", ServerConfig.LuaList(Modules));
+                    if (directTls?.Contains(member.Domain) == true) config.Set("s2s_direct_tls_ports", $"{{ {s2sPorts[members.Count + i]} }}");
                     configure?.Invoke(member, config);
                 }, member.Flavor);
                 servers.Add(server);
@@ -102,10 +107,14 @@ public sealed class FederatedServers : IAsyncDisposable
         }
     }
 
-    private static string Unbound(IEnumerable<KeyValuePair<string, int>> peers, bool singleStrings)
+    private static int DirectTlsPort(int[] ports, IReadOnlyList<FederationMember> members, string domain) =>
+        ports[members.Count + members.ToList().FindIndex(m => m.Domain == domain)];
+
+    private static string Unbound(IEnumerable<KeyValuePair<string, int>> peers, IEnumerable<KeyValuePair<string, int>> directTlsPeers, bool singleStrings)
     {
-        var zones = peers.Select(p => $"_xmpp-server._tcp.{p.Key}. static").ToArray();
-        var data = peers.Select(p => $"_xmpp-server._tcp.{p.Key}. 60 IN SRV 0 0 {p.Value} {p.Key}.").ToArray();
+        var records = peers.Select(p => ("_xmpp-server", p.Key, p.Value)).Concat(directTlsPeers.Select(p => ("_xmpps-server", p.Key, p.Value))).ToList();
+        var zones = records.Select(r => $"{r.Item1}._tcp.{r.Item2}. static").ToArray();
+        var data = records.Select(r => $"{r.Item1}._tcp.{r.Item2}. 60 IN SRV 0 0 {r.Item3} {r.Item2}.").ToArray();
         if (singleStrings && zones.Length > 1) throw new ArgumentException("a Prosody member can have one peer (lua-unbound takes no lists)");
         string Value(string[] items) => singleStrings ? ServerConfig.Lua(items.Single()) : ServerConfig.LuaList(items);
         return $"{{ options = {{ [\"local-zone:\"] = {Value(zones)}; [\"local-data:\"] = {Value(data)} }} }}";
