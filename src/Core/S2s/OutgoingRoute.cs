@@ -56,7 +56,8 @@ internal sealed class OutgoingRoute
 
     public void Send(XmlElement stanza)
     {
-        if (Session is { Established: true }) Transmit(stanza);
+        // A closed connection whose end has not reached the loop yet: kept, and routed anew in OnClosed.
+        if (Session is { Established: true } session && !session.Connection.IsClosed) Transmit(stanza);
         else _queue.Add(stanza);
     }
 
@@ -103,9 +104,13 @@ internal sealed class OutgoingRoute
             End(HadStream ? Timeout(reason) : NotFound(reason), reason);
             return;
         }
+        var unsent = _queue.ToArray();
+        _queue.Clear();
         End(null, reason);
         var unacked = _sm?.TakeUnacknowledged() ?? [];
         if (unacked.Count > 0) _service.Unacknowledged(this, unacked);
+        // Never written, so never seen by the peer: a new connection takes them, in order.
+        foreach (var stanza in unsent) _service.Route(From, To, stanza);
     }
 
     public void Fail(StanzaError error, string reason, StreamErrorCondition? streamError = null)
