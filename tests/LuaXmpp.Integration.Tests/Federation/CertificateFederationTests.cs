@@ -16,23 +16,15 @@ public sealed class CertificateFederationTests(CertificateFederationTests.Trio t
     private const string C = "c.localhost";
     private const string P = "p.localhost";
 
-    public sealed class Trio : IAsyncLifetime
+    public sealed class Trio : FederationFixture
     {
-        public FederatedServers Servers { get; private set; } = null!;
-
-        public async Task InitializeAsync() =>
-            Servers = await FederatedServers.StartAsync(
-                [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(C, ServerFlavor.LuaXmpp), new FederationMember(P, ServerFlavor.Prosody)],
-                useCa: true, configure: (_, config) => config.Set("s2s_secure_auth", "true"),
-                // The Prosody member knows A only (one resolver record, see FederatedServers).
-                peersOf: member => member.Flavor.IsProsody ? [A] : null,
-                // C is reachable only over direct TLS (XEP-0368).
-                directTls: [C]);
-
-        public async Task DisposeAsync()
-        {
-            if (Servers is not null) await Servers.DisposeAsync();
-        }
+        protected override Task<FederatedServers> StartAsync() => FederatedServers.StartAsync(
+            [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(C, ServerFlavor.LuaXmpp), new FederationMember(P, ServerFlavor.Prosody)],
+            useCa: true, configure: (_, config) => config.Set("s2s_secure_auth", "true"),
+            // The Prosody member knows A only (one resolver record, see FederatedServers).
+            peersOf: member => member.Flavor.IsProsody ? [A] : null,
+            // C is reachable only over direct TLS (XEP-0368).
+            directTls: [C]);
     }
 
     [Fact]

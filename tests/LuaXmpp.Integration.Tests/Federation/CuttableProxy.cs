@@ -8,6 +8,11 @@ namespace LuaXmpp.Tests.Federation;
 /// middle of a stream, as a failing network would: once armed, it closes every relayed
 /// connection (both sides) when the bytes relayed towards the server pass a threshold.
 /// </summary>
+/// <remarks>
+/// Unlike Reliability's CuttingProxy, which plans one random cut per connection when it opens,
+/// this one cuts a connection that is already established, at a point the test chooses when
+/// it chooses: the s2s route is opened first, then cut in the middle of a burst.
+/// </remarks>
 public sealed class CuttableProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);

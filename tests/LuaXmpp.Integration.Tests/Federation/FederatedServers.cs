@@ -1,4 +1,5 @@
 using LuaXmpp.Tests.Fixtures;
+using Xunit;
 
 namespace LuaXmpp.Tests.Federation;
 
@@ -140,5 +141,20 @@ public sealed class FederatedServers : IAsyncDisposable
         catch (IOException)
         {
         }
+    }
+}
+
+/// <summary>A class fixture: one set of federated servers shared by a test class's cases.</summary>
+public abstract class FederationFixture : IAsyncLifetime
+{
+    public FederatedServers Servers { get; private set; } = null!;
+
+    protected abstract Task<FederatedServers> StartAsync();
+
+    public virtual async Task InitializeAsync() => Servers = await StartAsync();
+
+    public virtual async Task DisposeAsync()
+    {
+        if (Servers is not null) await Servers.DisposeAsync();
     }
 }

@@ -36,7 +36,7 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
         end);
         """;
 
-    public sealed class Pair : IAsyncLifetime
+    public sealed class Pair : FederationFixture
     {
         // Nothing listens on ClosedPort; SilentListener accepts (the kernel completes the
         // handshake) and never says a word, so a stream to it can only time out.
@@ -44,9 +44,7 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
 
         public TcpListener SilentListener { get; } = new(IPAddress.Loopback, 0);
 
-        public FederatedServers Servers { get; private set; } = null!;
-
-        public async Task InitializeAsync()
+        protected override Task<FederatedServers> StartAsync()
         {
             SilentListener.Start();
             var records = new Dictionary<string, int>
@@ -54,7 +52,7 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
                 ["closed.localhost"] = ClosedPort,
                 ["silent.localhost"] = ((IPEndPoint)SilentListener.LocalEndpoint).Port,
             };
-            Servers = await FederatedServers.StartAsync(
+            return FederatedServers.StartAsync(
                 [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(B, ServerFlavor.LuaXmpp)],
                 useCa: false, records, (_, config) => config
                     .Set("s2s_timeout", S2sTimeoutSeconds.ToString())
@@ -62,9 +60,9 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
                 plugins: new Dictionary<string, string> { ["s2s_probe"] = ProbeModule });
         }
 
-        public async Task DisposeAsync()
+        public override async Task DisposeAsync()
         {
-            if (Servers is not null) await Servers.DisposeAsync();
+            await base.DisposeAsync();
             SilentListener.Stop();
         }
     }

@@ -15,18 +15,10 @@ public sealed class ProsodyFederationTests(ProsodyFederationTests.Pair pair) : I
     private const string A = "a.localhost";
     private const string P = "p.localhost";
 
-    public sealed class Pair : IAsyncLifetime
+    public sealed class Pair : FederationFixture
     {
-        public FederatedServers Servers { get; private set; } = null!;
-
-        public async Task InitializeAsync() =>
-            Servers = await FederatedServers.StartAsync(
-                [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(P, ServerFlavor.Prosody)], useCa: false);
-
-        public async Task DisposeAsync()
-        {
-            if (Servers is not null) await Servers.DisposeAsync();
-        }
+        protected override Task<FederatedServers> StartAsync() => FederatedServers.StartAsync(
+            [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(P, ServerFlavor.Prosody)], useCa: false);
     }
 
     [Fact]

@@ -15,28 +15,27 @@ public sealed class SmFederationTests(SmFederationTests.Pair pair) : IClassFixtu
     private const string A = "a.localhost";
     private const string B = "b.localhost";
 
-    public sealed class Pair : IAsyncLifetime
+    public sealed class Pair : FederationFixture
     {
         public CuttableProxy Proxy { get; } = new();
 
-        public FederatedServers Servers { get; private set; } = null!;
-
-        public async Task InitializeAsync()
+        protected override async Task<FederatedServers> StartAsync()
         {
-            Servers = await FederatedServers.StartAsync(
+            var servers = await FederatedServers.StartAsync(
                 [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(B, ServerFlavor.LuaXmpp)],
                 useCa: false,
                 configure: (_, config) => config
                     .Set("modules_enabled", ServerConfig.LuaList([.. FederatedServers.Modules, "smacks"]))
                     .Set("smacks_s2s_resend", "true"),
                 recordPorts: new Dictionary<string, int> { [B] = Proxy.Port });
-            Proxy.TargetPort = Servers.S2sPort(B);
+            Proxy.TargetPort = servers.S2sPort(B);
             Proxy.Start();
+            return servers;
         }
 
-        public async Task DisposeAsync()
+        public override async Task DisposeAsync()
         {
-            if (Servers is not null) await Servers.DisposeAsync();
+            await base.DisposeAsync();
             await Proxy.DisposeAsync();
         }
     }
