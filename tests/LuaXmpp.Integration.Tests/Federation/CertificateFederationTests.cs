@@ -8,23 +8,27 @@ namespace LuaXmpp.Tests.Federation;
 /// With certificates from a CA every server trusts (ssl.cafile) and s2s_secure_auth = true,
 /// servers authenticate each other with SASL EXTERNAL (XEP-0178) after STARTTLS, never with
 /// dialback: LuaXmpp ↔ LuaXmpp (one of them reachable only over direct TLS, XEP-0368) and
-/// LuaXmpp ↔ Prosody 0.12.3, both directions.
+/// LuaXmpp ↔ Prosody 0.12.3, both directions; a server whose certificate does not verify is refused.
 /// </summary>
 public sealed class CertificateFederationTests(CertificateFederationTests.Trio trio) : IClassFixture<CertificateFederationTests.Trio>
 {
     private const string A = "a.localhost";
     private const string C = "c.localhost";
     private const string P = "p.localhost";
+    private const string D = "d.localhost";
 
     public sealed class Trio : FederationFixture
     {
         protected override Task<FederatedServers> StartAsync() => FederatedServers.StartAsync(
-            [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(C, ServerFlavor.LuaXmpp), new FederationMember(P, ServerFlavor.Prosody)],
+            [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(C, ServerFlavor.LuaXmpp), new FederationMember(P, ServerFlavor.Prosody),
+             new FederationMember(D, ServerFlavor.LuaXmpp)],
             useCa: true, configure: (_, config) => config.Set("s2s_secure_auth", "true"),
             // The Prosody member knows A only (one resolver record, see FederatedServers).
-            peersOf: member => member.Flavor.IsProsody ? [A] : null,
+            peersOf: member => member.Flavor.IsProsody || member.Domain == D ? [A] : null,
             // C is reachable only over direct TLS (XEP-0368).
-            directTls: [C]);
+            directTls: [C],
+            // D's certificate is self-signed: only dialback could authenticate it, which secure auth forbids.
+            selfSigned: [D]);
     }
 
     [Fact]
@@ -45,5 +49,17 @@ public sealed class CertificateFederationTests(CertificateFederationTests.Trio t
         var a = trio.Servers[A];
         Assert.True(await ServerLog.ContainsAsync(a, $"Outgoing s2s connection {A}->{P} complete (EXTERNAL)"), a.Describe());
         Assert.True(await ServerLog.ContainsAsync(a, $"Incoming s2s connection {P}->{A} complete (EXTERNAL)"), a.Describe());
+    }
+
+    [Fact]
+    public async Task With_s2s_secure_auth_a_server_whose_certificate_does_not_verify_is_refused()
+    {
+        // D's user writes to A: A refuses D's dialback (secure auth), so the message bounces at D.
+        var result = await trio.Servers.RunAsync(D, A, "--steps", "bounce", "--unreachable", A);
+        result.AssertOk().Check(r => Assert.Equal("remote-server-not-found", r.String("bounce_condition")));
+        var a = trio.Servers[A];
+        Assert.True(await ServerLog.ContainsAsync(a, $"Refusing dialback from {D}"), a.Describe());
+        // A itself carries on with its verified peers.
+        (await trio.Servers.RunAsync(A, C, "--steps", "ping")).AssertOk();
     }
 }

@@ -50,10 +50,12 @@ public sealed class FederatedServers : IAsyncDisposable
     /// <param name="extraRecords">More "local-data:" SRV records for LuaXmpp members (domain → port).</param>
     /// <param name="configure">Further config for every member.</param>
     /// <param name="peersOf">The domains a member gets resolver records for (null: every other member).</param>
+    /// <param name="selfSigned">Members whose certificate is self-signed even when the others' come from the CA.</param>
     public static async Task<FederatedServers> StartAsync(IReadOnlyList<FederationMember> members, bool useCa,
         IReadOnlyDictionary<string, int>? extraRecords = null, Action<FederationMember, ServerConfig>? configure = null,
         Func<FederationMember, string[]?>? peersOf = null, IReadOnlyDictionary<string, int>? recordPorts = null,
-        IReadOnlyDictionary<string, string>? plugins = null, IReadOnlyCollection<string>? directTls = null)
+        IReadOnlyDictionary<string, string>? plugins = null, IReadOnlyCollection<string>? directTls = null,
+        IReadOnlyCollection<string>? selfSigned = null)
     {
         var directory = Directory.CreateTempSubdirectory("luaxmpp-federation-").FullName;
         var ca = useCa ? await FederationCertificates.CreateCaAsync(directory) : null;
@@ -86,7 +88,7 @@ public sealed class FederatedServers : IAsyncDisposable
                 }, member.Flavor);
                 servers.Add(server);
                 var certs = Path.Combine(server.Directory, "certs");
-                await FederationCertificates.CreateLeafAsync(certs, member.Domain, ca);
+                await FederationCertificates.CreateLeafAsync(certs, member.Domain, selfSigned?.Contains(member.Domain) == true ? null : ca);
                 server.Config.Set("certificates", ServerConfig.Lua(certs));
                 if (ca is not null) server.Config.Set("ssl", $"{{ cafile = {ServerConfig.Lua(ca)} }}");
                 if (plugins is not null && !member.Flavor.IsProsody)
