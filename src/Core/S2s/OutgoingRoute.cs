@@ -18,6 +18,10 @@ internal sealed class OutgoingRoute
 {
     private static readonly TimeSpan ConnectAttemptTimeout = TimeSpan.FromSeconds(10);
 
+    // Stanzas held while the connection is set up: beyond this, a sender flooding an unreachable
+    // domain gets resource-constraint bounces instead of growing our memory until s2s_timeout.
+    private const int MaxQueued = 10_000;
+
     private readonly S2sService _service;
     private readonly List<XmlElement> _queue = new();
     private readonly List<XmlElement> _pendingVerifies = new();
@@ -58,7 +62,8 @@ internal sealed class OutgoingRoute
     {
         // A closed connection whose end has not reached the loop yet: kept, and routed anew in OnClosed.
         if (Session is { Established: true } session && !session.Connection.IsClosed) Transmit(stanza);
-        else _queue.Add(stanza);
+        else if (_queue.Count < MaxQueued) _queue.Add(stanza);
+        else _service.Bounce(From, [stanza], StanzaError.ResourceConstraint($"Too many stanzas waiting for the connection to {To}"));
     }
 
     private void Transmit(XmlElement stanza)
