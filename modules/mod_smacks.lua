@@ -28,6 +28,7 @@
 --                                              s2s connection go again over a new one, else bounce
 
 local st = require "util.stanza";
+local errors = require "util.error";
 local new_id = require "util.id".short;
 local sessionmanager = require "core.sessionmanager";
 local sm = require "luaxmpp.checked";
@@ -215,11 +216,13 @@ local function forget_hibernating(session)
 	return found;
 end
 
+-- Whatever watchdog the session holds now: ours, or one a module put in its place (mod_cloud_notify
+-- installs a util.watchdog), so only the util.watchdog method, cancel, is called.
 local function stop_watchdog(session)
 	local watchdog = session.hibernating_watchdog;
 	if watchdog then
 		session.hibernating_watchdog = nil;
-		watchdog:stop();
+		watchdog:cancel();
 	end
 end
 
@@ -281,18 +284,23 @@ module:hook("stream-features", function (event)
 	end
 end);
 
-local function handle_enable(session, stanza, xmlns)
+local function sm_error(condition, text, context)
+	return errors.new({ type = "cancel", condition = condition, text = text }, context or {});
+end
+
+-- XEP-0198 §3 <enable/>, for the nonza and for Bind 2's inline enable (mod_sasl2_sm calls it as
+-- Prosody's mod_smacks exports it): { type = "enabled", id, resume_max, session, finish } or
+-- nil, util.error. Stream management is on once this returns; finish() has nothing left to do.
+function do_enable(session, stanza, xmlns)
+	xmlns = xmlns or stanza.attr.xmlns or xmlns_sm3;
 	if info_of(session) then
-		send_failed(session, xmlns, "unexpected-request", nil, "Stream management is already enabled");
-		return true;
+		return nil, sm_error("unexpected-request", "Stream management is already enabled");
 	end
 	if not session.username then
-		send_failed(session, xmlns, "service-unavailable", nil, "Stream management is not available for this stream");
-		return true;
+		return nil, sm_error("service-unavailable", "Stream management is not available for this stream");
 	end
 	if not session.resource then
-		send_failed(session, xmlns, "unexpected-request", nil, "Client must bind a resource before enabling stream management");
-		return true;
+		return nil, sm_error("unexpected-request", "Client must bind a resource before enabling stream management");
 	end
 
 	local resume = stanza.attr.resume == "true" or stanza.attr.resume == "1";
@@ -315,8 +323,20 @@ local function handle_enable(session, stanza, xmlns)
 		session.smacks_max = max;
 	end
 	session.log("debug", "Stream management enabled (%s)%s", xmlns, resume and ", resumable" or "");
+	return {
+		type = "enabled", id = token, resume_max = max and tostring(max) or nil, session = session,
+		finish = function() end,
+	};
+end
+
+local function handle_enable(session, stanza, xmlns)
+	local enabled, err = do_enable(session, stanza, xmlns);
+	if not enabled then
+		send_failed(session, xmlns, err.condition, nil, err.text);
+		return true;
+	end
 	session.send(st.stanza("enabled", {
-		xmlns = xmlns, id = token, resume = resume and "true" or nil, max = max and tostring(max) or nil,
+		xmlns = xmlns, id = enabled.id, resume = enabled.id and "true" or nil, max = enabled.resume_max,
 	}));
 	return true;
 end
@@ -336,15 +356,23 @@ local function hibernate(session)
 	local thread = rawget(session, "thread");
 	if type(thread) == "table" and thread.state == "ready" then rawset(session, "thread", nil); end
 	local timeout = session.smacks_max or hibernation_time;
-	local watchdog = module:add_timer(timeout, function ()
-		if session.hibernating_watchdog ~= nil and not session.destroyed then
+	-- Shaped like Prosody 0.12's (a util.watchdog: timeout, callback, cancel). mod_cloud_notify
+	-- reads timeout and callback, cancels it and installs a longer util.watchdog that calls the
+	-- callback later, then after the first push one with this timeout again: the callback ends
+	-- the session whichever watchdog calls it, as long as it still hibernates.
+	local function on_timeout()
+		if session.hibernating and not session.destroyed then
 			session.hibernating_watchdog = nil;
 			expire(session, "Hibernating too long");
 		end
-	end);
-	-- mod_cloud_notify (0.12 branch) cancels and replaces this to stretch hibernation.
-	watchdog.cancel = watchdog.stop;
-	session.hibernating_watchdog = watchdog;
+	end
+	local timer = module:add_timer(timeout, on_timeout);
+	session.hibernating_watchdog = {
+		timeout = timeout;
+		callback = on_timeout;
+		cancel = function () timer:stop(); end;
+		reset = function () timer:reschedule(timeout); end;
+	};
 
 	local list = hibernating_by_user[session.username];
 	if not list then list = {}; hibernating_by_user[session.username] = list; end
@@ -386,52 +414,80 @@ end);
 -- <resume/>
 ---------------------------------------------------------------------------------------------
 
-local function handle_resume(session, stanza, xmlns)
+-- The checks before a resumption: the hibernating (or still connected) session, and h; or nil,
+-- util.error (context.h: the h of an expired session, XEP-0198 §5 <failed h=…/>).
+local function find_resumable(session, stanza)
 	local previd = stanza.attr.previd;
 	if session.full_jid then
-		send_failed(session, xmlns, "unexpected-request", nil, "A session cannot be resumed after resource binding");
-		return true;
+		return nil, sm_error("unexpected-request", "A session cannot be resumed after resource binding");
 	end
 	if not session.username or not previd then
-		send_failed(session, xmlns, "item-not-found", nil, "Unknown session");
-		return true;
+		return nil, sm_error("item-not-found", "Unknown session");
 	end
 	-- h is an xs:unsignedInt (XEP-0198 §4): digits only, at most 2^32 - 1. Anything else must
 	-- not reach the session (a wrapped or rounded h would resume it with the wrong count).
 	local h_text = stanza.attr.h;
 	local h = h_text and h_text:match("^%d+$") and tonumber(h_text);
 	if not h or h > 4294967295 then
-		send_failed(session, xmlns, "bad-request", nil, "The 'h' attribute is missing or invalid");
-		return true;
+		return nil, sm_error("bad-request", "The 'h' attribute is missing or invalid");
 	end
 
 	-- Tokens are looked up under the authenticated user, so another user's token is unknown here.
 	local original = registry[registry_key(session.username, previd)];
 	if not original or original.destroyed then
 		local old_h = take_old_h(session.username, previd);
-		if old_h then
-			send_failed(session, xmlns, "item-not-found", old_h, "The session expired");
-		else
-			send_failed(session, xmlns, "item-not-found", nil, "Unknown session");
-		end
-		return true;
+		if old_h then return nil, sm_error("item-not-found", "The session expired", { h = old_h }); end
+		return nil, sm_error("item-not-found", "Unknown session");
 	end
 
 	local ok, condition, text = sm.sm_check_resume(original, h);
 	if not ok then
 		local info = info_of(original);
-		send_failed(session, xmlns, condition, info and info.h, text, previd);
 		expire(original, "Resumption failed: " .. tostring(text));
-		return true;
+		return nil, sm_error(condition, text, { h = info and info.h, previd = previd });
 	end
+	return original, h, previd;
+end
 
+-- Moves `original` onto the resuming session's connection (inline: without <resumed/> and the
+-- re-send, which follow the SASL2 <success/>).
+local function take_over(original, session, h, previd, inline)
 	stop_watchdog(original);
 	if forget_hibernating(original) then count("resumed"); end
 	local age = original.hibernating and (os_time() - original.hibernating) or 0;
-	sm.sm_resume(original, session, h, previd);
+	sm.sm_resume(original, session, h, previd, inline);
 	original.hibernating = nil;
 	original.resumption_counter = (original.resumption_counter or 0) + 1;
 	original.log("debug", "Resumed after %d s", age);
+end
+
+-- XEP-0198 §5 <resume/> inside a SASL2 <authenticate/> (mod_sasl2_sm calls it as Prosody's
+-- mod_smacks exports it): { type = "resumed", session = original, id, finish } or nil,
+-- util.error. finish() re-sends the unacked stanzas once the <success/> is out.
+function do_resume(session, stanza)
+	local original, h, previd = find_resumable(session, stanza);
+	if not original then return nil, h; end
+	take_over(original, session, h, previd, true);
+	local info = info_of(original);
+	-- What mod_sasl2_sm puts in <resumed h=…/>: the count at this moment (C# keeps the live one).
+	original.handled_stanza_count = info and info.h or 0;
+	return {
+		type = "resumed", session = original, id = previd,
+		finish = function()
+			sm.sm_resync(original);
+			module:fire_event("smacks-hibernation-end", { origin = session, resumed = original, queue = sm.sm_queue(original) });
+		end,
+	};
+end
+
+local function handle_resume(session, stanza, xmlns)
+	local original, h, previd = find_resumable(session, stanza);
+	if not original then
+		local err = h;
+		send_failed(session, xmlns, err.condition, err.context.h, err.text, err.context.previd);
+		return true;
+	end
+	take_over(original, session, h, previd, false);
 	module:fire_event("smacks-hibernation-end", { origin = session, resumed = original, queue = sm.sm_queue(original) });
 	return true;
 end

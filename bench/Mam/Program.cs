@@ -13,13 +13,17 @@ int sizeAt = Array.IndexOf(args, "--size");
 int size = sizeAt >= 0 ? int.Parse(args[sizeAt + 1], System.Globalization.CultureInfo.InvariantCulture) : small ? 100_000 : 1_000_000;
 var dir = Directory.CreateTempSubdirectory("luaxmpp-mam-bench-").FullName;
 if (args.Contains("--postgres")) await BenchDatabase.StartPostgresAsync();
-Console.WriteLine($"LuaXmpp MAM bench in {dir} ({Environment.ProcessorCount} cores)");
+using (var probe = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=:memory:"))
+{
+    probe.Open();
+    Console.WriteLine($"LuaXmpp MAM bench in {dir} ({Environment.ProcessorCount} cores), SQLite {probe.ServerVersion} via {typeof(Microsoft.Data.Sqlite.SqliteConnection).Assembly.GetName().Version}");
+}
 try
 {
     if (mode is "writer" or "all") await WriterBench.RunAsync(Path.Combine(dir, "writer"), size, size / 10, 1000);
     if (mode is "server" or "all") await ServerBench.RunAsync(Path.Combine(dir, "server"), serverDll, small ? 20_000 : 200_000, small ? 200 : 1000);
     if (mode is "fulltext" or "all") await FullTextBench.RunAsync(Path.Combine(dir, "fulltext"), size / 2, size / 2, 1000);
-    if ((mode is "prosody" or "all") && !OperatingSystem.IsWindows()) await ProsodyBench.RunAsync(Path.Combine(dir, "prosody"), small ? 2_000 : 5_000, size);
+    if ((mode is "prosody" or "all") && !OperatingSystem.IsWindows()) await ProsodyBench.RunAsync(Path.Combine(dir, "prosody"), 2_000, size);
 }
 finally
 {

@@ -87,16 +87,9 @@ internal static class ProsodyBench
                 """);
             return path;
         }
-        if (BenchDatabase.IsPostgres) BenchDatabase.SqlOption("prosodyown"); // creates it
-        var ownConfig = Config("prosody-own.cfg.lua", "prosody-own.sqlite", "prosodyown");
         var sharedConfig = Config("prosody-shared.cfg.lua", "prosody.sqlite", "prosodyshared");
-        Share(dir);
 
-        Console.WriteLine($"== Prosody 0.12 appends: {prosodyAppends:N0} messages into its own {BenchDatabase.Name} store");
-        double prosodyRate = double.Parse(Run(ownConfig, "fill", prosodyAppends.ToString(CultureInfo.InvariantCulture)).Single(), CultureInfo.InvariantCulture);
-        Console.WriteLine($"Prosody: {prosodyRate:N0} archived msg/s");
-
-        Console.WriteLine($"== Shared archive of {archiveSize:N0} messages (written by our writer), page queries by both");
+        Console.WriteLine($"== Shared archive of {archiveSize:N0} messages (written by our writer in Prosody's schema), page queries by both");
         List<string> ids;
         double ourRate;
         var positions = new[] { ("start", 100), ("middle", archiveSize / 2), ("end", archiveSize - 1) };
@@ -107,7 +100,7 @@ internal static class ProsodyBench
             (ourRate, ids) = await WriterBench.FillAsync(service, archiveSize, 1, "big", 1_700_000_000, "prosodyshared");
             foreach (var (_, position) in positions) ours.Add(await WriterBench.PageQueriesAsync(service, "big", ids[position], 50));
         }
-        Console.WriteLine($"ours: {ourRate:N0} archived msg/s  => {ourRate / prosodyRate:F1}x Prosody's append rate");
+        Console.WriteLine($"ours: {ourRate:N0} archived msg/s");
         Share(dir);
         var prosody = Run(sharedConfig, ["pages", "big", "20", .. positions.Select(p => ids[p.Item2])]);
         for (int i = 0; i < positions.Length; i++)
@@ -117,6 +110,12 @@ internal static class ProsodyBench
             Console.WriteLine($"page at the {positions[i].Item1,-6}: ours {ours[i]}; Prosody p50 {p50:F2} ms, p99 {p99:F2} ms"
                 + $"  => Prosody/ours p50 {p50 / ours[i].Percentile(50):F0}x, p99 {p99 / ours[i].Percentile(99):F0}x");
         }
+
+        // Prosody's own appends (one transaction per message, through its storage API, no network)
+        // into the same table, which now holds the big archive: a bounded sample of its fill rate at that size.
+        Console.WriteLine($"== Prosody 0.12 appends: {prosodyAppends:N0} messages into the {BenchDatabase.Name} table of {archiveSize:N0} rows");
+        double prosodyRate = double.Parse(Run(sharedConfig, "fill", prosodyAppends.ToString(CultureInfo.InvariantCulture)).Single(), CultureInfo.InvariantCulture);
+        Console.WriteLine($"Prosody: {prosodyRate:N0} archived msg/s  => ours {ourRate / prosodyRate:F1}x Prosody's append rate");
     }
 
     /// <summary>prosodyctl as root drops to the prosody user, which must reach every file.</summary>

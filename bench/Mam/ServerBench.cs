@@ -23,6 +23,7 @@ internal static partial class ServerBench
         Directory.CreateDirectory(data);
         var config = Path.Combine(dir, "prosody.cfg.lua");
         await File.WriteAllTextAsync(config, $$"""
+            run_as_root = true
             interfaces = { "127.0.0.1" }
             c2s_ports = { {{port}} }
             c2s_direct_tls_ports = { }

@@ -31,4 +31,10 @@ public interface IAuthProvider
     /// what its SASL handler offers (mod_auth_insecure: PLAIN only), as Prosody's mod_saslauth does.
     /// </summary>
     IReadOnlyCollection<string>? SaslMechanisms => null;
+
+    /// <summary>
+    /// SASL ANONYMOUS (RFC 4505): a fresh username the provider accepts for an anonymous login, or
+    /// null when it has none to give (only providers that offer ANONYMOUS, mod_auth_anonymous).
+    /// </summary>
+    Task<string?> AnonymousUserAsync() => Task.FromResult<string?>(null);
 }

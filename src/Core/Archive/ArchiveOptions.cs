@@ -32,6 +32,12 @@ public sealed record ArchiveOptions
     /// <summary>Most rows one expiry DELETE removes, so no single write holds the database for long.</summary>
     public int ExpiryBatch { get; init; } = 1000;
 
+    /// <summary>
+    /// Most matches a full-text search counts for its RSM total; past it the total is left out
+    /// (see <see cref="Storage.ArchiveQuery.TotalLimit"/>). Zero or less: always count them all.
+    /// </summary>
+    public long FullTextCountLimit { get; init; } = 1000;
+
     /// <summary>Most (user, filter) totals kept; past that the cache starts over.</summary>
     public int CountCacheSize { get; init; } = 10_000;
 

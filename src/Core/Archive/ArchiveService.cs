@@ -69,7 +69,9 @@ public sealed class ArchiveService : IAsyncDisposable
 
     private async Task<ArchiveResult> RunQueryAsync(string user, ArchiveQuery query)
     {
-        // Totals of a full-text search are counted each time: a commit cannot tell which cached searches it adds to.
+        // Totals of a full-text search are counted each time (a commit cannot tell which cached
+        // searches it adds to), so only up to a bound: a common word's count would cost more than its page.
+        if (query.FullText is not null && query.WantTotal && _options.FullTextCountLimit > 0) query = query with { TotalLimit = _options.FullTextCountLimit };
         if (!query.WantTotal || query.Ids is not null || query.FullText is not null) return await _store.FindAsync(user, query).ConfigureAwait(false);
 
         var filter = new ArchiveCountFilter(query.With, query.Start, query.End);

@@ -55,6 +55,12 @@ public sealed class ArchiveWriter : IAsyncDisposable
     /// <summary>Time spent in committed batches' writes, in seconds (divided by Batches: the mean commit latency).</summary>
     public double CommitSeconds => Interlocked.Read(ref _commitMicroseconds) / 1e6;
 
+    /// <summary>Messages per committed transaction (metrics: luaxmpp_archive_batch_size).</summary>
+    public Metrics.Histogram BatchSizes { get; } = new(1, 2, 5, 10, 20, 50, 100, 200, 512, 1000);
+
+    /// <summary>Seconds per committed transaction (metrics: luaxmpp_archive_commit_latency_seconds).</summary>
+    public Metrics.Histogram CommitLatency { get; } = new(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5);
+
     /// <summary>Queues an item; never blocks and never touches the database on the caller's thread.</summary>
     public ArchiveAppendResult Append(string user, XmlElement value, long when, string with)
     {
@@ -165,7 +171,10 @@ public sealed class ArchiveWriter : IAsyncDisposable
             Log.Debug($"Committed {items.Count} archived message(s) taken at {taken.UtcDateTime:HH:mm:ss.fff} "
                 + $"in {_time.GetElapsedTime(started).TotalMilliseconds:F1} ms");
         }
-        Interlocked.Add(ref _commitMicroseconds, (long)_time.GetElapsedTime(started).TotalMicroseconds);
+        var elapsed = _time.GetElapsedTime(started);
+        Interlocked.Add(ref _commitMicroseconds, (long)elapsed.TotalMicroseconds);
+        BatchSizes.Observe(items.Count);
+        CommitLatency.Observe(elapsed.TotalSeconds);
         Interlocked.Add(ref _committed, items.Count);
         Interlocked.Increment(ref _batches);
         foreach (var p in batch) p.Done.TrySetResult();

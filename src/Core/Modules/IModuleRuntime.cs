@@ -8,6 +8,12 @@ public interface IModuleRuntime
     /// <summary>Whether a module file of that name exists on the plugin paths.</summary>
     bool CanLoad(string name);
 
+    /// <summary>
+    /// Whether the file <see cref="CanLoad"/> found is only in Prosody's installed module
+    /// directory, searched last: then a native module of that name wins.
+    /// </summary>
+    bool IsInstallationFallback(string name) => false;
+
     /// <summary>Loads the module into the host; returns an error message, or null on success.</summary>
     string? Load(HostContext host, string name);
 

@@ -108,7 +108,8 @@ public sealed class ModuleManager(XmppServer server)
         // What the core implements is never taken from a Lua file: Prosody's mod_c2s.lua and the
         // like need Prosody's own core (util.xmppstream, core.certmanager) and cannot run here.
         if (!CoreProvided.Contains(name) && !(NativeWins.Contains(name) && _native.ContainsKey(name))
-            && Runtime is { } runtime && runtime.CanLoad(name))
+            && Runtime is { } runtime && runtime.CanLoad(name)
+            && !(_native.ContainsKey(name) && runtime.IsInstallationFallback(name)))
         {
             var error = runtime.Load(host, name);
             if (error is not null)

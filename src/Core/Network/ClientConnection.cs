@@ -27,7 +27,7 @@ namespace LuaXmpp.Network;
 /// plaintext followed &lt;starttls/&gt; (RFC 6120 §5.3.3 injection), and the writer flushes
 /// &lt;proceed/&gt; before the handshake starts.
 /// </remarks>
-public sealed class ClientConnection : IClientConnection
+public sealed partial class ClientConnection : IClientConnection
 {
     private const string StreamHeaderForErrors =
         "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
@@ -196,6 +196,7 @@ public sealed class ClientConnection : IClientConnection
     public void Close(StreamErrorCondition? error = null, string? text = null)
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        ReleaseHeldForClose();
         if (error is { } condition)
         {
             _log.Info($"Closing stream with error {condition.ToElementName()}{(text is null ? "" : ": " + text)}");
@@ -234,7 +235,7 @@ public sealed class ClientConnection : IClientConnection
             StopForNotReading(total, items);
             return;
         }
-        if (!_outgoing.Writer.TryWrite(bytes))
+        if (!TryHold(bytes) && !_outgoing.Writer.TryWrite(bytes))
         {
             // Closed meanwhile (Close on another thread): the bytes will never be written.
             _budget.Release(bytes.Length);
@@ -274,12 +275,16 @@ public sealed class ClientConnection : IClientConnection
     private async Task<string> ReadLoopAsync()
     {
         var reader = CreateReader();
+        // Bytes of the buffer already seen by an earlier read (left unconsumed), so that only
+        // new bytes are paced.
+        long carried = 0;
         try
         {
             while (!IsClosed)
             {
                 var result = await reader.ReadAsync(_reading.Token).ConfigureAwait(false);
                 var buffer = result.Buffer;
+                long fresh = buffer.Length - carried;
                 var batch = Parse(buffer);
                 var action = await DispatchAsync(batch.Events).ConfigureAwait(false);
                 if (batch.Error is { } ex && action is StreamAction.Continue or StreamAction.Restart)
@@ -297,11 +302,14 @@ public sealed class ClientConnection : IClientConnection
                     await reader.CompleteAsync().ConfigureAwait(false);
                     if (!await SwitchWriterToTlsAsync().ConfigureAwait(false)) return "TLS handshake failed";
                     reader = CreateReader();
+                    carried = 0;
                     continue;
                 }
                 // After a stream restart, bytes the client pipelined are still unparsed: look at them again at once.
+                carried = buffer.Length;
                 reader.AdvanceTo(buffer.Start, batch.StoppedEarly ? buffer.Start : buffer.End);
                 if (result.IsCompleted && !batch.StoppedEarly) return "connection closed by client";
+                await PaceReadAsync(fresh).ConfigureAwait(false);
             }
             return "closed";
         }
@@ -407,6 +415,7 @@ public sealed class ClientConnection : IClientConnection
                 _budget.Release(unflushed);
                 unflushed = 0;
                 if (flush.IsCompleted) break;
+                SignalDrainIfWanted(reader);
             }
         }
         catch (Exception ex) when (IsTransportError(ex))

@@ -17,6 +17,7 @@ public sealed partial class StanzaRouter
 
     private async ValueTask ProcessCore(Session origin, XmlElement stanza)
     {
+        _fromSessions++;
         bool inStreamNamespace = stanza.Namespace == Namespaces.Client;
         if (origin.Type == "c2s" && inStreamNamespace && origin is ClientSession client)
         {
@@ -144,6 +145,7 @@ public sealed partial class StanzaRouter
 
     private async ValueTask RouteCore(Session origin, XmlElement stanza)
     {
+        _fromServer++;
         var to = stanza.GetAttribute("to");
         var toHost = to is null ? null : HostOf(to);
         // A stanza a module sends without 'to' is for the origin's own host, as for a client.

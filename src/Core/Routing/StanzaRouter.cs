@@ -24,6 +24,17 @@ public sealed partial class StanzaRouter(XmppServer server)
 
     public HostContext? FindHost(string name) => Server.FindHost(name);
 
+    // Metrics (luaxmpp_routed_stanzas): plain fields, since only the loop thread routes and
+    // the metrics snapshot is read on the loop too.
+    private long _fromSessions;
+    private long _fromServer;
+
+    /// <summary>Stanzas and nonzas taken from sessions (core_process_stanza) so far.</summary>
+    public long ProcessedStanzas => _fromSessions;
+
+    /// <summary>Stanzas the server or its modules originated (core_route_stanza) so far.</summary>
+    public long RoutedStanzas => _fromServer;
+
     /// <summary>A stanza received on a client session (after stream management and filters); completes when its pass has.</summary>
     public ValueTask ProcessAsync(Session origin, XmlElement stanza) => ProcessCore(origin, stanza);
 

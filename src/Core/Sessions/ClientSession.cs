@@ -38,6 +38,13 @@ public sealed class ClientSession : Session
     /// <summary>The authenticated localpart (session.username), null before SASL success.</summary>
     public string? Username { get; set; }
 
+    /// <summary>
+    /// Told when a SASL exchange that Lua runs (mod_sasl2, XEP-0388) fails, with the username it
+    /// named (if any) and the condition: the stream handler logs it and feeds its throttle, as
+    /// for the native SASL.
+    /// </summary>
+    public Action<string?, string>? LuaAuthFailed { get; set; }
+
     public string? Resource { get; set; }
 
     /// <summary>user@host/resource once bound (session.full_jid).</summary>

@@ -3,6 +3,7 @@ using LuaXmpp.Hosting;
 using LuaXmpp.Network;
 using LuaXmpp.Routing;
 using LuaXmpp.Sasl;
+using LuaXmpp.Storage;
 using LuaXmpp.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
@@ -24,6 +25,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
     private ClientSession? _session;
     private HostContext? _host;
     private ClientStreamSettings? _settings;
+    private DataTable? _streamAttributes;
 
     public ClientStreamHandler(XmppServer server, ClientConnection connection, Func<string, bool> hasCertificate, AuthFailureThrottle throttle)
     {
@@ -31,6 +33,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         _connection = connection;
         _hasCertificate = hasCertificate;
         _throttle = throttle;
+        connection.Drained += OnDrained;
     }
 
     public ClientSession? Session => _session;
@@ -58,10 +61,14 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             _host = hostContext;
             _settings = ClientStreamSettings.For(_server.Config, host);
             _connection.ServerName = host;
-            _session = new ClientSession(host, _connection);
+            _session = new ClientSession(host, _connection) { LuaAuthFailed = OnLuaAuthFailed };
             _server.Sessions.Register(_session);
             _session.Log.Info($"Client connected from {_connection.RemoteAddress}");
         }
+        // Prosody's stream-features event carries the header's attributes as event.stream
+        // (mod_sasl2_fast reads the 'from' a client names itself with).
+        _streamAttributes = new DataTable { ["to"] = to, ["from"] = attrs.GetAttribute("from"), ["version"] = attrs.GetAttribute("version") };
+        ReadStreamLanguage(attrs);
         SendHeader(host);
         _connection.Send(BuildFeatures());
         return Continue;
@@ -71,6 +78,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
     {
         if (_session is null) return Fail(StreamErrorCondition.NotWellFormed, "Stream header expected");
         if (_session.InputPaused is { IsCompleted: false } paused) return HandleAfterAsync(paused, element);
+        StampLanguage(element);
         if (TryHandleStreamManagement(element, out var handled)) return handled;
         var counted = CountedInbound(element);
         if (_session.IncomingFilters.Count > 0)
@@ -101,10 +109,16 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             counted?.CountInbound(element);
             return Continue;
         }
+        if (_session.Username is null && element.Namespace == Namespaces.Sasl2) return LuaSaslPassAsync(element, counted);
         // One pass per stanza (Prosody's core_process_stanza in the session's runner): the
         // connection hands over the next element only when this pass has finished, waits included,
         // so the session's stanzas stay in order.
-        var pass = _server.Router.ProcessAsync(_session, element);
+        return PassAsync(element, counted);
+    }
+
+    private Task<StreamAction> PassAsync(XmlElement element, StreamManagementController? counted)
+    {
+        var pass = _server.Router.ProcessAsync(_session!, element);
         if (!pass.IsCompletedSuccessfully) return AfterPassAsync(pass, counted, element);
         pass.GetAwaiter().GetResult();
         counted?.CountInbound(element);
@@ -180,12 +194,11 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             }
             if (secure || !_settings!.RequireEncryption)
             {
-                var mechanisms = features.AddChild("mechanisms", Namespaces.Sasl);
                 var served = _server.Auth(session.Host).SaslMechanisms;
-                foreach (var name in SaslMechanisms.Offered(secure, _settings!.AllowUnencryptedPlain))
-                {
-                    if (served is null || served.Contains(name)) mechanisms.AddTextChild("mechanism", name, Namespaces.Sasl);
-                }
+                // None at all (an auth module that did not load): no <mechanisms/>, as Prosody.
+                var offered = SaslMechanisms.Offered(secure, _settings!.AllowUnencryptedPlain, served).ToList();
+                var mechanisms = offered.Count > 0 ? features.AddChild("mechanisms", Namespaces.Sasl) : null;
+                foreach (var name in offered) mechanisms!.AddTextChild("mechanism", name, Namespaces.Sasl);
             }
         }
         else if (session.FullJid is null)
@@ -195,6 +208,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         }
         var e = new EventData(session);
         e["features"] = features;
+        e["stream"] = _streamAttributes;
         _host!.Events.Fire("stream-features", e);
         return features;
     }

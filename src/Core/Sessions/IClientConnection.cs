@@ -25,4 +25,20 @@ public interface IClientConnection
     /// Idempotent.
     /// </summary>
     void Close(StreamErrorCondition? error = null, string? text = null);
+
+    /// <summary>
+    /// Holds whatever is queued from now on until <see cref="ResumeWrites"/> (Prosody's
+    /// conn:pause_writes, which mod_csi_simple calls while a client is inactive, XEP-0352).
+    /// Held bytes count against the connection's output bounds. Idempotent.
+    /// </summary>
+    void PauseWrites() { }
+
+    /// <summary>Writes what was held, in order, then everything queued after it. Idempotent.</summary>
+    void ResumeWrites() { }
+
+    /// <summary>
+    /// Paces reading from the client to this many bytes per second, 0 for no limit (Prosody's
+    /// conn:setlimit, which mod_limits calls).
+    /// </summary>
+    void SetReadLimit(double bytesPerSecond) { }
 }

@@ -43,7 +43,14 @@ public sealed class SessionManager
     /// </summary>
     public event Action<ClientSession>? SessionDestroyed;
 
-    public void Register(ClientSession session) => All.Add(session);
+    /// <summary>Raised when a connection's session is created (Prosody's mod_c2s onconnect).</summary>
+    public event Action<ClientSession>? SessionRegistered;
+
+    public void Register(ClientSession session)
+    {
+        All.Add(session);
+        SessionRegistered?.Invoke(session);
+    }
 
     public ClientSession? GetFull(string fullJid) => FullSessions.GetValueOrDefault(fullJid);
 

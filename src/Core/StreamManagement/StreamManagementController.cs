@@ -161,9 +161,11 @@ public sealed class StreamManagementController
     /// XEP-0198 §5: moves this session onto the connection of <paramref name="resuming"/> (a
     /// fresh authenticated session of the same user), closing the connection it still had,
     /// acknowledges h, sends &lt;resumed/&gt; and re-sends the unacked stanzas once, in order.
-    /// Call <see cref="CheckResume"/> first.
+    /// Call <see cref="CheckResume"/> first. With <paramref name="announce"/> false only the
+    /// transplant happens: SASL2's inline resumption (XEP-0388 with XEP-0198) carries
+    /// &lt;resumed/&gt; inside its &lt;success/&gt;, and the queue follows that (<see cref="Resync"/>).
     /// </summary>
-    public void Resume(ClientSession resuming, uint h, string previd)
+    public void Resume(ClientSession resuming, uint h, string previd, bool announce = true)
     {
         var old = _session.Connection;
         var connection = resuming.Connection;
@@ -181,8 +183,15 @@ public sealed class StreamManagementController
         _lastRequested = null;
         Resumable = true;
         State.Ack(h);
-
+        if (!announce) return;
         connection?.Send(Nonza("resumed").SetAttribute("h", State.Handled.ToString()).SetAttribute("previd", previd));
+        Resync();
+    }
+
+    /// <summary>Re-sends the unacked stanzas once, in order, and asks for an ack at once (as Prosody does after a resume).</summary>
+    public void Resync()
+    {
+        var connection = _session.Connection;
         _resending = true;
         try
         {
@@ -192,7 +201,6 @@ public sealed class StreamManagementController
         {
             _resending = false;
         }
-        // Prosody asks at once after a resume, so the queue is settled quickly.
         CheckAck(true);
     }
 

@@ -10,6 +10,7 @@ public static class Namespaces
     public const string Stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
     public const string Tls = "urn:ietf:params:xml:ns:xmpp-tls";
     public const string Sasl = "urn:ietf:params:xml:ns:xmpp-sasl";
+    public const string Sasl2 = "urn:xmpp:sasl:2";
     public const string Bind = "urn:ietf:params:xml:ns:xmpp-bind";
     public const string Session = "urn:ietf:params:xml:ns:xmpp-session";
     public const string Roster = "jabber:iq:roster";

@@ -8,10 +8,11 @@ namespace LuaXmpp.Host.Admin;
 /// <summary>
 /// The commands of Prosody 0.12's admin shell (mod_admin_shell) that make sense here:
 /// c2s:show/close, s2s:show, module:list/load/unload/reload, host:list,
-/// user:create/delete/password, server:version/uptime/memory/shutdown. Everything touching
-/// server state runs on the loop.
+/// user:create/delete/password, server:version/uptime/memory/shutdown, stats:show. Everything
+/// touching server state runs on the loop.
 /// </summary>
-public sealed class ShellCommands(XmppServer server, Action<string> shutdown)
+/// <param name="stats">core.statsmanager's lines for stats:show(pattern) (called on the loop); null without statistics.</param>
+public sealed class ShellCommands(XmppServer server, Action<string> shutdown, Func<string?, (IReadOnlyList<string> Lines, int Families)?>? stats = null)
 {
     public const string Help = """
         c2s:show(host)                  list client sessions (all hosts when no host)
@@ -29,6 +30,7 @@ public sealed class ShellCommands(XmppServer server, Action<string> shutdown)
         server:uptime()                 how long the server has been running
         server:memory()                 memory use
         server:shutdown(reason)         stop the server
+        stats:show(pattern)             statistics whose names match a Lua pattern (all when none)
         """;
 
     public async Task<ShellReply> RunAsync(string line)
@@ -54,6 +56,7 @@ public sealed class ShellCommands(XmppServer server, Action<string> shutdown)
             ("server", "uptime") => Uptime(),
             ("server", "memory") => Memory(),
             ("server", "shutdown") => Shutdown(call.Arg(0)),
+            ("stats", "show") => await OnLoop(() => StatsShow(call.Arg(0))),
             _ => ShellReply.Error($"Unknown command {call.Section}:{call.Command}(); type help"),
         };
     }
@@ -183,6 +186,22 @@ public sealed class ShellCommands(XmppServer server, Action<string> shutdown)
         using var process = Process.GetCurrentProcess();
         var gc = GC.GetGCMemoryInfo();
         return ShellReply.Ok($"Memory: {process.WorkingSet64 / 1048576.0:F1} MB resident, {GC.GetTotalMemory(false) / 1048576.0:F1} MB managed heap, {gc.TotalCommittedBytes / 1048576.0:F1} MB committed");
+    }
+
+    // Prosody 0.12's stats:show(pattern): the families of core.statsmanager, collected now.
+    private ShellReply StatsShow(string? pattern)
+    {
+        (IReadOnlyList<string> Lines, int Families)? shown;
+        try
+        {
+            shown = stats?.Invoke(pattern);
+        }
+        catch (ArgumentException e)
+        {
+            return ShellReply.Error($"stats:show: {e.Message}");
+        }
+        if (shown is not { } s) return ShellReply.Error("Statistics are off: set statistics = \"internal\" in the global section");
+        return ShellReply.Ok($"{s.Families} statistics displayed", [.. s.Lines]);
     }
 
     private ShellReply Shutdown(string? reason)

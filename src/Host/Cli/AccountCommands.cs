@@ -17,6 +17,12 @@ public static class AccountCommands
     public static async Task<int> AddUserAsync(CommandContext context, string[] args)
     {
         if (args.Length != 1 || !TrySplit(context, args[0], out var user, out var host)) return Usage(context, "adduser JID");
+        // Say why it cannot work (unknown host, a Lua provider) before asking for a password.
+        if (!CheckHost(context, host)) return ExitCodes.Failed;
+        using (var storage = OpenStorage(context))
+        {
+            if (CreateAuth(context, host, storage) is null) return ExitCodes.Failed;
+        }
         var password = ReadPasswordTwice(context);
         return password is null ? ExitCodes.Failed : await CreateAsync(context, user, host, password);
     }

@@ -29,7 +29,7 @@ public static class CommandLine
         new("deluser", "deluser JID", "delete an account and its data", true, AccountCommands.DelUserAsync),
         new("check", "check config", "load the config and report problems", false, (c, a) => Task.FromResult(CheckCommand.Run(c, a))),
         new("cert", "cert generate HOST [--force]", "write a self-signed certificate for HOST", false, (c, a) => Task.FromResult(CertCommand.Run(c, a))),
-        new("migrate", "migrate --from D --to D [HOST]", "copy all data between storage drivers \"internal\" and \"sql\"", true, MigrateCommand.RunAsync),
+        new("migrate", "migrate --from D --to D [HOST]", "copy all data between storage drivers \"internal\" and \"sql\" (--from-config/--to-config FILE: one side as another config sets it up)", true, MigrateCommand.RunAsync),
     ];
 
     public static string Usage =>

@@ -6,11 +6,21 @@ namespace LuaXmpp.Host.Hosting;
 
 /// <summary>
 /// Which module names this installation can load: Lua files on the plugin paths (the config's
-/// plugin_paths, then our modules/ directory), native modules, and what the core provides.
+/// plugin_paths, then our modules/ directory), native modules, what the core provides, and the
+/// module files of an installed Prosody (/usr/lib/prosody/modules, Debian's prosody and
+/// prosody-modules packages), searched last as Prosody searches its own directory last, so an
+/// existing Prosody config (Debian's names no plugin_paths for them) finds them.
 /// </summary>
-public sealed class ModuleCatalog(IReadOnlyList<string> pluginPaths, IReadOnlySet<string> nativeNames, int configuredPaths)
+public sealed class ModuleCatalog(IReadOnlyList<string> pluginPaths, IReadOnlySet<string> nativeNames, int configuredPaths,
+    string? installationModules = null)
 {
+    /// <summary>Where Debian's prosody package installs Prosody's modules (its CFG_PLUGINDIR).</summary>
+    public const string ProsodyInstallationModules = "/usr/lib/prosody/modules";
+
     public IReadOnlyList<string> PluginPaths { get; } = pluginPaths;
+
+    /// <summary>Prosody's installed module directory when it exists (and is not already on plugin_paths).</summary>
+    public string? InstallationModules { get; } = installationModules;
 
     public static ModuleCatalog For(ServerConfig config, string configDirectory)
     {
@@ -19,7 +29,9 @@ public sealed class ModuleCatalog(IReadOnlyList<string> pluginPaths, IReadOnlySe
         paths.Add(Path.Combine(AppContext.BaseDirectory, "modules"));
         var manager = new ModuleManagerNames();
         NativeModules.RegisterAll(manager.Register);
-        return new ModuleCatalog(paths, manager.Names, configured);
+        var installation = Directory.Exists(ProsodyInstallationModules)
+            && !paths.Any(p => Path.TrimEndingDirectorySeparator(p) == ProsodyInstallationModules) ? ProsodyInstallationModules : null;
+        return new ModuleCatalog(paths, manager.Names, configured, installation);
     }
 
     public bool Exists(string name) =>
@@ -49,7 +61,8 @@ public sealed class ModuleCatalog(IReadOnlyList<string> pluginPaths, IReadOnlySe
         }
     }
 
-    private bool LuaFileExists(string name) => PluginPaths.Any(dir => LuaFile(dir, name) is not null);
+    private bool LuaFileExists(string name) =>
+        PluginPaths.Any(dir => LuaFile(dir, name) is not null) || (InstallationModules is { } dir && LuaFile(dir, name) is not null);
 
     private static string? LuaFile(string dir, string name)
     {

@@ -68,9 +68,8 @@ public sealed class ServerHost : IAsyncDisposable
         var endpoints = Preflight.Listeners(_config, errors);
         Preflight.Certificates(_config, _paths, errors);
         ThrowFirst(errors);
-        var stayedRoot = Privileges.Drop(_config);
+        Privileges.Drop(_config);
         LogSetup.Configure(_config, _paths.ConfigDirectory);
-        if (stayedRoot) _log.Warn("Running as root: set prosody_user = \"prosody\" to run as that user, or run_as_root = true to keep root knowingly");
         Preflight.DataPath(_paths, errors);
         ThrowFirst(errors);
 
@@ -105,7 +104,7 @@ public sealed class ServerHost : IAsyncDisposable
         var path = ShellCommand.AdminSocketPath(_config, _paths);
         try
         {
-            _adminSocket = new Admin.AdminSocket(path, new Admin.ShellCommands(server, reason => ShutdownRequested?.Invoke(reason)));
+            _adminSocket = new Admin.AdminSocket(path, new Admin.ShellCommands(server, reason => ShutdownRequested?.Invoke(reason), pattern => _lua?.StatsLines(pattern)));
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {
@@ -140,7 +139,7 @@ public sealed class ServerHost : IAsyncDisposable
 
     private void ActivateHosts(XmppServer server, ModuleCatalog catalog)
     {
-        _lua = new LuaRuntime(server, catalog.PluginPaths);
+        _lua = new LuaRuntime(server, catalog.PluginPaths, catalog.InstallationModules);
         server.Modules.Runtime = _lua;
         server.Sessions.ConflictPolicy = host => _config.GetString(host, "conflict_resolve") ?? "kick_old";
         foreach (var hostConfig in _config.Hosts)

@@ -1,4 +1,5 @@
 using LuaXmpp.Accounts;
+using LuaXmpp.Logging;
 using LuaXmpp.Loop;
 
 
@@ -12,16 +13,31 @@ namespace LuaXmpp.LuaBridge.Runtime;
 /// </summary>
 internal sealed class LuaAuthProvider(LuaRuntime runtime, ServerLoop loop, string host, string name) : IAuthProvider
 {
-    private static readonly string[] KnownMechanisms = [Sasl.SaslMechanisms.ScramSha256, Sasl.SaslMechanisms.ScramSha1, Sasl.SaslMechanisms.Plain];
+    private static readonly string[] KnownMechanisms =
+        [Sasl.SaslMechanisms.ScramSha256, Sasl.SaslMechanisms.ScramSha1, Sasl.SaslMechanisms.Plain, Sasl.SaslMechanisms.Anonymous];
 
     public string Name => name;
 
-    /// <summary>What the module's SASL handler offers, among the mechanisms the C# core implements.</summary>
+    private static readonly Logger Log = Logger.For("usermanager");
+
+    /// <summary>
+    /// What the module's SASL handler offers, among the mechanisms the C# core implements; none
+    /// when the module is not loaded (mod_auth_ldap without lualdap), as Prosody offers none then.
+    /// </summary>
     public IReadOnlyCollection<string>? SaslMechanisms
     {
         get
         {
-            var offered = OnLoop(() => Call("mechanisms", false)).GetAwaiter().GetResult();
+            object?[] offered;
+            try
+            {
+                offered = OnLoop(() => Call("mechanisms", false)).GetAwaiter().GetResult();
+            }
+            catch (InvalidOperationException ex)
+            {
+                Log.Warn($"No available SASL mechanisms on {host}: {ex.Message}");
+                return [];
+            }
             return offered.FirstOrDefault() is List<string> list ? [.. KnownMechanisms.Where(list.Contains)] : null;
         }
     }
@@ -42,6 +58,12 @@ internal sealed class LuaAuthProvider(LuaRuntime runtime, ServerLoop loop, strin
         if (r.Length < 4 || r[0] is not byte[] stored || r[1] is not byte[] server || r[2] is not double iterations || r[3] is not byte[] salt)
             return null;
         return new ScramCredentials(hash, salt, (int)iterations, stored, server);
+    }
+
+    public async Task<string?> AnonymousUserAsync()
+    {
+        var r = await OnLoop(() => Call("anonymous", false));
+        return r.FirstOrDefault() as string;
     }
 
     public async IAsyncEnumerable<string> UsersAsync()

@@ -17,10 +17,39 @@ public sealed partial class LuaRuntime
         n.Add("conn_info", ConnInfo);
         n.Add("conn_close", ConnClose);
         n.Add("conn_write", ConnWrite);
+        n.Add("conn_control", ConnControl);
+        n.Add("filter_hooks", l => { _filterHooks = l.ToInteger(1) > 0; return 0; });
         n.Add("conn_release", l => { _connections.Release(l.ToInteger(1)); return 0; });
         n.Add("directed", Directed);
         n.Add("session_adopt", SessionAdopt);
         n.Add("bare_get", BareGet);
+    }
+
+    // Set while util.filters has hooks (filters.add_filter_hook, e.g. mod_limits).
+    private bool _filterHooks;
+
+    /// <summary>
+    /// A new connection's session: with filter hooks installed, its table is made now, so the
+    /// hooks see every session at connection time as in Prosody's mod_c2s (mod_limits sets the
+    /// connection's read limit there); otherwise tables are made when Lua first sees a session.
+    /// </summary>
+    private void OnSessionRegistered(ClientSession session)
+    {
+        if (!_filterHooks || _disposed) return;
+        var lua = State;
+        int top = lua.GetTop();
+        try
+        {
+            PushSession(lua, session);
+        }
+        catch (InvalidOperationException ex)
+        {
+            _log.Warn($"Filter hooks failed for a new session: {ex.Message}");
+        }
+        finally
+        {
+            lua.SetTop(top);
+        }
     }
 
     /// <summary>The id a connection's Lua table carries; registered while a table for it lives.</summary>
@@ -60,6 +89,20 @@ public sealed partial class LuaRuntime
         connection.SendRaw(lua.RawString(2) ?? "");
         lua.PushBoolean(true);
         return 1;
+    }
+
+    // conn_control(cid, "pause_writes" | "resume_writes" | "setlimit", bytes_per_second)
+    private int ConnControl(Lua lua)
+    {
+        var connection = ConnectionOf(lua);
+        switch (lua.OptString(2))
+        {
+            case "pause_writes": connection?.PauseWrites(); break;
+            case "resume_writes": connection?.ResumeWrites(); break;
+            case "setlimit": connection?.SetReadLimit(lua.IsNumber(3) ? lua.ToNumber(3) : 0); break;
+            default: throw new ArgumentException("unknown connection operation");
+        }
+        return 0;
     }
 
     // directed(sid, "get" | "add" | "remove", jid) / directed(sid, "list") / directed(sid, "clear")

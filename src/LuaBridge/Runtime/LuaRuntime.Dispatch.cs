@@ -31,6 +31,9 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>How many chains were handed to Lua (tests: a chain without Lua handlers stays native).</summary>
     internal long Dispatches { get; private set; }
 
+    /// <summary>Stopwatch ticks spent in Lua dispatches up to their return or first wait (metrics).</summary>
+    private long _dispatchTicks;
+
     /// <summary>
     /// How long a waiting handler may hold its pass before the log names it (it is not
     /// cancelled): option handler_wait_warning (seconds, global), 30 by default.
@@ -52,6 +55,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         AssertLoop();
         if (_disposed) return default;
         Dispatches++;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var lua = State;
         int top = lua.GetTop();
         lua.EnsureStack(48);
@@ -97,6 +101,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         {
             if (!pending) _dispatchEvents.Remove(id);
             lua.SetTop(top);
+            _dispatchTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
         }
     }
 
@@ -276,23 +281,35 @@ public sealed partial class LuaRuntime : IChainDispatcher
         return 0;
     }
 
-    // session_filters(sid, kind): the session got a Lua chain for "stanzas/in" or "stanzas/out".
+    // session_filters(sid, kind): the session got a Lua chain for "stanzas/in", "stanzas/out" or "bytes/in".
     private int SessionFilters(Lua lua)
     {
         if (_sessionsById.GetValueOrDefault(lua.ToInteger(1)) is not ClientSession session) return 0;
-        var kind = lua.OptString(2);
-        var marker = kind == "stanzas/in" ? FilterMarker.In : FilterMarker.Out;
+        var marker = lua.OptString(2) switch
+        {
+            "stanzas/in" => FilterMarker.In,
+            "bytes/in" => FilterMarker.BytesIn,
+            _ => FilterMarker.Out,
+        };
         if (!_filteredSessions.Add((session, marker))) return 0;
-        if (marker == FilterMarker.In) session.IncomingFilters.Add(element => RunLuaFilter(session, "stanzas/in", element));
-        else session.OutgoingFilters.Add(element => RunLuaFilter(session, "stanzas/out", element));
+        switch (marker)
+        {
+            case FilterMarker.In: session.IncomingFilters.Add(element => RunLuaFilter(session, "stanzas/in", element)); break;
+            case FilterMarker.BytesIn: session.IncomingFilters.Add(element => RunLuaFilter(session, "bytes/in", element)); break;
+            default: session.OutgoingFilters.Add(element => RunLuaFilter(session, "stanzas/out", element)); break;
+        }
         return 0;
     }
 
-    private enum FilterMarker { In, Out }
+    private enum FilterMarker { In, Out, BytesIn }
 
     private readonly HashSet<(ClientSession, FilterMarker)> _filteredSessions = new();
 
-    /// <summary>The Lua session.filter chain for one element; null when a filter dropped it.</summary>
+    /// <summary>
+    /// The Lua session.filter chain for one element; null when a filter dropped it. The stream is
+    /// parsed in C#, so "bytes/in" gets the element's text and cannot rewrite it (what Prosody's
+    /// modules use it for: mod_csi_simple flushes on any client activity).
+    /// </summary>
     private XmlElement? RunLuaFilter(ClientSession session, string kind, XmlElement element)
     {
         // Lua's own send already ran "stanzas/out" before handing the stanza to C#.
@@ -309,14 +326,16 @@ public sealed partial class LuaRuntime : IChainDispatcher
             lua.Remove(-2);
             lua.PushRef(table);
             lua.PushString(kind);
-            _stanzas.Push(lua, element);
+            bool bytes = kind == "bytes/in";
+            if (bytes) lua.PushString(XmlElementWriter.ToXmlString(element, Namespaces.Client));
+            else _stanzas.Push(lua, element);
             if (lua.PCall(4, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
             {
                 session.Log.Error($"Error in {kind} filter: {lua.ToString(-1, false)}");
                 return element;
             }
             if (lua.IsNil(-1)) return null;
-            return _stanzas.IsStanza(lua, -1) ? _stanzas.Read(lua, -1) : element;
+            return !bytes && _stanzas.IsStanza(lua, -1) ? _stanzas.Read(lua, -1) : element;
         }
         finally
         {

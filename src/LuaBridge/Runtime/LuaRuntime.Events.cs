@@ -145,10 +145,12 @@ public sealed partial class LuaRuntime
         }
         var e = EventFromTable(lua, 3);
         var before = e.Stanza;
+        var sizes = ElementFieldSizes(e);
         var result = entry.Callback(e);
         lua.PushCopy(3);
         PushScalarFields(lua, e);
         lua.Pop(1);
+        AppendAddedChildren(lua, 3, e, sizes);
         if (!ReferenceEquals(before, e.Stanza))
         {
             // A C# handler handed a new stanza on: later Lua handlers must see it.
@@ -157,6 +159,47 @@ public sealed partial class LuaRuntime
             if (e.LuaTable is EventRef r) r.Stanza = e.Stanza;
         }
         return PushHandlerResult(lua, result);
+    }
+
+    /// <summary>How many child elements each element field (stream features) of the event had before a C# handler ran.</summary>
+    private static Dictionary<string, int>? ElementFieldSizes(EventData e)
+    {
+        Dictionary<string, int>? sizes = null;
+        foreach (var (key, value) in e.Fields)
+        {
+            if (value is XmlElement element) (sizes ??= new Dictionary<string, int>(StringComparer.Ordinal))[key] = element.Elements().Count();
+        }
+        return sizes;
+    }
+
+    /// <summary>
+    /// Children a C# handler appended to an element field of a Lua-fired event (the native
+    /// modules' stream features: roster versioning, caps, pre-approval) are appended to the Lua
+    /// stanza in place, since the Lua side holds that table (mod_sasl2 sends the features it fired).
+    /// </summary>
+    private void AppendAddedChildren(Lua lua, int table, EventData e, Dictionary<string, int>? sizes)
+    {
+        if (sizes is null) return;
+        foreach (var (key, count) in sizes)
+        {
+            if (e.Fields.GetValueOrDefault(key) is not XmlElement element) continue;
+            var added = element.Elements().Skip(count).ToList();
+            if (added.Count == 0) continue;
+            lua.EnsureStack(8);
+            lua.GetField(table, key);
+            foreach (var child in added)
+            {
+                lua.GetField(-1, "add_direct_child");
+                lua.PushCopy(-2);
+                _stanzas.Push(lua, child);
+                if (lua.PCall(2, 0, 0) != LuaStatus.OK)
+                {
+                    _log.Warn($"Could not add <{child.Name}/> to the event's {key}: {lua.ToString(-1, false)}");
+                    lua.Pop(1);
+                }
+            }
+            lua.Pop(1);
+        }
     }
 
     /// <summary>

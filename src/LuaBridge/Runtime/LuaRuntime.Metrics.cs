@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using KeraLua;
 using LuaXmpp.LuaBridge.Interop;
+using LuaXmpp.Metrics;
 
 namespace LuaXmpp.LuaBridge.Runtime;
 
@@ -21,7 +22,41 @@ public sealed partial class LuaRuntime
         PushRuntimeNumbers(lua);
         PushSessionNumbers(lua);
         PushArchiveNumbers(lua);
+        PushRoutingNumbers(lua);
         return 1;
+    }
+
+    /// <summary>
+    /// The admin shell's stats:show(pattern): core.statsmanager's families whose names match the
+    /// Lua pattern, one line per metric, and how many families matched; null without statistics.
+    /// </summary>
+    public (IReadOnlyList<string> Lines, int Families)? StatsLines(string? pattern)
+    {
+        AssertLoop();
+        var lua = State;
+        int top = lua.GetTop();
+        try
+        {
+            lua.GetGlobal("require");
+            lua.PushString("core.statsmanager");
+            if (lua.PCall(1, 1, 0) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
+            lua.GetField(-1, "shell_lines");
+            if (pattern is null) lua.PushNil();
+            else lua.PushString(pattern);
+            if (lua.PCall(1, 2, 0) != LuaStatus.OK) throw new ArgumentException(lua.ToString(-1, false));
+            if (lua.Type(-2) != LuaType.Table) return null;
+            var lines = new List<string>();
+            for (long i = 1; lua.RawGetInteger(-2, i) == LuaType.String; i++)
+            {
+                lines.Add(lua.ToString(-1, false));
+                lua.Pop(1);
+            }
+            return (lines, (int)lua.ToInteger(-2));
+        }
+        finally
+        {
+            lua.SetTop(top);
+        }
     }
 
     private static void SetNumber(Lua lua, string key, double value)
@@ -86,6 +121,46 @@ public sealed partial class LuaRuntime
         SetNumber(lua, "archive_committed", committed);
         SetNumber(lua, "archive_batches", batches);
         SetNumber(lua, "archive_commit", seconds);
+        PushHistogram(lua, "archive_batch_size", Merge(s => s.Writer.BatchSizes.Snapshot()));
+        PushHistogram(lua, "archive_commit_latency", Merge(s => s.Writer.CommitLatency.Snapshot()));
+    }
+
+    private HistogramSnapshot? Merge(Func<Archive.ArchiveService, HistogramSnapshot> read)
+    {
+        HistogramSnapshot? total = null;
+        foreach (var service in _archiveServices?.All() ?? []) total = total is null ? read(service) : total.Plus(read(service));
+        return total;
+    }
+
+    // { bounds = {...}, cumulative = {... , count}, sum = s }: statsmanager copies it into a histogram.
+    private static void PushHistogram(Lua lua, string key, HistogramSnapshot? h)
+    {
+        if (h is null) return;
+        lua.CreateTable(0, 3);
+        lua.CreateTable(h.Bounds.Count, 0);
+        for (int i = 0; i < h.Bounds.Count; i++)
+        {
+            lua.PushNumber(h.Bounds[i]);
+            lua.RawSetInteger(-2, i + 1);
+        }
+        lua.SetField(-2, "bounds");
+        lua.CreateTable(h.Cumulative.Length, 0);
+        for (int i = 0; i < h.Cumulative.Length; i++)
+        {
+            lua.PushInteger(h.Cumulative[i]);
+            lua.RawSetInteger(-2, i + 1);
+        }
+        lua.SetField(-2, "cumulative");
+        SetNumber(lua, "sum", h.Sum);
+        lua.SetField(-2, key);
+    }
+
+    private void PushRoutingNumbers(Lua lua)
+    {
+        SetNumber(lua, "stanzas_processed", _server.Router.ProcessedStanzas);
+        SetNumber(lua, "stanzas_routed", _server.Router.RoutedStanzas);
+        SetNumber(lua, "lua_dispatches", Dispatches);
+        SetNumber(lua, "lua_dispatch", _dispatchTicks / (double)Stopwatch.Frequency);
     }
 
     private static int CountOpenFds()

@@ -41,6 +41,7 @@ public sealed partial class LuaRuntime
 
         n.Add("session_get", SessionGet);
         n.Add("session_set", SessionSet);
+        n.Add("session_auth_failed", SessionAuthFailed);
         n.Add("session_send", SessionSend);
         n.Add("session_close", SessionClose);
         n.Add("session_destroy", SessionDestroy);
@@ -108,7 +109,7 @@ public sealed partial class LuaRuntime
 
     // add_item(host, key, value, owner): Lua tables are held by reference so the same table
     // comes back to Lua (item-added handlers, get_host_items); identities also become
-    // DiscoIdentity records for C# consumers such as a native disco.
+    // DiscoIdentity records and extension stanzas XmlElements for C# consumers such as a native disco.
     private int AddItem(Lua lua)
     {
         var host = RequireHost(lua, 1);
@@ -119,7 +120,14 @@ public sealed partial class LuaRuntime
         {
             lua.PushCopy(3);
             var r = new LuaRef(lua.PopRef());
-            item = key == "identity" ? IdentityOf(lua, 3) ?? (object)r : r;
+            item = key switch
+            {
+                "identity" => IdentityOf(lua, 3) ?? (object)r,
+                // XEP-0128 forms (mod_server_contact_info's XEP-0157 form): a native disco
+                // includes XmlElement extensions, so a stanza is converted once, here.
+                "extension" when _stanzas.IsStanza(lua, 3) => _stanzas.Read(lua, 3),
+                _ => r,
+            };
             _itemTables[item] = r;
         }
         else item = ReadScalar(lua, 3) ?? throw new ArgumentException("item value expected");
@@ -242,7 +250,7 @@ public sealed partial class LuaRuntime
     private string? FindFile(IEnumerable<string> names)
     {
         var list = names as IReadOnlyList<string> ?? names.ToArray();
-        foreach (var dir in _pluginPaths)
+        foreach (var dir in _searchPaths)
         {
             foreach (var relative in list)
             {

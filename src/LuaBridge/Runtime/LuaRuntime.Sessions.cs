@@ -189,7 +189,16 @@ public sealed partial class LuaRuntime
             case "from_host" or "to_host" or "direction" or "cert_chain_status" or "cert_identity_status":
                 session.Fields[key] = lua.OptString(3);
                 break;
+            case "auth_mechanism": session.Fields["auth_mechanism"] = lua.OptString(3); break;
         }
+        return 0;
+    }
+
+    // session_auth_failed(sid, username, condition): a Lua SASL exchange failed (mod_sasl2).
+    private int SessionAuthFailed(Lua lua)
+    {
+        if (RequireSession(lua.ToInteger(1)) is ClientSession client)
+            client.LuaAuthFailed?.Invoke(lua.OptString(2), lua.OptString(3) ?? "not-authorized");
         return 0;
     }
 

@@ -33,6 +33,28 @@ public sealed partial class LuaRuntime
         n.Add("user_delete", l => UserResult(l, Auth(l).DeleteUserAsync(l.OptString(2) ?? ""), "no-such-user"));
         n.Add("user_test_password", l => Later(l, Auth(l).TestPasswordAsync(l.OptString(2) ?? "", l.OptString(3) ?? ""), (lua, b) => lua.PushBoolean(b)));
         n.Add("user_list", l => Later(l, CollectAsync(Auth(l).UsersAsync()), PushStrings));
+        n.Add("user_scram", UserScram);
+    }
+
+    // user_scram(host, user, "sha_1" | "sha_256") → stored_key, server_key, iterations, salt (raw
+    // bytes, as Prosody's SCRAM backends return them), or nil for no such user or keys.
+    private int UserScram(Lua lua)
+    {
+        var hash = lua.OptString(3) == "sha_1" ? ScramHash.Sha1 : ScramHash.Sha256;
+        var task = Auth(lua).GetScramCredentialsAsync(lua.OptString(2) ?? "", hash);
+        return PushWhenDone(lua, task, l =>
+        {
+            if (task.Result is not { } keys)
+            {
+                l.PushNil();
+                return 1;
+            }
+            l.PushBuffer(keys.StoredKey);
+            l.PushBuffer(keys.ServerKey);
+            l.PushInteger(keys.Iterations);
+            l.PushBuffer(keys.Salt);
+            return 4;
+        }, mayBlock: true);
     }
 
     /// <summary>One result from a storage task, now or after a wait (see <see cref="PushWhenDone"/>).</summary>

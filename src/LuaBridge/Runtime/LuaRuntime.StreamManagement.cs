@@ -21,6 +21,12 @@ public sealed partial class LuaRuntime
         n.Add("sm_hibernate", SmHibernate);
         n.Add("sm_check_resume", SmCheckResume);
         n.Add("sm_resume", SmResume);
+        n.Add("sm_resync", l =>
+        {
+            RequireManaged(l, 1).Resync();
+            l.PushBoolean(true);
+            return 1;
+        });
         n.Add("sm_request_ack", SmRequestAck);
         n.Add("sm_set_inactive", SmSetInactive);
         n.Add("sm_set_resumable", SmSetResumable);
@@ -142,14 +148,15 @@ public sealed partial class LuaRuntime
         return 3;
     }
 
-    // sm_resume(original, resuming, h, previd): the transplant (XEP-0198 §5); check first.
+    // sm_resume(original, resuming, h, previd[, inline]): the transplant (XEP-0198 §5); check
+    // first. Inline (SASL2): no <resumed/> and no re-send here; sm_resync does that after <success/>.
     private int SmResume(Lua lua)
     {
         var sm = RequireManaged(lua, 1);
         var resuming = RequireClient(lua, 2);
         var h = ParseH(lua, 3);
         if (sm.CheckResume(h) is { } problem) throw new ArgumentException(problem.Text);
-        sm.Resume(resuming, h, lua.OptString(4) ?? "");
+        sm.Resume(resuming, h, lua.OptString(4) ?? "", announce: !lua.ToBoolean(5));
         // The fresh session only carried the connection; it never bound, so this fires nothing.
         _server.Sessions.Destroy(resuming, "Resumed another session");
         lua.PushBoolean(true);

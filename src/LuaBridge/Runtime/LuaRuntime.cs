@@ -32,6 +32,8 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private readonly Lua _main;
     private readonly XmppServer _server;
     private readonly IReadOnlyList<string> _pluginPaths;
+    private readonly IReadOnlyList<string> _searchPaths;
+    private readonly string? _installationModules;
     private readonly NativeTable _natives;
     private readonly StanzaMarshaller _stanzas;
     private readonly Logger _log = Logger.For("luaxmpp.lua");
@@ -47,15 +49,24 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private bool _stanzaMtResolved;
     private bool _disposed;
 
-    public LuaRuntime(XmppServer server, IReadOnlyList<string> pluginPaths)
+    /// <param name="pluginPaths">The config's plugin_paths, then our own modules/ directory (last).</param>
+    /// <param name="installationModules">
+    /// Prosody's installed module directory, searched after <paramref name="pluginPaths"/> as
+    /// Prosody searches its own (CFG_PLUGINDIR) after plugin_paths; a native module of the same
+    /// name wins over a file found only there (<see cref="IsInstallationFallback"/>).
+    /// </param>
+    public LuaRuntime(XmppServer server, IReadOnlyList<string> pluginPaths, string? installationModules = null)
     {
         _server = server;
         _pluginPaths = pluginPaths;
+        _installationModules = installationModules;
+        _searchPaths = installationModules is null ? pluginPaths : [.. pluginPaths, installationModules];
         _main = new Lua(openLibs: true) { Encoding = Encoding.UTF8 };
         _stanzas = new StanzaMarshaller(PushStanzaMetatable);
         _natives = new NativeTable(() => _current, l => _current = l);
         RegisterNatives();
         server.Sessions.SessionDestroyed += OnSessionDestroyed;
+        server.Sessions.SessionRegistered += OnSessionRegistered;
         LuaLibraries.Install(_main, server.Loop.Time);
         RunPrelude();
     }
@@ -64,6 +75,10 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private Lua State => _current ?? _main;
 
     public bool CanLoad(string name) => FindModuleFile(name) is not null;
+
+    public bool IsInstallationFallback(string name) =>
+        _installationModules is not null && FindModuleFile(name) is { } path
+        && path.StartsWith(_installationModules + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     public string? Load(HostContext host, string name)
     {
@@ -183,7 +198,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         lua.RawSetField(-2, "version");
         lua.PushInteger(_server.StartTime.ToUnixTimeSeconds());
         lua.RawSetField(-2, "start_time");
-        lua.PushString(string.Join(";", _pluginPaths));
+        lua.PushString(string.Join(";", _searchPaths));
         lua.RawSetField(-2, "plugins");
         if (_server.Config.Path is { } path)
         {

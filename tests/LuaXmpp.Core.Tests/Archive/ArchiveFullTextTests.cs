@@ -109,6 +109,26 @@ public abstract class ArchiveFullTextTests : IAsyncLifetime
         Assert.Equal(5, after.Total);
     }
 
+
+    [Fact]
+    public async Task SearchTotal_IsCountedUpToTheLimit_ThenLeftOut_PagesUnchanged()
+    {
+        await SeedAsync();
+        await using var bounded = new ArchiveService(Storage.OpenArchive(Host, "archive"), new ArchiveOptions { FullTextCountLimit = 4 }, _time);
+        var fox = Text("fox"); // 5 matches in alice's archive
+
+        var over = await bounded.QueryAsync("alice", new() { FullText = fox, Reverse = true, Limit = 2, WantTotal = true });
+        var atLimit = await bounded.QueryAsync("alice", new() { FullText = Text("brown"), Limit = 1, WantTotal = true });
+        var filtered = await bounded.QueryAsync("alice", new() { FullText = fox, With = Carol, Limit = 1, WantTotal = true });
+        var unbounded = await Service.QueryAsync("alice", new() { FullText = fox, Reverse = true, Limit = 2, WantTotal = true });
+
+        Assert.Null(over.Total); // XEP-0059 §2.1: <count/> is optional; left out past the limit
+        Assert.Equal(["quick brown fox, carol again", "the brown fox with carol"], over.Items.Select(Body));
+        Assert.Equal(4, atLimit.Total);
+        Assert.Equal(2, filtered.Total);
+        Assert.Equal(5, unbounded.Total);
+        Assert.Equal(over.Items.Select(Body), unbounded.Items.Select(Body));
+    }
     [Fact]
     public async Task TotalsOfASearch_FollowNewMessages()
     {

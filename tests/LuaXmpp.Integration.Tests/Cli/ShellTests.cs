@@ -8,7 +8,8 @@ namespace LuaXmpp.Tests.Cli;
 public sealed class ShellTests(ITestOutputHelper output)
 {
     private static Task<ServerProcess> StartWithShellAsync(ITestOutputHelper output) => ServerProcess.StartAsync(output, c => c.Set("modules_enabled",
-        ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register", "time", "version", "uptime", "offline", "admin_shell")));
+        ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register", "time", "version", "uptime", "offline", "admin_shell"))
+        .Set("statistics", ServerConfig.Lua("internal")));
 
     [Fact]
     public async Task LuaxmppShell_ShowsSessions_ManagesModulesAndUsers()
@@ -29,6 +30,7 @@ public sealed class ShellTests(ITestOutputHelper output)
         var close = await server.RunCliAsync("shell", $"c2s:close(\"{server.Jid("watched")}\")");
         var (closed, _) = await client.ReadToEndAsync(TimeSpan.FromSeconds(20));
         var wrong = await server.RunCliAsync("shell", "server:frobnicate()");
+        var stats = await server.RunCliAsync("shell", "stats:show(\"^luaxmpp_\")");
 
         server.Check(() =>
         {
@@ -44,6 +46,14 @@ public sealed class ShellTests(ITestOutputHelper output)
             Assert.True(close.ExitCode == 0 && close.Stdout.Contains("1 sessions closed"), close.ToString());
             Assert.True(closed, "c2s:close ends the client's connection");
             OperatorAssert.OneLine(wrong, 1, "Unknown command server:frobnicate()");
+            // Prosody 0.12's stats:show(pattern): families matching a Lua pattern, one line per metric.
+            Assert.True(stats.ExitCode == 0, stats.ToString());
+            Assert.Matches(@"(?m)^luaxmpp_c2s_sessions$", stats.Stdout);
+            Assert.Matches(@"(?m)^  state=bound +[0-9]+$", stats.Stdout);
+            Assert.Matches(@"(?m)^  path=process +[1-9][0-9]* \(", stats.Stdout);
+            Assert.Matches(@"(?m)^luaxmpp_lua_dispatch_seconds +[0-9.e-]+ seconds", stats.Stdout);
+            Assert.DoesNotContain("process_resident_memory", stats.Stdout);
+            Assert.Matches(@"[0-9]+ statistics displayed", stats.Stdout);
         });
         login.Check(r => Assert.True(r.Ok));
     }
@@ -58,6 +68,8 @@ public sealed class ShellTests(ITestOutputHelper output)
             server.Directory, TimeSpan.FromSeconds(60));
         var hosts = await ChildProcess.RunAsync("prosodyctl", ["--root", "--config", server.ConfigPath, "shell", "host", "list"],
             server.Directory, TimeSpan.FromSeconds(60));
+        var stats = await ChildProcess.RunAsync("prosodyctl", ["--root", "--config", server.ConfigPath, "shell", "stats:show('^process_')"],
+            server.Directory, TimeSpan.FromSeconds(60));
 
         server.Check(() =>
         {
@@ -65,6 +77,9 @@ public sealed class ShellTests(ITestOutputHelper output)
             Assert.Contains("LuaXmpp", result.Stdout);
             Assert.True(hosts.ExitCode == 0, hosts.ToString());
             Assert.Contains(server.Host, hosts.Stdout);
+            Assert.True(stats.ExitCode == 0, stats.ToString());
+            Assert.Matches(@"(?m)^process_resident_memory_bytes +[1-9][0-9]* bytes", stats.Stdout);
+            Assert.Contains("statistics displayed", stats.Stdout);
         });
     }
 }

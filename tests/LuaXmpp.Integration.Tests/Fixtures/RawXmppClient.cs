@@ -44,8 +44,8 @@ public sealed class RawXmppClient : IAsyncDisposable
         return new RawXmppClient(tcp);
     }
 
-    public static string StreamHeader(string to, string streamNs = StreamsNs, string contentNs = "jabber:client") =>
-        $"<?xml version='1.0'?><stream:stream to='{to}' version='1.0' xml:lang='en' xmlns='{contentNs}' xmlns:stream='{streamNs}'>";
+    public static string StreamHeader(string to, string streamNs = StreamsNs, string contentNs = "jabber:client", string? from = null) =>
+        $"<?xml version='1.0'?><stream:stream to='{to}'{(from is null ? "" : $" from='{from}'")} version='1.0' xml:lang='en' xmlns='{contentNs}' xmlns:stream='{streamNs}'>";
 
     public Task SendAsync(string text) => SendAsync(Encoding.UTF8.GetBytes(text));
 
@@ -132,10 +132,11 @@ public sealed class RawXmppClient : IAsyncDisposable
     }
 
     /// <summary>Opens a stream and returns the first features element (RFC 6120 §4.3.2).</summary>
-    public async Task<XElement> OpenStreamAsync(string to)
+    /// <param name="from">The 'from' a client may name itself with (RFC 6120 §4.7.1; XEP-0484 offers FAST on it).</param>
+    public async Task<XElement> OpenStreamAsync(string to, string? from = null)
     {
         _consumed = (int)_received.Length;
-        await SendAsync(StreamHeader(to));
+        await SendAsync(StreamHeader(to, from: from));
         await ReadUntilAsync(t => t.Contains("</stream:features>") || t.Contains("<stream:features/>"), "stream features");
         return StreamTranscript.Parse(Received.Substring(_consumed)).Features
             ?? throw new XunitException($"no parsable features in:\n{Received}");

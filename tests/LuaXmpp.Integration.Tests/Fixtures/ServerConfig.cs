@@ -84,6 +84,8 @@ public sealed class ServerConfig
     /// <summary>The configuration every scenario starts from (the server contract's test config).</summary>
     public static ServerConfig Default(int c2sPort, int directTlsPort, string dataPath, string logPath) =>
         new ServerConfig()
+            // CI runs the suite as root: the server (as Prosody's daemon) refuses root without it.
+            .Set("run_as_root", "true")
             .Set("interfaces", LuaList("127.0.0.1"))
             .Set("c2s_ports", $"{{ {c2sPort} }}")
             .Set("c2s_direct_tls_ports", $"{{ {directTlsPort} }}")

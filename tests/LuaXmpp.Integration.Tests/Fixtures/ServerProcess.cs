@@ -186,7 +186,9 @@ public sealed class ServerProcess : IAsyncDisposable
             return;
         }
 
-        await ChildProcess.RunAsync("kill", ["-TERM", process.Id.ToString()], Directory, TimeSpan.FromSeconds(10));
+        // From "/": the server's directory may be gone by now (a test that removed it), and a missing
+        // working directory would fail the start of kill itself.
+        await ChildProcess.RunAsync("kill", ["-TERM", process.Id.ToString()], "/", TimeSpan.FromSeconds(10));
         using var timeout = new CancellationTokenSource(StopTimeout);
         try
         {

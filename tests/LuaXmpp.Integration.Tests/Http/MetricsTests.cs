@@ -64,6 +64,18 @@ public sealed class MetricsTests(ITestOutputHelper output)
             Assert.True(Value(families, "luaxmpp_archive_committed_messages", "luaxmpp_archive_committed_messages_total") >= 1);
             Assert.True(Value(families, "luaxmpp_archive_commit_batches", "luaxmpp_archive_commit_batches_total") >= 1);
             Assert.True(Value(families, "luaxmpp_archive_commit_seconds", "luaxmpp_archive_commit_seconds_total") > 0);
+            // Our own: routed stanzas, Lua dispatch time, archive batch sizes and commit latency.
+            Assert.True(Value(families, "luaxmpp_routed_stanzas", "luaxmpp_routed_stanzas_total", ("path", "process")) >= 3);
+            Assert.True(Value(families, "luaxmpp_lua_dispatches", "luaxmpp_lua_dispatches_total") >= 1);
+            Assert.True(Value(families, "luaxmpp_lua_dispatch_seconds", "luaxmpp_lua_dispatch_seconds_total") > 0);
+            Assert.Equal("histogram", families.GetProperty("luaxmpp_archive_batch_size").GetProperty("type").GetString());
+            var batches = Value(families, "luaxmpp_archive_batch_size", "luaxmpp_archive_batch_size_count");
+            Assert.True(batches >= 1);
+            Assert.Equal(batches, Value(families, "luaxmpp_archive_batch_size", "luaxmpp_archive_batch_size_bucket", ("le", "+Inf")));
+            Assert.True(Value(families, "luaxmpp_archive_batch_size", "luaxmpp_archive_batch_size_sum") >= batches);
+            var commits = Value(families, "luaxmpp_archive_commit_latency_seconds", "luaxmpp_archive_commit_latency_seconds_count");
+            Assert.True(commits >= 1);
+            Assert.True(Value(families, "luaxmpp_archive_commit_latency_seconds", "luaxmpp_archive_commit_latency_seconds_bucket", ("le", "2.5")) <= commits);
             Assert.Equal(0, Value(families, "prosody_mod_http_file_share__total_storage_bytes", "prosody_mod_http_file_share__total_storage_bytes",
                 ("host", "upload.localhost")));
             Assert.Equal("histogram", families.GetProperty("prosody_mod_http_file_share__upload_bytes").GetProperty("type").GetString());

@@ -39,6 +39,49 @@ public sealed class LuaAuthProviderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Anonymous_LogsInOverSaslAnonymous_WithARandomNode_AsOnProsody()
+    {
+        using var plugins = ProsodyPluginDirectory.With("mod_auth_anonymous.lua");
+        await using var server = await StartAsync(output, plugins, "anonymous");
+
+        var first = await PythonClient.RunAsync(server, "login.py", "--jid", server.Host, "--password", "", "--mech", "ANONYMOUS");
+        var second = await PythonClient.RunAsync(server, "login.py", "--jid", server.Host, "--password", "", "--mech", "ANONYMOUS");
+
+        string Node(ClientResult r) => r.String("bound_jid")!.Split('@')[0];
+        first.Check(r =>
+        {
+            Assert.True(r.Ok);
+            Assert.Equal("ANONYMOUS", r.String("mechanism"));
+            Assert.Equal(["ANONYMOUS"], r.Strings("mechanisms_offered"));
+            Assert.Matches("^[a-z0-9_-]{6,}@" + System.Text.RegularExpressions.Regex.Escape(server.Host) + "/", r.String("bound_jid"));
+        });
+        second.Check(r =>
+        {
+            Assert.True(r.Ok);
+            Assert.NotEqual(Node(first), Node(r));
+        });
+    }
+
+    [Fact]
+    public async Task Ldap_WithoutItsLibrary_LoginFailsAndTheLogSaysWhy()
+    {
+        using var plugins = ProsodyPluginDirectory.With("mod_auth_ldap.lua");
+        await using var server = await StartAsync(output, plugins, "ldap", ("ldap_server", ServerConfig.Lua("127.0.0.1:1")));
+
+        var result = await PythonClient.RunAsync(server, "login.py",
+            "--jid", server.Jid("juliet"), "--password", "r0m30", "--step-timeout", "3");
+
+        // As on Prosody: the stream stays up, but no SASL mechanism is offered, so nobody logs in.
+        result.Check(r =>
+        {
+            Assert.False(r["authenticated"].GetBoolean());
+            Assert.Empty(r.Strings("mechanisms_offered"));
+        });
+        // lualdap is not installed here (nor packaged for Lua 5.4): the module cannot load, on Prosody too.
+        server.Check(() => Assert.Contains("lualdap", server.LogTail(100_000)));
+    }
+
+    [Fact]
     public async Task Register_FromTheCli_WithALuaProvider_SaysWhyItCannot()
     {
         using var plugins = ProsodyPluginDirectory.With("mod_auth_insecure.lua");
@@ -55,5 +98,11 @@ public sealed class LuaAuthProviderTests(ITestOutputHelper output)
         Assert.Equal(1, cli.ExitCode);
         Assert.Contains("mod_auth_insecure", cli.Stderr);
         Assert.DoesNotContain("Exception", cli.Stderr + cli.Stdout);
+
+        // adduser says so before asking for a password (no stdin given here).
+        var adduser = await server.RunCliAsync("adduser", server.Jid("juliet"));
+        Assert.Equal(1, adduser.ExitCode);
+        Assert.Contains("mod_auth_insecure", adduser.Stderr);
+        Assert.DoesNotContain("password", adduser.Stdout + adduser.Stderr, StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -91,20 +91,27 @@ public sealed class ProsodyDataTests(ITestOutputHelper output)
         carol.AssertOk();
     }
 
-    [Fact]
-    public async Task Migrate_InternalToSqlToInternal_KeepsEverything()
+    [PostgresFact]
+    public async Task Migrate_InternalToSqliteToPostgresToInternal_KeepsEverything()
     {
         var seeded = await SeedWithProsodyAsync();
         await using var server = seeded.Server;
+        await using var postgres = await PostgresServer.StartAsync();
         var hostData = Path.Combine(server.DataPath, "localhost");
         var original = Path.Combine(server.Directory, "original");
         Directory.Move(hostData, original);
         CopyTree(original, hostData);
         await UseAsync(server, ServerFlavor.LuaXmpp);
+        // The same config with its sql option on PostgreSQL (set before the VirtualHost: a global option).
+        var pgConfig = Path.Combine(server.Directory, "postgres.cfg.lua");
+        await File.WriteAllTextAsync(pgConfig, server.Config.Render().Replace("\nVirtualHost",
+            $"\nstorage = \"sql\"\nsql = {postgres.SqlOption()}\nVirtualHost"));
 
         var toSql = await server.RunCliAsync("migrate", "--from", "internal", "--to", "sql");
+        var toPostgres = await server.RunCliAsync("migrate", "--from", "sql", "--to", "sql", "--to-config", pgConfig);
         Directory.Delete(hostData, recursive: true);
-        var back = await server.RunCliAsync("migrate", "--from", "sql", "--to", "internal", "localhost");
+        var back = await server.RunCliAsync("migrate", "--from", "sql", "--from-config", pgConfig, "--to", "internal", "localhost");
+        var rows = await postgres.PsqlAsync("""SELECT count(*) FROM "prosodyarchive" WHERE "host" = 'localhost'""");
         var same = await server.RunCliAsync("migrate", "--from", "internal", "--to", "internal");
         var unknownHost = await server.RunCliAsync("migrate", "--from", "sql", "--to", "internal", "nowhere.example");
 
@@ -112,7 +119,11 @@ public sealed class ProsodyDataTests(ITestOutputHelper output)
         {
             Assert.True(toSql.ExitCode == 0, toSql.ToString());
             Assert.Matches(@"^localhost: copied \d+ keyval tables and 3 archives \(9 items\) from internal to sql", toSql.Stdout);
+            Assert.True(toPostgres.ExitCode == 0, toPostgres.ToString());
+            Assert.Matches(@"^localhost: copied \d+ keyval tables and 3 archives \(9 items\) from sql to sql \(.*postgres\.cfg\.lua\)", toPostgres.Stdout);
+            Assert.Equal("9", rows.Trim());
             Assert.True(back.ExitCode == 0, back.ToString());
+            Assert.Matches(@"^localhost: copied \d+ keyval tables and 3 archives \(9 items\) from sql \(.*\) to internal", back.Stdout);
             Assert.Equal(Files(original), Files(hostData));
             Assert.True(same.ExitCode == 2, same.ToString());
             Assert.True(unknownHost.ExitCode == 1 && unknownHost.Stderr.Contains("nowhere.example"), unknownHost.ToString());

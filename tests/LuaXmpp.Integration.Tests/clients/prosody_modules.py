@@ -329,12 +329,7 @@ async def scenario(args, result):
 
 
 if __name__ == "__main__":
-    p = xmpptest.parser(__doc__)
-    p.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
-    p.add_argument("--jid", required=True)
-    p.add_argument("--password", required=True)
-    p.add_argument("--peer-jid")
-    p.add_argument("--peer-password")
+    p = xmpptest.scenario_parser(__doc__, SCENARIOS)
     p.add_argument("--expect-server-message", action="store_true",
                    help="wait for a message whose sender is the server (motd, welcome)")
     raise SystemExit(xmpptest.run(scenario, p.parse_args()))

@@ -11,6 +11,15 @@ import slixmpp
 import xmpptest
 
 
+def raw_condition(iq):
+    """The condition element's name, also for those slixmpp does not know (policy-violation)."""
+    error = iq.xml.find("{jabber:client}error")
+    for child in (error if error is not None else []):
+        if child.tag.startswith("{urn:ietf:params:xml:ns:xmpp-stanzas}") and not child.tag.endswith("}text"):
+            return child.tag.split("}")[-1]
+    return None
+
+
 async def scenario(args, result):
     client = xmpptest.Client(args.jid, args.password,
                              plugins=("xep_0030", "xep_0004", "xep_0066", "xep_0077"))
@@ -29,7 +38,8 @@ async def scenario(args, result):
             await iq.send(timeout=args.step_timeout)
             result["registration"] = "ok"
         except slixmpp.exceptions.IqError as err:
-            result["registration"] = err.iq["error"]["condition"]
+            result["registration"] = err.iq["error"]["condition"] or raw_condition(err.iq)
+            result["registration_error_type"] = err.iq["error"]["type"]
             client.disconnect()
         except slixmpp.exceptions.IqTimeout:
             result["registration"] = "timeout"

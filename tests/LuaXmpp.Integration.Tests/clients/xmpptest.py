@@ -31,6 +31,18 @@ def parser(description):
     return p
 
 
+def scenario_parser(description, scenarios):
+    """parser() plus --scenario and the accounts of A (--jid) and, for scenarios that need
+    one, B (--peer-jid)."""
+    p = parser(description)
+    p.add_argument("--scenario", required=True, choices=sorted(scenarios))
+    p.add_argument("--jid", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--peer-jid")
+    p.add_argument("--peer-password")
+    return p
+
+
 def two_client_parser(description):
     """parser() plus the accounts of two clients, A (--jid1) and B (--jid2)."""
     p = parser(description)
@@ -44,8 +56,8 @@ class Client(slixmpp.ClientXMPP):
     """A slixmpp client that accepts the server's self-signed certificate and
     records what the server offered, so tests can assert on it."""
 
-    def __init__(self, jid, password, mech=None, plugins=()):
-        super().__init__(jid, password, sasl_mech=mech)
+    def __init__(self, jid, password, mech=None, plugins=(), lang="en"):
+        super().__init__(jid, password, sasl_mech=mech, lang=lang)
         # The server generates a self-signed certificate on first start.
         self.ssl_context.check_hostname = False
         self.ssl_context.verify_mode = ssl.CERT_NONE

@@ -184,6 +184,30 @@ public sealed class StanzaLibraryTests : LuaTestState
     }
 
     [Fact]
+    public void AddError_AppendsAnErrorToAnyElement_AsSasl2ModulesUseIt()
+    {
+        // mod_sasl2_sm: st.stanza("failed", { xmlns = sm }):add_error(err) with an util.error carrying context.h.
+        Run("""
+            local st = require "util.stanza"
+            local errors = require "util.error"
+            local err = errors.new({ condition = "item-not-found", text = "Unknown session" }, { h = 3 })
+            local failed = st.stanza("failed", { xmlns = "urn:xmpp:sm:3" }):add_error(err)
+            local e = failed.tags[1] -- no xmlns of its own, as in Prosody (so get_child("error") does not see it under another namespace)
+            assert(e and e.attr.type == "cancel", tostring(failed))
+            assert(e:get_child("item-not-found", "urn:ietf:params:xml:ns:xmpp-stanzas"), tostring(failed))
+            assert(e:get_child_text("text", "urn:ietf:params:xml:ns:xmpp-stanzas") == "Unknown session", tostring(failed))
+            assert(failed:at_top(), "add_error returns to where it started")
+            local bound = st.stanza("failed", { xmlns = "urn:xmpp:bind:0" })
+              :add_error({ type = "modify", condition = "conflict", text = "taken" })
+            assert(bound.tags[1].name == "error" and bound.tags[1].attr.type == "modify")
+            -- error_reply stays inside <error/>, for an application-specific condition after it
+            local q = st.iq({ from = "a@b/c", to = "b", id = "1", type = "set" })
+            local r = st.error_reply(q, "cancel", "not-allowed"):tag("closed-node", { xmlns = "urn:app" }):up()
+            assert(r:get_child("error"):get_child("closed-node", "urn:app"), tostring(r))
+            """);
+    }
+
+    [Fact]
     public void GetError_DefaultsToUndefinedCondition()
     {
         Run("""

@@ -37,6 +37,7 @@ public sealed class FuzzServerLauncher : IAsyncDisposable
         StanzaFuzzServerSetup.WritePlugins(plugins);
         var config = new List<string>
         {
+            "run_as_root = true",
             "interfaces = { \"127.0.0.1\" }",
             $"c2s_ports = {{ {port} }}",
             $"c2s_direct_tls_ports = {{ {tlsPort} }}",

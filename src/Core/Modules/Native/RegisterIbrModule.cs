@@ -128,6 +128,9 @@ public sealed class RegisterIbrModule : INativeModule
     private static StanzaError VetoError(EventData e)
     {
         if (e["error"] is StanzaError error) return error;
+        // A util.error object from a Lua handler (mod_register_limits): its type, condition and text.
+        if (e["error"] is DataTable lua && lua.GetString("condition") is { } condition)
+            return new StanzaError(lua.GetString("type") ?? "modify", condition, lua.GetString("text"));
         return new StanzaError(e["error_type"] as string ?? "modify", e["error_condition"] as string ?? "not-acceptable", e["reason"] as string);
     }
 

@@ -59,7 +59,7 @@ internal sealed class FlatFileArchiveStore(FlatFileDatabase db, string host, str
         {
             var entries = list.Entries();
             var matching = Matching(entries, query);
-            long? total = query.WantTotal ? matching.Count : null;
+            long? total = query.WantTotal ? query.Bounded(matching.Count) : null;
             if (!InIdRange(entries, query, matching, out var range)) return new ArchiveResult([], total) { UnknownId = true };
             var page = Page(range, query).Select(i => entries[i]).ToList();
             var tables = list.Read(page);

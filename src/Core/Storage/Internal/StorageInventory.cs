@@ -21,16 +21,21 @@ internal static class StorageInventory
     {
         FlatFileDatabase files => files.Writer.ReadAsync(() => ListFiles(files.Layout, host)),
         SqliteDatabase sqlite => sqlite.ReadAsync(c =>
-        {
-            var p = new { host };
-            var rows = c.Query<(string Store, string User)>("""SELECT DISTINCT "store","user" FROM "prosody" WHERE "host"=@host""", p)
-                .Select(r => new StoredData(r.Store, StoredKind.KeyValue, NullIfEmpty(r.User)))
-                .Concat(c.Query<(string Store, string User)>("""SELECT DISTINCT "store","user" FROM "prosodyarchive" WHERE "host"=@host""", p)
-                    .Select(r => new StoredData(r.Store, StoredKind.Archive, NullIfEmpty(r.User))));
-            return rows.ToList();
-        }),
+            Rows(c.Query<(string Store, string User)>(SelectKeyValue, new { host }), c.Query<(string Store, string User)>(SelectArchives, new { host }))),
+        Postgres.PostgresDatabase postgres => postgres.ReadAsync(async c =>
+            Rows(await c.QueryAsync<(string Store, string User)>(SelectKeyValue, new { host }).ConfigureAwait(false),
+                await c.QueryAsync<(string Store, string User)>(SelectArchives, new { host }).ConfigureAwait(false))),
         _ => throw new NotSupportedException($"storage driver \"{driver.Name}\" cannot be listed for migration"),
     };
+
+    // Prosody's two tables, the same on every SQL database it supports.
+    private const string SelectKeyValue = """SELECT DISTINCT "store","user" FROM "prosody" WHERE "host"=@host""";
+    private const string SelectArchives = """SELECT DISTINCT "store","user" FROM "prosodyarchive" WHERE "host"=@host""";
+
+    private static List<StoredData> Rows(IEnumerable<(string Store, string User)> keyValue, IEnumerable<(string Store, string User)> archives) =>
+        keyValue.Select(r => new StoredData(r.Store, StoredKind.KeyValue, NullIfEmpty(r.User)))
+            .Concat(archives.Select(r => new StoredData(r.Store, StoredKind.Archive, NullIfEmpty(r.User))))
+            .ToList();
 
     private static string? NullIfEmpty(string user) => user.Length == 0 ? null : user;
 

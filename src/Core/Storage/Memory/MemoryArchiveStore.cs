@@ -34,7 +34,7 @@ internal sealed class MemoryArchiveStore(MemoryDatabase db, string host, string 
         lock (db.Gate)
         {
             var matching = Matching(user ?? "", query).ToList();
-            long? total = query.WantTotal ? matching.Count : null;
+            long? total = query.WantTotal ? query.Bounded(matching.Count) : null;
             if (!InIdRange(user ?? "", query, matching, out var page)) return Task.FromResult(new ArchiveResult([], total) { UnknownId = true });
             var items = Page(page, query)
                 .Select(e => new ArchiveItem(e.Key, e.When, e.With.Length == 0 ? null : e.With, e.Value.Clone()))

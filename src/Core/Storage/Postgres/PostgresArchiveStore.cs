@@ -99,17 +99,24 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
         // has it cached) no transaction is needed: two round trips instead of four.
         await using var tx = query.WantTotal ? await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead).ConfigureAwait(false) : null;
         var filter = Filter(user, query);
-        long? total = query.WantTotal
-            ? await c.ExecuteScalarAsync<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx).ConfigureAwait(false)
-            : null;
-        if (!await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false)) return new ArchiveResult([], total) { UnknownId = true };
+        long? total = !query.WantTotal ? null
+            : query.FullText is null ? await c.ExecuteScalarAsync<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx).ConfigureAwait(false)
+            : query.Bounded(await c.ExecuteScalarAsync<long>(query.BoundedCount(ProsodySql.SelectArchiveMatch + filter.Where), filter.Parameters, tx).ConfigureAwait(false));
+        var (found, afterId, beforeId) = await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false);
+        if (!found) return new ArchiveResult([], total) { UnknownId = true };
 
         // The limit is written into the statement (an integer we format, never client text): a
         // prepared statement with LIMIT $n gets a generic plan after five runs that cannot
         // assume a small page, and may sort the user's whole archive instead of walking the
         // sort index. The few page sizes clients ask for each stay prepared.
         string limit = query.Limit is { } n ? Math.Max(n, 0).ToString(CultureInfo.InvariantCulture) : "ALL";
-        string sql = ProsodySql.SelectArchiveColumns + filter.Where + ArchiveFilter.OrderBy(query.Reverse) + " LIMIT " + limit;
+        string sql;
+        if (query is { FullText: { } fullText, With: null, Start: null, End: null, Ids: null })
+        {
+            filter = ArchiveFilter.Build(host, store, user, query, arrayIds: true);
+            sql = PostgresFullText.PageSql(filter, fullText, PostgresFullText.Owner(host, user ?? "", store), afterId, beforeId, query.Reverse, limit);
+        }
+        else sql = ProsodySql.SelectArchiveColumns + filter.Where + ArchiveFilter.OrderBy(query.Reverse) + " LIMIT " + limit;
         var rows = await c.QueryAsync<(string Key, string Type, string Value, long When, string With)>(sql, filter.Parameters, tx).ConfigureAwait(false);
         var items = ProsodySql.ToItems(rows, host, store);
         if (tx is not null) await tx.CommitAsync().ConfigureAwait(false);
@@ -119,7 +126,7 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
     public Task<long> DeleteAsync(string? user, ArchiveQuery query) => db.WriteAsync(async (c, tx) =>
     {
         var filter = Filter(user, query);
-        if (!await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false)) return 0L;
+        if (!(await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false)).Found) return 0L;
         string select = """SELECT "sort_id" FROM "prosodyarchive" WHERE """ + filter.Where;
         if (query.Limit is { } limit)
         {
@@ -146,19 +153,22 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
     }
 
     /// <summary>Adds the exclusive Before/After bounds; false when either names an item that is not there.</summary>
-    private static async Task<bool> AddIdRangeAsync(NpgsqlConnection c, NpgsqlTransaction? tx, ArchiveFilter filter, ArchiveQuery query)
+    private static async Task<(bool Found, long? AfterId, long? BeforeId)> AddIdRangeAsync(NpgsqlConnection c, NpgsqlTransaction? tx, ArchiveFilter filter, ArchiveQuery query)
     {
+        long? afterId = null, beforeId = null;
         if (query.After is { } after)
         {
-            if (await LookUpSortIdAsync(c, tx, filter, after).ConfigureAwait(false) is not { } afterId) return false;
-            filter.After(afterId);
+            afterId = await LookUpSortIdAsync(c, tx, filter, after).ConfigureAwait(false);
+            if (afterId is null) return (false, null, null);
+            filter.After(afterId.Value);
         }
         if (query.Before is { } before)
         {
-            if (await LookUpSortIdAsync(c, tx, filter, before).ConfigureAwait(false) is not { } beforeId) return false;
-            filter.Before(beforeId);
+            beforeId = await LookUpSortIdAsync(c, tx, filter, before).ConfigureAwait(false);
+            if (beforeId is null) return (false, null, null);
+            filter.Before(beforeId.Value);
         }
-        return true;
+        return (true, afterId, beforeId);
     }
 
     private static Task<long?> LookUpSortIdAsync(NpgsqlConnection c, NpgsqlTransaction? tx, ArchiveFilter filter, string key) =>

@@ -34,8 +34,39 @@ internal static class PostgresFullText
         body is null ? null : string.Join(' ', FullTextQuery.Words(body).Select(FullTextQuery.Fold).Where(w => w.Length > 0));
 
     /// <summary>Adds the search to a filter: the item is among the index's matches for the owner and every term.</summary>
-    public static void AddTo(ArchiveFilter filter, FullTextQuery query, string owner)
+    public static void AddTo(ArchiveFilter filter, FullTextQuery query, string owner) =>
+        filter.Add($""" AND "sort_id" IN (SELECT "sort_id" FROM "luaxmpp_archive_fts" WHERE {Condition(filter, query, owner)})""");
+
+    /// <summary>
+    /// One page of a search without other filters, newest (or oldest) first: the page's sort_ids
+    /// are taken from the index alone (the GIN matches of owner and terms within the paging
+    /// bounds, sorted, limited), then their rows. Ordering by <c>"sort_id" + 0</c> keeps the
+    /// planner from walking a sort_id index backwards and testing every row against the search
+    /// (its row estimates assume the user's items are spread evenly; they are not, and one page
+    /// then read 500 000 other users' rows: 0.86 s instead of milliseconds at 1 M messages).
+    /// A page costs what the matches of the word in the user's archive cost, never a walk.
+    /// </summary>
+    public static string PageSql(ArchiveFilter filter, FullTextQuery query, string owner, long? afterId, long? beforeId, bool reverse, string limit)
     {
+        var inner = new System.Text.StringBuilder("""SELECT "sort_id" FROM "luaxmpp_archive_fts" WHERE """).Append(Condition(filter, query, owner));
+        if (afterId is { } after)
+        {
+            inner.Append(""" AND "sort_id">@ftAfterId""");
+            filter.Parameters.Add("ftAfterId", after);
+        }
+        if (beforeId is { } before)
+        {
+            inner.Append(""" AND "sort_id"<@ftBeforeId""");
+            filter.Parameters.Add("ftBeforeId", before);
+        }
+        inner.Append(reverse ? """ ORDER BY "sort_id" + 0 DESC""" : """ ORDER BY "sort_id" + 0 ASC""").Append(" LIMIT ").Append(limit);
+        return $""" {ProsodySql.SelectArchiveColumns}{filter.Where} AND "sort_id" IN ({inner}){ArchiveFilter.OrderBy(reverse)} LIMIT {limit}""";
+    }
+
+    /// <summary>The condition on "luaxmpp_archive_fts" (its parameters added to the filter): the owner's token and every term.</summary>
+    private static string Condition(ArchiveFilter filter, FullTextQuery query, string owner)
+    {
+        filter.Parameters.Add("ftOwner", owner);
         var tsquery = new System.Text.StringBuilder("CAST(@ftOwner AS tsquery)");
         for (int i = 0; i < query.Terms.Count; i++)
         {
@@ -59,7 +90,7 @@ internal static class PostgresFullText
                 filter.Parameters.Add(name, words);
             }
         }
-        filter.Add($""" AND "sort_id" IN (SELECT "sort_id" FROM "luaxmpp_archive_fts" WHERE "vector" @@ ({tsquery}))""", "ftOwner", owner);
+        return $""" "vector" @@ ({tsquery})""";
     }
 
     /// <summary>

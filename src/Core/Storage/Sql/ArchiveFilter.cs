@@ -54,6 +54,9 @@ internal sealed class ArchiveFilter
         Parameters.Add(name, value);
     }
 
+    /// <summary>Appends a fixed condition (starting with " AND ") whose parameters were added already.</summary>
+    public void Add(string condition) => _where.Append(condition);
+
     /// <summary>Items after the one with this sort_id (exclusive).</summary>
     public void After(long sortId) => Add(""" AND "sort_id">@afterId""", "afterId", sortId);
 

@@ -68,6 +68,9 @@ internal static class ProsodySql
 
     public const string CountArchive = """SELECT COUNT(*) FROM "prosodyarchive" WHERE """;
 
+    /// <summary>One row per matching item, for a bounded count (<see cref="ArchiveQuery.BoundedCount"/>).</summary>
+    public const string SelectArchiveMatch = """SELECT 1 FROM "prosodyarchive" WHERE """;
+
     public const string DeleteArchiveWhere = """DELETE FROM "prosodyarchive" WHERE """;
 
     /// <summary>Expiry: at most @batch of the oldest rows of a store, all users (index luaxmpp_archive_expiry).</summary>

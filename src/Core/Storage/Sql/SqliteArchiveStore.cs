@@ -70,9 +70,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
     {
         using var tx = c.BeginTransaction(deferred: true); // one snapshot for the count and the page
         var filter = BuildFilter(user, query);
-        long? total = query.WantTotal
-            ? c.ExecuteScalar<long>(query.FullText is null ? ProsodySql.CountArchive + filter.Where : SqliteFullText.Count + filter.Where, filter.Parameters, tx)
-            : null;
+        long? total = query.WantTotal ? Count(c, tx, filter, query) : null;
         if (!AddIdRange(c, tx, filter, query)) return new ArchiveResult([], total) { UnknownId = true };
 
         var sql = new StringBuilder(query.FullText is null ? ProsodySql.SelectArchiveColumns : SqliteFullText.SelectColumns)
@@ -85,6 +83,12 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         tx.Commit();
         return new ArchiveResult(items, total);
     });
+
+    private static long? Count(SqliteConnection c, SqliteTransaction tx, ArchiveFilter filter, ArchiveQuery query)
+    {
+        if (query.FullText is null) return c.ExecuteScalar<long>(ProsodySql.CountArchive + filter.Where, filter.Parameters, tx);
+        return query.Bounded(c.ExecuteScalar<long>(query.BoundedCount(SqliteFullText.SelectMatch + filter.Where), filter.Parameters, tx));
+    }
 
     public Task<long> DeleteAsync(string? user, ArchiveQuery query) => db.WriteAsync((c, tx) =>
     {

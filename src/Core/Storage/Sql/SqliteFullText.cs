@@ -39,7 +39,8 @@ internal static class SqliteFullText
 
     public const string SelectColumns = """SELECT "key","type","value","when","with" """ + Join;
 
-    public const string Count = "SELECT COUNT(*)" + Join;
+    /// <summary>One row per match, for a (bounded) count: <see cref="ArchiveQuery.BoundedCount"/>.</summary>
+    public const string SelectMatch = "SELECT 1" + Join;
 
     public const string SelectSortIds = """SELECT "sort_id" """ + Join;
 

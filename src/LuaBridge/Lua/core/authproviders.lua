@@ -68,6 +68,15 @@ function ops.scram(p, host, user, hash)
 	return stored, server, iterations, salt;
 end
 
+-- ANONYMOUS (RFC 4505): the handler's own mechanism picks a random username its profile's
+-- anonymous() accepts (util.sasl.anonymous); nil when it offers no ANONYMOUS.
+function ops.anonymous(p, host)
+	local handler = sasl_handler(p, host);
+	if not (handler and handler:select("ANONYMOUS")) then return nil; end
+	if handler:process("") ~= "success" then return nil; end
+	return handler.username;
+end
+
 function ops.users(p)
 	local list = {};
 	if p.users then
@@ -87,6 +96,14 @@ function ops.mechanisms(p, host)
 end
 
 function M.available(host) return provider_for(host) ~= nil; end
+
+-- The Lua provider's own SASL handler for a session (usermanager.get_sasl_handler), when the
+-- host's provider is a Lua module that has one.
+function M.sasl_handler(host, session)
+	local provider = provider_for(host);
+	if not (provider and provider.get_sasl_handler) then return nil; end
+	return provider.get_sasl_handler(session);
+end
 
 function M.call(op, host, ...)
 	local provider, err = provider_for(host);

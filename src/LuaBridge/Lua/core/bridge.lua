@@ -451,9 +451,16 @@ function conn_methods:ip() return N.conn_info(self._id, "ip"); end
 function conn_methods:close() return N.conn_close(self._id); end
 function conn_methods:write(data) return N.conn_write(self._id, data); end
 function conn_methods:ssl() return N.conn_info(self._id, "secure"); end
+-- TLS is native: no LuaSec details (so no channel binding data for Lua SASL profiles).
+function conn_methods:ssl_info() if self:ssl() then return {}; end end
 function conn_methods:setoption() return true; end
 function conn_methods:pause() end
 function conn_methods:resume() end
+-- Prosody's net.server_epoll write lock (mod_csi_simple) and read pacing (mod_limits), done by
+-- the C# connection: held bytes count against its output bounds.
+function conn_methods:pause_writes() return N.conn_control(self._id, "pause_writes"); end
+function conn_methods:resume_writes() return N.conn_control(self._id, "resume_writes"); end
+function conn_methods:setlimit(Bps) return N.conn_control(self._id, "setlimit", tonumber(Bps) or 0); end
 function conn_methods:socket() return { info = function() return nil; end }; end
 bridge.proxy_factory = proxy_factory;
 local conn_proxy = proxy_factory(conn_mt, function(id) N.conn_release(id); end);
@@ -531,10 +538,12 @@ local session_mt = {
 };
 
 -- Filters (contract §3.4) come from util.filters. C# is told when a session first gets a
--- "stanzas/in" or "stanzas/out" chain, and only then runs the Lua chain for that session's
--- elements (ClientSession.IncomingFilters / OutgoingFilters); sessions without Lua filters
--- never enter Lua for them.
+-- "stanzas/in", "stanzas/out" or "bytes/in" chain, and only then runs the Lua chain for that
+-- session's elements (ClientSession.IncomingFilters / OutgoingFilters; "bytes/in" gets each
+-- element's text); sessions without Lua filters never enter Lua for them.
 local filters_lib = require "util.filters";
+
+local native_filtered = { ["stanzas/in"] = true, ["stanzas/out"] = true, ["bytes/in"] = true };
 
 local function initialize_filters(session, sid)
 	local filter = filters_lib.initialize(session);
@@ -542,11 +551,11 @@ local function initialize_filters(session, sid)
 	setmetatable(lists, {
 		__newindex = function(t, kind, chain)
 			rawset(t, kind, chain);
-			if kind == "stanzas/in" or kind == "stanzas/out" then N.session_filters(sid, kind); end
+			if native_filtered[kind] then N.session_filters(sid, kind); end
 		end;
 	});
 	for kind in pairs(lists) do
-		if kind == "stanzas/in" or kind == "stanzas/out" then N.session_filters(sid, kind); end
+		if native_filtered[kind] then N.session_filters(sid, kind); end
 	end
 	return filter;
 end

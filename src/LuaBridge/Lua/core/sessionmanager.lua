@@ -41,8 +41,12 @@ function M.destroy_session(session, err)
 	M.retire_session(session);
 end
 
+-- For Lua SASL profiles (mod_sasl2): the C# stream handler sees the session authenticated
+-- after the element's pass and lifts the pre-authentication limits then.
 function M.make_authenticated(session, username)
 	session.username = username;
+	local handler = session.sasl_handler;
+	if handler and handler.selected then session.auth_mechanism = handler.selected; end
 	if session.type == "c2s_unauthed" then session.type = "c2s_unbound"; end
 	return true;
 end

@@ -337,7 +337,17 @@ local function install_collectors(registry)
 	fed.archive_committed = c("luaxmpp_archive_committed_messages", "", "Archived messages committed to storage");
 	fed.archive_batches = c("luaxmpp_archive_commit_batches", "", "Archive write batches committed (messages / batches = mean batch size)");
 	fed.archive_commit = c("luaxmpp_archive_commit", "seconds", "Time spent writing committed archive batches (divided by batches: mean commit latency)");
+	local routed = registry:counter("luaxmpp_routed_stanzas", "", "Stanzas routed: taken from sessions (process) or sent by the server and its modules (route)", { "path" });
+	fed.stanzas_processed = routed:with_labels("process");
+	fed.stanzas_routed = routed:with_labels("route");
+	fed.lua_dispatches = c("luaxmpp_lua_dispatches", "", "Event chains with Lua handlers dispatched into Lua");
+	fed.lua_dispatch = c("luaxmpp_lua_dispatch", "seconds", "Time spent in Lua dispatches, up to their return or first wait");
 	local heap = g("lua_heap", "bytes", "Memory used by the Lua state in bytes");
+	-- Histograms counted natively: the snapshot gives bounds, cumulative counts and the sum.
+	local histograms = {
+		archive_batch_size = registry:histogram("luaxmpp_archive_batch_size", "", "Archived messages per committed transaction", {}):with_labels(),
+		archive_commit_latency = registry:histogram("luaxmpp_archive_commit_latency", "seconds", "Time to commit one archive transaction", {}):with_labels(),
+	};
 
 	return function()
 		local snapshot = N.metrics_snapshot and N.metrics_snapshot() or {};
@@ -346,6 +356,14 @@ local function install_collectors(registry)
 			if v then metric:set(v); end
 		end
 		heap:set(math.floor(collectgarbage("count") * 1024));
+		for key, metric in pairs(histograms) do
+			local h = snapshot[key];
+			if type(h) == "table" then
+				metric.buckets, metric.counts = h.bounds, {};
+				for i = 1, #h.bounds do metric.counts[i] = h.cumulative[i]; end
+				metric.count, metric.sum = h.cumulative[#h.cumulative], h.sum;
+			end
+		end
 	end;
 end
 
@@ -377,6 +395,66 @@ local noop = setmetatable({}, {
 	__newindex = function() end;
 });
 
+---------------------------------------------------------------------------------------------
+-- The admin shell's stats:show(pattern), as Prosody 0.12's mod_admin_shell prints it: one
+-- line per metric (a family with labels: its name, then one indented line per label set);
+-- counters as their total and mean rate since start, gauges as their value, histograms and
+-- summaries as their mean per observation.
+---------------------------------------------------------------------------------------------
+
+local loaded_at = N.monotonic and N.monotonic() or os.time();
+
+local function shell_number(v)
+	if math.type(v) == "integer" or math.tointeger(v) then return tostring(math.tointeger(v)); end
+	return ("%.4g"):format(v);
+end
+
+local function shell_value(family, metric, uptime)
+	local unit = family.unit ~= "" and (" " .. family.unit) or "";
+	local values = {};
+	metric:samples(function(suffix, extra, value)
+		if not extra then values[suffix] = value; end
+	end);
+	if family.type == "counter" then
+		local total = values._total or 0;
+		return ("%s%s (%s%s/s avg)"):format(shell_number(total), unit, shell_number(total / math.max(uptime, 1e-3)), unit);
+	elseif family.type == "gauge" then
+		return shell_number(values[""] or 0) .. unit;
+	end
+	local count, sum = values._count or 0, values._sum or 0;
+	if count == 0 then return "no obs."; end
+	return ("%s%s/event avg over %s"):format(shell_number(sum / count), unit, shell_number(count));
+end
+
+local function shell_lines(registry, pattern)
+	local names = {};
+	for name in pairs(registry.families) do
+		if not pattern or name:match(pattern) then names[#names + 1] = name; end
+	end
+	table.sort(names);
+	local uptime = (N.monotonic and N.monotonic() or os.time()) - loaded_at;
+	local lines = {};
+	for _, name in ipairs(names) do
+		local family = registry.families[name];
+		local keys = {};
+		for k in pairs(family.metrics) do keys[#keys + 1] = k; end
+		table.sort(keys);
+		if #family.label_keys > 0 then
+			lines[#lines + 1] = name;
+			for _, k in ipairs(keys) do
+				local labels = {};
+				for i, label in ipairs(family.label_keys) do labels[i] = label .. "=" .. tostring(family.label_values[k][i]); end
+				lines[#lines + 1] = ("%-50s %s"):format("  " .. table.concat(labels, " "), shell_value(family, family.metrics[k], uptime));
+			end
+		else
+			for _, k in ipairs(keys) do
+				lines[#lines + 1] = ("%-50s %s"):format(name, shell_value(family, family.metrics[k], uptime));
+			end
+		end
+	end
+	return lines, #names;
+end
+
 local function new(enabled)
 	if not enabled then
 		return {
@@ -385,6 +463,7 @@ local function new(enabled)
 			cork = function() end,
 			uncork = function() end,
 			get_metric_registry = function() return nil; end,
+			shell_lines = function() return nil; end,
 		};
 	end
 	local registry = new_registry();
@@ -417,6 +496,11 @@ local function new(enabled)
 		cork = function() end,
 		uncork = function() end,
 		get_metric_registry = function() return registry; end,
+		-- Lines for stats:show(pattern) and how many families matched; errors on a bad pattern.
+		shell_lines = function(pattern)
+			collect();
+			return shell_lines(registry, pattern);
+		end,
 	};
 end
 

@@ -20,7 +20,37 @@ function M.users(host)
 	return function() i = i + 1; return list[i]; end;
 end
 function M.get_provider(host) return prosody.hosts[host] and prosody.hosts[host].users; end
-function M.get_sasl_handler() return nil, "SASL is handled by the C# core"; end
+-- A util.sasl handler over the host's accounts, for Lua SASL profiles (mod_sasl2, XEP-0388):
+-- a Lua provider's own handler, or one whose backends are the native provider's stored
+-- credentials: SCRAM-SHA-1/256 from the stored keys (RFC 5802 §3), PLAIN by test_password.
+-- Failures are reported to the core (log line, auth failure throttle) as the native SASL's are.
+function M.get_sasl_handler(host, session)
+	local handler = require "core.authproviders".sasl_handler(host, session);
+	if not handler then
+		local function scram(hash)
+			return function(_, username)
+				local stored_key, server_key, iterations, salt = await(N.user_scram(host, username, hash));
+				if not stored_key then return nil; end
+				return stored_key, server_key, iterations, salt, true;
+			end;
+		end
+		handler = require "util.sasl".new(host, {
+			plain_test = function(_, username, password) return M.test_password(username, host, password), true; end;
+			scram_sha_1 = scram("sha_1");
+			scram_sha_256 = scram("sha_256");
+		});
+	end
+	local sid = session and require "core.bridge".sid_of[session];
+	if sid then
+		local process = handler.process;
+		handler.process = function(self, message)
+			local status, condition, text = process(self, message);
+			if status == "failure" then N.session_auth_failed(sid, self.username, condition); end
+			return status, condition, text;
+		end;
+	end
+	return handler;
+end
 
 -- Admins from the `admins` option (host, then global), compared as bare JIDs.
 function M.is_admin(jid, host)

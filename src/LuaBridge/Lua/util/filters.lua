@@ -1,6 +1,11 @@
 -- util.filters for LuaXmpp: per-session filter chains ("stanzas/in", "stanzas/out",
 -- "bytes/in", "bytes/out", ...). session.filter(type, data) passes data through the chain in
 -- descending priority; a filter returning nil drops the data and ends the chain.
+-- The server's natives, absent when this library runs on its own (a plain Lua state in tests).
+local has_native, N = pcall(require, "luaxmpp.native");
+local function notify_hooks(count)
+	if has_native then N.filter_hooks(count); end
+end
 local hooks = {};  -- functions called with every session initialised
 
 local function initialize(session)
@@ -54,12 +59,15 @@ end
 
 local function add_filter_hook(callback)
 	hooks[#hooks + 1] = callback;
+	-- C# then makes each new connection's session table at once, so the hook sees it.
+	notify_hooks(#hooks);
 end
 
 local function remove_filter_hook(callback)
 	for i = #hooks, 1, -1 do
 		if hooks[i] == callback then table.remove(hooks, i); end
 	end
+	notify_hooks(#hooks);
 end
 
 return {

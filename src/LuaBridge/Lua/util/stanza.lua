@@ -444,15 +444,11 @@ local function reply(orig)
 	return new_stanza(orig.name, { to = a.from, from = a.to, id = a.id, type = reply_type });
 end
 
--- RFC 6120 §8.3: error_type may also be an util.error object (type, condition, text,
--- context.by, extra.uri for <gone/>, extra.tag or extra.namespace+condition for an
--- application-specific condition).
-local function error_reply(orig, error_type, condition, text, by)
-	if not is_stanza(orig) then
-		error("bad argument to error_reply: expected stanza, got " .. type(orig), 2);
-	elseif orig.attr.type == "error" then
-		error("bad argument to error_reply: got stanza of type error which must not be replied to", 2);
-	end
+-- RFC 6120 §8.3: appends an <error/> to this stanza and returns it. error_type may also be an
+-- util.error object (type, condition, text, context.by, extra.uri for <gone/>, extra.tag or
+-- extra.namespace+condition for an application-specific condition). Prosody has this from
+-- 0.12's successors on; prosody-modules' SASL2 modules (Bind 2, inline SM failures) call it.
+function stanza_mt:add_error(error_type, condition, text, by)
 	local extra;
 	if type(error_type) == "table" then
 		local e = error_type;
@@ -460,20 +456,32 @@ local function error_reply(orig, error_type, condition, text, by)
 		if type(e.context) == "table" and type(e.context.by) == "string" then by = e.context.by; end
 		error_type, condition, text = e.type, e.condition, e.text;
 	end
+	if by == self.attr.from then by = nil; end
+	self:tag("error", { type = error_type or "cancel", by = by }):tag(condition or "undefined-condition", { xmlns = NS_STANZAS });
+	if extra and condition == "gone" and type(extra.uri) == "string" then
+		self:text(extra.uri);
+	end
+	self:up();
+	if text then self:text_tag("text", text, { xmlns = NS_STANZAS }); end
+	if extra and is_stanza(extra.tag) then
+		self:add_child(extra.tag);
+	elseif extra and extra.namespace and extra.condition then
+		self:tag(extra.condition, { xmlns = extra.namespace }):up();
+	end
+	return self:up();
+end
+
+local function error_reply(orig, error_type, condition, text, by)
+	if not is_stanza(orig) then
+		error("bad argument to error_reply: expected stanza, got " .. type(orig), 2);
+	elseif orig.attr.type == "error" then
+		error("bad argument to error_reply: got stanza of type error which must not be replied to", 2);
+	end
 	local r = reply(orig);
 	r.attr.type = "error";
-	if by == r.attr.from then by = nil; end
-	r:tag("error", { type = error_type, by = by }):tag(condition, { xmlns = NS_STANZAS });
-	if extra and condition == "gone" and type(extra.uri) == "string" then
-		r:text(extra.uri);
-	end
-	r:up();
-	if text then r:text_tag("text", text, { xmlns = NS_STANZAS }); end
-	if extra and is_stanza(extra.tag) then
-		r:add_child(extra.tag);
-	elseif extra and extra.namespace and extra.condition then
-		r:tag(extra.condition, { xmlns = extra.namespace }):up();
-	end
+	r:add_error(error_type, condition, text, by);
+	-- As Prosody's: the reply is left open inside <error/>, for application-specific conditions.
+	r.last_add = { r[#r] };
 	return r;
 end
 
