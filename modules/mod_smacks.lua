@@ -23,8 +23,9 @@
 --                                              sessions started hibernating, resumed and expired
 --                                              (none while nothing happens; 0 turns it off)
 --   smacks_enabled_s2s (true), smacks_s2s_resend (false)
---                                              accepted for compatibility; no effect until
---                                              LuaXmpp has server-to-server streams
+--                                              XEP-0198 acks on s2s streams (done natively in
+--                                              src/Core/S2s); resend: unacked stanzas of a cut
+--                                              s2s connection go again over a new one, else bounce
 
 local st = require "util.stanza";
 local errors = require "util.error";
@@ -47,7 +48,7 @@ local max_hibernated = module:get_option_number("smacks_max_hibernated_sessions"
 local max_old_sessions = module:get_option_number("smacks_max_old_sessions", 10);
 local queue_size = module:get_option_number("smacks_max_queue_size", 500);
 local summary_interval = module:get_option_number("smacks_summary_interval", 60);
--- Read so that a config written for Prosody checks clean; there are no s2s streams yet.
+-- s2s streams are native (src/Core/S2s/S2sStreamManagement.cs) and read these two options themselves.
 module:get_option_boolean("smacks_enabled_s2s", true);
 module:get_option_boolean("smacks_s2s_resend", false);
 

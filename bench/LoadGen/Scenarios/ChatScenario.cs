@@ -13,6 +13,8 @@ namespace LuaXmpp.Bench.LoadGen.Scenarios;
 /// unacknowledged-by-delivery messages allows (closed loop: the maximum rate). The message id
 /// carries the send timestamp, so the receiver measures end-to-end latency on one clock.
 /// A --warmup period runs first and is not measured (JIT, caches) for either server.
+/// With --port2 (and --host2, --pid2) every pair spans two federated servers: the even users
+/// log in on the first, the odd ones on the second, so each message crosses server-to-server.
 /// </summary>
 public static class ChatScenario
 {
@@ -37,15 +39,21 @@ public static class ChatScenario
             return report.Unsupported("server does not advertise urn:xmpp:sm:3");
         }
 
+        var second = options.Int("port2", 0) > 0 ? target with { Host = options.String("host2", "localhost"), Port = options.Int("port2", 0), ServerPid = options.Int("pid2", 0) } : null;
         var pool = new ClientPool(target, options.Int("concurrency", 50));
-        await pool.LoginAsync(Enumerable.Range(0, 2 * pairs).Select(options.User), smacks, resume: false, cancel);
-        if (pool.Errors > 0)
+        var pool2 = second is null ? pool : new ClientPool(second, options.Int("concurrency", 50));
+        var users = Enumerable.Range(0, 2 * pairs).ToArray();
+        await pool.LoginAsync(users.Where(i => second is null || i % 2 == 0).Select(options.User), smacks, resume: false, cancel);
+        if (second is not null) await pool2.LoginAsync(users.Where(i => i % 2 == 1).Select(options.User), smacks, resume: false, cancel);
+        if (pool.Errors > 0 || pool2.Errors > 0)
         {
             await pool.CloseAllAsync();
-            return report.Add("errors", pool.Errors).Add("first_error", pool.FirstError);
+            await pool2.CloseAllAsync();
+            return report.Add("errors", pool.Errors + (second is null ? 0 : pool2.Errors)).Add("first_error", pool.FirstError ?? pool2.FirstError);
         }
 
-        var peers = pool.Bound.OrderBy(c => int.Parse(c.User[options.String("prefix", "bench").Length..], CultureInfo.InvariantCulture))
+        var bound = second is null ? pool.Bound : pool.Bound.Concat(pool2.Bound).ToList();
+        var peers = bound.OrderBy(c => int.Parse(c.User[options.String("prefix", "bench").Length..], CultureInfo.InvariantCulture))
             .Select(c => new Peer(c, window)).ToArray();
         for (var i = 0; i < peers.Length; i += 2)
         {
@@ -62,10 +70,12 @@ public static class ChatScenario
         await Task.Delay(warmup, cancel);
         run.MeasureFrom = Stopwatch.GetTimestamp();
         var meter = new CpuMeter(target.ServerPid);
+        var meter2 = second is null ? null : new CpuMeter(second.ServerPid);
         await Task.WhenAll(senders);
         var sent = peers.Sum(p => p.SentMeasured);
         await DrainAsync(peers, sent, TimeSpan.FromSeconds(options.Double("drain", 5)), cancel);
         var (wall, serverCpu, ownCpu) = meter.Stop();
+        if (meter2 is not null) serverCpu += meter2.Stop().ServerCpu;
         var delivered = peers.Sum(p => p.ReceivedMeasured);
         var lastDelivery = peers.Max(p => p.LastDelivery);
         var deliveryWindow = (lastDelivery - run.MeasureFrom) / (double)Stopwatch.Frequency;
@@ -73,6 +83,7 @@ public static class ChatScenario
         await stopReading.CancelAsync();
         await Task.WhenAll(readers.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
         await pool.CloseAllAsync();
+        if (second is not null) await pool2.CloseAllAsync();
         var latencies = new Latencies();
         foreach (var peer in peers) latencies.AddRange(peer.Latencies);
         return report.Add("sent", sent).Add("delivered", delivered).Add("lost", sent - delivered)

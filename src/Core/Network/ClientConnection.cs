@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Threading.Channels;
 using LuaXmpp.Logging;
@@ -96,6 +97,9 @@ public sealed partial class ClientConnection : IClientConnection
     public string RemoteAddress { get; }
 
     public bool IsSecure { get; private set; }
+
+    /// <summary>The certificate the peer presented in the TLS handshake, if any (s2s: verified by the stream handler).</summary>
+    public X509Certificate2? RemoteCertificate { get; private set; }
 
     /// <summary>The host the client asked for, used to pick the certificate for STARTTLS.</summary>
     public string? ServerName { get; set; }
@@ -517,24 +521,21 @@ public sealed partial class ClientConnection : IClientConnection
         var ok = await UpgradeTlsAsync().ConfigureAwait(false);
         tls.NewWriter.TrySetResult(PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true)));
         if (ok) _parser.Reset();
+        if (ok && _handler is ITlsAwareStreamHandler aware) await _loop.InvokeAsync(aware.OnTlsEstablished).ConfigureAwait(false);
         return ok;
     }
 
     private async Task<bool> UpgradeTlsAsync()
     {
-        var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
-        var options = new SslServerAuthenticationOptions
-        {
-            // A null certificate fails the handshake, which is the right outcome for a host we cannot serve.
-            ServerCertificateSelectionCallback = (_, sni) => _options.CertificateFor(sni ?? ServerName)!,
-            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-            ClientCertificateRequired = false,
-        };
+        // The peer's certificate is taken as offered and judged by the stream handler (s2s, XEP-0178).
+        var ssl = new SslStream(_stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
             timeout.CancelAfter(TimeSpan.FromSeconds(30));
-            await ssl.AuthenticateAsServerAsync(options, timeout.Token).ConfigureAwait(false);
+            if (_options.OutgoingTlsTarget is { } target) await ssl.AuthenticateAsClientAsync(ClientTlsOptions(target), timeout.Token).ConfigureAwait(false);
+            else await ssl.AuthenticateAsServerAsync(ServerTlsOptions(), timeout.Token).ConfigureAwait(false);
+            if (ssl.RemoteCertificate is { } peer) RemoteCertificate = peer as X509Certificate2 ?? new X509Certificate2(peer);
         }
         catch (Exception ex) when (IsTransportError(ex) || ex is AuthenticationException)
         {
@@ -547,6 +548,27 @@ public sealed partial class ClientConnection : IClientConnection
         IsSecure = true;
         _log.Info($"TLS established ({ssl.SslProtocol}, {ssl.NegotiatedCipherSuite})");
         return true;
+    }
+
+    private SslServerAuthenticationOptions ServerTlsOptions() => new()
+    {
+        // A null certificate fails the handshake, which is the right outcome for a host we cannot serve.
+        ServerCertificateSelectionCallback = (_, sni) => _options.CertificateFor(sni ?? ServerName)!,
+        EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+        ClientCertificateRequired = _options.RequestPeerCertificate,
+    };
+
+    // Our certificate is always offered, whatever issuers the peer lists: it decides (XEP-0178).
+    private SslClientAuthenticationOptions ClientTlsOptions(string target)
+    {
+        var own = _options.CertificateFor(ServerName);
+        return new SslClientAuthenticationOptions
+        {
+            TargetHost = target,
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            LocalCertificateSelectionCallback = own is null ? null : (_, _, _, _, _) => own,
+            ClientCertificates = own is null ? null : new X509CertificateCollection { own },
+        };
     }
 
     private async Task DisposeTransportAsync()

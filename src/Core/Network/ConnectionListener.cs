@@ -38,7 +38,7 @@ public sealed class ConnectionListener : IAsyncDisposable
         _socket.Bind(endpoint);
         _socket.Listen(512);
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
-        _log = Logger.For((options.DirectTls ? "c2s_direct_tls:" : "c2s:") + LocalEndPoint);
+        _log = Logger.For((options.Service ?? "c2s") + (options.DirectTls ? "_direct_tls:" : ":") + LocalEndPoint);
         _refusals = new LogBurst(loop.Time, TimeSpan.FromSeconds(10));
     }
 

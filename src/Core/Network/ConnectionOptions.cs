@@ -8,8 +8,23 @@ public sealed record ConnectionOptions
     /// <summary>XEP-0368: TLS from the first byte.</summary>
     public bool DirectTls { get; init; }
 
+    /// <summary>The service name listeners log under (Prosody's portmanager names); null: c2s.</summary>
+    public string? Service { get; init; }
+
     /// <summary>The certificate for a host name (SNI or the stream's 'to'); null when the host has none.</summary>
     public required Func<string?, X509Certificate2?> CertificateFor { get; init; }
+
+    /// <summary>
+    /// s2s (RFC 6120 §13.7.2.2): ask the peer for its certificate during the TLS handshake and
+    /// accept whatever it sends; the stream handler verifies it (XEP-0178), not the handshake.
+    /// </summary>
+    public bool RequestPeerCertificate { get; init; }
+
+    /// <summary>
+    /// An outgoing s2s connection: TLS is negotiated as the client, for this server name (SNI),
+    /// with our certificate for <see cref="ClientConnection.ServerName"/> as the client certificate.
+    /// </summary>
+    public string? OutgoingTlsTarget { get; init; }
 
     /// <summary>RFC 6120 §13.12: bytes a client may send before it authenticates (Prosody: 10 000).</summary>
     public int UnauthenticatedStanzaLimit { get; init; } = 10_000;

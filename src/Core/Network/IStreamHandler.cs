@@ -18,3 +18,9 @@ public interface IStreamHandler
     /// <summary>The transport is gone (any reason); called exactly once, last.</summary>
     Task OnDisconnectedAsync(string reason);
 }
+
+/// <summary>A stream handler that must act once TLS is up (the initiating side of STARTTLS sends the new stream header).</summary>
+public interface ITlsAwareStreamHandler : IStreamHandler
+{
+    void OnTlsEstablished();
+}

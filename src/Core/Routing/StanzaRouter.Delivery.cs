@@ -33,6 +33,13 @@ public sealed partial class StanzaRouter
             await PostCore(origin, stanza, true);
             return;
         }
+        // Prosody's core_process_stanza: an authenticated s2s stream's stanzas (the stream
+        // handler checked their domains) are delivered without pre-events.
+        if (origin.Type == "s2sin" && inStreamNamespace)
+        {
+            await PostCore(origin, stanza, false);
+            return;
+        }
         // Unbound sessions and nonzas: fired as "stanza/..." so stream-level features (SASL,
         // in-band registration before auth, stream management) can pick them up.
         var host = FindHost(stanza.GetAttribute("to") ?? origin.Host);

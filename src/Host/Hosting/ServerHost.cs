@@ -13,6 +13,7 @@ using LuaXmpp.LuaBridge.Configuration;
 using LuaXmpp.LuaBridge.Runtime;
 using LuaXmpp.Modules.Native;
 using LuaXmpp.Network;
+using LuaXmpp.S2s;
 using LuaXmpp.Sasl;
 using LuaXmpp.Sessions;
 using LuaXmpp.Storage;
@@ -40,6 +41,7 @@ public sealed partial class ServerHost : IAsyncDisposable
     private Admin.AdminSocket? _adminSocket;
     private HttpListenerHost? _http;
     private readonly ComponentRegistry _components = new();
+    private S2sService? _s2s;
     private bool _webSocketWanted;
     private bool _boshWanted;
     // One auth throttle for every c2s transport (TCP, direct TLS, WebSocket): failures on one
@@ -88,6 +90,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         _certificates = CertificateSet.Load(_config, _paths);
         StartListeners(server, endpoints);
         StartComponentListeners(server);
+        await StartS2sAsync(server);
         await StartHttpAsync(_loop, _lua!, _certificates);
         // After the listeners: a second server on the same ports is refused naming the port.
         _pidFile = PidFile.PathFor(_config, _paths);
@@ -339,6 +342,39 @@ public sealed partial class ServerHost : IAsyncDisposable
         }
     }
 
+    public S2sService? S2s => _s2s;
+
+    // RFC 6120 server-to-server: route/remote on every host, and s2s_ports (default 5269) on
+    // s2s_interfaces, else interfaces. As Prosody's portmanager, a port that cannot be bound is
+    // logged and the server runs on without it (outgoing federation still works).
+    private async Task StartS2sAsync(XmppServer server)
+    {
+        if (_config.GetBoolean(null, "disallow_s2s", false)) return;
+        var certificates = _certificates!;
+        var service = _s2s = new S2sService(server, S2sSettings.From(_config), StaticDnsRecords.From(_config, w => _log.Warn(w)), certificates.For, certificates.Has);
+        await _loop!.InvokeAsync(service.Attach);
+        var interfaces = ListenerOptions.GlobalInterfaces(_config);
+        var plain = ListenerOptions.Service(_config, "s2s", [S2sResolver.DefaultPort], interfaces, out var error);
+        // XEP-0368: s2s_direct_tls_ports (none by default, as in Prosody 0.12).
+        var direct = error is null ? ListenerOptions.Service(_config, "s2s_direct_tls", [], interfaces, out error) : [];
+        if (error is not null) throw new OperatorException(new(error, ExitCodes.BadConfig));
+        var options = service.IncomingOptions(new ConnectionOptions { CertificateFor = certificates.For, MaxSendBufferBytes = MaxSendBufferBytes() });
+        foreach (var endpoint in plain.Concat(direct))
+        {
+            try
+            {
+                var listener = new ConnectionListener(endpoint.EndPoint, _loop!, options with { DirectTls = endpoint.Option == "s2s_direct_tls_ports" },
+                    service.CreateIncomingHandler);
+                listener.Start();
+                _listeners.Add(listener);
+            }
+            catch (SocketException e)
+            {
+                _log.Error($"{Preflight.InUse(endpoint, e)}; server-to-server connections will not be accepted there");
+            }
+        }
+    }
+
     // As Prosody's portmanager does for mod_http: HTTP ports open only when a module wants HTTP.
     private async Task StartHttpAsync(ServerLoop loop, LuaRuntime lua, CertificateSet certificates)
     {
@@ -414,6 +450,7 @@ public sealed partial class ServerHost : IAsyncDisposable
                 var e = new EventData();
                 e["reason"] = reason;
                 server.GlobalEvents.Fire("server-stopping", e);
+                _s2s?.CloseAll(StreamErrorCondition.SystemShutdown, reason);
                 foreach (var session in server.Sessions.All.ToArray())
                 {
                     session.Close(StreamErrorCondition.SystemShutdown, reason);

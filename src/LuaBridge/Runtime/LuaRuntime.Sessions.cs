@@ -136,6 +136,8 @@ public sealed partial class LuaRuntime
         {
             "type" => session.Type,
             "host" => session.Host,
+            // Other sessions (s2s) keep their facts in Fields: secure, streamid, from_host, ...
+            _ when client is null => key is null ? null : session.Fields.GetValueOrDefault(key),
             "username" => client?.Username,
             "resource" => client?.Resource,
             "full_jid" => client?.FullJid?.ToString(),
@@ -184,6 +186,9 @@ public sealed partial class LuaRuntime
             case "interested" when client is not null: client.Interested = lua.ToBoolean(3); break;
             case "destroyed" when client is not null: client.Destroyed = lua.ToBoolean(3); break;
             case "streamid" when client is not null: client.StreamId = lua.OptString(3); break;
+            case "from_host" or "to_host" or "direction" or "cert_chain_status" or "cert_identity_status":
+                session.Fields[key] = lua.OptString(3);
+                break;
             case "auth_mechanism": session.Fields["auth_mechanism"] = lua.OptString(3); break;
         }
         return 0;

@@ -89,6 +89,7 @@ public sealed class ServerConfig
             .Set("interfaces", LuaList("127.0.0.1"))
             .Set("c2s_ports", $"{{ {c2sPort} }}")
             .Set("c2s_direct_tls_ports", $"{{ {directTlsPort} }}")
+            .Set("s2s_ports", "{}") // federation tests set their own; no test server takes 5269
             .Set("data_path", Lua(dataPath))
             .Set("allow_registration", "true")
             .Set("c2s_require_encryption", "true")

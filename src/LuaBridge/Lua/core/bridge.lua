@@ -410,6 +410,8 @@ local synced = {
 	type = true, host = true, username = true, resource = true, full_jid = true,
 	priority = true, interested = true, destroyed = true,
 	ip = true, secure = true, encrypted = true, streamid = true, roster = true, auth_mechanism = true,
+	-- s2s sessions (src/Core/S2s/S2sSession.cs)
+	from_host = true, to_host = true, direction = true, cert_chain_status = true, cert_identity_status = true,
 };
 
 -- session.presence: when Lua sets it, the Lua stanza is the only copy (modules change it in
