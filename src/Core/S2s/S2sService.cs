@@ -139,6 +139,7 @@ public sealed class S2sService
         e["mechanism"] = mechanism;
         Server.FindHost(session.Host)?.Events.Fire("s2s-authenticated", e);
         if (session.Established) return;
+        session.Mechanism = mechanism;
         session.Type = session.Outgoing ? "s2sout" : "s2sin";
         session.Connection.MarkAuthenticated(Settings.StanzaSizeLimit);
         session.Log.Info($"{(session.Outgoing ? "Outgoing" : "Incoming")} s2s connection {session.FromHost}->{session.ToHost} complete ({mechanism})");

@@ -70,6 +70,9 @@ public sealed class S2sSession : Sessions.Session
 
     public PeerCertificateStatus? Certificate { get; private set; }
 
+    /// <summary>How the stream was first authenticated ("dialback", "EXTERNAL"); null until then.</summary>
+    public string? Mechanism { get; set; }
+
     public override void Send(XmlElement element)
     {
         if (Outgoing || _routeBack is null) Connection.Send(element);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LuaXmpp.Hosting;
+using LuaXmpp.S2s;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xmpp;
 
@@ -7,17 +8,20 @@ namespace LuaXmpp.Host.Admin;
 
 /// <summary>
 /// The commands of Prosody 0.12's admin shell (mod_admin_shell) that make sense here:
-/// c2s:show/close, s2s:show, module:list/load/unload/reload, host:list,
+/// c2s:show/close, s2s:show/close, module:list/load/unload/reload, host:list,
 /// user:create/delete/password, server:version/uptime/memory/shutdown, stats:show. Everything
 /// touching server state runs on the loop.
 /// </summary>
 /// <param name="stats">core.statsmanager's lines for stats:show(pattern) (called on the loop); null without statistics.</param>
-public sealed class ShellCommands(XmppServer server, Action<string> shutdown, Func<string?, (IReadOnlyList<string> Lines, int Families)?>? stats = null)
+/// <param name="s2s">The server-to-server service once it runs (read on the loop); null without s2s.</param>
+public sealed class ShellCommands(XmppServer server, Action<string> shutdown,
+    Func<string?, (IReadOnlyList<string> Lines, int Families)?>? stats = null, Func<S2sService?>? s2s = null)
 {
     public const string Help = """
         c2s:show(host)                  list client sessions (all hosts when no host)
         c2s:close(jid)                  close the sessions of a full or bare JID
-        s2s:show()                      list server-to-server connections
+        s2s:show(host)                  list server-to-server connections (all when no host)
+        s2s:close(from, to)             close the s2s connections between a local and a remote domain
         module:list(host)               modules loaded on a host (all when no host)
         module:load(name, host)         load a module (on every VirtualHost when no host)
         module:unload(name, host)       unload a module
@@ -43,7 +47,8 @@ public sealed class ShellCommands(XmppServer server, Action<string> shutdown, Fu
         {
             ("c2s", "show") => await OnLoop(() => C2sShow(call.Arg(0))),
             ("c2s", "close") => await OnLoop(() => C2sClose(call.Arg(0))),
-            ("s2s", "show") => ShellReply.Ok("0 s2s connections shown (LuaXmpp has no s2s yet)"),
+            ("s2s", "show") => await OnLoop(() => S2sShow(call.Arg(0))),
+            ("s2s", "close") => await OnLoop(() => S2sClose(call.Arg(0), call.Arg(1))),
             ("module", "list") => await OnLoop(() => ModuleList(call.Arg(0))),
             ("module", "load") => await OnLoop(() => ModuleChange(call.Arg(0), call.Arg(1), load: true, unload: false)),
             ("module", "unload") => await OnLoop(() => ModuleChange(call.Arg(0), call.Arg(1), load: false, unload: true)),
@@ -82,6 +87,29 @@ public sealed class ShellCommands(XmppServer server, Action<string> shutdown, Fu
         }
         return ShellReply.Ok($"Total: {closing.Length} sessions closed");
     }
+
+    // Prosody's s2s:show: one line per connection, local domain first, the arrow pointing the way
+    // the stream goes, then how it was secured and authenticated.
+    private ShellReply S2sShow(string? host)
+    {
+        var sessions = S2sSessions().Where(s => host is null || s.Host == host || s.RemoteHost == host)
+            .OrderBy(s => s.Host, StringComparer.Ordinal).ThenBy(s => s.RemoteHost, StringComparer.Ordinal).ToArray();
+        var lines = sessions.Select(s =>
+            $"{s.Host} {(s.Outgoing ? "->" : "<-")} {s.RemoteHost ?? "(unknown)",-30} {(s.Established ? "authenticated by " + s.Mechanism : "connecting")}"
+            + $" {(s.Fields.TryGetValue("secure", out var secure) && secure is true ? "secure" : "insecure")}"
+            + (s.Certificate is { } c ? $" certificate {(c.ChainValid && c.IdentityValid ? "valid" : "invalid")}" : "")).ToArray();
+        return ShellReply.Ok($"{sessions.Length} s2s connections shown", lines);
+    }
+
+    private ShellReply S2sClose(string? from, string? to)
+    {
+        if (from is null || to is null) return ShellReply.Error("s2s:close needs the local and the remote domain, e.g. s2s:close(\"example.com\", \"example.org\")");
+        var closing = S2sSessions().Where(s => s.Host == from && s.RemoteHost == to).ToArray();
+        foreach (var session in closing) session.Connection.Close(Xml.StreamErrorCondition.PolicyViolation, "closed by the server administrator");
+        return ShellReply.Ok($"Closed {closing.Length} s2s connections");
+    }
+
+    private IEnumerable<S2sSession> S2sSessions() => s2s?.Invoke()?.Sessions ?? [];
 
     private ShellReply ModuleList(string? host)
     {

@@ -109,7 +109,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         var path = ShellCommand.AdminSocketPath(_config, _paths);
         try
         {
-            _adminSocket = new Admin.AdminSocket(path, new Admin.ShellCommands(server, reason => ShutdownRequested?.Invoke(reason), pattern => _lua?.StatsLines(pattern)));
+            _adminSocket = new Admin.AdminSocket(path, new Admin.ShellCommands(server, reason => ShutdownRequested?.Invoke(reason), pattern => _lua?.StatsLines(pattern), () => _s2s));
         }
         catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
         {

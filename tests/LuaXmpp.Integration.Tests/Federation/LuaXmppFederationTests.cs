@@ -56,7 +56,7 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
                 [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(B, ServerFlavor.LuaXmpp)],
                 useCa: false, records, (_, config) => config
                     .Set("s2s_timeout", S2sTimeoutSeconds.ToString())
-                    .Set("modules_enabled", ServerConfig.LuaList([.. FederatedServers.Modules, "s2s_probe"])),
+                    .Set("modules_enabled", ServerConfig.LuaList([.. FederatedServers.Modules, "s2s_probe", "admin_shell"])),
                 plugins: new Dictionary<string, string> { ["s2s_probe"] = ProbeModule });
         }
 
@@ -90,6 +90,14 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
         Assert.True(await ServerLog.ContainsAsync(a, $"probe s2sout-established type=s2sout from={A} to={B} direction=outgoing secure=true chain=invalid"), a.Describe());
         Assert.True(await ServerLog.ContainsAsync(a, $"probe s2sin-established type=s2sin from={B} to={A} direction=incoming secure=true chain=invalid"), a.Describe());
         Assert.True(await ServerLog.ContainsAsync(a, $"probe route/remote {A}->{B} message"), a.Describe());
+
+        // The operator sees both streams in the admin shell (Prosody's s2s:show).
+        var show = await a.RunCliAsync("shell", $"s2s:show(\"{B}\")");
+        Assert.True(show.ExitCode == 0, show.ToString());
+        Assert.Matches($@"{A} -> {B}\s+authenticated by dialback secure", show.Stdout);
+        Assert.Matches($@"{A} <- {B}\s+authenticated by dialback secure", show.Stdout);
+        Assert.Matches(@"\d+ s2s connections shown", show.Stdout);
+        Assert.DoesNotContain("(unknown)", show.Stdout);
     }
 
     [Fact]
