@@ -160,6 +160,15 @@ public sealed partial class ServerHost : IAsyncDisposable
         }
     }
 
+    // network_settings' admission caps; each service (c2s with its HTTP transports, s2s) counts
+    // its own connections, so a flood on one cannot lock the other out.
+    private ConnectionLimits NewConnectionLimits() => new()
+    {
+        MaxConnectionsPerIp = NetworkSetting("max_connections_per_ip", 0),
+        MaxUnauthenticatedPerIp = NetworkSetting("max_unauthenticated_per_ip", ConnectionLimits.DefaultMaxUnauthenticatedPerIp),
+        MaxUnauthenticated = NetworkSetting("max_unauthenticated", ConnectionLimits.DefaultMaxUnauthenticated),
+    };
+
     private AuthFailureThrottle AuthThrottle(XmppServer server) => _authThrottle ??= new AuthFailureThrottle(server.Loop.Time);
 
     private void StartListeners(XmppServer server, IReadOnlyList<ListenEndpoint> endpoints)
@@ -168,13 +177,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         var certificates = _certificates!;
         var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
         var sendBuffer = MaxSendBufferBytes();
-        var limits = new ConnectionLimits
-        {
-            MaxConnectionsPerIp = NetworkSetting("max_connections_per_ip", 0),
-            MaxUnauthenticatedPerIp = NetworkSetting("max_unauthenticated_per_ip", ConnectionLimits.DefaultMaxUnauthenticatedPerIp),
-            MaxUnauthenticated = NetworkSetting("max_unauthenticated", ConnectionLimits.DefaultMaxUnauthenticated),
-        };
-        _c2sLimits = limits;
+        var limits = _c2sLimits = NewConnectionLimits();
         ConnectionOptions Options(bool directTls) => new()
         {
             DirectTls = directTls,
@@ -358,7 +361,15 @@ public sealed partial class ServerHost : IAsyncDisposable
         // XEP-0368: s2s_direct_tls_ports (none by default, as in Prosody 0.12).
         var direct = error is null ? ListenerOptions.Service(_config, "s2s_direct_tls", [], interfaces, out error) : [];
         if (error is not null) throw new OperatorException(new(error, ExitCodes.BadConfig));
-        var options = service.IncomingOptions(new ConnectionOptions { CertificateFor = certificates.For, MaxSendBufferBytes = MaxSendBufferBytes() });
+        // The same admission caps as c2s (an unauthenticated peer holds a slot until dialback or
+        // EXTERNAL succeeds; s2s_timeout ends it) and the same send deadline for a peer that stops reading.
+        var options = service.IncomingOptions(new ConnectionOptions
+        {
+            CertificateFor = certificates.For,
+            MaxSendBufferBytes = MaxSendBufferBytes(),
+            Limits = NewConnectionLimits(),
+            SendDeadline = SendDeadline(),
+        });
         foreach (var endpoint in plain.Concat(direct))
         {
             try

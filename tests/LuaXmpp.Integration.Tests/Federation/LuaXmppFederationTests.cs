@@ -18,6 +18,7 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
     private const string A = "a.localhost";
     private const string B = "b.localhost";
     private const int S2sTimeoutSeconds = 6;
+    private const int MaxUnauthenticatedPerIp = 8;
 
     // A Lua module on Prosody's s2s events: logs the session as Lua sees it, watches
     // route/remote before the core takes it, and adds a stream feature for incoming streams.
@@ -56,6 +57,7 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
                 [new FederationMember(A, ServerFlavor.LuaXmpp), new FederationMember(B, ServerFlavor.LuaXmpp)],
                 useCa: false, records, (_, config) => config
                     .Set("s2s_timeout", S2sTimeoutSeconds.ToString())
+                    .Set("network_settings", $"{{ max_unauthenticated_per_ip = {MaxUnauthenticatedPerIp} }}")
                     .Set("modules_enabled", ServerConfig.LuaList([.. FederatedServers.Modules, "s2s_probe", "admin_shell"])),
                 plugins: new Dictionary<string, string> { ["s2s_probe"] = ProbeModule });
         }
@@ -141,5 +143,28 @@ public sealed class LuaXmppFederationTests(LuaXmppFederationTests.Pair pair) : I
         Assert.Contains("<not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'", raw.Received.Replace('"', '\''));
         // The server carries on: the federation still works.
         (await pair.Servers.RunAsync(B, A, "--steps", "chat")).AssertOk();
+    }
+
+    [Fact]
+    public async Task Unauthenticated_connections_to_the_s2s_port_are_capped_per_address_and_federation_goes_on()
+    {
+        var port = pair.Servers.S2sPort(B);
+        var idle = new List<RawXmppClient>();
+        try
+        {
+            for (int i = 0; i < MaxUnauthenticatedPerIp + 4; i++) idle.Add(await RawXmppClient.ConnectAsync(port));
+            // Refused ones are told and closed at once; admitted ones stay open (until s2s_timeout).
+            var closed = await Task.WhenAll(idle.Select(c => c.ReadToEndAsync(TimeSpan.FromSeconds(S2sTimeoutSeconds - 2))));
+            var refused = idle.Where((c, i) => closed[i] && c.Received.Contains("policy-violation", StringComparison.Ordinal)).Count();
+            Assert.InRange(refused, 1, 4);
+            Assert.Contains(closed, c => !c);
+            Assert.True(await ServerLog.ContainsAsync(pair.Servers[B], "Refusing connection from 127.0.0.1"), pair.Servers[B].Describe());
+        }
+        finally
+        {
+            foreach (var c in idle) await c.DisposeAsync();
+        }
+        // The idle streams gone, new s2s streams from the same address are admitted again.
+        (await pair.Servers.RunAsync(A, B, "--steps", "chat")).AssertOk();
     }
 }
