@@ -85,7 +85,8 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 return new ValueTask<object?>(waiting.Done.Task);
             }
             object? result = ResultOf(lua, -2);
-            SyncBack(lua, top + 1, e, r);
+            // Read back only what a handler changed (bridge.lua compares with a snapshot).
+            if (lua.ToBoolean(-1)) SyncBack(lua, top + 1, e, r);
             return new ValueTask<object?>(result);
         }
         catch (Exception ex)
@@ -100,7 +101,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         }
     }
 
-    // dispatch_done(id, result, event): a walk that waited has finished (called from its runner).
+    // dispatch_done(id, result, event, changed): a walk that waited has finished (called from its runner).
     private int DispatchDone(Lua lua)
     {
         long id = lua.ToInteger(1);
@@ -108,7 +109,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         if (!_pendingDispatches.Remove(id, out var waiting)) return 0;
         waiting.Watchdog?.Dispose();
         object? result = ResultOf(lua, 2);
-        if (lua.Type(3) == LuaType.Table)
+        if (lua.Type(3) == LuaType.Table && (lua.Type(4) == LuaType.None || lua.ToBoolean(4)))
         {
             try
             {
