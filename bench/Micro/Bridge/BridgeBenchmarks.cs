@@ -55,6 +55,8 @@ public class BridgeBenchmarks
         File.WriteAllText(Path.Combine(_plugins, "mod_bench.lua"), """
             local st = require "util.stanza"
             module:hook("bench-event", function(event) event.seen = true; return true end)
+            module:hook("bench-nil", function(event) end)
+            module:hook("bench-reads", function(event) if event.stanza.attr.type == "groupchat" then return true end end)
             local template
             function send_batch(n, to)
               template = template or st.message({ to = to, type = "chat", id = "msg-1" })
@@ -111,6 +113,12 @@ public class BridgeBenchmarks
 
     [Benchmark(OperationsPerInvoke = Batch, Description = "C# fire, one Lua handler, with session and message")]
     public void FireLuaHandlerWithMessage() => Batched(() => _host.Events.Fire("bench-event", new EventData(_session, _message)));
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "C# fire, one Lua handler returning nil, with session and message")]
+    public void FireLuaNilHandlerWithMessage() => Batched(() => _host.Events.Fire("bench-nil", new EventData(_session, _message)));
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "same, the handler reads event.stanza.attr.type")]
+    public void FireLuaReadingHandlerWithMessage() => Batched(() => _host.Events.Fire("bench-reads", new EventData(_session, _message)));
 
     [Benchmark(OperationsPerInvoke = Batch, Description = "message → Lua table → message")]
     public void StanzaRoundTrip() => Batched(() => _runtime.StanzaRoundTrip(_message));
