@@ -100,10 +100,10 @@ public class BridgeBenchmarks
 
     private void On(Action action) => _loop.InvokeAsync(action).GetAwaiter().GetResult();
 
-    private void Batched(Action op) => On(() =>
+    private void Batched(Action op) => On(() => Micro.ThreadCpu.Measure(() =>
     {
         for (int i = 0; i < Batch; i++) op();
-    });
+    }));
 
     [Benchmark(OperationsPerInvoke = Batch, Baseline = true, Description = "C# fire, one C# handler")]
     public void FireNativeHandler() => Batched(() => _host.Events.Fire("bench-native", new EventData()));
@@ -124,10 +124,10 @@ public class BridgeBenchmarks
     public void StanzaRoundTrip() => Batched(() => _runtime.StanzaRoundTrip(_message));
 
     [Benchmark(OperationsPerInvoke = Batch, Description = "module:send from Lua to a bound resource (with st.clone)")]
-    public void ModuleSend() => On(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.send_batch(1000, 'bob@localhost/phone')")));
+    public void ModuleSend() => On(() => Micro.ThreadCpu.Measure(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.send_batch(1000, 'bob@localhost/phone')"))));
 
     [Benchmark(OperationsPerInvoke = Batch, Description = "st.clone alone (to subtract from module:send)")]
-    public void CloneOnly() => On(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.clone_batch(1000)")));
+    public void CloneOnly() => On(() => Micro.ThreadCpu.Measure(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.clone_batch(1000)"))));
 
     [GlobalCleanup]
     public void Cleanup()

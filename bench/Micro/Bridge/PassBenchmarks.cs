@@ -105,14 +105,14 @@ public class PassBenchmarks
     {
         var before = _bob.Count;
         int waited = 0;
-        _loop.InvokeAsync(() =>
+        _loop.InvokeAsync(() => Micro.ThreadCpu.Measure(() =>
         {
             for (var i = 0; i < Batch; i++)
             {
                 var pass = _server.Router.ProcessAsync(_alice, _message.Clone());
                 if (!pass.IsCompletedSuccessfully) waited++;
             }
-        }).GetAwaiter().GetResult();
+        })).GetAwaiter().GetResult();
         // Passes that waited (storage) finish on later loop turns; wait for them here, outside the batch.
         for (int i = 0; i < 500 && _bob.Count - before < Batch; i++) Thread.Sleep(10);
         var delivered = _bob.Count - before;

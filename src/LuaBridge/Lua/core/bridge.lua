@@ -184,7 +184,11 @@ local running_owner = setmetatable({}, { __mode = "k" });
 -- removed or replaced child, a replaced stanza or field) without building anything. A table
 -- field other than origin and stanza (stream features, disco replies, ...) may be changed in
 -- place anywhere: such events are always copied back, as before.
-local snapshot_of = setmetatable({}, { __mode = "k" });
+-- Snapshots live in chain_state.snapshots (event table → snapshot), a plain table that C#
+-- replaces when the loop finishes a work item (LuaRuntime.ReleaseEvents), as it releases the
+-- event tables: a weak-keyed table would cost every garbage collection a pass over its entries.
+-- An event whose snapshot is gone (a walk that waited) is simply read back.
+chain_state.snapshots = {};
 
 local function snap_element(node, s, n)
 	local attr = node.attr;
@@ -266,18 +270,22 @@ end
 
 -- Whether C# must read the event back; afterwards the snapshot is taken again when needed.
 local function changed_since_snapshot(event)
-	local s = snapshot_of[event];
+	local snapshots = chain_state.snapshots;
+	local s = snapshots[event];
 	if s and unchanged(event, s) then return false; end
-	snapshot_of[event] = nil;
+	snapshots[event] = nil;
 	return true;
 end
 
 local function ensure_snapshot(event)
-	local s = snapshot_of[event];
+	-- Without a stanza there is little to read back: such events are read back as before.
+	if type(rawget(event, "stanza")) ~= "table" then return; end
+	local snapshots = chain_state.snapshots;
+	local s = snapshots[event];
 	if s == nil or (s and s.stanza ~= rawget(event, "stanza")) then
 		s = take_snapshot(event);
 		if s then s.stanza = rawget(event, "stanza"); end
-		snapshot_of[event] = s;
+		snapshots[event] = s;
 	end
 end
 
@@ -285,13 +293,14 @@ end
 -- with the module's name, an iq get/set answered with internal-server-error, chain stopped).
 -- A C# handler that returns an unfinished Task suspends the walk until it completes. A C#
 -- handler after Lua handlers gets the event read back only if they changed it.
-local function walk_chain(bus, name, event)
+local function walk_chain(bus, name, event, first, last)
 	local chain = get_chain(bus, name);
 	if not chain then return nil; end
 	local lua_ran = true;
 	local thread = coroutine.running();
 	local tracked = event_ids[event] ~= nil;
-	for i = 1, #chain do
+	if not last or last > #chain then last = #chain; end
+	for i = first or 1, last do
 		local h = chain[i];
 		local ok, ret;
 		if getmetatable(h) == native_stub_mt then
@@ -312,9 +321,9 @@ local function walk_chain(bus, name, event)
 	return nil;
 end
 
-local function walk(bus, name, event)
+local function walk(bus, name, event, first, last)
 	if wrappers_of[bus] then return with_wrappers(bus, name, event, walk_chain); end
-	return walk_chain(bus, name, event);
+	return walk_chain(bus, name, event, first, last);
 end
 bridge.walk = walk;
 
@@ -325,7 +334,7 @@ local function run_job(job)
 	if job.run then return job.run(job); end
 	may_wait_of[coroutine.running()] = job[5];
 	local event = job[3];
-	local result = walk(job[1], job[2], event);
+	local result = walk(job[1], job[2], event, job[6], job[7]);
 	job.result, job.finished = result, true;
 	job.changed = not job[4] or changed_since_snapshot(event);
 	if job.pending then N.dispatch_done(job[4], result, event, job.changed); end
@@ -404,15 +413,16 @@ function bridge.load_module(host, name)
 	return table.unpack(r, 2, r.n);
 end
 
--- Returns finished, result and whether C# must read the event back (a handler changed it);
--- when not finished: false, nil and the module id of the handler that waits.
-function bridge.dispatch(bus, name, event, id, may_wait)
+-- Walks chain entries first..last (C# runs the C# handlers before the first and after the last
+-- Lua handler itself). Returns finished, result and whether C# must read the event back (a
+-- handler changed it); when not finished: false, nil and the module id of the handler that waits.
+function bridge.dispatch(bus, name, event, id, may_wait, first, last)
 	if not async then async = require "util.async"; end
 	if id then
 		event_ids[event] = id;
 		ensure_snapshot(event);
 	end
-	local job = { bus, name, event, id, may_wait ~= false, finished = false };
+	local job = { bus, name, event, id, may_wait ~= false, first, last, finished = false };
 	local origin = event.stanza and event.origin;
 	local runner = origin and sid_of[origin] and origin.base_type == "c2s" and not origin.destroyed
 		and session_runner(origin);
@@ -478,7 +488,11 @@ local function new_bus(bus)
 	function obj.add_wrapper(name, wrapper)
 		if type(name) == "function" and wrapper == nil then name, wrapper = false, name; end
 		local per_bus = wrappers_of[bus];
-		if not per_bus then per_bus = {}; wrappers_of[bus] = per_bus; end
+		if not per_bus then
+			per_bus = {};
+			wrappers_of[bus] = per_bus;
+			N.bus_wrapped(bus); -- C# then hands this bus's chains to Lua whole (wrappers wrap them all)
+		end
 		local list = per_bus[name];
 		if not list then list = {}; per_bus[name] = list; end
 		list[#list + 1] = wrapper;
