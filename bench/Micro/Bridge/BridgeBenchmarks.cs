@@ -11,6 +11,8 @@ using LuaXmpp.Storage;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
+using LuaXmpp.Bench.Micro;
+
 namespace LuaXmpp.Bench.Bridge;
 
 /// <summary>
@@ -86,7 +88,7 @@ public class BridgeBenchmarks
             Check(_server.Modules.Load(_host, "message"));
             Check(_server.Modules.Load(_host, "bench"));
             _host.Events.Hook("bench-native", _ => true);
-            _session = new ClientSession(Host, new DiscardingConnection()) { Username = "bob" };
+            _session = new ClientSession(Host, new CountingConnection()) { Username = "bob" };
             _server.Sessions.Register(_session);
             return _server.Sessions.BindAsync(_session, "phone");
         }).Unwrap().GetAwaiter().GetResult();
@@ -136,24 +138,5 @@ public class BridgeBenchmarks
         _loop.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Directory.Delete(_plugins, recursive: true);
         Directory.Delete(_data, recursive: true);
-    }
-
-    private sealed class DiscardingConnection : IClientConnection
-    {
-        public string RemoteAddress => "127.0.0.1";
-
-        public bool IsSecure => true;
-
-        public void Send(XmlElement element)
-        {
-        }
-
-        public void SendRaw(string text)
-        {
-        }
-
-        public void Close(StreamErrorCondition? error = null, string? text = null)
-        {
-        }
     }
 }

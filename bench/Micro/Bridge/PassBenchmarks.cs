@@ -10,6 +10,8 @@ using LuaXmpp.Storage;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
+using LuaXmpp.Bench.Micro;
+
 namespace LuaXmpp.Bench.Bridge;
 
 /// <summary>
@@ -142,25 +144,5 @@ public class PassBenchmarks
     {
         Directory.CreateDirectory(to);
         foreach (var file in Directory.GetFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-    }
-
-    /// <summary>A transport that only counts deliveries.</summary>
-    private sealed class CountingConnection : IClientConnection
-    {
-        public int Count;
-
-        public string RemoteAddress => "127.0.0.1";
-
-        public bool IsSecure => true;
-
-        public void Send(XmlElement element) => Interlocked.Increment(ref Count);
-
-        public void SendRaw(string text)
-        {
-        }
-
-        public void Close(StreamErrorCondition? error = null, string? text = null)
-        {
-        }
     }
 }
