@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using LuaXmpp.Accounts;
+using LuaXmpp.Bench.Micro;
 using LuaXmpp.Configuration;
 using LuaXmpp.Hosting;
 using LuaXmpp.Loop;
@@ -9,8 +10,6 @@ using LuaXmpp.Sessions;
 using LuaXmpp.Storage;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
-
-using LuaXmpp.Bench.Micro;
 
 namespace LuaXmpp.Bench.Bridge;
 
