@@ -37,6 +37,15 @@ local function run()
 		events.fire_event("bench-event", { origin = nil });
 	end);
 
+	-- 1b. The same with a session and the message in the event, one handler that returns nothing.
+	local nil_events = events_lib.new();
+	nil_events.add_handler("bench-nil", function(event) end);
+	local parsed = xml.parse(message_text);
+	local origin = { type = "c2s", username = "alice", host = module.host };
+	results.fire_event_nil_handler_with_message = time(iterations, function()
+		nil_events.fire_event("bench-nil", { origin = origin, stanza = parsed });
+	end);
+
 	-- 2. The message as XML text → stanza table → XML text (how a stanza reaches and leaves Lua in Prosody).
 	results.stanza_parse_and_serialize = time(iterations // 4, function()
 		local stanza = xml.parse(message_text);
@@ -68,6 +77,25 @@ local function run()
 		local _ = st.clone(template);
 	end);
 	if sent == 0 then results.module_send_error = "nothing was delivered"; end
+
+	-- 4. The whole pass of a headline message from a bound client to a bound full JID
+	--    (core_post_stanza with pre-events: pre-message/full, message/full, delivery) through
+	--    whatever modules the host loaded (bridge-yardstick.sh DEPLOYMENT=1: mam, carbons, blocklist).
+	local alice = {
+		type = "c2s", host = host, username = "alice", resource = "laptop", full_jid = "alice@" .. host .. "/laptop",
+		priority = 0, presence = st.presence(), send = function() return true; end, log = function() end,
+	};
+	prosody.full_sessions[alice.full_jid] = alice;
+	prosody.hosts[host].sessions["alice"] = { sessions = { laptop = alice }, top_resources = { alice } };
+	prosody.bare_sessions["alice@" .. host] = prosody.hosts[host].sessions["alice"];
+	local headline = st.clone(template);
+	headline.attr.type = "headline";
+	headline.attr.from = alice.full_jid;
+	local before = sent;
+	results.post_headline_pass = time(iterations // 4, function()
+		prosody.core_post_stanza(alice, st.clone(headline), true);
+	end);
+	if sent == before then results.post_headline_pass_error = "nothing was delivered"; end
 
 	local f = assert(io.open(out_path, "w"));
 	for name, value in pairs(results) do

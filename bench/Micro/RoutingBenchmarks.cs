@@ -84,26 +84,4 @@ public class RoutingBenchmarks
 
     [GlobalCleanup]
     public void Cleanup() => _loop.DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    /// <summary>A transport that only counts: the benchmark measures routing, not I/O.</summary>
-    private sealed class CountingConnection : IClientConnection
-    {
-        private int _count;
-
-        public int Count => Volatile.Read(ref _count);
-
-        public string RemoteAddress => "127.0.0.1";
-
-        public bool IsSecure => true;
-
-        public void Send(XmlElement element) => Interlocked.Increment(ref _count);
-
-        public void SendRaw(string text)
-        {
-        }
-
-        public void Close(StreamErrorCondition? error = null, string? text = null)
-        {
-        }
-    }
 }

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using LuaXmpp.Accounts;
+using LuaXmpp.Bench.Micro;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
@@ -55,6 +56,8 @@ public class BridgeBenchmarks
         File.WriteAllText(Path.Combine(_plugins, "mod_bench.lua"), """
             local st = require "util.stanza"
             module:hook("bench-event", function(event) event.seen = true; return true end)
+            module:hook("bench-nil", function(event) end)
+            module:hook("bench-reads", function(event) if event.stanza.attr.type == "groupchat" then return true end end)
             local template
             function send_batch(n, to)
               template = template or st.message({ to = to, type = "chat", id = "msg-1" })
@@ -84,7 +87,7 @@ public class BridgeBenchmarks
             Check(_server.Modules.Load(_host, "message"));
             Check(_server.Modules.Load(_host, "bench"));
             _host.Events.Hook("bench-native", _ => true);
-            _session = new ClientSession(Host, new DiscardingConnection()) { Username = "bob" };
+            _session = new ClientSession(Host, new CountingConnection()) { Username = "bob" };
             _server.Sessions.Register(_session);
             return _server.Sessions.BindAsync(_session, "phone");
         }).Unwrap().GetAwaiter().GetResult();
@@ -98,10 +101,10 @@ public class BridgeBenchmarks
 
     private void On(Action action) => _loop.InvokeAsync(action).GetAwaiter().GetResult();
 
-    private void Batched(Action op) => On(() =>
+    private void Batched(Action op) => On(() => Micro.ThreadCpu.Measure(() =>
     {
         for (int i = 0; i < Batch; i++) op();
-    });
+    }));
 
     [Benchmark(OperationsPerInvoke = Batch, Baseline = true, Description = "C# fire, one C# handler")]
     public void FireNativeHandler() => Batched(() => _host.Events.Fire("bench-native", new EventData()));
@@ -112,14 +115,20 @@ public class BridgeBenchmarks
     [Benchmark(OperationsPerInvoke = Batch, Description = "C# fire, one Lua handler, with session and message")]
     public void FireLuaHandlerWithMessage() => Batched(() => _host.Events.Fire("bench-event", new EventData(_session, _message)));
 
+    [Benchmark(OperationsPerInvoke = Batch, Description = "C# fire, one Lua handler returning nil, with session and message")]
+    public void FireLuaNilHandlerWithMessage() => Batched(() => _host.Events.Fire("bench-nil", new EventData(_session, _message)));
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "same, the handler reads event.stanza.attr.type")]
+    public void FireLuaReadingHandlerWithMessage() => Batched(() => _host.Events.Fire("bench-reads", new EventData(_session, _message)));
+
     [Benchmark(OperationsPerInvoke = Batch, Description = "message → Lua table → message")]
     public void StanzaRoundTrip() => Batched(() => _runtime.StanzaRoundTrip(_message));
 
     [Benchmark(OperationsPerInvoke = Batch, Description = "module:send from Lua to a bound resource (with st.clone)")]
-    public void ModuleSend() => On(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.send_batch(1000, 'bob@localhost/phone')")));
+    public void ModuleSend() => On(() => Micro.ThreadCpu.Measure(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.send_batch(1000, 'bob@localhost/phone')"))));
 
     [Benchmark(OperationsPerInvoke = Batch, Description = "st.clone alone (to subtract from module:send)")]
-    public void CloneOnly() => On(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.clone_batch(1000)")));
+    public void CloneOnly() => On(() => Micro.ThreadCpu.Measure(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.clone_batch(1000)"))));
 
     [GlobalCleanup]
     public void Cleanup()
@@ -128,24 +137,5 @@ public class BridgeBenchmarks
         _loop.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Directory.Delete(_plugins, recursive: true);
         Directory.Delete(_data, recursive: true);
-    }
-
-    private sealed class DiscardingConnection : IClientConnection
-    {
-        public string RemoteAddress => "127.0.0.1";
-
-        public bool IsSecure => true;
-
-        public void Send(XmlElement element)
-        {
-        }
-
-        public void SendRaw(string text)
-        {
-        }
-
-        public void Close(StreamErrorCondition? error = null, string? text = null)
-        {
-        }
     }
 }

@@ -50,10 +50,77 @@ public sealed partial class LuaRuntime : IChainDispatcher
 
     public bool Claims(EventHandlerEntry entry) => entry.Callback.Target is LuaHandler;
 
+    /// <summary>
+    /// Runs the C# handlers before the first and after the last Lua handler here, in C#, and only
+    /// the part between in Lua (issue 11: fewer crossings per chain). A bus with Lua wrappers is
+    /// walked whole in Lua, since its wrappers wrap every handler.
+    /// </summary>
     public ValueTask<object?> Run(EventBus bus, string name, EventData e, bool mayWait)
     {
         AssertLoop();
         if (_disposed) return default;
+        var chain = bus.Handlers(name);
+        int firstLua = 0, lastLua = chain.Count - 1;
+        if (!_wrappedBuses.Contains(bus))
+        {
+            while (firstLua <= lastLua && chain[firstLua].Callback.Target is not LuaHandler) firstLua++;
+            while (lastLua >= firstLua && chain[lastLua].Callback.Target is not LuaHandler) lastLua--;
+        }
+        return RunFrom(new ChainRun(bus, name, e, mayWait, chain, firstLua, lastLua), 0);
+    }
+
+    private sealed record ChainRun(EventBus Bus, string Name, EventData Event, bool MayWait,
+        IReadOnlyList<EventHandlerEntry> Chain, int FirstLua, int LastLua);
+
+    private readonly HashSet<EventBus> _wrappedBuses = new(ReferenceEqualityComparer.Instance);
+
+    // bus_wrapped(bus): the bus has Lua wrappers; its chains go to Lua whole from now on.
+    private int BusWrapped(Lua lua)
+    {
+        _wrappedBuses.Add(RequireBus(lua, 1));
+        return 0;
+    }
+
+    private ValueTask<object?> RunFrom(ChainRun run, int start)
+    {
+        var chain = run.Chain;
+        for (int i = start; i < chain.Count; i++)
+        {
+            if (i == run.FirstLua && run.FirstLua <= run.LastLua)
+            {
+                var walked = WalkInLua(run.Bus, run.Name, run.Event, run.MayWait, run.FirstLua + 1, run.LastLua + 1);
+                if (!walked.IsCompletedSuccessfully) return AfterLua(run, walked, run.LastLua + 1);
+                if (walked.Result is not null) return walked;
+                i = run.LastLua;
+                continue;
+            }
+            var entry = chain[i];
+            if (entry.Removed) continue;
+            var result = entry.Callback(run.Event);
+            if (result is null) continue;
+            if (result is Task<object?> task)
+            {
+                if (!task.IsCompleted) return AfterNative(run, task, i + 1);
+                result = Pending.ResultOf(task);
+                if (result is null) continue;
+            }
+            return new ValueTask<object?>(result);
+        }
+        return default;
+    }
+
+    private async ValueTask<object?> AfterLua(ChainRun run, ValueTask<object?> walked, int next) =>
+        await walked ?? await RunFrom(run, next);
+
+    private async ValueTask<object?> AfterNative(ChainRun run, Task<object?> task, int next)
+    {
+        await Pending.Settle(task);
+        return Pending.ResultOf(task) ?? await RunFrom(run, next);
+    }
+
+    /// <summary>Walks chain entries first..last (1-based, as Lua's list) in a runner.</summary>
+    private ValueTask<object?> WalkInLua(EventBus bus, string name, EventData e, bool mayWait, int first, int last)
+    {
         Dispatches++;
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var lua = State;
@@ -72,8 +139,10 @@ public sealed partial class LuaRuntime : IChainDispatcher
             lua.Insert(top + 1); // keep the event table below the call
             lua.PushInteger(id);
             lua.PushBoolean(mayWait);
+            lua.PushInteger(first);
+            lua.PushInteger(last);
             _dispatchEvents[id] = e;
-            if (lua.PCall(5, 3, 0) != LuaStatus.OK)
+            if (lua.PCall(7, 3, 0) != LuaStatus.OK)
             {
                 _log.Error($"Dispatch of '{name}' failed: {lua.ToString(-1, false)}");
                 return default;
@@ -89,7 +158,8 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 return new ValueTask<object?>(waiting.Done.Task);
             }
             object? result = ResultOf(lua, -2);
-            SyncBack(lua, top + 1, e, r);
+            // Read back only what a handler changed (bridge.lua compares with a snapshot).
+            if (lua.ToBoolean(-1)) SyncBack(lua, top + 1, e, r);
             return new ValueTask<object?>(result);
         }
         catch (Exception ex)
@@ -105,7 +175,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         }
     }
 
-    // dispatch_done(id, result, event): a walk that waited has finished (called from its runner).
+    // dispatch_done(id, result, event, changed): a walk that waited has finished (called from its runner).
     private int DispatchDone(Lua lua)
     {
         long id = lua.ToInteger(1);
@@ -113,7 +183,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         if (!_pendingDispatches.Remove(id, out var waiting)) return 0;
         waiting.Watchdog?.Dispose();
         object? result = ResultOf(lua, 2);
-        if (lua.Type(3) == LuaType.Table)
+        if (lua.Type(3) == LuaType.Table && (lua.Type(4) == LuaType.None || lua.ToBoolean(4)))
         {
             try
             {
@@ -158,6 +228,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         n.Add("route", l => RoutePass(l, (o, s) => _server.Router.RouteAsync(o, s)));
         n.Add("post", l => RoutePass(l, (o, s) => Untyped(_server.Router.PostAsync(o, s, l.ToBoolean(3)))));
         n.Add("process", l => RoutePass(l, (o, s) => _server.Router.ProcessAsync(o, s)));
+        n.Add("bus_wrapped", BusWrapped);
     }
 
     private int RoutePass(Lua lua, Func<Session, XmlElement, ValueTask> pass)

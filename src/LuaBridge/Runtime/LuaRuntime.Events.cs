@@ -273,6 +273,14 @@ public sealed partial class LuaRuntime
         }
         foreach (var r in _liveEvents) _main.Release(r.Table);
         _liveEvents.Clear();
+        if (_chainState != LuaRef.NoRef)
+        {
+            // The event tables' snapshots go with them (bridge.lua, chain_state.snapshots).
+            _main.PushRef(_chainState);
+            _main.NewTable();
+            _main.RawSetField(-2, "snapshots");
+            _main.Pop(1);
+        }
     }
 
     /// <summary>Pushes the event's Lua table, building it the first time a Lua handler sees the event.</summary>

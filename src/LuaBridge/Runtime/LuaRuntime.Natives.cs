@@ -14,6 +14,7 @@ public sealed partial class LuaRuntime
     {
         var n = _natives;
         n.Add("log", Log);
+        n.Add("log_enabled", LogEnabled);
         n.Add("embedded", Embedded);
         n.Add("now", l => { l.PushNumber(_server.Loop.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0); return 1; });
         n.Add("monotonic", l => { l.PushNumber(_monotonic.Elapsed.TotalSeconds); return 1; });
@@ -80,17 +81,26 @@ public sealed partial class LuaRuntime
 
     private int Log(Lua lua)
     {
-        var level = lua.OptString(2) switch
-        {
-            "debug" => LogLevel.Debug,
-            "info" => LogLevel.Info,
-            "warn" => LogLevel.Warn,
-            _ => LogLevel.Error,
-        };
+        var level = LevelOf(lua, 2);
         var logger = LoggerFor(lua.OptString(1) ?? "lua");
         if (logger.IsEnabled(level)) logger.Log(level, lua.RawString(3) ?? "");
         return 0;
     }
+
+    // log_enabled(level) → whether a message at that level would be written.
+    private static int LogEnabled(Lua lua)
+    {
+        lua.PushBoolean(LogManager.IsEnabled(LevelOf(lua, 1)));
+        return 1;
+    }
+
+    private static LogLevel LevelOf(Lua lua, int index) => lua.OptString(index) switch
+    {
+        "debug" => LogLevel.Debug,
+        "info" => LogLevel.Info,
+        "warn" => LogLevel.Warn,
+        _ => LogLevel.Error,
+    };
 
     private int Embedded(Lua lua)
     {

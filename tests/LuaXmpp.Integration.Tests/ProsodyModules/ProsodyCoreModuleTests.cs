@@ -105,7 +105,7 @@ public sealed class ProsodyCoreModuleTests(ITestOutputHelper output)
         server.Check(() => Assert.Contains($"Loaded {module} on {server.Host} from {file}", server.LogTail(100_000)));
     }
 
-    private static async Task RunCoreScenarioAsync(ServerProcess server)
+    internal static async Task RunCoreScenarioAsync(ServerProcess server)
     {
         await server.RegisterAsync("alice", "pass-alice");
         await server.RegisterAsync("bob", "pass-bob");

@@ -21,5 +21,7 @@ public static class NativeModules
         register("register", () => new RegisterModule());
         register("register_ibr", () => new RegisterIbrModule());
         register("user_account_management", () => new AccountManagementModule());
+        register("blocklist", () => new BlocklistModule());
+        register("carbons", () => new CarbonsModule());
     }
 }

@@ -176,20 +176,139 @@ local event_ids = setmetatable({}, { __mode = "k" }); -- event table → C# Even
 -- runner thread → the module id of the handler it is running (named when a pass waits long).
 local running_owner = setmetatable({}, { __mode = "k" });
 
+-- What C# last saw of a C#-fired event table (issue 11: a stanza goes back to C# only if a
+-- handler changed it). A snapshot is a flat list: the event's keys and values in next() order,
+-- then, for event.stanza, each element's table, name, attr table, attributes (in next() order)
+-- and children, depth first. Lua's next() order is stable while a table is unchanged, so one
+-- walk comparing with rawequal finds any change (a set or removed attribute, an added,
+-- removed or replaced child, a replaced stanza or field) without building anything. A table
+-- field other than origin and stanza (stream features, disco replies, ...) may be changed in
+-- place anywhere: such events are always copied back, as before.
+-- Snapshots live in chain_state.snapshots (event table → snapshot), a plain table that C#
+-- replaces when the loop finishes a work item (LuaRuntime.ReleaseEvents), as it releases the
+-- event tables: a weak-keyed table would cost every garbage collection a pass over its entries.
+-- An event whose snapshot is gone (a walk that waited) is simply read back.
+chain_state.snapshots = {};
+
+local function snap_element(node, s, n)
+	local attr = node.attr;
+	s[n + 1], s[n + 2], s[n + 3] = node, node.name, attr;
+	n = n + 3;
+	if type(attr) == "table" then
+		for k, v in next, attr do s[n + 1], s[n + 2] = k, v; n = n + 2; end
+	end
+	local len = #node;
+	s[n + 1], s[n + 2] = false, len; -- false: no attribute name is false
+	n = n + 2;
+	for i = 1, len do
+		local child = node[i];
+		if type(child) == "table" then n = snap_element(child, s, n);
+		else s[n + 1] = child; n = n + 1; end
+	end
+	return n;
+end
+
+local function same_element(node, s, n)
+	local attr = node.attr;
+	if s[n + 1] ~= node or s[n + 2] ~= node.name or s[n + 3] ~= attr then return nil; end
+	n = n + 3;
+	if type(attr) == "table" then
+		for k, v in next, attr do
+			if s[n + 1] ~= k or s[n + 2] ~= v then return nil; end
+			n = n + 2;
+		end
+	end
+	local len = #node;
+	if s[n + 1] ~= false or s[n + 2] ~= len then return nil; end
+	n = n + 2;
+	for i = 1, len do
+		local child = node[i];
+		if type(child) == "table" then
+			n = same_element(child, s, n);
+			if not n then return nil; end
+		elseif s[n + 1] ~= child then
+			return nil;
+		else
+			n = n + 1;
+		end
+	end
+	return n;
+end
+
+-- Returns the snapshot, or false when the event has a table field that is not origin/stanza.
+local function take_snapshot(event)
+	local s, n = {}, 0;
+	for k, v in next, event do
+		if type(v) == "table" and k ~= "origin" and k ~= "stanza" then return false; end
+		s[n + 1], s[n + 2] = k, v;
+		n = n + 2;
+	end
+	s[n + 1] = false;
+	n = n + 1;
+	local stanza = rawget(event, "stanza");
+	if type(stanza) == "table" then n = snap_element(stanza, s, n); end
+	s.n = n;
+	return s;
+end
+
+local function unchanged(event, s)
+	if not s then return false; end
+	local n = 0;
+	for k, v in next, event do
+		if s[n + 1] ~= k or s[n + 2] ~= v then return false; end
+		n = n + 2;
+	end
+	if s[n + 1] ~= false then return false; end
+	n = n + 1;
+	local stanza = rawget(event, "stanza");
+	if type(stanza) == "table" then
+		n = same_element(stanza, s, n);
+		if not n then return false; end
+	end
+	return n == s.n;
+end
+
+-- Whether C# must read the event back; afterwards the snapshot is taken again when needed.
+local function changed_since_snapshot(event)
+	local snapshots = chain_state.snapshots;
+	local s = snapshots[event];
+	if s and unchanged(event, s) then return false; end
+	snapshots[event] = nil;
+	return true;
+end
+
+local function ensure_snapshot(event)
+	-- Without a stanza there is little to read back: such events are read back as before.
+	if type(rawget(event, "stanza")) ~= "table" then return; end
+	local snapshots = chain_state.snapshots;
+	local s = snapshots[event];
+	if s == nil or (s and s.stanza ~= rawget(event, "stanza")) then
+		s = take_snapshot(event);
+		if s then s.stanza = rawget(event, "stanza"); end
+		snapshots[event] = s;
+	end
+end
+
 -- Walks the chain calling each Lua handler under xpcall (an error is reported by C#: logged
 -- with the module's name, an iq get/set answered with internal-server-error, chain stopped).
--- A C# handler that returns an unfinished Task suspends the walk until it completes.
-local function walk_chain(bus, name, event)
+-- A C# handler that returns an unfinished Task suspends the walk until it completes. A C#
+-- handler after Lua handlers gets the event read back only if they changed it.
+local function walk_chain(bus, name, event, first, last)
 	local chain = get_chain(bus, name);
 	if not chain then return nil; end
 	local lua_ran = true;
 	local thread = coroutine.running();
-	for i = 1, #chain do
+	local tracked = event_ids[event] ~= nil;
+	if not last or last > #chain then last = #chain; end
+	for i = first or 1, last do
 		local h = chain[i];
 		local ok, ret;
 		if getmetatable(h) == native_stub_mt then
 			running_owner[thread] = nil;
-			ret = await_handled(N.fire_native(h.bus, h.id, event, lua_ran));
+			local changed = lua_ran;
+			if lua_ran and tracked then changed = changed_since_snapshot(event); end
+			ret = await_handled(N.fire_native(h.bus, h.id, event, changed));
+			if tracked then ensure_snapshot(event); end
 			lua_ran = false;
 		else
 			running_owner[thread] = owner_of[h];
@@ -202,9 +321,9 @@ local function walk_chain(bus, name, event)
 	return nil;
 end
 
-local function walk(bus, name, event)
+local function walk(bus, name, event, first, last)
 	if wrappers_of[bus] then return with_wrappers(bus, name, event, walk_chain); end
-	return walk_chain(bus, name, event);
+	return walk_chain(bus, name, event, first, last);
 end
 bridge.walk = walk;
 
@@ -214,9 +333,11 @@ bridge.walk = walk;
 local function run_job(job)
 	if job.run then return job.run(job); end
 	may_wait_of[coroutine.running()] = job[5];
-	local result = walk(job[1], job[2], job[3]);
+	local event = job[3];
+	local result = walk(job[1], job[2], event, job[6], job[7]);
 	job.result, job.finished = result, true;
-	if job.pending then N.dispatch_done(job[4], result, job[3]); end
+	job.changed = not job[4] or changed_since_snapshot(event);
+	if job.pending then N.dispatch_done(job[4], result, event, job.changed); end
 end
 
 local idle_runners = {};
@@ -292,11 +413,16 @@ function bridge.load_module(host, name)
 	return table.unpack(r, 2, r.n);
 end
 
--- Returns finished, result; when not finished also the module id of the handler that waits.
-function bridge.dispatch(bus, name, event, id, may_wait)
+-- Walks chain entries first..last (C# runs the C# handlers before the first and after the last
+-- Lua handler itself). Returns finished, result and whether C# must read the event back (a
+-- handler changed it); when not finished: false, nil and the module id of the handler that waits.
+function bridge.dispatch(bus, name, event, id, may_wait, first, last)
 	if not async then async = require "util.async"; end
-	if id then event_ids[event] = id; end
-	local job = { bus, name, event, id, may_wait ~= false, finished = false };
+	if id then
+		event_ids[event] = id;
+		ensure_snapshot(event);
+	end
+	local job = { bus, name, event, id, may_wait ~= false, first, last, finished = false };
 	local origin = event.stanza and event.origin;
 	local runner = origin and sid_of[origin] and origin.base_type == "c2s" and not origin.destroyed
 		and session_runner(origin);
@@ -312,7 +438,7 @@ function bridge.dispatch(bus, name, event, id, may_wait)
 		runner:run(job);
 		if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
 	end
-	if job.finished then return true, job.result; end
+	if job.finished then return true, job.result, job.changed; end
 	job.pending = true;
 	return false, nil, runner.thread and running_owner[runner.thread] or nil;
 end
@@ -362,7 +488,11 @@ local function new_bus(bus)
 	function obj.add_wrapper(name, wrapper)
 		if type(name) == "function" and wrapper == nil then name, wrapper = false, name; end
 		local per_bus = wrappers_of[bus];
-		if not per_bus then per_bus = {}; wrappers_of[bus] = per_bus; end
+		if not per_bus then
+			per_bus = {};
+			wrappers_of[bus] = per_bus;
+			N.bus_wrapped(bus); -- C# then hands this bus's chains to Lua whole (wrappers wrap them all)
+		end
 		local list = per_bus[name];
 		if not list then list = {}; per_bus[name] = list; end
 		list[#list + 1] = wrapper;
@@ -750,6 +880,8 @@ local function get_format()
 end
 
 function bridge.log(source, level, fmt, ...)
+	-- A disabled level costs one native call, not the formatting (debug logs on the hot path).
+	if not N.log_enabled(level) then return; end
 	local message = fmt;
 	if select("#", ...) > 0 or type(fmt) ~= "string" then
 		local f = get_format();

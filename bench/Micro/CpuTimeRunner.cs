@@ -1,0 +1,59 @@
+using System.Reflection;
+using BenchmarkDotNet.Attributes;
+
+namespace LuaXmpp.Bench.Micro;
+
+/// <summary>
+/// <c>--cpu-time [filter]</c>: runs the benchmarks that record <see cref="ThreadCpu"/> (bridge and
+/// pass benchmarks) and prints the median loop-thread CPU time per operation over 15 batches
+/// after 3 warm-up batches, one line per benchmark and parameter value (markdown).
+/// </summary>
+public static class CpuTimeRunner
+{
+    public static void Run(string? filter)
+    {
+        Console.WriteLine("| Benchmark | Params | CPU ns/op (median) | min | max |");
+        Console.WriteLine("| --- | --- | ---: | ---: | ---: |");
+        foreach (var type in new[] { typeof(Bridge.BridgeBenchmarks), typeof(Bridge.PassBenchmarks) })
+        {
+            if (filter is not null && !type.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
+            var param = type.GetProperties().FirstOrDefault(p => p.GetCustomAttribute<ParamsAttribute>() is not null);
+            var values = param?.GetCustomAttribute<ParamsAttribute>()!.Values ?? [null];
+            foreach (var value in values) RunOne(type, param, value);
+        }
+    }
+
+    private static void RunOne(Type type, PropertyInfo? param, object? value)
+    {
+        var bench = Activator.CreateInstance(type)!;
+        param?.SetValue(bench, value);
+        Invoke(bench, typeof(GlobalSetupAttribute));
+        try
+        {
+            foreach (var method in type.GetMethods())
+            {
+                if (method.GetCustomAttribute<BenchmarkAttribute>() is not { } attribute) continue;
+                var samples = new List<double>();
+                for (int i = 0; i < 18; i++)
+                {
+                    method.Invoke(bench, null);
+                    if (i >= 3) samples.Add(ThreadCpu.LastBatch / (double)attribute.OperationsPerInvoke);
+                }
+                samples.Sort();
+                Console.WriteLine($"| {attribute.Description ?? method.Name} | {value ?? ""} | {samples[samples.Count / 2]:0} | {samples[0]:0} | {samples[^1]:0} |");
+            }
+        }
+        finally
+        {
+            Invoke(bench, typeof(GlobalCleanupAttribute));
+        }
+    }
+
+    private static void Invoke(object bench, Type attribute)
+    {
+        foreach (var m in bench.GetType().GetMethods())
+        {
+            if (m.GetCustomAttribute(attribute) is not null) m.Invoke(bench, null);
+        }
+    }
+}
