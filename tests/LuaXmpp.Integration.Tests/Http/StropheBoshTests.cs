@@ -8,7 +8,8 @@ namespace LuaXmpp.Tests.Http;
 /// <summary>
 /// A real BOSH client library against our native BOSH (XEP-0124/XEP-0206): strophe.js, the
 /// transport Converse.js uses, run in Node by clients/js/bosh_chat.mjs. It logs in, binds,
-/// chats both ways with a TCP client and enables XEP-0198 with a raw &lt;enable/&gt;. Resuming
+/// chats both ways with a TCP client, enables XEP-0198 with a raw &lt;enable/&gt; and
+/// terminates the session. Resuming
 /// a BOSH session is covered with the raw client in <see cref="BoshTests"/>.
 /// </summary>
 public sealed class StropheBoshTests(StropheBoshTests.Server fixture) : IClassFixture<StropheBoshTests.Server>
@@ -61,5 +62,7 @@ public sealed class StropheBoshTests(StropheBoshTests.Server fixture) : IClassFi
         Assert.True(root.GetProperty("sm_enabled").GetBoolean(), run.Stdout);
         Assert.Equal("true", root.GetProperty("sm_resume").GetString());
         Assert.False(string.IsNullOrEmpty(root.GetProperty("sm_id").GetString()), run.Stdout);
+        // XEP-0124 §13: strophe's terminate request ended the session.
+        Assert.Equal("DISCONNECTED", root.GetProperty("statuses").EnumerateArray().Last().GetString());
     }
 }

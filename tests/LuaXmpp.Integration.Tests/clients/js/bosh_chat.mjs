@@ -1,6 +1,7 @@
 // strophe.js over BOSH (XEP-0124/XEP-0206), as Converse.js uses it: log in, bind, send a chat
-// message to --peer, wait for --expect replies, then enable XEP-0198 with a raw <enable/>
-// (strophe negotiates stream management itself only over WebSocket). Prints one JSON line.
+// message to --peer, wait for --expect replies, enable XEP-0198 with a raw <enable/>
+// (strophe negotiates stream management itself only over WebSocket), log out.
+// Prints one JSON line (statuses ends with DISCONNECTED when the session was terminated).
 //   node bosh_chat.mjs --url http://127.0.0.1:PORT/http-bind --domain localhost
 //        --user U --password P --peer JID [--expect 1] [--timeout 30]
 import XMLHttpRequestBase from "xhr2";
@@ -14,6 +15,9 @@ globalThis.XMLHttpRequest = class extends XMLHttpRequestBase {
     return new DOMParser().parseFromString(this.responseText, "text/xml");
   }
 };
+
+// Strophe logs every request at DEBUG by default; keep warnings and errors for failures.
+Strophe.setLogLevel(Strophe.LogLevel.WARN);
 
 const SM = "urn:xmpp:sm:3";
 const args = Object.fromEntries(process.argv.slice(2).reduce((pairs, v, i, all) => {
@@ -33,10 +37,14 @@ function finish(error) {
   clearTimeout(timer);
   if (error) result.error = String(error);
   result.ok = !result.error;
+  // Terminate the BOSH session (XEP-0124 §13), then report; bounded in time.
+  setTimeout(report, 5000).unref();
+  try { conn.disconnect("done"); } catch (err) { result.disconnect_error = String(err); report(); }
+}
+
+function report() {
   console.log(JSON.stringify(result));
-  // Terminate the BOSH session (XEP-0124 §13) before leaving, bounded in time.
-  setTimeout(() => process.exit(result.ok ? 0 : 1), 3000).unref();
-  try { conn.disconnect("done"); } catch { process.exit(result.ok ? 0 : 1); }
+  process.exit(result.ok ? 0 : 1);
 }
 
 function enableStreamManagement() {
@@ -71,7 +79,7 @@ conn.connect(`${args.user}@${args.domain}`, args.password, (status, condition) =
   } else if (status === Strophe.Status.CONNFAIL || status === Strophe.Status.AUTHFAIL) {
     finish(`${name}: ${condition ?? ""}`);
   } else if (status === Strophe.Status.DISCONNECTED) {
-    if (finished) process.exit(result.ok ? 0 : 1);
+    if (finished) report();
     finish(`disconnected: ${condition ?? ""}`);
   }
 });
