@@ -9,24 +9,11 @@ namespace LuaXmpp.Tests.Http;
 /// A real BOSH client library against our native BOSH (XEP-0124/XEP-0206): strophe.js, the
 /// transport Converse.js uses, run in Node by clients/js/bosh_chat.mjs. It logs in, binds,
 /// chats both ways with a TCP client, enables XEP-0198 with a raw &lt;enable/&gt; and
-/// terminates the session. Resuming
-/// a BOSH session is covered with the raw client in <see cref="BoshTests"/>.
+/// terminates the session. Resuming a BOSH session is covered with the raw client in
+/// <see cref="BoshTests"/>, whose server configuration this class shares (its own instance).
 /// </summary>
-public sealed class StropheBoshTests(StropheBoshTests.Server fixture) : IClassFixture<StropheBoshTests.Server>
+public sealed class StropheBoshTests(BoshTests.Server fixture) : IClassFixture<BoshTests.Server>
 {
-    public sealed class Server : SharedServer
-    {
-        public int HttpPort { get; } = FreePorts.Take(1)[0];
-
-        protected override void Configure(ServerConfig config)
-        {
-            config.Set("http_ports", $"{{ {HttpPort} }}");
-            config.Set("https_ports", "{ }");
-            config.Set("consider_bosh_secure", "true");
-            config.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register", "offline", "smacks", "bosh"));
-        }
-    }
-
     [Fact]
     public async Task Strophe_over_bosh_chats_with_a_tcp_client_and_enables_stream_management()
     {
@@ -35,9 +22,7 @@ public sealed class StropheBoshTests(StropheBoshTests.Server fixture) : IClassFi
         await fixture.Server.RegisterAsync(user, "strophe-secret");
         await using var tcp = await fixture.LoginNewAsync("strophepeer");
 
-        var script = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "clients", "js"));
-        Assert.True(Directory.Exists(Path.Combine(script, "node_modules", "strophe.js")),
-            $"strophe.js is not installed in {script}: scripts/test.sh runs npm ci there");
+        var script = JsClients.DirectoryWith("strophe.js");
         var node = ChildProcess.RunAsync("node", ["bosh_chat.mjs", "--url", $"http://127.0.0.1:{fixture.HttpPort}/http-bind",
             "--domain", "localhost", "--user", user, "--password", "strophe-secret", "--peer", tcp.Jid!, "--expect", "1"],
             script, TimeSpan.FromSeconds(60));
