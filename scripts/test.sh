@@ -110,7 +110,7 @@ run_suite() {
     fi
 }
 
-# xmpp.js (from npm, pinned by package-lock.json) for the WebSocket client tests.
+# xmpp.js and strophe.js (from npm, pinned by package-lock.json) for the WebSocket and BOSH client tests.
 install_js_clients() {
     local dir="$ROOT/tests/LuaXmpp.Integration.Tests/clients/js"
     # Every package the JS client tests load must be there, or npm ci runs again.
