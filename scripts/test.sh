@@ -110,15 +110,16 @@ run_suite() {
     fi
 }
 
-# xmpp.js (from npm, pinned by package-lock.json) for the WebSocket client tests.
+# xmpp.js and strophe.js (from npm, pinned by package-lock.json) for the WebSocket and BOSH client tests.
 install_js_clients() {
     local dir="$ROOT/tests/LuaXmpp.Integration.Tests/clients/js"
-    [[ -d "$dir/node_modules/@xmpp/client" ]] && return
+    # Every package the JS client tests load must be there, or npm ci runs again.
+    [[ -d "$dir/node_modules/@xmpp/client" && -d "$dir/node_modules/strophe.js" ]] && return
     if ! command -v npm >/dev/null; then
-        echo "npm is missing: the xmpp.js tests will fail" >&2
+        echo "npm is missing: the xmpp.js and strophe.js tests will fail" >&2
         return
     fi
-    echo "== npm ci (xmpp.js)"
+    echo "== npm ci (xmpp.js, strophe.js)"
     (cd "$dir" && npm ci --no-audit --no-fund)
 }
 

@@ -65,9 +65,7 @@ public sealed class WebSocketTests(WebSocketTests.Server fixture) : IClassFixtur
         await fixture.Server.RegisterAsync(user, "js-secret");
         await using var tcp = await fixture.LoginNewAsync("jspeer");
 
-        var script = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "clients", "js"));
-        Assert.True(Directory.Exists(Path.Combine(script, "node_modules", "@xmpp", "client")),
-            $"xmpp.js is not installed in {script}: scripts/test.sh runs npm ci there");
+        var script = JsClients.DirectoryWith(Path.Combine("@xmpp", "client"));
         // Node 20 has the WebSocket global xmpp.js uses behind a flag (on by default from Node 22).
         var node = ChildProcess.RunAsync("node", ["--experimental-websocket", "ws_chat.mjs", "--url", Endpoint.ToString(),
             "--domain", "localhost", "--user", user, "--password", "js-secret", "--peer", tcp.Jid!, "--expect", "1"],
