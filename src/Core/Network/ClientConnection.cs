@@ -109,6 +109,9 @@ public sealed partial class ClientConnection : IClientConnection
 
     public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
+    /// <summary>What <see cref="Send"/> checks: output goes nowhere once closed or the peer is gone.</summary>
+    public bool DropsOutput => IsClosed || PeerGone;
+
     /// <summary>True once SASL succeeded (<see cref="MarkAuthenticated"/>).</summary>
     public bool IsAuthenticated => Volatile.Read(ref _authenticated) != 0;
 
@@ -183,7 +186,7 @@ public sealed partial class ClientConnection : IClientConnection
     /// </summary>
     public void Send(XmlElement element)
     {
-        if (IsClosed || PeerGone) return;
+        if (DropsOutput) return;
         var scratch = t_scratch ??= new ArrayBufferWriter<byte>(1024);
         scratch.ResetWrittenCount();
         XmlElementWriter.Write(scratch, element, Namespaces.Client);

@@ -139,6 +139,15 @@ public sealed class ClientSession : Session
         return current;
     }
 
+    /// <summary>
+    /// True when nothing sent to this session can be delivered: its connection drops output
+    /// (closed, or reset by the peer, while its disconnect waits in the deferred lane) and no
+    /// stream management queue would keep it for a resumption (XEP-0198 §5). Broadcasts skip
+    /// such sessions instead of building stanzas for them (issue 16 item 7: a thousand resources
+    /// of one account reset at once would otherwise send each other a million presences).
+    /// </summary>
+    public bool Unreachable => StreamManagement is not { Enabled: true } && Connection is { DropsOutput: true };
+
     public override void Send(XmlElement element)
     {
         XmlElement? current = element;

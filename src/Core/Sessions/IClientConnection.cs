@@ -27,6 +27,13 @@ public interface IClientConnection
     void Close(StreamErrorCondition? error = null, string? text = null);
 
     /// <summary>
+    /// True once nothing sent can reach the peer any more (the connection is closed, or the peer
+    /// reset it): <see cref="Send"/> then drops everything. Read from the loop thread while the
+    /// network side sets it, ahead of the deferred disconnect.
+    /// </summary>
+    bool DropsOutput => false;
+
+    /// <summary>
     /// Holds whatever is queued from now on until <see cref="ResumeWrites"/> (Prosody's
     /// conn:pause_writes, which mod_csi_simple calls while a client is inactive, XEP-0352).
     /// Held bytes count against the connection's output bounds. Idempotent.

@@ -98,7 +98,9 @@ public sealed partial class PresenceModule : INativeModule
         var others = user?.Sessions.Values.Where(s => s != origin).ToArray() ?? [];
         foreach (var res in others)
         {
-            if (res.IsAvailable) Post(origin, Addressed(stanza, res.FullJid!.ToString()));
+            // A resource whose connection is already gone (and has no XEP-0198 queue) could not
+            // receive it: routing it would only cost the loop time (issue 16 item 7).
+            if (res.IsAvailable && !res.Unreachable) Post(origin, Addressed(stanza, res.FullJid!.ToString()));
         }
         foreach (var (jid, item) in roster.Items.ToArray())
         {
@@ -219,7 +221,7 @@ public sealed partial class PresenceModule : INativeModule
             {
                 foreach (var session in user.Sessions.Values)
                 {
-                    if (session.IsAvailable) session.Send(stanza.Clone());
+                    if (session.IsAvailable && !session.Unreachable) session.Send(stanza.Clone());
                 }
             }
         }
