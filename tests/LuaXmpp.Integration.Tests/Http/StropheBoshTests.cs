@@ -23,10 +23,7 @@ public sealed class StropheBoshTests(BoshTests.Server fixture) : IClassFixture<B
         await fixture.Server.RegisterAsync(user, "strophe-secret");
         await using var tcp = await fixture.LoginNewAsync("strophepeer");
 
-        var script = JsClients.DirectoryWith("strophe.js");
-        var node = ChildProcess.RunAsync("node", ["bosh_chat.mjs", "--url", $"http://127.0.0.1:{fixture.HttpPort}/http-bind",
-            "--domain", "localhost", "--user", user, "--password", "strophe-secret", "--peer", tcp.Jid!, "--expect", "1"],
-            script, TimeSpan.FromSeconds(60));
+        var node = RunStrophe(user, tcp.Jid!, "--expect", "1");
 
         var hello = await tcp.WaitForAsync(e => (string?)e.Attribute("id") == "strophe1", "strophe.js's message", TimeSpan.FromSeconds(40));
         var from = (string)hello.Attribute("from")!;
@@ -34,20 +31,14 @@ public sealed class StropheBoshTests(BoshTests.Server fixture) : IClassFixture<B
         Assert.Equal("hello from strophe.js", hello.Elements().Single(e => e.Name.LocalName == "body").Value);
         await tcp.SendAsync($"<message to='{from}' type='chat' id='back'><body>hello strophe.js</body></message>");
 
-        var run = await node;
-        Assert.True(run.ExitCode == 0, run.ToString());
-        // The result is the script's one JSON line; strophe may log other lines around it.
-        var line = run.Stdout.Split('\n').LastOrDefault(l => l.StartsWith('{'));
-        Assert.True(line is not null, run.ToString());
-        using var json = JsonDocument.Parse(line);
-        var root = json.RootElement;
+        var root = ResultOf(await node);
         Assert.Equal(from, root.GetProperty("jid").GetString());
         Assert.Equal(tcp.Jid, root.GetProperty("received")[0].GetProperty("from").GetString());
         Assert.Equal("hello strophe.js", root.GetProperty("received")[0].GetProperty("body").GetString());
         // XEP-0198 §3: enabled, resumable, with an id to resume by.
-        Assert.True(root.GetProperty("sm_enabled").GetBoolean(), run.Stdout);
+        Assert.True(root.GetProperty("sm_enabled").GetBoolean(), root.ToString());
         Assert.Equal("true", root.GetProperty("sm_resume").GetString());
-        Assert.False(string.IsNullOrEmpty(root.GetProperty("sm_id").GetString()), run.Stdout);
+        Assert.False(string.IsNullOrEmpty(root.GetProperty("sm_id").GetString()), root.ToString());
         // XEP-0124 §13: strophe's terminate request ended the session.
         Assert.Equal("DISCONNECTED", root.GetProperty("statuses").EnumerateArray().Last().GetString());
     }
@@ -95,6 +86,7 @@ public sealed class StropheBoshTests(BoshTests.Server fixture) : IClassFixture<B
             "--domain", "localhost", "--user", user, "--password", "strophe-secret", "--peer", peer, "--timeout", "20", .. extra],
             JsClients.DirectoryWith("strophe.js"), TimeSpan.FromSeconds(40));
 
+    // The result is the script's one JSON line; strophe may log other lines around it.
     private static JsonElement ResultOf(CommandResult run)
     {
         Assert.True(run.ExitCode == 0, run.ToString());
