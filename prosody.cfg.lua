@@ -28,9 +28,9 @@ modules_enabled = {
 	"offline";  -- messages for offline users are stored and delivered later
 	"smacks";   -- XEP-0198 stream management: acks and resumption (modules/mod_smacks.lua)
 	"mam";      -- XEP-0313 message archive (modules/mod_mam), in SQLite
-	"carbons";      -- XEP-0280 copies to the user's other clients (Prosody's)
+	"carbons";      -- XEP-0280 copies to the user's other clients (built in, Prosody's rules)
 	"csi_simple";   -- XEP-0352 holds unimportant traffic while the client is inactive (Prosody's)
-	"blocklist";    -- XEP-0191 blocking (Prosody's)
+	"blocklist";    -- XEP-0191 blocking (built in, Prosody's rules and data)
 	"pep";          -- XEP-0163 personal eventing: OMEMO keys, avatars, ... (Prosody's)
 	"bookmarks";    -- XEP-0402 bookmarks of group chats (Prosody's)
 	"vcard4";       -- XEP-0292 profiles in PEP (Prosody's)
