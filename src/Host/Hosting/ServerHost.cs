@@ -211,31 +211,25 @@ public sealed partial class ServerHost : IAsyncDisposable
 
     // network_settings is where Prosody takes its net.server options from; max_send_buffer_size
     // (bytes) is the per-connection budget of unwritten output (see ConnectionOptions).
-    private long MaxSendBufferBytes()
-    {
-        if (_config.Get(null, "network_settings") is not ConfigTable settings) return ConnectionOptions.DefaultMaxSendBufferBytes;
-        var value = ConfigValues.AsNumber(settings["max_send_buffer_size"]);
-        if (value is null) return ConnectionOptions.DefaultMaxSendBufferBytes;
-        if (value < 1)
-        {
-            _log.Warn($"network_settings.max_send_buffer_size = {value} is not a positive byte count; using {ConnectionOptions.DefaultMaxSendBufferBytes}");
-            return ConnectionOptions.DefaultMaxSendBufferBytes;
-        }
-        return (long)value;
-    }
+    // Past it a client is not reading; 0 would cut every client, so the least is 1 byte.
+    private long MaxSendBufferBytes() =>
+        NetworkNumber("max_send_buffer_size", ConnectionOptions.DefaultMaxSendBufferBytes, min: 1, max: long.MaxValue);
 
-    // network_settings connection caps (see ConnectionLimits); 0 turns one off.
-    private int NetworkSetting(string name, int fallback)
+    private int NetworkSetting(string name, int fallback) => (int)NetworkNumber(name, fallback, min: 0, max: int.MaxValue);
+
+    // One number from network_settings in [min, max] (0 means "no limit" where min is 0), else the
+    // default with a warning naming the option.
+    private long NetworkNumber(string name, long fallback, long min, long max)
     {
         if (_config.Get(null, "network_settings") is not ConfigTable settings) return fallback;
         var value = ConfigValues.AsNumber(settings[name]);
         if (value is null) return fallback;
-        if (value < 0 || value > int.MaxValue)
+        if (!double.IsFinite(value.Value) || value < min || value > max)
         {
-            _log.Warn($"network_settings.{name} = {value} is not a count (0 for no limit); using {fallback}");
+            _log.Warn($"network_settings.{name} = {value} is not a number from {min} to {max}{(min == 0 ? " (0 for no limit)" : "")}; using {fallback}");
             return fallback;
         }
-        return (int)value;
+        return (long)value;
     }
 
     /// <summary>

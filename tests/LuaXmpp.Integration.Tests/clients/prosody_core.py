@@ -219,11 +219,7 @@ async def a2_enable_carbons(client, t):
 
 
 if __name__ == "__main__":
-    p = xmpptest.parser(__doc__)
-    p.add_argument("--jid", required=True)
-    p.add_argument("--password", required=True)
-    p.add_argument("--peer-jid", required=True)
-    p.add_argument("--peer-password", required=True)
+    p = xmpptest.peer_parser(__doc__)
     p.add_argument("--scenario", choices=["core", "timeout"], default="core")
     p.add_argument("--hibernation", type=float, default=2.0, help="the server's smacks_hibernation_time")
     parsed = p.parse_args()

@@ -196,10 +196,6 @@ async def scenario(args, result):
 
 
 if __name__ == "__main__":
-    p = xmpptest.parser(__doc__)
-    p.add_argument("--jid", required=True)
-    p.add_argument("--password", required=True)
-    p.add_argument("--peer-jid", required=True)
-    p.add_argument("--peer-password", required=True)
+    p = xmpptest.peer_parser(__doc__)
     p.add_argument("--service", required=True, help="the MUC service the bookmark points at")
     raise SystemExit(xmpptest.run(scenario, p.parse_args()))

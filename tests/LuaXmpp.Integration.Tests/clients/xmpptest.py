@@ -43,6 +43,15 @@ def scenario_parser(description, scenarios):
     return p
 
 
+def peer_parser(description):
+    """parser() plus the accounts of A (--jid) and its contact B (--peer-jid), both required."""
+    p = parser(description)
+    for prefix in ("", "peer-"):
+        p.add_argument("--%sjid" % prefix, required=True)
+        p.add_argument("--%spassword" % prefix, required=True)
+    return p
+
+
 def two_client_parser(description):
     """parser() plus the accounts of two clients, A (--jid1) and B (--jid2)."""
     p = parser(description)
