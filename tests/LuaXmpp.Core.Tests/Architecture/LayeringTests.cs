@@ -41,7 +41,7 @@ public sealed partial class LayeringTests
     [
         "Components>Modules", "Events>Sessions", "Hosting>Modules", "Network>Sessions", "Routing>Hosting",
         "Sessions>Hosting", "Sessions>Routing", "Sessions>Sasl", "Sessions>StreamManagement", "Storage>Roster",
-        "StreamManagement>Sessions", "Xml>Xmpp",
+        "StreamManagement>Sessions",
     ];
 
     [Fact]

@@ -1,5 +1,6 @@
 using LuaXmpp.Events;
 using LuaXmpp.Routing;
+using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Modules.Native;
