@@ -1,4 +1,5 @@
 using LuaXmpp.Logging;
+using LuaXmpp.Network;
 using LuaXmpp.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
