@@ -1,6 +1,7 @@
 using LuaXmpp.Accounts;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
+using LuaXmpp.Hosts;
 using LuaXmpp.Loop;
 using LuaXmpp.Modules;
 using LuaXmpp.Routing;

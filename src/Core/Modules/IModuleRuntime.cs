@@ -1,4 +1,4 @@
-using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 
 namespace LuaXmpp.Modules;
 

@@ -1,5 +1,6 @@
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Logging;
 
 namespace LuaXmpp.Modules;

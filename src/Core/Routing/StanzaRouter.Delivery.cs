@@ -1,5 +1,4 @@
 using LuaXmpp.Events;
-using LuaXmpp.Hosting;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;

@@ -1,7 +1,9 @@
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Routing;
 

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text;
 using KeraLua;
 using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Logging;
 using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.LuaBridge.Libraries;

@@ -23,7 +23,7 @@ public sealed partial class LayeringTests
         // 2 services: the loop, TLS contexts, storage drivers, the event bus (Prosody's util.events)
         ["Loop", "Tls", "Storage", "Events"],
         // 3 transport and what sits on storage: connections, accounts, the archive, hosts
-        ["Network", "Accounts", "Archive"],
+        ["Network", "Accounts", "Archive", "Hosts"],
         // 4 stream: client sessions and their registry, XEP-0198 state, SASL mechanisms
         ["Sessions", "Sasl", "StreamManagement"],
         // 5 routing: core_process_stanza / core_post_stanza / core_route_stanza
@@ -39,7 +39,7 @@ public sealed partial class LayeringTests
     /// <summary>Edges the layering refactor has still to remove ("From>To"); empty when it is done.</summary>
     private static readonly HashSet<string> Pending =
     [
-        "Components>Modules", "Events>Sessions", "Hosting>Modules", "Routing>Hosting",
+        "Components>Modules", "Hosting>Modules", "Routing>Hosting",
         "Sessions>Hosting", "Sessions>Routing", "Sessions>Sasl", "Sessions>StreamManagement",
         "StreamManagement>Sessions",
     ];

@@ -1,4 +1,3 @@
-using LuaXmpp.Hosting;
 using LuaXmpp.Modules;
 using LuaXmpp.Modules.Native;
 using LuaXmpp.Tests.Modules.TestDoubles;

@@ -147,6 +147,6 @@ public sealed class MessageModule : INativeModule
         if (stored is null || stored is false) Bounce(e.Origin, e.Stanza!);
     }
 
-    private static void Bounce(Sessions.Session? origin, XmlElement stanza) =>
+    private static void Bounce(Session? origin, XmlElement stanza) =>
         origin?.Send(StanzaReply.Error(stanza, StanzaError.ServiceUnavailable()));
 }
