@@ -26,7 +26,7 @@ public sealed class XmppServer
         Auth = auth;
         GlobalEvents = new EventBus("*");
         Sessions = new SessionManager(FindHost);
-        Router = new StanzaRouter(this);
+        Router = new StanzaRouter(FindHost, Sessions);
         Modules = new ModuleManager(this);
         StartTime = loop.Time.GetUtcNow();
     }
