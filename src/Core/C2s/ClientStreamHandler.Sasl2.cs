@@ -1,5 +1,5 @@
 using LuaXmpp.Network;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 
 namespace LuaXmpp.C2s;

@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using LuaXmpp.Network;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 
 namespace LuaXmpp.C2s;

@@ -6,7 +6,7 @@ using LuaXmpp.Routing;
 using LuaXmpp.Sasl;
 using LuaXmpp.Sessions;
 using LuaXmpp.Storage;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
