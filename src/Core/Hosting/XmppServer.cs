@@ -3,7 +3,6 @@ using LuaXmpp.Configuration;
 using LuaXmpp.Events;
 using LuaXmpp.Hosts;
 using LuaXmpp.Loop;
-using LuaXmpp.Modules;
 using LuaXmpp.Routing;
 using LuaXmpp.Sessions;
 using LuaXmpp.Storage;

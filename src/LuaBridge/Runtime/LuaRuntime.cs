@@ -8,7 +8,6 @@ using LuaXmpp.Logging;
 using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.LuaBridge.Libraries;
 using LuaXmpp.LuaBridge.Marshalling;
-using LuaXmpp.Modules;
 
 namespace LuaXmpp.LuaBridge.Runtime;
 

@@ -1,4 +1,4 @@
-using LuaXmpp.Modules;
+using LuaXmpp.Hosting;
 using LuaXmpp.Modules.Native;
 using LuaXmpp.Tests.Modules.TestDoubles;
 using LuaXmpp.Xml;

@@ -1,5 +1,6 @@
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
+using LuaXmpp.Hosting;
 using LuaXmpp.Hosts;
 using LuaXmpp.Roster;
 using LuaXmpp.Routing;
