@@ -22,16 +22,17 @@ public sealed partial class LayeringTests
         ["Xmpp"],
         // 2 services: the loop, TLS contexts, storage drivers, the event bus (Prosody's util.events)
         ["Loop", "Tls", "Storage", "Events"],
-        // 3 transport and what sits on storage: connections, accounts, the archive, hosts
-        ["Network", "Accounts", "Archive", "Hosts"],
+        // 3 transport and what sits on storage: connections, accounts, hosts
+        ["Network", "Accounts", "Hosts"],
         // 4 stream: client sessions and their registry, XEP-0198 state, SASL mechanisms
         ["Sessions", "Sasl"],
         // 5 routing: core_process_stanza / core_post_stanza / core_route_stanza
         ["Routing"],
         // 6 the server: prosody's global state, hosts and the module manager
         ["Hosting"],
-        // 7 protocols and core services over the server: c2s streams, components, rosters, HTTP glue
-        ["C2s", "Components", "Roster", "Http"],
+        // 7 protocols and core services over the server: c2s streams, components, rosters, the
+        // archive (MAM's writer, queries and message hooks), HTTP glue
+        ["C2s", "Components", "Roster", "Archive", "Http"],
         // 8 features: native modules and s2s federation
         ["Modules", "S2s"],
     ];
