@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 
 namespace LuaXmpp.Bench.Micro;

@@ -4,6 +4,7 @@ using LuaXmpp.Bench.Micro;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Loop;
 using LuaXmpp.LuaBridge.Runtime;
 using LuaXmpp.Modules.Native;

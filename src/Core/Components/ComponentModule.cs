@@ -1,5 +1,5 @@
 using LuaXmpp.Events;
-using LuaXmpp.Modules;
+using LuaXmpp.Hosting;
 using LuaXmpp.Routing;
 using LuaXmpp.Xmpp;
 

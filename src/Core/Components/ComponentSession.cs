@@ -11,7 +11,7 @@ namespace LuaXmpp.Components;
 /// to it in the component stream's namespace.
 /// </summary>
 public sealed class ComponentSession(string host, ClientConnection connection)
-    : Sessions.Session("component", host, Logger.For(host + ":component"))
+    : Session("component", host, Logger.For(host + ":component"))
 {
     public ClientConnection Connection { get; } = connection;
 

@@ -1,5 +1,5 @@
-using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Events;
 

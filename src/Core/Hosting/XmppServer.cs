@@ -1,8 +1,8 @@
 using LuaXmpp.Accounts;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
+using LuaXmpp.Hosts;
 using LuaXmpp.Loop;
-using LuaXmpp.Modules;
 using LuaXmpp.Routing;
 using LuaXmpp.Sessions;
 using LuaXmpp.Storage;
@@ -25,7 +25,7 @@ public sealed class XmppServer
         Auth = auth;
         GlobalEvents = new EventBus("*");
         Sessions = new SessionManager(FindHost);
-        Router = new StanzaRouter(this);
+        Router = new StanzaRouter(FindHost, Sessions);
         Modules = new ModuleManager(this);
         StartTime = loop.Time.GetUtcNow();
     }

@@ -9,7 +9,6 @@ using System.Text;
 using System.Threading.Channels;
 using LuaXmpp.Logging;
 using LuaXmpp.Loop;
-using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Logging;
 using LuaXmpp.Sessions;
 using LuaXmpp.Storage;
@@ -66,7 +67,7 @@ public sealed partial class RosterManager
     }
 
     /// <summary>The roster a bound session uses (session.roster), null before bind.</summary>
-    public static Roster? Of(Sessions.Session session) => (session as ClientSession)?.Roster as Roster;
+    public static Roster? Of(Session session) => (session as ClientSession)?.Roster as Roster;
 
     /// <summary>The roster an online account has loaded, without touching storage.</summary>
     public Roster? Online(string user) => _server.Sessions.GetBare(user + "@" + Host)?.Roster as Roster;

@@ -1,5 +1,4 @@
 using LuaXmpp.Events;
-using LuaXmpp.Hosting;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
@@ -71,7 +70,6 @@ public sealed partial class StanzaRouter
     {
         var to = stanza.GetAttribute("to");
         if (to is null) return true;
-        var sessions = Server.Sessions;
         if (sessions.FullSessions.ContainsKey(to) || sessions.BareSessions.ContainsKey(to) || FindHost(to) is not null) return true;
         if (!Jid.TryParse(to, out var jid))
         {

@@ -1,7 +1,8 @@
 using LuaXmpp.Events;
-using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Routing;
 
@@ -18,11 +19,11 @@ namespace LuaXmpp.Routing;
 /// A pass in which nothing waits completes synchronously and allocates nothing. The
 /// synchronous methods start a pass without waiting for its end.
 /// </remarks>
-public sealed partial class StanzaRouter(XmppServer server)
+/// <param name="hosts">The hosts that are up, by name (Prosody's <c>hosts</c>).</param>
+/// <param name="sessions">The session registry deliveries look up (Prosody's full and bare sessions).</param>
+public sealed partial class StanzaRouter(Func<string, HostContext?> hosts, SessionManager sessions)
 {
-    public XmppServer Server { get; } = server;
-
-    public HostContext? FindHost(string name) => Server.FindHost(name);
+    public HostContext? FindHost(string name) => hosts(name);
 
     // Metrics (luaxmpp_routed_stanzas): plain fields, since only the loop thread routes and
     // the metrics snapshot is read on the loop too.

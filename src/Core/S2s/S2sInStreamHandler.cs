@@ -3,7 +3,7 @@ using System.Text;
 using LuaXmpp.Components;
 using LuaXmpp.Events;
 using LuaXmpp.Network;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using LuaXmpp.Network;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 

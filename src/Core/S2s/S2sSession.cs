@@ -1,6 +1,7 @@
 using LuaXmpp.Logging;
 using LuaXmpp.Network;
 using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.S2s;
 
@@ -8,9 +9,9 @@ namespace LuaXmpp.S2s;
 /// One server-to-server stream, Prosody's s2s session: type "s2sin_unauthed"/"s2sin" or
 /// "s2sout_unauthed"/"s2sout", with from_host, to_host and direction. Lua reads the other
 /// facts (from_host, to_host, direction, secure, cert_chain_status, cert_identity_status,
-/// streamid) from <see cref="Sessions.Session.Fields"/>.
+/// streamid) from <see cref="Session.Fields"/>.
 /// </summary>
-public sealed class S2sSession : Sessions.Session
+public sealed class S2sSession : Session
 {
     private readonly Action<XmlElement>? _routeBack;
 

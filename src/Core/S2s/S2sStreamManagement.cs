@@ -1,7 +1,7 @@
 using LuaXmpp.Configuration;
 using LuaXmpp.Loop;
 using LuaXmpp.Network;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 
 namespace LuaXmpp.S2s;

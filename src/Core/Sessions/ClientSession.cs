@@ -1,5 +1,6 @@
 using LuaXmpp.Logging;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Network;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 

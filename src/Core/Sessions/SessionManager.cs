@@ -1,5 +1,5 @@
 using LuaXmpp.Events;
-using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Logging;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Unicode;
-using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Xml;
 

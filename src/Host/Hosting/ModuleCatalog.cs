@@ -1,5 +1,5 @@
 using LuaXmpp.Configuration;
-using LuaXmpp.Modules;
+using LuaXmpp.Hosting;
 using LuaXmpp.Modules.Native;
 
 namespace LuaXmpp.Host.Hosting;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using LuaXmpp.Accounts;
+using LuaXmpp.C2s;
 using LuaXmpp.Components;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;

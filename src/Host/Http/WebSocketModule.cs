@@ -1,4 +1,4 @@
-using LuaXmpp.Modules;
+using LuaXmpp.Hosting;
 
 namespace LuaXmpp.Host.Http;
 

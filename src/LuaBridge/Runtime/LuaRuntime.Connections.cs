@@ -1,5 +1,6 @@
 using KeraLua;
 using LuaXmpp.LuaBridge.Interop;
+using LuaXmpp.Network;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
 

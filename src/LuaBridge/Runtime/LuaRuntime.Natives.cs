@@ -1,5 +1,5 @@
 using KeraLua;
-using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Logging;
 using LuaXmpp.LuaBridge.Interop;
 

@@ -86,7 +86,7 @@ public sealed partial class LuaRuntime
             "is_contact_pending_out" => WithRoster(rosters, user, r => r.Get(contact)?.Ask is not null),
             "is_contact_preapproved" => rosters.IsPreApprovedAsync(user, contact),
             "set_contact_pending_in" => rosters.SetPendingInAsync(user, contact,
-                _stanzas.IsStanza(lua, 6) ? _stanzas.Read(lua, 6) : new XmlElement("presence", Xmpp.Namespaces.Client)),
+                _stanzas.IsStanza(lua, 6) ? _stanzas.Read(lua, 6) : new XmlElement("presence", Namespaces.Client)),
             "set_contact_pending_out" => rosters.SetPendingOutAsync(user, contact),
             "unsubscribe" => rosters.UnsubscribeAsync(user, contact),
             "subscribed" => rosters.SubscribedAsync(user, contact),

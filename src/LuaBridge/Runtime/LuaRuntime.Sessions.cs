@@ -1,4 +1,5 @@
 using KeraLua;
+using LuaXmpp.Hosts;
 using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;

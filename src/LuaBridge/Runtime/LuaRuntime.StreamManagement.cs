@@ -1,7 +1,7 @@
 using KeraLua;
 using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.Sessions;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 
 namespace LuaXmpp.LuaBridge.Runtime;

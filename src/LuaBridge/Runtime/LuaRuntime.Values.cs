@@ -1,6 +1,6 @@
 using KeraLua;
 using LuaXmpp.Configuration;
-using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.Sessions;
 using LuaXmpp.Storage;

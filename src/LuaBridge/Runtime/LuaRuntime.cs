@@ -3,11 +3,11 @@ using System.Reflection;
 using System.Text;
 using KeraLua;
 using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Logging;
 using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.LuaBridge.Libraries;
 using LuaXmpp.LuaBridge.Marshalling;
-using LuaXmpp.Modules;
 
 namespace LuaXmpp.LuaBridge.Runtime;
 

@@ -1,5 +1,4 @@
 using LuaXmpp.Hosting;
-using LuaXmpp.Modules;
 using LuaXmpp.Modules.Native;
 using LuaXmpp.Tests.Modules.TestDoubles;
 using LuaXmpp.Xml;

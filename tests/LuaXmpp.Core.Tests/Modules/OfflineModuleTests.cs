@@ -1,4 +1,5 @@
 using LuaXmpp.Tests.Modules.TestDoubles;
+using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Tests.Modules;

@@ -1,5 +1,6 @@
 using LuaXmpp.Storage;
 using LuaXmpp.Tests.Modules.TestDoubles;
+using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Tests.Modules;

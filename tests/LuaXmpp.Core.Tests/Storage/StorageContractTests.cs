@@ -111,7 +111,7 @@ public abstract class StorageContractTests : IDisposable
         Assert.Empty(got.GetTable("empty")!);
         Assert.Equal("seven", got[7L]);
         // A driver returns the element, or (internal, as Prosody's files hold it) its preserialized table.
-        var stanza = Assert.IsType<XmlElement>(LuaXmpp.Roster.StoredStanza.FromValue(got["stanza"]));
+        var stanza = Assert.IsType<XmlElement>(StoredStanza.FromValue(got["stanza"]));
         Assert.Equal(Namespaces.Client, stanza.Namespace);
         Assert.Equal("hello", stanza.ChildText("body", Namespaces.Client));
     }

@@ -1,4 +1,4 @@
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 

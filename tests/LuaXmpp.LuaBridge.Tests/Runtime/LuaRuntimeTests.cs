@@ -1,5 +1,6 @@
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
+using LuaXmpp.Hosts;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 

@@ -1,4 +1,5 @@
 using LuaXmpp.Events;
+using LuaXmpp.Hosts;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;

@@ -2,6 +2,7 @@ using LuaXmpp.Accounts;
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Logging;
 using LuaXmpp.Loop;
 using LuaXmpp.LuaBridge.Runtime;

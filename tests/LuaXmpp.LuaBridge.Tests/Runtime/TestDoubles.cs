@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using LuaXmpp.Logging;
+using LuaXmpp.Network;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
 

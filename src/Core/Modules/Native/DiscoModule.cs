@@ -1,6 +1,7 @@
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Roster;
 using LuaXmpp.Routing;
 using LuaXmpp.Sessions;

@@ -1,4 +1,5 @@
 using LuaXmpp.Events;
+using LuaXmpp.Hosting;
 using LuaXmpp.Routing;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xmpp;

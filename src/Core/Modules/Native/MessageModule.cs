@@ -1,4 +1,5 @@
 using LuaXmpp.Events;
+using LuaXmpp.Hosting;
 using LuaXmpp.Routing;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
@@ -147,6 +148,6 @@ public sealed class MessageModule : INativeModule
         if (stored is null || stored is false) Bounce(e.Origin, e.Stanza!);
     }
 
-    private static void Bounce(Sessions.Session? origin, XmlElement stanza) =>
+    private static void Bounce(Session? origin, XmlElement stanza) =>
         origin?.Send(StanzaReply.Error(stanza, StanzaError.ServiceUnavailable()));
 }

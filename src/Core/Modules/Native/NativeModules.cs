@@ -1,3 +1,5 @@
+using LuaXmpp.Hosting;
+
 namespace LuaXmpp.Modules.Native;
 
 /// <summary>The modules the core implements in C#; a Lua module of the same name still takes precedence.</summary>

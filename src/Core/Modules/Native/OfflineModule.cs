@@ -1,5 +1,6 @@
 using System.Globalization;
 using LuaXmpp.Events;
+using LuaXmpp.Hosting;
 using LuaXmpp.Network;
 using LuaXmpp.Sessions;
 using LuaXmpp.Storage;

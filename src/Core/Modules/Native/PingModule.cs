@@ -1,5 +1,7 @@
 using LuaXmpp.Events;
+using LuaXmpp.Hosting;
 using LuaXmpp.Routing;
+using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Modules.Native;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using LuaXmpp.Events;
+using LuaXmpp.Hosting;
 using LuaXmpp.Roster;
 using LuaXmpp.Routing;
 using LuaXmpp.Sessions;

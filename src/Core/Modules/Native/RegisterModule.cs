@@ -1,3 +1,5 @@
+using LuaXmpp.Hosting;
+
 namespace LuaXmpp.Modules.Native;
 
 /// <summary>

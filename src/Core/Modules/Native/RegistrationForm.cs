@@ -1,4 +1,5 @@
 using LuaXmpp.Configuration;
+using LuaXmpp.Hosting;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 

@@ -1,4 +1,5 @@
 using LuaXmpp.Events;
+using LuaXmpp.Hosting;
 using LuaXmpp.Roster;
 using LuaXmpp.Routing;
 using LuaXmpp.Sessions;

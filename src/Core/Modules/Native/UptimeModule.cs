@@ -1,5 +1,6 @@
 using System.Globalization;
 using LuaXmpp.Events;
+using LuaXmpp.Hosting;
 using LuaXmpp.Routing;
 
 namespace LuaXmpp.Modules.Native;

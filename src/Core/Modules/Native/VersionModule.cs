@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using LuaXmpp.Events;
+using LuaXmpp.Hosting;
 using LuaXmpp.Routing;
 using LuaXmpp.Xml;
 

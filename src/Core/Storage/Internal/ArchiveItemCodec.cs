@@ -1,5 +1,4 @@
 using System.Globalization;
-using LuaXmpp.Roster;
 using LuaXmpp.Xml;
 
 namespace LuaXmpp.Storage.Internal;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using LuaXmpp.Roster;
 using LuaXmpp.Xml;
 
 namespace LuaXmpp.Storage.Internal;

@@ -1,3 +1,4 @@
+using LuaXmpp.Network;
 using LuaXmpp.Sessions;
 using LuaXmpp.Xml;
 

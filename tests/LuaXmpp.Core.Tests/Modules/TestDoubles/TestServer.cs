@@ -1,12 +1,14 @@
 using LuaXmpp.Accounts;
 using LuaXmpp.Configuration;
 using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Loop;
 using LuaXmpp.Modules.Native;
 using LuaXmpp.Sessions;
 using LuaXmpp.Storage;
 using LuaXmpp.Tests.Storage;
 using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Tests.Modules.TestDoubles;
 

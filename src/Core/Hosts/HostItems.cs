@@ -1,6 +1,6 @@
 using LuaXmpp.Events;
 
-namespace LuaXmpp.Hosting;
+namespace LuaXmpp.Hosts;
 
 /// <summary>
 /// Prosody's host items (module:add_item / module:get_host_items): named lists such as

@@ -1,4 +1,4 @@
-namespace LuaXmpp.Xmpp;
+namespace LuaXmpp.Xml;
 
 /// <summary>Namespace URIs the core speaks (RFC 6120, RFC 6121 and the XEPs named).</summary>
 public static class Namespaces

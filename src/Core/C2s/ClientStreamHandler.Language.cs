@@ -1,7 +1,7 @@
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
-namespace LuaXmpp.Sessions;
+namespace LuaXmpp.C2s;
 
 public sealed partial class ClientStreamHandler
 {

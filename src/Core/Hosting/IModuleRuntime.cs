@@ -1,6 +1,6 @@
-using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 
-namespace LuaXmpp.Modules;
+namespace LuaXmpp.Hosting;
 
 /// <summary>Loads modules from files (the Lua bridge). The module manager asks it before native modules.</summary>
 public interface IModuleRuntime

@@ -1,10 +1,10 @@
 using LuaXmpp.Events;
-using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Logging;
 using LuaXmpp.Storage;
 using LuaXmpp.Xml;
 
-namespace LuaXmpp.Modules;
+namespace LuaXmpp.Hosting;
 
 /// <summary>
 /// What a native module sees of the server: the C# counterpart of Prosody's <c>module</c> object

@@ -1,4 +1,4 @@
-namespace LuaXmpp.StreamManagement;
+namespace LuaXmpp.Sessions.StreamManagement;
 
 /// <summary>
 /// The outcome of an &lt;a h='…'/&gt; (XEP-0198 §4): how many stanzas it newly acknowledged, or,

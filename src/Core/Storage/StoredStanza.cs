@@ -1,8 +1,6 @@
-using LuaXmpp.Storage;
 using LuaXmpp.Xml;
-using LuaXmpp.Xmpp;
 
-namespace LuaXmpp.Roster;
+namespace LuaXmpp.Storage;
 
 /// <summary>
 /// Converts stanzas to and from the plain-table form Prosody stores them in inside other data

@@ -1,4 +1,4 @@
-namespace LuaXmpp.StreamManagement;
+namespace LuaXmpp.Sessions.StreamManagement;
 
 /// <summary>
 /// Per-session limits and thresholds, from mod_smacks' options (smacks_max_queue_size and

@@ -1,8 +1,8 @@
 using LuaXmpp.Network;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 
-namespace LuaXmpp.Sessions;
+namespace LuaXmpp.C2s;
 
 // XEP-0388 SASL2 is Lua's: prosody-modules' mod_sasl2 (with bind2, sm, fast) handles
 // <authenticate/> and <response/> on the stanza/urn:xmpp:sasl:2:* events, through util.sasl over

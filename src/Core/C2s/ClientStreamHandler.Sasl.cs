@@ -5,7 +5,7 @@ using LuaXmpp.Sasl;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
-namespace LuaXmpp.Sessions;
+namespace LuaXmpp.C2s;
 
 // SASL (RFC 6120 §6) and resource binding (§7).
 public sealed partial class ClientStreamHandler

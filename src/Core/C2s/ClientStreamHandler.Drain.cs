@@ -1,6 +1,6 @@
 using LuaXmpp.Events;
 
-namespace LuaXmpp.Sessions;
+namespace LuaXmpp.C2s;
 
 public sealed partial class ClientStreamHandler
 {

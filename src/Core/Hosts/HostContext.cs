@@ -1,8 +1,8 @@
 using LuaXmpp.Configuration;
 using LuaXmpp.Events;
-using LuaXmpp.Sessions;
+using LuaXmpp.Xmpp;
 
-namespace LuaXmpp.Hosting;
+namespace LuaXmpp.Hosts;
 
 /// <summary>One VirtualHost or Component that is up (Prosody's <c>hosts[name]</c>): its events, items and modules.</summary>
 public sealed class HostContext

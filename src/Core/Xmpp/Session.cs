@@ -1,7 +1,7 @@
 using LuaXmpp.Logging;
 using LuaXmpp.Xml;
 
-namespace LuaXmpp.Sessions;
+namespace LuaXmpp.Xmpp;
 
 /// <summary>
 /// Anything a stanza can come from or go to: a client session, or the host itself when the

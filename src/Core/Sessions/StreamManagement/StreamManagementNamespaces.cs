@@ -1,4 +1,4 @@
-namespace LuaXmpp.StreamManagement;
+namespace LuaXmpp.Sessions.StreamManagement;
 
 /// <summary>The XEP-0198 namespaces: version 3 and the older version 2, which differs only in name.</summary>
 public static class StreamManagementNamespaces

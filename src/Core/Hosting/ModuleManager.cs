@@ -1,8 +1,8 @@
 using LuaXmpp.Events;
-using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Logging;
 
-namespace LuaXmpp.Modules;
+namespace LuaXmpp.Hosting;
 
 /// <summary>
 /// Prosody's core/modulemanager.lua: decides which modules a host gets and loads them, from the

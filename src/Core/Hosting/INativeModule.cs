@@ -1,4 +1,4 @@
-namespace LuaXmpp.Modules;
+namespace LuaXmpp.Hosting;
 
 /// <summary>
 /// A module written in C#, loaded by name exactly like a Lua module (modules_enabled,

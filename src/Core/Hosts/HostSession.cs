@@ -1,7 +1,8 @@
 using LuaXmpp.Logging;
 using LuaXmpp.Xml;
+using LuaXmpp.Xmpp;
 
-namespace LuaXmpp.Sessions;
+namespace LuaXmpp.Hosts;
 
 /// <summary>The host itself as a stanza origin (Prosody's <c>hosts[host]</c>, type "local").</summary>
 public sealed class HostSession(string host) : Session("local", host, Logger.For(host))

@@ -1,6 +1,6 @@
 using LuaXmpp.Xml;
 
-namespace LuaXmpp.StreamManagement;
+namespace LuaXmpp.Sessions.StreamManagement;
 
 /// <summary>
 /// The counters and the unacknowledged queue of one stream-managed session (XEP-0198 §4, §5):

@@ -1,14 +1,16 @@
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Network;
 using LuaXmpp.Routing;
 using LuaXmpp.Sasl;
+using LuaXmpp.Sessions;
 using LuaXmpp.Storage;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
-namespace LuaXmpp.Sessions;
+namespace LuaXmpp.C2s;
 
 /// <summary>
 /// The c2s stream protocol (RFC 6120 §4–7) for one connection, on the loop thread: answers

@@ -1,6 +1,6 @@
 using LuaXmpp.Xml;
 
-namespace LuaXmpp.Sessions;
+namespace LuaXmpp.Network;
 
 /// <summary>
 /// The transport under a client session, as the session sees it. Implemented by the network

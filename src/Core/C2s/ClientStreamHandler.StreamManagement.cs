@@ -1,9 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using LuaXmpp.Network;
-using LuaXmpp.StreamManagement;
+using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 
-namespace LuaXmpp.Sessions;
+namespace LuaXmpp.C2s;
 
 // XEP-0198 fast path: once mod_smacks enabled stream management on the session, <r/> and <a/>
 // are answered here without entering Lua, and every inbound stanza is counted. <enable/> and

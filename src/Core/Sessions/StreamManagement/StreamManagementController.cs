@@ -5,7 +5,7 @@ using LuaXmpp.Storage;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
 
-namespace LuaXmpp.StreamManagement;
+namespace LuaXmpp.Sessions.StreamManagement;
 
 /// <summary>
 /// XEP-0198's per-stanza work for one client session, in C#: counts every stanza in both

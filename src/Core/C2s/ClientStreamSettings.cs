@@ -1,6 +1,6 @@
 using LuaXmpp.Configuration;
 
-namespace LuaXmpp.Sessions;
+namespace LuaXmpp.C2s;
 
 /// <summary>The c2s options of one host, read once per stream from the config with Prosody's defaults.</summary>
 public sealed record ClientStreamSettings(bool RequireEncryption, bool AllowUnencryptedPlain, int StanzaSizeLimit)
