@@ -67,6 +67,41 @@ public sealed class SslX509Tests : LuaTestState, IDisposable
         Assert.Equal(luaSec, ours);
     }
 
+    /// <summary>util.x509 on real certificate objects: ours over our ssl.x509 decides every identity
+    /// as Prosody's util.x509 over LuaSec does (RFC 6125 §6.4 with RFC 6120 §13.7.1.2's xmppAddr and
+    /// RFC 4985's SRVName), and finds the same identities.</summary>
+    [Fact]
+    public void VerifyIdentity_AndGetIdentities_DecideAsProsodysOverLuaSec()
+    {
+        var pem = MakeCertificate("rsa:2048", "otherName:1.3.6.1.5.5.7.8.5;UTF8:alice@localhost,otherName:1.3.6.1.5.5.7.8.5;UTF8:example,DNS:client.example,DNS:*.wild.example,otherName:1.3.6.1.5.5.7.8.7;IA5:_xmpp-server.srv.example");
+        const string Identities = """
+            local x509 = require "util.x509"
+            local cert = require "ssl.x509".load(PEM)
+            local out = {}
+            for _, host in ipairs({ "client.example", "a.wild.example", "b.a.wild.example", "localhost", "alice@localhost", "example", "srv.example", "other.example" }) do
+              for _, svc in ipairs({ "_xmpp-client", "_xmpp-server", "_other" }) do
+                out[#out + 1] = host .. " " .. svc .. " " .. tostring(x509.verify_identity(host, svc, cert))
+              end
+            end
+            local names = {}
+            for name, svcs in pairs(x509.get_identities(cert)) do
+              local list = {}
+              for k in pairs(svcs) do list[#list + 1] = k end
+              table.sort(list)
+              names[#names + 1] = name .. "=" .. table.concat(list, ",")
+            end
+            table.sort(names)
+            out[#out + 1] = table.concat(names, " ")
+            return table.concat(out, "\n")
+            """;
+        var prosody = RunLuaSec(pem, "package.path = '/usr/lib/prosody/?.lua;' .. package.path\npackage.cpath = '/usr/lib/prosody/?.so;' .. package.cpath\n", Identities);
+
+        State.PushString(pem);
+        State.SetGlobal("PEM");
+        Assert.Equal(prosody, Eval(Identities));
+        Assert.Contains("srv.example _xmpp-server true", prosody);
+    }
+
     [Fact]
     public void AChain_IsIssuedByItsAuthority_AndNotByAStranger()
     {
@@ -108,10 +143,10 @@ public sealed class SslX509Tests : LuaTestState, IDisposable
         return output;
     }
 
-    private string RunLuaSec(string pem)
+    private string RunLuaSec(string pem, string prelude = "", string code = Dump)
     {
         var script = Path.Combine(_dir, "dump.lua");
-        File.WriteAllText(script, "PEM = io.read('a')\nio.write((load([==[" + Dump + "]==])()))\n");
+        File.WriteAllText(script, prelude + "PEM = io.read('a')\nio.write((load([==[" + code + "]==])()))\n");
         return RunProcess("lua5.4", script, pem);
     }
 
