@@ -82,13 +82,13 @@ internal sealed class X509Library : INativeLibrary
         lua.CreateTable(0, 12);
         lua.PushBuffer(cert.RawData);
         lua.SetField(-2, "der");
-        SetString(lua, "pem", Pem("CERTIFICATE", cert.RawData));
-        SetString(lua, "notbefore", OpenSslTime(cert.NotBefore.ToUniversalTime()));
-        SetString(lua, "notafter", OpenSslTime(cert.NotAfter.ToUniversalTime()));
-        SetInteger(lua, "notbefore_t", new DateTimeOffset(cert.NotBefore.ToUniversalTime()).ToUnixTimeSeconds());
-        SetInteger(lua, "notafter_t", new DateTimeOffset(cert.NotAfter.ToUniversalTime()).ToUnixTimeSeconds());
-        SetString(lua, "serial", Serial(cert.GetSerialNumber()));
-        SetString(lua, "signature", SignatureName(cert.SignatureAlgorithm.Value ?? ""));
+        NativeBoundary.SetString(lua, "pem", Pem("CERTIFICATE", cert.RawData));
+        NativeBoundary.SetString(lua, "notbefore", OpenSslTime(cert.NotBefore.ToUniversalTime()));
+        NativeBoundary.SetString(lua, "notafter", OpenSslTime(cert.NotAfter.ToUniversalTime()));
+        NativeBoundary.SetInteger(lua, "notbefore_t", new DateTimeOffset(cert.NotBefore.ToUniversalTime()).ToUnixTimeSeconds());
+        NativeBoundary.SetInteger(lua, "notafter_t", new DateTimeOffset(cert.NotAfter.ToUniversalTime()).ToUnixTimeSeconds());
+        NativeBoundary.SetString(lua, "serial", Serial(cert.GetSerialNumber()));
+        NativeBoundary.SetString(lua, "signature", SignatureName(cert.SignatureAlgorithm.Value ?? ""));
         PushName(lua, X509Names.ReadName(cert.SubjectName.RawData));
         lua.SetField(-2, "subject");
         PushName(lua, X509Names.ReadName(cert.IssuerName.RawData));
@@ -105,9 +105,9 @@ internal sealed class X509Library : INativeLibrary
         for (int i = 0; i < entries.Count; i++)
         {
             lua.CreateTable(0, 3);
-            SetString(lua, "oid", entries[i].Oid);
-            SetString(lua, "name", entries[i].Name);
-            SetString(lua, "value", entries[i].Value);
+            NativeBoundary.SetString(lua, "oid", entries[i].Oid);
+            NativeBoundary.SetString(lua, "name", entries[i].Name);
+            NativeBoundary.SetString(lua, "value", entries[i].Value);
             lua.RawSetInteger(-2, i + 1);
         }
     }
@@ -121,7 +121,7 @@ internal sealed class X509Library : INativeLibrary
             var oid = extension.Oid?.Value;
             if (oid is not (X509Names.SubjectAltName or X509Names.IssuerAltName)) continue;
             lua.NewTable();
-            SetString(lua, "name", X509Names.LongName(oid));
+            NativeBoundary.SetString(lua, "name", X509Names.LongName(oid));
             foreach (var (kind, values) in X509Names.ReadGeneralNames(extension.RawData))
             {
                 lua.CreateTable(values.Count, 1);
@@ -130,7 +130,7 @@ internal sealed class X509Library : INativeLibrary
                     NativeBoundary.PushUtf8(lua, values[i]);
                     lua.RawSetInteger(-2, i + 1);
                 }
-                if (kind.Contains('.', StringComparison.Ordinal)) SetString(lua, "name", X509Names.LongName(kind));
+                if (kind.Contains('.', StringComparison.Ordinal)) NativeBoundary.SetString(lua, "name", X509Names.LongName(kind));
                 lua.SetField(-2, kind);
             }
             lua.SetField(-2, oid);
@@ -192,16 +192,4 @@ internal sealed class X509Library : INativeLibrary
         "1.3.101.113" => "ED448",
         _ => oid,
     };
-
-    private static void SetString(Lua lua, string key, string value)
-    {
-        NativeBoundary.PushUtf8(lua, value);
-        lua.SetField(-2, key);
-    }
-
-    private static void SetInteger(Lua lua, string key, long value)
-    {
-        lua.PushInteger(value);
-        lua.SetField(-2, key);
-    }
 }

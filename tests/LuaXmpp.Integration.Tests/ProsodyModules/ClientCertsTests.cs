@@ -13,29 +13,11 @@ namespace LuaXmpp.Tests.ProsodyModules;
 /// "user", which Prosody 0.12's adhoc library refuses ("renamed 'any'"; ProsodyModuleSurveyTests
 /// lists it so). The copy here gets that one word changed, the fix an operator would make.
 /// </summary>
-public sealed class ClientCertsServers : IAsyncLifetime
+public sealed class ClientCertsServers : ServerPair
 {
     private readonly ProsodyPluginDirectory _plugins = WithPermissionFixed();
 
-    public ServerProcess LuaXmpp { get; private set; } = null!;
-
-    public ServerProcess Prosody { get; private set; } = null!;
-
-    public ServerProcess this[string flavor] => flavor switch
-    {
-        "luaxmpp" => LuaXmpp,
-        "prosody" => Prosody,
-        _ => throw new XunitException($"unknown server flavor {flavor}"),
-    };
-
-    public async Task InitializeAsync()
-    {
-        var servers = await Task.WhenAll(PrepareAsync(ServerFlavor.LuaXmpp), PrepareAsync(ServerFlavor.Prosody));
-        (LuaXmpp, Prosody) = (servers[0], servers[1]);
-        await Task.WhenAll(LuaXmpp.StartAsync(), Prosody.StartAsync());
-    }
-
-    private async Task<ServerProcess> PrepareAsync(ServerFlavor flavor)
+    protected override async Task<ServerProcess> PrepareAsync(ServerFlavor flavor)
     {
         var server = await ServerProcess.CreateAsync(null, config => config
             .Set("plugin_paths", ServerConfig.LuaList(_plugins.Path))
@@ -56,10 +38,9 @@ public sealed class ClientCertsServers : IAsyncLifetime
         return plugins;
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        if (LuaXmpp is not null) await LuaXmpp.DisposeAsync();
-        if (Prosody is not null) await Prosody.DisposeAsync();
+        await base.DisposeAsync();
         _plugins.Dispose();
     }
 }
