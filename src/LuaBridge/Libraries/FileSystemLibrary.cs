@@ -74,13 +74,13 @@ internal sealed class FileSystemLibrary : INativeLibrary
         FileSystemInfo info = Directory.Exists(path) ? new DirectoryInfo(path) : new FileInfo(path);
         if (!info.Exists) return NativeBoundary.Fail(lua, path + ": No such file or directory");
         lua.CreateTable(0, 8);
-        SetString(lua, "mode", info is DirectoryInfo ? "directory" : "file");
-        SetInteger(lua, "size", info is FileInfo file ? file.Length : 4096);
-        SetInteger(lua, "modification", info.LastWriteTimeUtc.ToUnixSeconds());
-        SetInteger(lua, "access", info.LastAccessTimeUtc.ToUnixSeconds());
-        SetInteger(lua, "change", info.LastWriteTimeUtc.ToUnixSeconds());
-        SetInteger(lua, "nlink", 1);
-        SetString(lua, "permissions", Permissions(info));
+        NativeBoundary.SetString(lua, "mode", info is DirectoryInfo ? "directory" : "file");
+        NativeBoundary.SetInteger(lua, "size", info is FileInfo file ? file.Length : 4096);
+        NativeBoundary.SetInteger(lua, "modification", info.LastWriteTimeUtc.ToUnixSeconds());
+        NativeBoundary.SetInteger(lua, "access", info.LastAccessTimeUtc.ToUnixSeconds());
+        NativeBoundary.SetInteger(lua, "change", info.LastWriteTimeUtc.ToUnixSeconds());
+        NativeBoundary.SetInteger(lua, "nlink", 1);
+        NativeBoundary.SetString(lua, "permissions", Permissions(info));
         return 1;
     });
 
@@ -156,18 +156,6 @@ internal sealed class FileSystemLibrary : INativeLibrary
         ];
         for (int i = 0; i < 9; i++) text[i] = mode.HasFlag(bits[i]) ? "rwx"[i % 3] : '-';
         return new string(text);
-    }
-
-    private static void SetString(Lua lua, string key, string value)
-    {
-        NativeBoundary.PushUtf8(lua, value);
-        lua.SetField(-2, key);
-    }
-
-    private static void SetInteger(Lua lua, string key, long value)
-    {
-        lua.PushInteger(value);
-        lua.SetField(-2, key);
     }
 }
 

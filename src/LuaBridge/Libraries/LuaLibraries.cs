@@ -49,6 +49,7 @@ public static class LuaLibraries
         [
             new EncodingsLibrary(), new HashesLibrary(), clock, new TableLibrary(),
             new PosixLibrary(), new CryptoRandomLibrary(), new Xml.XmlScanLibrary(), new FileSystemLibrary(), new NetLibrary(), new ProcessLibrary(),
+            new X509Library(),
         ];
         if (lua.LoadString(Installer, "=[LuaXmpp library installer]") != LuaStatus.OK)
         {

@@ -47,6 +47,20 @@ internal static class NativeBoundary
     /// </summary>
     public static void PushUtf8(Lua lua, string value) => lua.PushBuffer(System.Text.Encoding.UTF8.GetBytes(value));
 
+    /// <summary>Sets field <paramref name="key"/> of the table on top of the stack to a UTF-8 string.</summary>
+    public static void SetString(Lua lua, string key, string value)
+    {
+        PushUtf8(lua, value);
+        lua.SetField(-2, key);
+    }
+
+    /// <summary>Sets field <paramref name="key"/> of the table on top of the stack to an integer.</summary>
+    public static void SetInteger(Lua lua, string key, long value)
+    {
+        lua.PushInteger(value);
+        lua.SetField(-2, key);
+    }
+
     /// <summary>Pushes nil and a message, the failure convention of the shims.</summary>
     public static int Fail(Lua lua, string message)
     {

@@ -1,5 +1,4 @@
 using LuaXmpp.Tests.Fixtures;
-using Xunit.Sdk;
 
 namespace LuaXmpp.Tests.ProsodyModules;
 
@@ -10,7 +9,7 @@ namespace LuaXmpp.Tests.ProsodyModules;
 /// a MUC component with muc_mam. Every scenario runs against both, so a test that passes on
 /// Prosody and fails here is a LuaXmpp bug, and one that fails on both is a wrong test.
 /// </summary>
-public sealed class ModernClientServers : IAsyncLifetime
+public sealed class ModernClientServers : ServerPair
 {
     public const string MucService = "conference.localhost";
 
@@ -26,28 +25,13 @@ public sealed class ModernClientServers : IAsyncLifetime
 
     private ProsodyPluginDirectory? _plugins;
 
-    public ServerProcess LuaXmpp { get; private set; } = null!;
-
-    public ServerProcess Prosody { get; private set; } = null!;
-
-    /// <summary>The server a theory case names ("luaxmpp" or "prosody").</summary>
-    public ServerProcess this[string flavor] => flavor switch
-    {
-        "luaxmpp" => LuaXmpp,
-        "prosody" => Prosody,
-        _ => throw new XunitException($"unknown server flavor {flavor}"),
-    };
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         _plugins = ProsodyPluginDirectory.With(ModuleFiles);
-        var servers = await Task.WhenAll(
-            PrepareAsync(ServerFlavor.LuaXmpp), PrepareAsync(ServerFlavor.Prosody));
-        (LuaXmpp, Prosody) = (servers[0], servers[1]);
-        await Task.WhenAll(LuaXmpp.StartAsync(), Prosody.StartAsync());
+        await base.InitializeAsync();
     }
 
-    private async Task<ServerProcess> PrepareAsync(ServerFlavor flavor)
+    protected override async Task<ServerProcess> PrepareAsync(ServerFlavor flavor)
     {
         var server = await ServerProcess.CreateAsync(null, Configure, flavor);
         foreach (var user in Users)
@@ -70,10 +54,9 @@ public sealed class ModernClientServers : IAsyncLifetime
         config.ExtraSections.Add($"Component \"{MucService}\" \"muc\"\n  modules_enabled = {{ \"muc_mam\" }}");
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        if (LuaXmpp is not null) await LuaXmpp.DisposeAsync();
-        if (Prosody is not null) await Prosody.DisposeAsync();
+        await base.DisposeAsync();
         _plugins?.Dispose();
     }
 }

@@ -36,7 +36,9 @@ public sealed partial class ProsodyModuleSurveyTests(ITestOutputHelper output)
     [Fact]
     public async Task EveryPackageModule_LoadsOnTheRealServer_AsAnOperatorEnablesIt()
     {
-        if (ServerFlavor.Current.IsProsody) return; // the log lines matched here are LuaXmpp's
+        // The log lines matched here are LuaXmpp's; what Prosody 0.12.3 does with the modules that fail
+        // here is in docs/BRIDGE.md, checked by hand (Prosody logs nothing for a module that loads).
+        if (ServerFlavor.Current.IsProsody) return;
         using var plugins = CopyPackage();
         var names = PackageModuleNames();
         var results = new SortedDictionary<string, string?>(StringComparer.Ordinal);
@@ -106,7 +108,12 @@ public sealed partial class ProsodyModuleSurveyTests(ITestOutputHelper output)
         return "never loaded (no log line)";
     }
 
-    /// <summary>Module names as Prosody finds them: mod_N.lua, mod_N/mod_N.lua and N/mod_N.lua.</summary>
+    /// <summary>
+    /// Module names as Prosody's pluginloader finds them: mod_N.lua, mod_N/mod_N.lua, N/mod_N.lua and
+    /// mod_N/N/mod_N.lua (auth_dovecot, muc_log_http, register_json). 171 with Debian's 0.12.3 packages:
+    /// 172 mod_*.lua files, of which mod_stanza_counter/mod_stanza_counter_http.lua is reachable under no
+    /// module name (a second file in mod_stanza_counter's directory), on Prosody too.
+    /// </summary>
     private static List<string> PackageModuleNames()
     {
         var root = ProsodyPluginDirectory.PackageModules;
@@ -117,7 +124,7 @@ public sealed partial class ProsodyModuleSurveyTests(ITestOutputHelper output)
         {
             var dirName = Path.GetFileName(dir);
             var name = dirName.StartsWith("mod_", StringComparison.Ordinal) ? dirName["mod_".Length..] : dirName;
-            if (File.Exists(Path.Combine(dir, $"mod_{name}.lua"))) names.Add(name);
+            if (File.Exists(Path.Combine(dir, $"mod_{name}.lua")) || File.Exists(Path.Combine(dir, name, $"mod_{name}.lua"))) names.Add(name);
         }
         return [.. names];
     }

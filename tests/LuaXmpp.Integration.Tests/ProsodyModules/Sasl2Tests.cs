@@ -155,6 +155,50 @@ public sealed class Sasl2Tests(Sasl2Server fixture, ITestOutputHelper output) : 
         }
     }
 
+    /// <summary>The same path with a real client library: xmpp.js 0.14 (clients/js/sasl2_fast.mjs)
+    /// logs in with SASL2, Bind 2, inline stream management and a FAST token request in one
+    /// &lt;authenticate/&gt;, loses its connection, and comes back with one element (the FAST token and
+    /// an inline &lt;resume/&gt;), getting the message queued while it was away.</summary>
+    [Fact]
+    public async Task Xmppjs_Sasl2Bind2SmAndFast_ThenFastResumeWithTheQueue()
+    {
+        if (Server.Flavor.IsProsody)
+        {
+            await AssertProsodyCannotRunSasl2Async();
+            return;
+        }
+        await Server.RegisterAsync("dave", Sasl2Server.Password);
+        await Server.RegisterAsync("erin", Sasl2Server.Password);
+        var script = JsClients.DirectoryWith(Path.Combine("@xmpp", "client"));
+        var run = await ChildProcess.RunAsync("node", ["sasl2_fast.mjs", "--service", $"xmpp://127.0.0.1:{Server.C2sPort}",
+            "--domain", Server.Host, "--user", "dave", "--password", Sasl2Server.Password,
+            "--peer-user", "erin", "--peer-password", Sasl2Server.Password], script, TimeSpan.FromSeconds(60));
+        output.WriteLine(run.ToString());
+
+        Server.Check(() =>
+        {
+            Assert.True(run.ExitCode == 0, run.ToString());
+            using var json = System.Text.Json.JsonDocument.Parse(run.Stdout.Trim().Split('\n').Last());
+            var r = json.RootElement;
+            var logins = r.GetProperty("logins").EnumerateArray().ToArray();
+            Assert.Equal(2, logins.Length);
+            var (first, second) = (logins[0], logins[1]);
+            Assert.Equal("SCRAM-SHA-1", first.GetProperty("mechanism").GetString());
+            Assert.True(first.GetProperty("bind").GetBoolean() && first.GetProperty("sm_enable").GetBoolean() && first.GetProperty("request_token").GetBoolean());
+            Assert.Equal("success", first.GetProperty("outcome").GetString());
+            Assert.True(first.GetProperty("token").GetBoolean());
+            Assert.True(r.GetProperty("sm_enabled").GetBoolean() && r.GetProperty("token_saved").GetBoolean());
+
+            Assert.Equal("HT-SHA-256-NONE", second.GetProperty("mechanism").GetString());
+            Assert.True(second.GetProperty("resume").GetBoolean());
+            Assert.Equal(1, second.GetProperty("sent_until_success").GetInt32()); // one round trip after TLS
+            Assert.Equal("success", second.GetProperty("outcome").GetString());
+            Assert.True(second.GetProperty("resumed").GetBoolean());
+            Assert.Equal(r.GetProperty("jid").GetString(), r.GetProperty("resumed_jid").GetString());
+            Assert.Contains("while you were away", r.GetProperty("received").EnumerateArray().Select(m => m.GetString()));
+        });
+    }
+
     [Fact]
     public async Task BadInput_GetsSasl2Failures_IsLogged_AndOtherSessionsCarryOn()
     {

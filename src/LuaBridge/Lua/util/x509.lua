@@ -8,6 +8,7 @@ local nameprep = encodings.stringprep.nameprep;
 local to_ascii, to_unicode = encodings.idna.to_ascii, encodings.idna.to_unicode;
 local base64 = encodings.base64;
 local multitable = require "util.multitable";
+local jid_prep = require "util.jid".prep;
 local log = require "util.logger".init("x509");
 
 local OID_CN = "2.5.4.3";
@@ -109,7 +110,9 @@ local function get_identities(cert)
 		if prepped then names:set(wildcard and "*." .. prepped or prepped, "*", true); end
 	end
 	for _, name in ipairs(sans[OID_XMPPADDR] or {}) do
-		local prepped = nameprep(name);
+		-- Prosody's nameprep is bare RFC 3491 and keeps "user@host"; ours applies the domainpart's
+		-- label rules, so a client certificate's JID is prepared as a JID instead.
+		local prepped = nameprep(name) or jid_prep(name);
 		if prepped then
 			names:set(prepped, "xmpp-client", true);
 			names:set(prepped, "xmpp-server", true);
