@@ -56,6 +56,11 @@ local function activate(name)
 	local ports = config.get("*", prefix .. "ports") or info.default_ports
 		or { info.default_port or listener.default_port };
 	interfaces, ports = set.new(listify(interfaces)), set.new(listify(ports));
+	-- Ours, not Prosody's: bytes a connection may send while the service writes nothing back
+	-- (net.server closes it beyond that). Private services (the admin console) get 4 KiB unless
+	-- set; 0 turns it off.
+	local input_limit = tonumber(config.get("*", prefix .. "unanswered_input_limit")) or (info.private and 4096) or nil;
+	if input_limit == 0 then input_limit = nil; end
 
 	local opened = {};
 	for interface in interfaces do
@@ -70,7 +75,7 @@ local function activate(name)
 				log("error", "Error binding encrypted port for %s: direct TLS is not available on module listeners here", tostring(info.name));
 			else
 				local handle, err = server.listen(interface, number, listener, {
-					read_size = listener.default_mode, sni_hosts = {},
+					read_size = listener.default_mode, sni_hosts = {}, input_limit = input_limit,
 				});
 				if not handle then
 					log("error", "Failed to open server port %d on %s, %s", number, interface, friendly(err, number));

@@ -79,6 +79,7 @@ function interface:ondrain() return self:on("drain"); end
 
 function interface:write(data)
 	if self._closing then return nil, "closed"; end
+	self._unanswered = 0;
 	data = tostring(data);
 	local queued = N.net_write(self.id, data);
 	if not queued then return nil, "closed"; end
@@ -167,7 +168,8 @@ function M.listen(address, port, listeners, config)
 	local id, err = N.net_listen(address, port, read_size_of(config.read_size));
 	if not id then return nil, err; end
 	local server = setmetatable({ id = id, is_server = true, listeners = listeners, sockname = address,
-		sockport = port ~= 0 and port or err, read_size = config.read_size, hosts = config.sni_hosts }, interface_mt);
+		sockport = port ~= 0 and port or err, read_size = config.read_size, hosts = config.sni_hosts,
+		input_limit = config.input_limit }, interface_mt);
 	function server.close()
 		servers[id] = nil;
 		N.net_close(id, "server");
@@ -227,7 +229,7 @@ function events.accept(id, server_id, ip, port, sockip, sockport)
 	local server = servers[server_id];
 	if not server then N.net_close(id, "now"); return; end
 	local conn = new_connection(id, server.listeners, server.read_size);
-	conn._server = server;
+	conn._server, conn._input_limit, conn._unanswered = server, server.input_limit, 0;
 	conn.peername, conn.peerport, conn.sockname, conn.sockport = ip, port, sockip, sockport;
 	log("debug", "Accepted %s on %s", tostring(conn), tostring(server));
 	conn:on("connect");
@@ -240,9 +242,25 @@ function events.connect(id, ip, port, sockip, sockport)
 	conn:on("connect");
 end
 
+-- A listener given input_limit (core.portmanager: the admin console) takes at most that many
+-- bytes while it writes nothing back: a line-oriented console answers every line, and a line
+-- it never sees the end of would otherwise grow without bound (mod_admin_telnet rescans its
+-- whole buffer on every read). Relays set up by server.link are not counted.
+local function over_limit(conn, data)
+	local limit = conn._input_limit;
+	if not limit or conn.onincoming ~= interface.onincoming then return false; end
+	conn._unanswered = conn._unanswered + #data;
+	if conn._unanswered <= limit then return false; end
+	log("warn", "Closing %s: %d bytes of input without an answer (over the listener's limit of %d)",
+		tostring(conn), conn._unanswered, limit);
+	N.net_close(conn.id, "now");
+	gone(conn, "input limit exceeded");
+	return true;
+end
+
 function events.incoming(id, data)
 	local conn = connections[id];
-	if conn and not conn._closing then conn:onincoming(data); end
+	if conn and not conn._closing and not over_limit(conn, data) then conn:onincoming(data); end
 end
 
 function events.drain(id)
