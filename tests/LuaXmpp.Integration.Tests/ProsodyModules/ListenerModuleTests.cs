@@ -136,6 +136,18 @@ public sealed class ListenerModuleTests(ListenerModuleServers servers) : IClassF
         Assert.StartsWith("| OK: ", await other.CommandAsync("server:version()", Step));
     }
 
+    /// <summary>mod_onions, with no Tor proxy at its SOCKS5 address: a message to a .onion
+    /// domain makes it connect there, and the failure is one clear log line.</summary>
+    [Fact]
+    public async Task Onions_SaysClearlyWhenItsTorProxyIsAbsent()
+    {
+        var server = servers["luaxmpp"];
+        var result = await PythonClient.RunAsync(server.Process, "onion_message.py",
+            "--jid", server.Process.Jid("alice"), "--password", "pass-alice", "--to", "someone@abcdefghijklmnop.onion");
+        result.Check(r => Assert.True(r.Ok));
+        await WaitForLogAsync(server.Process, $"Connecting to 127.0.0.1:{server.TorPort} failed");
+    }
+
     /// <summary>A loopback TCP connection to one of the module listeners.</summary>
     private sealed class RawConnection : IDisposable
     {
@@ -210,11 +222,11 @@ public sealed class ListenerModuleTests(ListenerModuleServers servers) : IClassF
 }
 
 /// <summary>One server of the class fixture and the ports of its module listeners.</summary>
-public sealed record ListenerModuleServer(ServerProcess Process, int ProxyPort, int ConsolePort, int MultiplexPort);
+public sealed record ListenerModuleServer(ServerProcess Process, int ProxyPort, int ConsolePort, int MultiplexPort, int TorPort);
 
 /// <summary>
 /// One LuaXmpp and one Prosody 0.12.3 process with mod_proxy65 (Component proxy.localhost),
-/// mod_admin_telnet and mod_net_multiplex, the module files copied from the Debian packages.
+/// mod_admin_telnet, mod_net_multiplex and mod_onions, the module files copied from the Debian packages.
 /// </summary>
 public sealed class ListenerModuleServers : IAsyncLifetime
 {
@@ -223,7 +235,7 @@ public sealed class ListenerModuleServers : IAsyncLifetime
     private static readonly string[] Users = ["alice", "bob"];
 
     private static readonly string[] ModuleFiles =
-        ["mod_proxy65.lua", "mod_admin_telnet.lua", "mod_admin_shell.lua", "mod_admin_socket.lua", "mod_net_multiplex.lua"];
+        ["mod_proxy65.lua", "mod_admin_telnet.lua", "mod_admin_shell.lua", "mod_admin_socket.lua", "mod_net_multiplex.lua", "mod_onions"];
 
     private ProsodyPluginDirectory? _plugins;
     private ListenerModuleServer? _luaxmpp;
@@ -247,7 +259,7 @@ public sealed class ListenerModuleServers : IAsyncLifetime
 
     private async Task<ListenerModuleServer> PrepareAsync(ServerFlavor flavor)
     {
-        var ports = FreePorts.Take(3);
+        var ports = FreePorts.Take(4); // the last one stays closed: no Tor proxy listens there
         var process = await ServerProcess.CreateAsync(null, config =>
         {
             config.Set("plugin_paths", ServerConfig.LuaList(_plugins!.Path))
@@ -255,12 +267,13 @@ public sealed class ListenerModuleServers : IAsyncLifetime
                 .Set("proxy65_ports", $"{{ {ports[0]} }}")
                 .Set("console_ports", $"{{ {ports[1]} }}")
                 .Set("ports", $"{{ {ports[2]} }}")
+                .Set("onions_socks5_port", ports[3].ToString())
                 .Set("modules_enabled", ServerConfig.LuaList(
-                    "roster", "saslauth", "tls", "disco", "ping", "admin_telnet", "net_multiplex"));
+                    "roster", "saslauth", "tls", "disco", "ping", "admin_telnet", "net_multiplex", "onions"));
             config.ExtraSections.Add($"Component \"{ProxyHost}\" \"proxy65\"\n  proxy65_address = \"127.0.0.1\"");
         }, flavor);
         foreach (var user in Users) await process.RegisterAsync(user, "pass-" + user);
-        return new ListenerModuleServer(process, ports[0], ports[1], ports[2]);
+        return new ListenerModuleServer(process, ports[0], ports[1], ports[2], ports[3]);
     }
 
     // The module listeners open as their modules load, which may follow the c2s port.
