@@ -27,6 +27,24 @@ public sealed partial class LuaRuntime : INetEvents
         n.Add("net_write", NetWrite);
         n.Add("net_close", NetClose);
         n.Add("net_control", NetControl);
+        n.Add("net_handoff", NetHandoff);
+    }
+
+    /// <summary>The native c2s listener's adoption of a connection whose first bytes were read
+    /// here (set by the host; null without a plain c2s port).</summary>
+    public Action<Socket, ReadOnlyMemory<byte>>? AdoptC2s { get; set; }
+
+    // net_handoff(id, "c2s", bytes_read): the connection leaves Lua for the native c2s listener
+    // (mod_net_multiplex recognised a client stream) → true | nil, message
+    private int NetHandoff(Lua lua)
+    {
+        if (lua.OptString(2) != "c2s" || AdoptC2s is not { } adopt) return NativeBoundary.Fail(lua, "no native c2s listener to hand the connection to");
+        if (!_netConnections.TryGetValue(lua.ToInteger(1), out var connection) || connection.Detach() is not { } socket)
+            return NativeBoundary.Fail(lua, "connection is closing");
+        _netConnections.Remove(connection.Id);
+        adopt(socket, NativeBoundary.OptBytes(lua, 3) ?? []);
+        lua.PushBoolean(true);
+        return 1;
     }
 
     // net_handler(fn): fn(event, id, ...) receives "accept", "connect", "incoming", "drain", "disconnect".

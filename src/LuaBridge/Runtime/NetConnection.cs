@@ -109,6 +109,19 @@ internal sealed class NetConnection
         return true;
     }
 
+    /// <summary>
+    /// Gives the socket up to another owner (loop thread, from inside this connection's
+    /// onincoming, when the reader waits for its next credit and nothing is being written).
+    /// </summary>
+    public Socket? Detach()
+    {
+        if (_state != State.Open || Queued > 0) return null;
+        _state = State.Closed;
+        _writes.Writer.TryComplete();
+        _stop.Cancel();
+        return _socket;
+    }
+
     /// <summary>Ends the socket at once, unsent bytes dropped (loop thread or shutdown).</summary>
     public void Abort()
     {

@@ -84,6 +84,27 @@ public sealed class ListenerModuleTests(ListenerModuleServers servers) : IClassF
         Assert.Equal(new byte[] { 5, 0 }, await conn.ReadExactlyAsync(2, Step));
     }
 
+    /// <summary>mod_net_multiplex: a client stream on the multiplex port goes to c2s (here the
+    /// native listener adopts the connection with what was read): STARTTLS, SCRAM and bind
+    /// work as on the c2s port, as on Prosody.</summary>
+    [Theory]
+    [InlineData("luaxmpp")]
+    [InlineData("prosody")]
+    public async Task Multiplex_CarriesAClientStream(string flavor)
+    {
+        var server = servers[flavor];
+        // argparse keeps the last --port: the multiplex port instead of the c2s one.
+        var result = await PythonClient.RunAsync(server.Process, "login.py",
+            "--jid", server.Process.Jid("bob"), "--password", "pass-bob", "--port", server.MultiplexPort.ToString());
+        result.Check(r =>
+        {
+            Assert.True(r.Ok);
+            Assert.Equal("session", r.String("outcome"));
+            Assert.True(r["tls"].GetBoolean());
+            Assert.StartsWith(server.Process.Jid("bob") + "/", r.String("bound_jid"));
+        });
+    }
+
     /// <summary>mod_admin_telnet over Prosody's mod_admin_shell: the banner, server:version(),
     /// a syntax error answered as an error with the connection kept, and another console
     /// session unaffected.</summary>

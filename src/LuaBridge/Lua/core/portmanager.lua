@@ -3,7 +3,8 @@
 -- ports they listen on, from the configuration as in Prosody 0.12 (<prefix>_ports and
 -- <prefix>_interfaces, the prefix being the service's config_prefix or its name; then
 -- local_interfaces for private services, interfaces, and every address).
--- The services the C# core runs itself (c2s, s2s, http, component) are not listed here.
+-- The services the C# core runs itself (s2s, http, component) are not listed here; c2s is,
+-- only so that mod_net_multiplex can pass client streams to it.
 local config = require "core.configmanager";
 local multitable = require "util.multitable";
 local set = require "util.set";
@@ -109,7 +110,7 @@ end
 
 local function register_service(name, info)
 	t_insert(services[name], info);
-	if not active_services:get(name) and prosody.process_type == "prosody" then
+	if not info.native and not active_services:get(name) and prosody.process_type == "prosody" then
 		local ok, err = activate(name);
 		if not ok then log("error", "Failed to activate service '%s': %s", name, tostring(err)); end
 	end
@@ -133,6 +134,22 @@ local function get_service_at(interface, port)
 	if not entry then return nil, "not-found"; end
 	return entry.service, entry.server;
 end
+
+-- The C# core runs c2s itself; this description (never activated here) lets
+-- mod_net_multiplex recognise a client stream (a stream header in the jabber:client
+-- namespace) and hand the connection, with what was read, to the native c2s listener.
+local native_c2s = { name = "c2s", native = true, listener = {},
+	multiplex = { pattern = "^<.-%sxmlns%s*=%s*['\"]jabber:client['\"]" } };
+function native_c2s.listener.onincoming(conn, data)
+	local ok, err = N.net_handoff(conn.id, "c2s", data);
+	if not ok then
+		log("warn", "Could not hand %s to the c2s listener: %s", tostring(conn), tostring(err));
+		conn:close();
+		return;
+	end
+	conn:_handed_off();
+end
+t_insert(services.c2s, native_c2s);
 
 prosody.events.add_handler("item-added/net-provider", function(event)
 	register_service(event.item.name, event.item);

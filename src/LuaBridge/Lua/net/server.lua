@@ -110,6 +110,12 @@ function interface:destroy()
 	N.net_close(self.id, "now");
 end
 
+-- The socket now belongs to a native listener (net_handoff): forget it without callbacks.
+function interface:_handed_off()
+	self._closing, self._gone = true, true;
+	connections[self.id] = nil;
+end
+
 function interface:pause() N.net_control(self.id, "pause"); end
 function interface:resume() N.net_control(self.id, "resume"); end
 function interface:pausefor(seconds)
