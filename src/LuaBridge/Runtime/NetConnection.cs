@@ -182,8 +182,9 @@ internal sealed class NetConnection
                 if (n == 0) return;
             }
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception ex)
         {
+            // Socket errors, disposal and cancellation above all; whatever it was, the loop hears of it.
             if (!_stop.IsCancellationRequested) _loop.Post(() => Failed(ex.Message));
         }
     }
@@ -200,8 +201,9 @@ internal sealed class NetConnection
                 if (Interlocked.Add(ref _queued, -data.Length) == 0) _loop.Post(OnDrained);
             }
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception ex)
         {
+            // Socket errors, disposal and cancellation above all; whatever it was, the loop hears of it.
             if (!_stop.IsCancellationRequested) _loop.Post(() => Failed(ex.Message));
         }
     }
