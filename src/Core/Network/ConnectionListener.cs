@@ -121,7 +121,13 @@ public sealed class ConnectionListener : IAsyncDisposable
         }
     }
 
-    private void Admit(Socket client)
+    /// <summary>
+    /// A connection another listener accepted and read the start of (mod_net_multiplex saw a
+    /// c2s stream header): it continues here as if accepted on this port, those bytes first.
+    /// </summary>
+    public void Adopt(Socket client, ReadOnlyMemory<byte> alreadyRead) => Admit(client, alreadyRead);
+
+    private void Admit(Socket client, ReadOnlyMemory<byte>? alreadyRead = null)
     {
         var ip = (client.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
         if (_options.Limits?.TryAdmit(ip) is { } limit)
@@ -133,7 +139,9 @@ public sealed class ConnectionListener : IAsyncDisposable
         try
         {
             client.NoDelay = true;
-            connection = new ClientConnection(client, _loop, _options);
+            connection = alreadyRead is { } prefix
+                ? new ClientConnection(new PrefixedStream(prefix, new NetworkStream(client, ownsSocket: true)), ip, secure: false, _loop, _options)
+                : new ClientConnection(client, _loop, _options);
         }
         catch (Exception ex)
         {

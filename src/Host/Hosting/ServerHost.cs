@@ -207,6 +207,8 @@ public sealed partial class ServerHost : IAsyncDisposable
             }
             listener.Start();
             _listeners.Add(listener);
+            // mod_net_multiplex hands c2s streams it recognises to the first plain c2s port.
+            if (!endpoint.DirectTls && _lua is { AdoptC2s: null } lua) lua.AdoptC2s = listener.Adopt;
         }
     }
 

@@ -80,6 +80,7 @@ end
 -- util.datamanager). package.preload is consulted after the embedded searcher, so a real
 -- implementation, once embedded, takes over.
 package.preload["socket.url"] = function() return require "core.compat.socket_url"; end;
+package.preload["socket"] = function() return require "net.luasocket"; end;
 package.preload["util.datamanager"] = function() return require "core.compat.datamanager"; end;
 -- LuaBitOp's API (mod_pubsub_mqtt), on Lua 5.4's integer operators.
 package.preload["bit"] = function() return require "util.bitop"; end;

@@ -77,6 +77,7 @@ public sealed partial class LuaRuntime
         RegisterArchiveNatives(n);
         RegisterMetricsNatives(n);
         RegisterHttpNatives(n);
+        RegisterListenerNatives(n);
     }
 
     private int Log(Lua lua)

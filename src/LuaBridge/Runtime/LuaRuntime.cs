@@ -120,6 +120,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _timers.Clear();
         foreach (var handler in _handlers.Values) handler.Subscription?.Dispose();
         _handlers.Clear();
+        CloseNetSockets();
         foreach (var (bus, watcher) in _watchedBuses)
         {
             bus.ChainChanged -= watcher;

@@ -374,6 +374,8 @@ function api:provides(name, item)
 		item.name = item_name;
 	end
 	item._provided_by = self.name;
+	-- Listeners open through core.portmanager, which hears of them by this item (as in Prosody).
+	if name == "net" then require "core.portmanager"; end
 	self:add_item(name .. "-provider", item);
 end
 
