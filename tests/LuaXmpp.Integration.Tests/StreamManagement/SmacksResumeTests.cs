@@ -91,6 +91,41 @@ public sealed class SmacksResumeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Resume_OfALongQueue_ResendsItBeforeAnythingNew_EachStanzaOnce()
+    {
+        // XEP-0198 §5: the re-send follows <resumed/> in slices (src/Core/StreamManagement); a
+        // stanza routed to the session meanwhile (here alice's own message to herself, pipelined
+        // right after <resume/>) must neither overtake the queue nor arrive twice.
+        const int queued = 300;
+        await using var server = await SmacksServer.StartAsync(output);
+        await SmacksServer.RegisterAsync(server, "alice", "bob");
+        await using var bob = await SmacksServer.LoginAsync(server, "bob");
+        var alice = await SmacksServer.LoginAsync(server, "alice");
+        var previd = (string)(await alice.EnableAsync()).Attribute("id")!;
+        var aliceJid = alice.Jid!;
+        await bob.SendAsync(string.Concat(Enumerable.Range(0, queued).Select(i =>
+            $"<message to='{aliceJid}' type='chat' id='q{i}'><body>q{i}</body></message>")));
+        await alice.NextAsync(e => IsMessage(e, $"q{queued - 1}"), "the last message before the cut");
+        alice.Abort(); // nothing acknowledged: all of them are re-sent
+        await alice.DisposeAsync();
+        await SmacksServer.WaitForEventAsync(server, "smacks-hibernation-start");
+
+        await using var resumed = await SmacksServer.LoginAsync(server, "alice", resource: null);
+        await resumed.SendAsync($"<resume xmlns='{Sm3}' previd='{previd}' h='0'/>"
+            + $"<message to='{aliceJid}' type='chat' id='live'><body>live</body></message>");
+        var answer = await resumed.NextAsync(e => Is(e, "resumed") || Is(e, "failed"), "<resumed/> or <failed/>");
+        Assert.True(Is(answer, "resumed"), answer.ToString());
+        await resumed.NextAsync(e => IsMessage(e, "live"), "the live message");
+        await resumed.DrainAsync(TimeSpan.FromMilliseconds(300));
+
+        var bodies = resumed.Elements.Where(e => e.Name.LocalName == "message").Select(Body).ToArray();
+        Assert.Equal([.. Enumerable.Range(0, queued).Select(i => $"q{i}"), "live"], bodies);
+        Assert.True(resumed.Elements.ToList().FindIndex(e => Is(e, "resumed")) < resumed.Elements.ToList().FindIndex(e => e.Name.LocalName == "message"),
+            "<resumed/> comes before the re-sent stanzas");
+        Assert.Contains($"resumed={aliceJid}", Assert.Single(await SmacksServer.WaitForEventAsync(server, "smacks-hibernation-end")));
+    }
+
+    [Fact]
     public async Task Resume_ByAnotherUser_FailsWithItemNotFound_AndLeavesTheSession()
     {
         await using var server = await SmacksServer.StartAsync(output);
