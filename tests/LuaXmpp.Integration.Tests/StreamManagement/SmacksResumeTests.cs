@@ -36,6 +36,13 @@ public sealed class SmacksResumeTests(ITestOutputHelper output)
         throw new Xunit.Sdk.XunitException($"'{text}' never appeared in the server log\n{server.Describe()}");
     }
 
+    // Logged in with stream management enabled and resumable; the resumption id.
+    private static async Task<(SmClient Client, string Previd)> LoginResumableAsync(ServerProcess server, string user)
+    {
+        var client = await SmacksServer.LoginAsync(server, user);
+        return (client, (string)(await client.EnableAsync()).Attribute("id")!);
+    }
+
     private static Dictionary<string, string> Options(params (string Key, string Value)[] options) =>
         options.ToDictionary(o => o.Key, o => o.Value);
 
@@ -45,8 +52,7 @@ public sealed class SmacksResumeTests(ITestOutputHelper output)
         await using var server = await SmacksServer.StartAsync(output);
         await SmacksServer.RegisterAsync(server, "alice", "bob");
         await using var bob = await SmacksServer.LoginAsync(server, "bob");
-        var alice = await SmacksServer.LoginAsync(server, "alice");
-        var previd = (string)(await alice.EnableAsync()).Attribute("id")!;
+        var (alice, previd) = await LoginResumableAsync(server, "alice");
         var aliceJid = alice.Jid!;
         await alice.SendAsync("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
         await alice.NextAsync(e => (string?)e.Attribute("id") == "p1", "ping result");
@@ -100,8 +106,7 @@ public sealed class SmacksResumeTests(ITestOutputHelper output)
         await using var server = await SmacksServer.StartAsync(output);
         await SmacksServer.RegisterAsync(server, "alice", "bob");
         await using var bob = await SmacksServer.LoginAsync(server, "bob");
-        var alice = await SmacksServer.LoginAsync(server, "alice");
-        var previd = (string)(await alice.EnableAsync()).Attribute("id")!;
+        var (alice, previd) = await LoginResumableAsync(server, "alice");
         var aliceJid = alice.Jid!;
         await bob.SendAsync(string.Concat(Enumerable.Range(0, queued).Select(i =>
             $"<message to='{aliceJid}' type='chat' id='q{i}'><body>q{i}</body></message>")));
