@@ -463,7 +463,8 @@ end
 
 -- XEP-0198 §5 <resume/> inside a SASL2 <authenticate/> (mod_sasl2_sm calls it as Prosody's
 -- mod_smacks exports it): { type = "resumed", session = original, id, finish } or nil,
--- util.error. finish() re-sends the unacked stanzas once the <success/> is out.
+-- util.error. finish() re-sends the unacked stanzas once the <success/> is out; the re-send
+-- fires "smacks-hibernation-end" when it is done, as for <resume/>.
 function do_resume(session, stanza)
 	local original, h, previd = find_resumable(session, stanza);
 	if not original then return nil, h; end
@@ -473,10 +474,7 @@ function do_resume(session, stanza)
 	original.handled_stanza_count = info and info.h or 0;
 	return {
 		type = "resumed", session = original, id = previd,
-		finish = function()
-			sm.sm_resync(original);
-			module:fire_event("smacks-hibernation-end", { origin = session, resumed = original, queue = sm.sm_queue(original) });
-		end,
+		finish = function() sm.sm_resync(original); end,
 	};
 end
 
@@ -487,8 +485,10 @@ local function handle_resume(session, stanza, xmlns)
 		send_failed(session, xmlns, err.condition, err.context.h, err.text, err.context.previd);
 		return true;
 	end
+	-- <resumed/> is queued here; the re-send follows once it is written, in slices, and then
+	-- "smacks-hibernation-end" fires (src/Core/StreamManagement), so nothing after <resumed/>,
+	-- such as the queue as a Lua table for that event, delays it.
 	take_over(original, session, h, previd, false);
-	module:fire_event("smacks-hibernation-end", { origin = session, resumed = original, queue = sm.sm_queue(original) });
 	return true;
 end
 

@@ -194,6 +194,18 @@ public sealed partial class ClientConnection : IClientConnection
         if (scratch.Capacity > 64 * 1024) t_scratch = null;
     }
 
+    /// <summary>
+    /// Completes once everything queued before this call has been handed to the socket, or the
+    /// connection closed. Bytes held by <see cref="PauseWrites"/> are not waited for. The task
+    /// completes on the writer's thread: continuations must only post to the loop.
+    /// </summary>
+    public Task WhenWritten()
+    {
+        if (IsClosed) return Task.CompletedTask;
+        var marker = new TaskCompletionSource();
+        return _outgoing.Writer.TryWrite(marker) ? marker.Task : Task.CompletedTask;
+    }
+
     public void SendRaw(string text)
     {
         if (IsClosed || PeerGone) return;
@@ -389,6 +401,8 @@ public sealed partial class ClientConnection : IClientConnection
     {
         var reader = _outgoing.Reader;
         long unflushed = 0;
+        // WhenWritten markers read in this batch: completed once its flush returned.
+        List<TaskCompletionSource>? written = null;
         try
         {
             while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
@@ -412,6 +426,9 @@ public sealed partial class ClientConnection : IClientConnection
                             var span = writer.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
                             writer.Advance(Encoding.UTF8.GetBytes(text, span));
                             break;
+                        case TaskCompletionSource marker:
+                            (written ??= []).Add(marker);
+                            break;
                         case TlsSwitch tls:
                             await writer.FlushAsync(_closing.Token).ConfigureAwait(false);
                             _budget.Release(unflushed);
@@ -428,6 +445,7 @@ public sealed partial class ClientConnection : IClientConnection
                 DisarmSendDeadline();
                 _budget.Release(unflushed);
                 unflushed = 0;
+                CompleteMarkers(ref written);
                 if (flush.IsCompleted) break;
                 SignalDrainIfWanted(reader);
             }
@@ -457,8 +475,16 @@ public sealed partial class ClientConnection : IClientConnection
             ShutdownSocket(gaveUp ? SocketShutdown.Both : SocketShutdown.Send);
             _drainInput = !gaveUp;
             _closing.Cancel();
+            CompleteMarkers(ref written);
             DropQueued(unflushed);
         }
+    }
+
+    private static void CompleteMarkers(ref List<TaskCompletionSource>? written)
+    {
+        if (written is null) return;
+        foreach (var marker in written) marker.TrySetResult();
+        written = null;
     }
 
     private void ShutdownSocket(SocketShutdown how)
@@ -508,6 +534,7 @@ public sealed partial class ClientConnection : IClientConnection
         _outgoing.Writer.TryComplete();
         while (_outgoing.Reader.TryRead(out var item))
         {
+            if (item is TaskCompletionSource marker) marker.TrySetResult();
             if (item is not byte[] bytes) continue;
             Interlocked.Decrement(ref _queued);
             unflushed += bytes.Length;

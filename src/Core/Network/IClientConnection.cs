@@ -34,6 +34,13 @@ public interface IClientConnection
     bool DropsOutput => false;
 
     /// <summary>
+    /// Completes once everything queued before the call has been handed to the transport (or
+    /// the connection closed); possibly on another thread. XEP-0198 resumption waits for its
+    /// &lt;resumed/&gt; to be out before re-sending the queue.
+    /// </summary>
+    Task WhenWritten() => Task.CompletedTask;
+
+    /// <summary>
     /// Holds whatever is queued from now on until <see cref="ResumeWrites"/> (Prosody's
     /// conn:pause_writes, which mod_csi_simple calls while a client is inactive, XEP-0352).
     /// Held bytes count against the connection's output bounds. Idempotent.

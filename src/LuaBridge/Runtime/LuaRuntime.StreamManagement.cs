@@ -21,12 +21,7 @@ public sealed partial class LuaRuntime
         n.Add("sm_hibernate", SmHibernate);
         n.Add("sm_check_resume", SmCheckResume);
         n.Add("sm_resume", SmResume);
-        n.Add("sm_resync", l =>
-        {
-            RequireManaged(l, 1).Resync();
-            l.PushBoolean(true);
-            return 1;
-        });
+        n.Add("sm_resync", SmResync);
         n.Add("sm_request_ack", SmRequestAck);
         n.Add("sm_set_inactive", SmSetInactive);
         n.Add("sm_set_resumable", SmSetResumable);
@@ -149,7 +144,9 @@ public sealed partial class LuaRuntime
     }
 
     // sm_resume(original, resuming, h, previd[, inline]): the transplant (XEP-0198 §5); check
-    // first. Inline (SASL2): no <resumed/> and no re-send here; sm_resync does that after <success/>.
+    // first. <resumed/> is queued at once; the re-send follows once it is written, and
+    // "smacks-hibernation-end" fires after the re-send (from C#, with resuming as the origin).
+    // Inline (SASL2): no <resumed/> and no re-send here; sm_resync does that after <success/>.
     private int SmResume(Lua lua)
     {
         var sm = RequireManaged(lua, 1);
@@ -159,6 +156,14 @@ public sealed partial class LuaRuntime
         sm.Resume(resuming, h, lua.OptString(4) ?? "", announce: !lua.ToBoolean(5));
         // The fresh session only carried the connection; it never bound, so this fires nothing.
         _server.Sessions.Destroy(resuming, "Resumed another session");
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    // sm_resync(original): the re-send of an inline (SASL2) resume, once <success/> is queued.
+    private int SmResync(Lua lua)
+    {
+        RequireManaged(lua, 1).Resync();
         lua.PushBoolean(true);
         return 1;
     }

@@ -33,6 +33,26 @@ public sealed class StreamManagementStateTests
     }
 
     [Fact]
+    public void QueuedBetween_GivesSlicesInOrder_UpToThePositionAtResume_WhileAcksTrimTheFront()
+    {
+        var state = WithSent(5);
+        state.Ack(1); // the resume's h
+        var through = state.SentTotal;
+        state.Enqueue(Message(6)); // routed after the resume: not part of the re-send
+
+        var first = new List<XmlElement>();
+        var cursor = state.QueuedBetween(0, through, 2, first);
+        state.Ack(3); // an ack between slices trims the front
+        var rest = new List<XmlElement>();
+        var end = state.QueuedBetween(cursor, through, 2, rest);
+
+        Assert.Equal(["m2", "m3"], first.Select(e => e.GetAttribute("id")));
+        Assert.Equal(["m4", "m5"], rest.Select(e => e.GetAttribute("id")));
+        Assert.Equal(through, end);
+        Assert.Equal(end, state.QueuedBetween(end, through, 2, rest));
+    }
+
+    [Fact]
     public void Ack_IsIdempotent_ForTheSameH()
     {
         var state = WithSent(3);

@@ -36,6 +36,13 @@ public sealed class SmacksResumeTests(ITestOutputHelper output)
         throw new Xunit.Sdk.XunitException($"'{text}' never appeared in the server log\n{server.Describe()}");
     }
 
+    // Logged in with stream management enabled and resumable; the resumption id.
+    private static async Task<(SmClient Client, string Previd)> LoginResumableAsync(ServerProcess server, string user)
+    {
+        var client = await SmacksServer.LoginAsync(server, user);
+        return (client, (string)(await client.EnableAsync()).Attribute("id")!);
+    }
+
     private static Dictionary<string, string> Options(params (string Key, string Value)[] options) =>
         options.ToDictionary(o => o.Key, o => o.Value);
 
@@ -45,8 +52,7 @@ public sealed class SmacksResumeTests(ITestOutputHelper output)
         await using var server = await SmacksServer.StartAsync(output);
         await SmacksServer.RegisterAsync(server, "alice", "bob");
         await using var bob = await SmacksServer.LoginAsync(server, "bob");
-        var alice = await SmacksServer.LoginAsync(server, "alice");
-        var previd = (string)(await alice.EnableAsync()).Attribute("id")!;
+        var (alice, previd) = await LoginResumableAsync(server, "alice");
         var aliceJid = alice.Jid!;
         await alice.SendAsync("<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>");
         await alice.NextAsync(e => (string?)e.Attribute("id") == "p1", "ping result");
@@ -88,6 +94,40 @@ public sealed class SmacksResumeTests(ITestOutputHelper output)
         await SendMessageAsync(resumed, bob.Jid!, "after");
         var after = await bob.NextAsync(e => IsMessage(e, "after"), "message from the resumed session");
         Assert.Equal(aliceJid, (string?)after.Attribute("from"));
+    }
+
+    [Fact]
+    public async Task Resume_OfALongQueue_ResendsItBeforeAnythingNew_EachStanzaOnce()
+    {
+        // XEP-0198 §5: the re-send follows <resumed/> in slices (src/Core/StreamManagement); a
+        // stanza routed to the session meanwhile (here alice's own message to herself, pipelined
+        // right after <resume/>) must neither overtake the queue nor arrive twice.
+        const int queued = 300;
+        await using var server = await SmacksServer.StartAsync(output);
+        await SmacksServer.RegisterAsync(server, "alice", "bob");
+        await using var bob = await SmacksServer.LoginAsync(server, "bob");
+        var (alice, previd) = await LoginResumableAsync(server, "alice");
+        var aliceJid = alice.Jid!;
+        await bob.SendAsync(string.Concat(Enumerable.Range(0, queued).Select(i =>
+            $"<message to='{aliceJid}' type='chat' id='q{i}'><body>q{i}</body></message>")));
+        await alice.NextAsync(e => IsMessage(e, $"q{queued - 1}"), "the last message before the cut");
+        alice.Abort(); // nothing acknowledged: all of them are re-sent
+        await alice.DisposeAsync();
+        await SmacksServer.WaitForEventAsync(server, "smacks-hibernation-start");
+
+        await using var resumed = await SmacksServer.LoginAsync(server, "alice", resource: null);
+        await resumed.SendAsync($"<resume xmlns='{Sm3}' previd='{previd}' h='0'/>"
+            + $"<message to='{aliceJid}' type='chat' id='live'><body>live</body></message>");
+        var answer = await resumed.NextAsync(e => Is(e, "resumed") || Is(e, "failed"), "<resumed/> or <failed/>");
+        Assert.True(Is(answer, "resumed"), answer.ToString());
+        await resumed.NextAsync(e => IsMessage(e, "live"), "the live message");
+        await resumed.DrainAsync(TimeSpan.FromMilliseconds(300));
+
+        var bodies = resumed.Elements.Where(e => e.Name.LocalName == "message").Select(Body).ToArray();
+        Assert.Equal([.. Enumerable.Range(0, queued).Select(i => $"q{i}"), "live"], bodies);
+        Assert.True(resumed.Elements.ToList().FindIndex(e => Is(e, "resumed")) < resumed.Elements.ToList().FindIndex(e => e.Name.LocalName == "message"),
+            "<resumed/> comes before the re-sent stanzas");
+        Assert.Contains($"resumed={aliceJid}", Assert.Single(await SmacksServer.WaitForEventAsync(server, "smacks-hibernation-end")));
     }
 
     [Fact]

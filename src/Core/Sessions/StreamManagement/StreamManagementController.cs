@@ -15,7 +15,7 @@ namespace LuaXmpp.Sessions.StreamManagement;
 /// resume, hibernation, timeouts) stays in mod_smacks, which drives this through natives.
 /// Loop-thread owned.
 /// </summary>
-public sealed class StreamManagementController
+public sealed partial class StreamManagementController
 {
     private readonly ClientSession _session;
     private readonly ServerLoop _loop;
@@ -24,7 +24,6 @@ public sealed class StreamManagementController
     private readonly Func<XmlElement, XmlElement?> _filter;
     private IDisposable? _ackDelayTimer;
     private bool _checkPending;
-    private bool _resending;
     private bool _spillPending;
     private bool _spilledBefore;
     private uint? _lastRequested;
@@ -76,6 +75,7 @@ public sealed class StreamManagementController
     {
         Enabled = false;
         Hibernating = false;
+        _replay = null;
         StopAckTimer();
         _session.OutgoingFilters.Remove(_filter);
         return State.TakeUnacknowledged();
@@ -138,6 +138,8 @@ public sealed class StreamManagementController
         Hibernating = true;
         HibernatingSince = _loop.Time.GetUtcNow();
         AwaitingAck = false;
+        // A re-send cut short: what it did not send is still queued for the next resume.
+        if (_replay is { } replay) EndReplay(replay, finished: false);
         StopAckTimer();
         _session.Connection = null;
         State.TrimExcess();
@@ -160,7 +162,8 @@ public sealed class StreamManagementController
     /// <summary>
     /// XEP-0198 §5: moves this session onto the connection of <paramref name="resuming"/> (a
     /// fresh authenticated session of the same user), closing the connection it still had,
-    /// acknowledges h, sends &lt;resumed/&gt; and re-sends the unacked stanzas once, in order.
+    /// acknowledges h, sends &lt;resumed/&gt; and starts re-sending the unacked stanzas once, in
+    /// order (<see cref="Resync"/>: after &lt;resumed/&gt; is written, in slices).
     /// Call <see cref="CheckResume"/> first. With <paramref name="announce"/> false only the
     /// transplant happens: SASL2's inline resumption (XEP-0388 with XEP-0198) carries
     /// &lt;resumed/&gt; inside its &lt;success/&gt;, and the queue follows that (<see cref="Resync"/>).
@@ -174,9 +177,12 @@ public sealed class StreamManagementController
             _session.Log.Info("Resumed from another connection; closing the old one");
             old.Close();
         }
+        // A re-send still under way for an earlier resume ends here; this one starts over.
+        if (_replay is { } previous) EndReplay(previous, finished: false);
         _session.Connection = connection;
         resuming.Connection = null;
         resuming.MovedTo = _session;
+        _resumedFrom = resuming;
         Hibernating = false;
         HibernatingSince = null;
         AwaitingAck = false;
@@ -186,22 +192,6 @@ public sealed class StreamManagementController
         if (!announce) return;
         connection?.Send(Nonza("resumed").SetAttribute("h", State.Handled.ToString()).SetAttribute("previd", previd));
         Resync();
-    }
-
-    /// <summary>Re-sends the unacked stanzas once, in order, and asks for an ack at once (as Prosody does after a resume).</summary>
-    public void Resync()
-    {
-        var connection = _session.Connection;
-        _resending = true;
-        try
-        {
-            foreach (var stanza in State.Queued()) connection?.Send(stanza);
-        }
-        finally
-        {
-            _resending = false;
-        }
-        CheckAck(true);
     }
 
     /// <summary>The queue as Prosody's events carry it: a plain array of the queued copies.</summary>
@@ -219,7 +209,7 @@ public sealed class StreamManagementController
 
     private XmlElement? FilterOutgoing(XmlElement element)
     {
-        if (!Enabled || _resending || !IsStanza(element)) return element;
+        if (!Enabled || !IsStanza(element)) return element;
         var copy = element.Clone();
         // The copy carries a delay stamp (XEP-0203) so a re-send or an offline copy shows when
         // it was first sent, as Prosody does; iq are never stamped.
@@ -242,6 +232,12 @@ public sealed class StreamManagementController
             e["origin"] = _session;
             e["queue"] = QueueTable();
             _events.Fire("smacks-hibernation-stanza-queued", e);
+            return null;
+        }
+        // Counted and queued; it goes out after the re-send, so it cannot overtake the queue.
+        if (_replay is { } replay)
+        {
+            replay.Held.Add(element);
             return null;
         }
         ScheduleCheck();

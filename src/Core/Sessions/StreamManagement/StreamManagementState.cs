@@ -147,6 +147,28 @@ public sealed class StreamManagementState
     /// <summary>The queue a resume re-sends, oldest first (meaningful only when not <see cref="Overflowed"/>).</summary>
     public IEnumerable<XmlElement> Queued() => _queue.Select(e => e.Element);
 
+    /// <summary>The outbound position: how many stanzas were ever sent (64-bit, never wraps).</summary>
+    public ulong SentTotal => _sent;
+
+    /// <summary>
+    /// Adds to <paramref name="into"/> the queued stanzas sent after position <paramref name="after"/>
+    /// up to <paramref name="through"/>, oldest first, at most <paramref name="max"/>; returns the
+    /// position of the last one added (or <paramref name="after"/>). A resume re-sends the queue in
+    /// slices with it (XEP-0198 §5), while acks may trim the queue's front between slices.
+    /// </summary>
+    public ulong QueuedBetween(ulong after, ulong through, int max, List<XmlElement> into)
+    {
+        ulong last = after;
+        foreach (var e in _queue)
+        {
+            if (e.Sequence <= after) continue;
+            if (e.Sequence > through || max-- <= 0) break;
+            into.Add(e.Element);
+            last = e.Sequence;
+        }
+        return last;
+    }
+
     /// <summary>Removes and returns everything unacknowledged, for delivery elsewhere when the session ends.</summary>
     public IReadOnlyList<XmlElement> TakeUnacknowledged()
     {
