@@ -33,6 +33,7 @@ public sealed partial class SlowReaderTests
         await using var sampler = RssSampler.Start(pid);
 
         var received = new List<int>();
+        string? streamError = null;
         var reading = Task.Run(async () =>
         {
             // Reads every element and answers no <r/>: the client never acknowledges anything.
@@ -40,31 +41,43 @@ public sealed partial class SlowReaderTests
             {
                 var element = await reader.NextAsync(TimeSpan.FromSeconds(60));
                 if (element is null) return;
+                if (element.Name.LocalName == "error" && element.Name.NamespaceName == "http://etherx.jabber.org/streams")
+                    streamError = element.Elements().FirstOrDefault()?.Name.LocalName;
                 if (FloodIndex(element) is { } n) received.Add(n);
             }
         });
         var clock = Stopwatch.StartNew();
         await SendFloodAsync(sender, reader.Jid!, 0, messages, new string('d', BodyBytes));
+        // The sender's ping is answered once the server has handled the whole flood.
+        bool senderServed = await sender.PingAsync(Host, "flooded", TimeSpan.FromSeconds(ReliabilitySize.Pick(120, 2400)));
         await reading;
         double seconds = clock.Elapsed.TotalSeconds;
         var (peak, baseline) = await sampler.StopAsync();
         int spillLines = ServerLog.Count(server, "beyond the queue handed to offline storage");
+        bool closedForStorage = ServerLog.Count(server, "which is not keeping up; closing the session") > 0;
 
         // The connection drops without a clean close: the session cannot be resumed (it
         // overflowed), so it ends and its queue goes to offline storage as well.
         await reader.DisposeAsync();
         await sender.PingAsync(Host, "settled");
-        var stored = await WaitForOfflineAsync(server, "deaf", messages, TimeSpan.FromSeconds(ReliabilitySize.Pick(60, 600)));
+        // Prosody 0.12.3 (--prosody) keeps only its last 500 unacked stanzas: wait until its store settles.
+        var stored = await WaitForOfflineAsync(server, "deaf", server.Flavor.IsProsody ? null : messages, TimeSpan.FromSeconds(ReliabilitySize.Pick(60, 600)));
 
         long growthMib = (peak - baseline) / 1024;
         output.WriteLine($"{messages} x {BodyBytes / 1000} KB = {messages * (long)BodyBytes / 1_000_000} MB to a session that never acks, in {seconds:F1} s; " +
-            $"read {received.Count}; RSS baseline {baseline / 1024} MiB, peak {peak / 1024} MiB (+{growthMib} MiB); " +
-            $"{spillLines} spill batches; offline storage holds {stored.Count}, distinct {stored.Distinct().Count()}");
+            $"read {received.Count} (in order: {received.SequenceEqual(Enumerable.Range(0, received.Count))}), stream error {streamError ?? "none"}, " +
+            $"closed because storage fell behind: {closedForStorage}; RSS baseline {baseline / 1024} MiB, peak {peak / 1024} MiB (+{growthMib} MiB); " +
+            $"{spillLines} spill batches; offline storage holds {stored.Count}, distinct {stored.Distinct().Count()}, missing {messages - stored.Distinct().Count()}");
         server.Check(() =>
         {
-            Assert.Equal(Enumerable.Range(0, messages), received);
+            Assert.True(senderServed, "the sender's ping after the flood was not answered");
+            // Everything read came in order; the session may have been closed part-way (storage
+            // fell behind), never without saying why.
+            Assert.Equal(Enumerable.Range(0, received.Count), received);
+            Assert.True(received.Count == messages || streamError == "policy-violation", $"read {received.Count} of {messages}, stream error {streamError}");
             Assert.True(spillLines > 0, "nothing was handed on from the spill");
             Assert.True(growthMib < NeverAckingGrowthMib, $"server RSS grew by {growthMib} MiB");
+            // Never acknowledged, so every message is in offline storage exactly once.
             Assert.Equal(Enumerable.Range(0, messages), stored.Order());
         });
     }

@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
-using Dapper;
 using LuaXmpp.Tests.Fixtures;
 using LuaXmpp.Tests.StreamManagement;
-using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 
 namespace LuaXmpp.Tests.Reliability;
@@ -36,9 +34,10 @@ public sealed partial class SlowReaderTests(ITestOutputHelper output)
 
     private static string Flood(int i, string padding) => $"flood {i} {padding}";
 
-    private static int? FloodIndex(XElement message)
+    private static int? FloodIndex(XElement message) => FloodIndexOf(message.Element(XmppSocketClient.Client + "body")?.Value);
+
+    private static int? FloodIndexOf(string? body)
     {
-        var body = message.Element(XmppSocketClient.Client + "body")?.Value;
         var match = body is null ? null : FloodNumber().Match(body);
         return match is { Success: true } ? int.Parse(match.Groups[1].Value) : null;
     }
@@ -314,18 +313,10 @@ public sealed partial class SlowReaderTests(ITestOutputHelper output)
     {
         int last = -1;
         var stableSince = DateTime.UtcNow;
-        SQLitePCL.Batteries_V2.Init();
-        var file = Path.Combine(server.DataPath, "prosody.sqlite");
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
-            List<int> numbers;
-            await using (var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()))
-            {
-                var values = await connection.QueryAsync<string>(
-                    """SELECT "value" FROM "prosodyarchive" WHERE "store"='offline' AND "user"=@user""", new { user });
-                numbers = values.Select(v => XmppSocketClient.Parse(v)).Select(FloodIndex).OfType<int>().ToList();
-            }
+            var numbers = OfflineStore.Texts(server, user).Select(FloodIndexOf).OfType<int>().ToList();
             if (numbers.Count != last) (last, stableSince) = (numbers.Count, DateTime.UtcNow);
             bool settled = expected is { } n ? numbers.Count >= n : DateTime.UtcNow - stableSince >= TimeSpan.FromSeconds(1);
             if (settled || DateTime.UtcNow > deadline) return numbers;
