@@ -178,8 +178,8 @@ end
 -- the queue's own bound: they go where an ending session's would, so a client that never acks
 -- cannot grow server memory.
 -- The batch is handed over with what it needs of its session, copied now: storing it takes a
--- while, and the session may end meanwhile (then its table is cleared, and its runner with the
--- writes waiting in it goes), which lost the rest of the batch.
+-- while, and the session may end meanwhile; with the live session table the rest of such a
+-- batch was lost (never stored, in issue 16's never-acking test).
 module:hook("smacks-queue-spilled", function (event)
 	local session = event.session;
 	fail_delivery({
