@@ -177,8 +177,15 @@ end
 -- Fired by the C# queue when the messages that fell off a full queue (never acknowledged) reach
 -- the queue's own bound: they go where an ending session's would, so a client that never acks
 -- cannot grow server memory.
+-- The batch is handed over with what it needs of its session, copied now: storing it takes a
+-- while, and the session may end meanwhile; with the live session table the rest of such a
+-- batch was lost (never stored, in issue 16's never-acking test).
 module:hook("smacks-queue-spilled", function (event)
-	fail_delivery(event.session, event.stanzas);
+	local session = event.session;
+	fail_delivery({
+		type = session.type, username = session.username, host = session.host, resource = session.resource,
+		full_jid = session.full_jid, mam_requested = session.mam_requested, log = session.log,
+	}, event.stanzas);
 end);
 
 -- Messages: MAM results need nothing (the archive has them); messages the client will fetch

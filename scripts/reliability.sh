@@ -11,7 +11,10 @@
 #       StanzaIdDurabilityTests, AmplificationTests
 #   LUAXMPP_RELIABILITY_CONNECTIONS=2000 bash scripts/reliability.sh --only Load   # any one size
 #   bash scripts/reliability.sh --full --prosody --only AmplificationTests  # the same attack on Prosody 0.12.3
-#       (its numbers are printed; assertions about LuaXmpp's log lines and bounds fail there by design)
+#       (its numbers are printed; assertions about LuaXmpp's log lines and bounds fail there by design).
+#       Issue 16's items run this way too: ConnectionFloodTests, SlowReaderTests.NeverAckingSession,
+#       StorageFaultTests.DiskFullWithTheLogOnIt, AckDurabilityKillTests, SaslAbuseTests.DistributedBruteForce,
+#       StanzaIdDurabilityTests, CpuFloodTests (offline stores are read from Prosody's list files).
 #
 # Sizes that can be set one by one: LUAXMPP_RELIABILITY_<NAME> (CONNECTIONS, SECONDS, RATE,
 # CYCLES, HIBERNATED, ARCHIVE_KILLS, ACK_KILLS, STANZA_FUZZ_INPUTS, ...: see the Pick calls in Reliability/).
@@ -27,7 +30,7 @@ while (($# > 0)); do
         --full) export LUAXMPP_RELIABILITY_FULL=1 ;;
         --only) shift; filter="FullyQualifiedName~LuaXmpp.Tests.Reliability.$1" ;;
         --prosody) export LUAXMPP_ITEST_SERVER=prosody ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift

@@ -52,6 +52,7 @@ public sealed partial class ServerHost : IAsyncDisposable
     private ConnectionLimits? _c2sLimits;
     private bool _stopped;
     private volatile bool _started;
+    private Gen0Governor? _gen0;
 
     public ServerHost(ServerConfig config, string configDirectory)
     {
@@ -78,6 +79,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         Preflight.DataPath(_paths, errors);
         ThrowFirst(errors);
 
+        _gen0 = Gen0Governor.Start();
         _storage = new StorageManager(_config, _paths.DataPath);
         _loop = new ServerLoop();
         _loop.Start();
@@ -475,6 +477,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         if (_loop is not null) await _loop.DisposeAsync();
         _storage?.Dispose();
         _certificates?.Dispose();
+        _gen0?.Dispose();
         if (_pidFile is not null && Server is not null) PidFile.Remove(_pidFile);
         _log.Info("Stopped");
     }

@@ -140,6 +140,23 @@ public sealed class StreamManagementStateTests
     }
 
     [Fact]
+    public void Spill_ReachesItsLimit_AtFourBatches()
+    {
+        // Queue of 3, so a batch is 3 messages; while one is being stored the spill may hold four.
+        var state = new StreamManagementState(3, 1 << 20);
+        for (int i = 1; i <= 3 + 11; i++) state.Enqueue(Message(i));
+        Assert.True(state.SpillFull);
+        Assert.False(state.SpillOverLimit);
+
+        state.Enqueue(Message(15));
+
+        Assert.Equal(12, state.SpilledCount);
+        Assert.True(state.SpillOverLimit);
+        state.TakeSpill();
+        Assert.False(state.SpillOverLimit);
+    }
+
+    [Fact]
     public void Spill_IsBoundedLikeTheQueue_AndTakenOnce()
     {
         var state = new StreamManagementState(3, 1 << 20);

@@ -5,25 +5,30 @@ namespace LuaXmpp.Tests.Reliability;
 
 public sealed partial class SlowReaderTests
 {
-    // Stated bound on the server's RSS growth while one session that never acks receives the CI
-    // flood (30 MB): the unacked queue (500 copies, 20 MB as UTF-16) and a 512 KiB spill, plus
-    // the transient cost of routing 20 KB stanzas (+82 MiB without stream management) and of
-    // writing them to offline storage. Measured +123 MiB; before the spill was bounded the
-    // growth was linear in the volume (3.5 GB for 336 MB). See docs/RELIABILITY.md.
-    private const long NeverAckingGrowthMib = 200;
+    // Stated bound on the server's RSS growth while one session that never acks receives the
+    // flood (30 MB in CI, 500 MB with --full): its unacked queue (500 stanzas / 8 MB counted, held
+    // as UTF-16), at most four spill batches (2 MiB) waiting for offline storage, gen0 (16 MiB,
+    // Gen0Governor), 16 MiB of unwritten output and what the GC keeps committed after collecting.
+    // Measured +80 to +89 MiB at CI size and +99 MiB at 500 MB (it does not grow with the volume);
+    // before, +123 MiB at 30 MB, +276 MiB at 120 MB, 3.5 GB for 336 MB. See docs/RELIABILITY.md.
+    private const long NeverAckingGrowthMib = 128;
 
     /// <summary>
     /// Issue 16, item 2: a stream-managed session that reads everything but never acks. What falls
-    /// off its unacked queue is handed to offline storage in bounded batches instead of being held,
-    /// so server memory stays flat however much it receives; when the session ends every message
-    /// it never acknowledged is in offline storage exactly once (nothing lost, nothing doubled).
+    /// off its unacked queue is handed to offline storage in bounded batches, one at a time, instead
+    /// of being held; when storage falls four batches behind, the session is closed
+    /// (policy-violation) and later messages go to offline storage in the sender's pass. Server
+    /// memory stays flat however much it receives; when the session ends every message it never
+    /// acknowledged is in offline storage exactly once (nothing lost, nothing doubled).
     /// </summary>
     [Fact]
     public async Task NeverAckingSession_ReceivingAFlood_MemoryStaysFlat_AndEveryMessageIsOffline()
     {
         const int BodyBytes = 20_000;
         int messages = ReliabilitySize.Pick("NEVER_ACK_MESSAGES", 1_500, 25_000);
-        await using var server = await SmacksServer.StartAsync(output);
+        // A short hibernation, so that a server that hibernates the dropped session (Prosody
+        // 0.12.3 under --prosody; ours ends it, it overflowed) hands its queue on within the test.
+        await using var server = await SmacksServer.StartAsync(output, new Dictionary<string, string> { ["smacks_hibernation_time"] = "5" });
         await SmacksServer.RegisterAsync(server, "deaf", "flooder");
         int pid = ServerMemory.FindPid(server) ?? throw new InvalidOperationException("server pid not found");
         var reader = await LoginAsync(server, "deaf", register: false, presence: false, password: SmacksServer.Password);
@@ -33,6 +38,7 @@ public sealed partial class SlowReaderTests
         await using var sampler = RssSampler.Start(pid);
 
         var received = new List<int>();
+        string? streamError = null;
         var reading = Task.Run(async () =>
         {
             // Reads every element and answers no <r/>: the client never acknowledges anything.
@@ -40,31 +46,45 @@ public sealed partial class SlowReaderTests
             {
                 var element = await reader.NextAsync(TimeSpan.FromSeconds(60));
                 if (element is null) return;
+                if (element.Name.LocalName == "error" && element.Name.NamespaceName == "http://etherx.jabber.org/streams")
+                    streamError = element.Elements().FirstOrDefault()?.Name.LocalName;
                 if (FloodIndex(element) is { } n) received.Add(n);
             }
         });
         var clock = Stopwatch.StartNew();
         await SendFloodAsync(sender, reader.Jid!, 0, messages, new string('d', BodyBytes));
+        // The sender's ping is answered once the server has handled the whole flood.
+        bool senderServed = await sender.PingAsync(Host, "flooded", TimeSpan.FromSeconds(ReliabilitySize.Pick(120, 2400)));
         await reading;
         double seconds = clock.Elapsed.TotalSeconds;
         var (peak, baseline) = await sampler.StopAsync();
         int spillLines = ServerLog.Count(server, "beyond the queue handed to offline storage");
+        bool closedForStorage = ServerLog.Count(server, "which is not keeping up; closing the session") > 0;
 
         // The connection drops without a clean close: the session cannot be resumed (it
         // overflowed), so it ends and its queue goes to offline storage as well.
         await reader.DisposeAsync();
         await sender.PingAsync(Host, "settled");
-        var stored = await WaitForOfflineAsync(server, "deaf", messages, TimeSpan.FromSeconds(ReliabilitySize.Pick(60, 600)));
+        // Prosody 0.12.3 (--prosody) keeps only its last 500 unacked stanzas: wait out its
+        // hibernation, then until its store settles.
+        if (server.Flavor.IsProsody) await Task.Delay(TimeSpan.FromSeconds(10));
+        var stored = await WaitForOfflineAsync(server, "deaf", server.Flavor.IsProsody ? null : messages, TimeSpan.FromSeconds(ReliabilitySize.Pick(60, 600)));
 
         long growthMib = (peak - baseline) / 1024;
         output.WriteLine($"{messages} x {BodyBytes / 1000} KB = {messages * (long)BodyBytes / 1_000_000} MB to a session that never acks, in {seconds:F1} s; " +
-            $"read {received.Count}; RSS baseline {baseline / 1024} MiB, peak {peak / 1024} MiB (+{growthMib} MiB); " +
-            $"{spillLines} spill batches; offline storage holds {stored.Count}, distinct {stored.Distinct().Count()}");
+            $"read {received.Count} (in order: {received.SequenceEqual(Enumerable.Range(0, received.Count))}), stream error {streamError ?? "none"}, " +
+            $"closed because storage fell behind: {closedForStorage}; RSS baseline {baseline / 1024} MiB, peak {peak / 1024} MiB (+{growthMib} MiB); " +
+            $"{spillLines} spill batches; offline storage holds {stored.Count}, distinct {stored.Distinct().Count()}, missing {messages - stored.Distinct().Count()}");
         server.Check(() =>
         {
-            Assert.Equal(Enumerable.Range(0, messages), received);
+            Assert.True(senderServed, "the sender's ping after the flood was not answered");
+            // Everything read came in order; the session may have been closed part-way (storage
+            // fell behind), never without saying why.
+            Assert.Equal(Enumerable.Range(0, received.Count), received);
+            Assert.True(received.Count == messages || streamError == "policy-violation", $"read {received.Count} of {messages}, stream error {streamError}");
             Assert.True(spillLines > 0, "nothing was handed on from the spill");
             Assert.True(growthMib < NeverAckingGrowthMib, $"server RSS grew by {growthMib} MiB");
+            // Never acknowledged, so every message is in offline storage exactly once.
             Assert.Equal(Enumerable.Range(0, messages), stored.Order());
         });
     }

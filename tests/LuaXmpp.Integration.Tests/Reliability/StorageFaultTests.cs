@@ -25,7 +25,7 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
     private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>What the server answered while writes were failing.</summary>
-    private sealed record Failing(XElement RosterReply, List<XElement> Bounces, bool PingAnswered, TimeSpan Elapsed);
+    private sealed record Failing(XElement? RosterReply, List<XElement> Bounces, bool PingAnswered, TimeSpan Elapsed);
 
     private static async Task<XmppSocketClient> LoginAsync(ServerProcess server, string user, bool register, bool presence = true)
     {
@@ -50,6 +50,7 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
         $"<iq type='set' id='{id}'><query xmlns='jabber:iq:roster'><item jid='{contact}@localhost' name='{contact}'/></query></iq>";
 
     /// <summary>A roster set and <paramref name="messages"/> messages to offline bob while writes fail: every one must come back as an error.</summary>
+    /// On Prosody (<c>--prosody</c>) a missing answer is measured, not thrown: what came back within the timeout.
     private static async Task<Failing> WhileFailingAsync(XmppSocketClient alice, int messages)
     {
         var clock = Stopwatch.StartNew();
@@ -63,8 +64,9 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
         var bounces = new Dictionary<string, XElement>();
         while (roster is null || ping is null || bounces.Count < messages)
         {
-            var element = await alice.NextAsync(ReplyTimeout)
-                ?? throw new Xunit.Sdk.XunitException($"timed out: roster reply {roster is not null}, ping {ping is not null}, {bounces.Count} of {messages} bounces");
+            var element = await alice.NextAsync(ReplyTimeout);
+            if (element is null && ServerFlavor.Current.IsProsody) break;
+            if (element is null) throw new Xunit.Sdk.XunitException($"timed out: roster reply {roster is not null}, ping {ping is not null}, {bounces.Count} of {messages} bounces");
             switch ((string?)element.Attribute("id"))
             {
                 case "r-fail": roster = element; break;
@@ -73,7 +75,7 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
             }
         }
 
-        return new Failing(roster, [.. bounces.Values], (string?)ping.Attribute("type") == "result", clock.Elapsed);
+        return new Failing(roster, [.. bounces.Values], (string?)ping?.Attribute("type") == "result", clock.Elapsed);
     }
 
     /// <summary>After recovery: a roster set succeeds and a message to offline bob is stored and delivered (and only that one).</summary>
@@ -93,9 +95,13 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
         return (roster, delivered);
     }
 
+    private static string RosterAnswer(Failing failing) =>
+        failing.RosterReply is { } reply ? XmppSocketClient.ErrorCondition(reply) ?? (string?)reply.Attribute("type") ?? "?" : "no answer";
+
     private static void AssertFailedVisibly(Failing failing, int messages)
     {
         Assert.True(failing.PingAnswered, "the server did not answer a ping while storage failed");
+        Assert.NotNull(failing.RosterReply);
         Assert.Equal("error", (string?)failing.RosterReply.Attribute("type"));
         Assert.Contains(XmppSocketClient.ErrorCondition(failing.RosterReply), new[] { "internal-server-error", "resource-constraint" });
         Assert.Equal(messages, failing.Bounces.Count);
@@ -170,7 +176,7 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
         bool recoveryLogged = await ServerLog.ContainsAsync(server, RecoveredLine);
         await bystanders.StopAsync();
 
-        output.WriteLine($"filler: {filled / 1024} KiB of {disk.SizeKib} KiB; while full: roster {XmppSocketClient.ErrorCondition(failing.RosterReply)}, " +
+        output.WriteLine($"filler: {filled / 1024} KiB of {disk.SizeKib} KiB; while full: roster {RosterAnswer(failing)}, " +
             $"{failing.Bounces.Count} of {messages} messages bounced ({string.Join(",", failing.Bounces.Select(XmppSocketClient.ErrorCondition).Distinct())}) in {failing.Elapsed.TotalSeconds:F1} s; " +
             $"{failureLines} '{FailingLine}' line(s); recovered in {recoveryTime.TotalSeconds:F1} s; bystanders delivered {bystanders.Delivered}\n{failureLine}");
         server.Check(() =>
@@ -234,8 +240,9 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
         output.WriteLine("log tail: " + string.Join("\n", log.Split('\n').TakeLast(6)));
         bool logResumed = log.Contains(RecoveredLine, StringComparison.Ordinal) || new FileInfo(logPath).Length > logBeforeFree;
 
-        output.WriteLine($"{durability}: filler {filled / 1024} KiB; while full: roster {XmppSocketClient.ErrorCondition(failing.RosterReply)}, " +
-            $"{failing.Bounces.Count} of {messages} messages answered with errors; after freeing: MAM {string.Join(",", mam)}, log {logBeforeFree} -> {new FileInfo(logPath).Length} bytes");
+        output.WriteLine($"{durability}: filler {filled / 1024} KiB; while full: roster {RosterAnswer(failing)}, " +
+            $"{failing.Bounces.Count} of {messages} messages answered with errors ({failing.Elapsed.TotalSeconds:F1} s, ping answered: {failing.PingAnswered}); " +
+            $"after freeing: MAM {string.Join(",", mam)}, log {logBeforeFree} -> {new FileInfo(logPath).Length} bytes");
         server.Check(() =>
         {
             AssertFailedVisibly(failing, messages);
@@ -337,7 +344,7 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(15));
             await process.WaitForExitAsync(stop.Token);
 
-            output.WriteLine($"as uid {Nobody} with a 0444 database: roster {XmppSocketClient.ErrorCondition(failing.RosterReply)}, " +
+            output.WriteLine($"as uid {Nobody} with a 0444 database: roster {RosterAnswer(failing)}, " +
                 $"{failing.Bounces.Count} of {messages} messages bounced; exit code after SIGTERM {process.ExitCode}\n{failureLine}");
             server.Check(() =>
             {

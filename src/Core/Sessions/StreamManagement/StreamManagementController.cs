@@ -25,6 +25,8 @@ public sealed partial class StreamManagementController
     private IDisposable? _ackDelayTimer;
     private bool _checkPending;
     private bool _spillPending;
+    private bool _spillInFlight;
+    private bool _spillClosing;
     private bool _spilledBefore;
     private uint? _lastRequested;
 
@@ -221,10 +223,15 @@ public sealed partial class StreamManagementController
         }
         // Deferred: mod_smacks may end the session there, which must not happen inside Send.
         if (State.Enqueue(copy)) _loop.Post(OnOverflow);
-        if (State.SpillFull && !_spillPending)
+        if (State.SpillFull && !_spillPending && !_spillInFlight)
         {
             _spillPending = true;
             _loop.Post(OnSpillFull);
+        }
+        else if (_spillInFlight && !_spillClosing && State.SpillOverLimit)
+        {
+            _spillClosing = true;
+            _loop.Post(OnSpillOverLimit);
         }
         if (Hibernating)
         {
@@ -257,25 +264,60 @@ public sealed partial class StreamManagementController
 
     // The spill of a session that does not ack is bounded like its queue: full, it goes to
     // mod_smacks, which hands each message to offline storage (or bounces it) as it does for a
-    // session that ends, so memory stays flat however long the client never acks. A message the
-    // client did read may so also wait in offline storage: delivered twice rather than lost.
+    // session that ends. One batch at a time: the next is taken once the last one is stored, so
+    // what waits for storage is bounded too (before, every batch was handed on at once and a
+    // flood faster than the offline writes queued without bound: +276 MiB RSS for 120 MB). A
+    // message the client did read may so also wait in offline storage: delivered twice rather
+    // than lost.
     private void OnSpillFull()
     {
         _spillPending = false;
-        if (!Enabled || _session.Destroyed || State.SpilledCount == 0) return;
-        var spilled = State.TakeSpill();
-        var line = $"Stream management: {spilled.Count} unacknowledged messages beyond the queue handed to offline storage";
-        if (_spilledBefore) _session.Log.Debug(line);
-        else _session.Log.Info(line + " (later batches are logged at debug level)");
-        _spilledBefore = true;
-        var table = new DataTable();
-        long i = 0;
-        foreach (var stanza in spilled) table[++i] = stanza;
-        var e = new EventData(_session);
-        e["origin"] = _session;
-        e["session"] = _session;
-        e["stanzas"] = table;
-        _events.Fire("smacks-queue-spilled", e);
+        if (_spillInFlight) return;
+        _ = HandOnSpillAsync();
+    }
+
+    private async Task HandOnSpillAsync()
+    {
+        _spillInFlight = true;
+        try
+        {
+            while (Enabled && !_session.Destroyed && State.SpilledCount > 0)
+            {
+                var spilled = State.TakeSpill();
+                var line = $"Stream management: {spilled.Count} unacknowledged messages beyond the queue handed to offline storage";
+                if (_spilledBefore) _session.Log.Debug(line);
+                else _session.Log.Info(line + " (later batches are logged at debug level)");
+                _spilledBefore = true;
+                var table = new DataTable();
+                long i = 0;
+                foreach (var stanza in spilled) table[++i] = stanza;
+                var e = new EventData(_session);
+                e["origin"] = _session;
+                e["session"] = _session;
+                e["stanzas"] = table;
+                await _events.FireAsync("smacks-queue-spilled", e);
+                if (!State.SpillFull) break;
+            }
+        }
+        catch (Exception ex)
+        {
+            _session.Log.Error("Handing unacknowledged messages to offline storage failed", ex);
+        }
+        finally
+        {
+            _spillInFlight = false;
+        }
+    }
+
+    // Offline storage takes the spill slower than the session is sent messages: ending the
+    // session bounds what waits (its queue and spill then go where an ending session's go), and
+    // whatever is sent to the account afterwards goes to offline storage in its sender's pass,
+    // which waits for the write, so the sender is paced by storage.
+    private void OnSpillOverLimit()
+    {
+        if (!Enabled || _session.Destroyed) return;
+        _session.Log.Warn($"Stream management: {State.SpilledCount} unacknowledged messages wait for offline storage, which is not keeping up; closing the session");
+        _session.Close(StreamErrorCondition.PolicyViolation, "Too many unacknowledged stanzas (XEP-0198): acknowledge what you receive");
     }
 
     // Prosody checks when the write buffer drains; checking once after the current loop work

@@ -100,6 +100,14 @@ public sealed class StreamManagementState
     private const int MaxSpillCount = 64;
     private const long MaxSpillBytes = 512 * 1024;
 
+    // While one batch is still being stored, the spill may grow to this many batches; past that
+    // offline storage is not keeping up with what the session is sent, and the owner ends it.
+    private const int MaxSpillBatches = 4;
+
+    /// <summary>The spill holds <see cref="MaxSpillBatches"/> batches: storage is falling behind.</summary>
+    public bool SpillOverLimit => _spill.Count >= MaxSpillBatches * Math.Min(_maxCount, MaxSpillCount)
+        || _spillBytes >= MaxSpillBatches * Math.Min(_maxBytes, MaxSpillBytes);
+
     /// <summary>Messages held in the spill.</summary>
     public int SpilledCount => _spill.Count;
 
