@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
@@ -35,6 +36,11 @@ public sealed partial class ClientConnection : IClientConnection
     // The writer flushes after this many bytes, so the pipe's buffer holds at most about this
     // much (plus one stanza) beyond what the socket already took.
     private const int WriteBatchBytes = 64 * 1024;
+
+    // A connection's share of the loop per turn (DispatchAsync): at most this many of its
+    // pipelined stanzas, or this much time, before other work gets the loop.
+    private const int TurnStanzas = 32;
+    private static readonly TimeSpan TurnTime = TimeSpan.FromMilliseconds(1);
 
     // How long and how much a closed connection still reads (and discards) from its client.
     private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(2);
@@ -360,31 +366,61 @@ public sealed partial class ClientConnection : IClientConnection
     private static bool MayChangeStream(XmlElement el) =>
         el.Namespace is Namespaces.Tls or Namespaces.Sasl;
 
+    // Hands the parsed events to the handler on the loop, a turn at a time: a turn takes this
+    // connection's events while each is handled at once, for at most TurnStanzas of them or
+    // TurnTime, then the rest is queued behind whatever else waits for the loop (the other
+    // clients' stanzas, timers). One connection's large pipelined write is so handled in many
+    // short turns, not in one long one (issue 16, item 8); an event whose handling waits ends
+    // its turn, and the next is handed over only when that wait is over, so order is kept.
     private async Task<StreamAction> DispatchAsync(List<StreamEvent> events)
     {
         var handler = _handler!;
-        foreach (var ev in events)
+        int next = 0;
+        while (next < events.Count)
         {
-            StreamAction action;
-            switch (ev)
+            if (events[next] is not (StreamHeaderEvent or StreamElementEvent))
             {
-                case StreamHeaderEvent header:
-                    action = await _loop.InvokeAsync(() => handler.OnStreamHeaderAsync(header)).Unwrap().ConfigureAwait(false);
-                    break;
-                case StreamElementEvent { Element: var element }:
-                    action = await _loop.InvokeAsync(() => handler.OnElementAsync(element)).Unwrap().ConfigureAwait(false);
-                    break;
-                default:
-                    await _loop.InvokeAsync(handler.OnStreamEndAsync).ConfigureAwait(false);
-                    Close();
-                    return StreamAction.Close;
+                await _loop.InvokeAsync(handler.OnStreamEndAsync).ConfigureAwait(false);
+                Close();
+                return StreamAction.Close;
             }
-            if (action == StreamAction.Restart) _parser.Reset();
-            else if (action != StreamAction.Continue) return action;
+            int first = next;
+            var turn = await _loop.InvokeAsync(() => RunTurn(handler, events, first)).Unwrap().ConfigureAwait(false);
+            next = turn.Next;
+            if (turn.Action == StreamAction.Restart) _parser.Reset();
+            else if (turn.Action != StreamAction.Continue) return turn.Action;
             if (IsClosed) return StreamAction.Close;
         }
         return StreamAction.Continue;
     }
+
+    // On the loop: handles events from index i on until the turn's budget is spent, an event's
+    // handling waits or changes the stream, or the next event is the stream's end.
+    private Task<DispatchTurn> RunTurn(IStreamHandler handler, List<StreamEvent> events, int i)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int handled = 1; ; handled++)
+        {
+            var handling = events[i] switch
+            {
+                StreamHeaderEvent header => handler.OnStreamHeaderAsync(header),
+                StreamElementEvent { Element: var element } => handler.OnElementAsync(element),
+                var other => throw new InvalidOperationException("not a turn's event: " + other.GetType().Name),
+            };
+            i++;
+            if (!handling.IsCompletedSuccessfully) return AfterWaitAsync(handling, i);
+            var action = handling.Result;
+            bool turnOver = action != StreamAction.Continue || IsClosed || i == events.Count
+                || events[i] is not (StreamHeaderEvent or StreamElementEvent)
+                || handled == TurnStanzas || Stopwatch.GetElapsedTime(start) >= TurnTime;
+            if (turnOver) return Task.FromResult(new DispatchTurn(action, i));
+        }
+    }
+
+    private static async Task<DispatchTurn> AfterWaitAsync(Task<StreamAction> handling, int next) =>
+        new(await handling.ConfigureAwait(false), next);
+
+    private readonly record struct DispatchTurn(StreamAction Action, int Next);
 
     private async Task WriteLoopAsync(PipeWriter writer)
     {
