@@ -426,6 +426,7 @@ public sealed partial class ClientConnection : IClientConnection
     {
         var reader = _outgoing.Reader;
         long unflushed = 0;
+        bool writeFailed = false;
         try
         {
             while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
@@ -472,6 +473,7 @@ public sealed partial class ClientConnection : IClientConnection
         catch (Exception ex) when (IsTransportError(ex))
         {
             _log.Debug("Write failed: " + ex.Message);
+            writeFailed = true;
             Close();
         }
         finally
@@ -487,7 +489,8 @@ public sealed partial class ClientConnection : IClientConnection
             }
             catch (Exception ex) when (IsTransportError(ex))
             {
-                _log.Debug("Final flush failed: " + ex.Message);
+                // Said once: after a failed write, the final flush fails the same way.
+                if (!writeFailed) _log.Debug("Final flush failed: " + ex.Message);
             }
             // Whatever is still queued goes nowhere now. Our side is done (FIN after the close
             // tag); the read loop stops, and RunAsync drains what the client still sends.
@@ -517,7 +520,9 @@ public sealed partial class ClientConnection : IClientConnection
     // end first lets the error and the close tag arrive.
     private async Task DrainInputAsync()
     {
-        if (!_drainInput || _socket is null) return;
+        // A peer that reset the connection reads nothing more: no drain (in a mass reset, one
+        // failing receive less per connection on the thread pool, ahead of other clients' I/O).
+        if (!_drainInput || _socket is null || PeerGone) return;
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
         {
