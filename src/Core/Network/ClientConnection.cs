@@ -22,9 +22,10 @@ namespace LuaXmpp.Network;
 /// elements into the socket. Owns the socket, the TLS stream and both pipes.
 /// </summary>
 /// <remarks>
-/// The read loop waits for the handler to finish with one element before parsing the next, so
-/// a client is paused while its stanza is processed (Prosody's runner does the same) and input
-/// order is kept. STARTTLS swaps the transport under both pipes: the reader drops whatever
+/// The read loop waits for the handler to finish with what one read parsed before reading more,
+/// handing it over in bounded turns of the loop (DispatchAsync), so a client is paused while its
+/// stanzas are processed (Prosody's runner does the same), input order is kept and one client's
+/// pipelined burst does not hold the loop. STARTTLS swaps the transport under both pipes: the reader drops whatever
 /// plaintext followed &lt;starttls/&gt; (RFC 6120 §5.3.3 injection), and the writer flushes
 /// &lt;proceed/&gt; before the handshake starts.
 /// </remarks>
