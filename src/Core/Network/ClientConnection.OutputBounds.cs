@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+
 namespace LuaXmpp.Network;
 
 // Output bounds beyond the connection's own budget (issue 16, item 7): the account's and the
@@ -22,6 +24,28 @@ public sealed partial class ClientConnection
     public bool PeerGone => Volatile.Read(ref _peerGone) != 0;
 
     private void MarkPeerGone() => Volatile.Write(ref _peerGone, 1);
+
+    /// <summary>
+    /// <see cref="DropsOutput"/>, or the socket shows the peer closed or reset it: readable with
+    /// nothing to read (poll(2) with no wait). Found so, the connection drops output from now on,
+    /// as when its read loop sees the reset. In a mass reset the first going resource's broadcast
+    /// finds its siblings gone this way, so the 1 000 broadcasts cost O(n), not O(n²) routed
+    /// presences (issue 16 item 7).
+    /// </summary>
+    public bool ProbeDropsOutput()
+    {
+        if (DropsOutput) return true;
+        if (_socket is null) return false;
+        try
+        {
+            if (!_socket.Poll(0, SelectMode.SelectRead) || _socket.Available > 0) return false;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+        MarkPeerGone();
+        return true;
+    }
 
     private long OutputBoundOf(string over) => over switch
     {

@@ -41,6 +41,14 @@ public interface IClientConnection
     Task WhenWritten() => Task.CompletedTask;
 
     /// <summary>
+    /// As <see cref="DropsOutput"/>, but also asks the transport whether the peer has already
+    /// closed or reset it when the read loop has not seen that yet (a thousand resets arrive
+    /// before their read completions are processed). One system call; for the broadcasts of a
+    /// going resource, not for every send.
+    /// </summary>
+    bool ProbeDropsOutput() => DropsOutput;
+
+    /// <summary>
     /// Holds whatever is queued from now on until <see cref="ResumeWrites"/> (Prosody's
     /// conn:pause_writes, which mod_csi_simple calls while a client is inactive, XEP-0352).
     /// Held bytes count against the connection's output bounds. Idempotent.

@@ -149,6 +149,13 @@ public sealed class ClientSession : Session
     /// </summary>
     public bool Unreachable => StreamManagement is not { Enabled: true } && Connection is { DropsOutput: true };
 
+    /// <summary>
+    /// <see cref="Unreachable"/>, asking the transport when its read loop has not yet seen the
+    /// peer go (<see cref="IClientConnection.ProbeDropsOutput"/>): for a going resource's
+    /// broadcast to its siblings.
+    /// </summary>
+    public bool ProbeUnreachable() => StreamManagement is not { Enabled: true } && Connection is { } c && c.ProbeDropsOutput();
+
     public override void Send(XmlElement element)
     {
         XmlElement? current = element;

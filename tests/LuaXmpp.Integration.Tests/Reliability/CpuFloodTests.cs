@@ -71,6 +71,51 @@ public sealed class CpuFloodTests(ITestOutputHelper output)
         });
     }
 
+    /// <summary>
+    /// One write of 1 000 stanzas is handled in many short turns of the loop (at most 32 stanzas
+    /// or 1 ms each), not in one: a bystander's ping sent once the first of them was answered is
+    /// answered before the last of them. Asserted as that order, not as a time.
+    /// </summary>
+    [Fact]
+    public async Task OneLargePipelinedWrite_IsHandledInTurns_ABystandersPingGoesBetween()
+    {
+        const int stanzas = 1_000;
+        await using var server = await ServerProcess.StartAsync(output);
+        await using var writer = await LoginAsync(server, "writer");
+        await using var bystander = await LoginAsync(server, "bystander");
+        var clock = Stopwatch.StartNew();
+        var firstAnswered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answers = new List<int>();
+        double lastAt = 0;
+        var reading = Task.Run(async () =>
+        {
+            while (answers.Count < stanzas && await writer.NextAsync(TimeSpan.FromSeconds(60)) is { } element)
+            {
+                var id = (string?)element.Attribute("id") ?? "";
+                if (element.Name.LocalName != "iq" || !id.StartsWith('w')) continue;
+                answers.Add(int.Parse(id[1..]));
+                lastAt = clock.Elapsed.TotalMilliseconds;
+                firstAnswered.TrySetResult();
+            }
+        });
+        await writer.SendAsync(string.Concat(Enumerable.Range(0, stanzas).Select(n =>
+            $"<iq type='get' id='w{n}' to='{Host}'><ping xmlns='urn:xmpp:ping'/></iq>")));
+        await firstAnswered.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        double sentAt = clock.Elapsed.TotalMilliseconds;
+        bool answered = await bystander.PingAsync(Host, "between", TimeSpan.FromSeconds(60));
+        double bystanderAt = clock.Elapsed.TotalMilliseconds;
+        int writerAnsweredBefore = answers.Count;
+        await reading;
+        output.WriteLine($"{stanzas} pings in one write: answered over {lastAt:F1} ms; the bystander's ping, sent after " +
+            $"{sentAt:F1} ms, answered in {bystanderAt - sentAt:F1} ms, when {writerAnsweredBefore} of the write's were answered");
+        server.Check(() =>
+        {
+            Assert.True(answered, "the bystander's ping was not answered");
+            Assert.Equal(Enumerable.Range(0, stanzas), answers);
+            Assert.True(bystanderAt < lastAt, $"the bystander's ping was answered only after the whole write ({bystanderAt:F1} ms >= {lastAt:F1} ms)");
+        });
+    }
+
     private static async Task<XmppSocketClient> LoginAsync(ServerProcess server, string user)
     {
         var client = await XmppSocketClient.ConnectAsync(server.C2sPort);

@@ -97,11 +97,14 @@ public sealed partial class PresenceModule : INativeModule
         var roster = RosterManager.Of(origin) ?? new Roster.Roster();
         var user = sessions.GetBare(origin.FullJid.Bare.ToString());
         var others = user?.Sessions.Values.Where(s => s != origin).ToArray() ?? [];
+        // A going resource asks each sibling's socket (a mass reset's siblings are gone before
+        // their read loops notice); other broadcasts only look at what is known.
+        bool going = stanza.GetAttribute("type") == "unavailable";
         foreach (var res in others)
         {
             // A resource whose connection is already gone (and has no XEP-0198 queue) could not
             // receive it: routing it would only cost the loop time (issue 16 item 7).
-            if (res.IsAvailable && !res.Unreachable) Post(origin, Addressed(stanza, res.FullJid!.ToString()));
+            if (res.IsAvailable && !(going ? res.ProbeUnreachable() : res.Unreachable)) Post(origin, Addressed(stanza, res.FullJid!.ToString()));
         }
         foreach (var (jid, item) in roster.Items.ToArray())
         {
