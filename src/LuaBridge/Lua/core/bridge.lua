@@ -235,6 +235,21 @@ local function same_element(node, s, n)
 	return n;
 end
 
+-- util.stanza's lazy stanzas: an event's stanza from C# is converted on first touch
+-- (StanzaMarshaller.PushLazy). One still lazy at the end of a walk is unchanged by definition;
+-- one filled during the walk is compared with the snapshot taken when it was filled.
+local lazy_mt;
+
+function bridge.fill_lazy_stanza(t, id)
+	N.stanza_fill(t, id);
+	local snapshots = chain_state.snapshots;
+	if snapshots[t] == nil then
+		local s = {};
+		s.n = snap_element(t, s, 0);
+		snapshots[t] = s;
+	end
+end
+
 -- Returns the snapshot, or false when the event has a table field that is not origin/stanza.
 local function take_snapshot(event)
 	local s, n = {}, 0;
@@ -246,7 +261,11 @@ local function take_snapshot(event)
 	s[n + 1] = false;
 	n = n + 1;
 	local stanza = rawget(event, "stanza");
-	if type(stanza) == "table" then n = snap_element(stanza, s, n); end
+	if type(stanza) == "table" then
+		if lazy_mt == nil then lazy_mt = require "util.stanza"._lazy.mt; end
+		if getmetatable(stanza) == lazy_mt then s.lazy = stanza;
+		else n = snap_element(stanza, s, n); end
+	end
 	s.n = n;
 	return s;
 end
@@ -262,8 +281,15 @@ local function unchanged(event, s)
 	n = n + 1;
 	local stanza = rawget(event, "stanza");
 	if type(stanza) == "table" then
-		n = same_element(stanza, s, n);
-		if not n then return false; end
+		if s.lazy == stanza then
+			if getmetatable(stanza) ~= lazy_mt then
+				local filled = chain_state.snapshots[stanza];
+				if not filled or same_element(stanza, filled, 0) ~= filled.n then return false; end
+			end
+		else
+			n = same_element(stanza, s, n);
+			if not n then return false; end
+		end
 	end
 	return n == s.n;
 end
@@ -944,10 +970,14 @@ end
 -- t[k] with metamethods, for C# (which only calls it under pcall).
 function entry.index(t, k) return t[k]; end
 
+-- → stanza_mt, lazy_mt, lazy_live; installs the lazy stanzas' filler (issue 11).
 function entry.stanza_mt()
 	local ok, st = pcall(require, "util.stanza");
-	if ok and type(st) == "table" then return st.stanza_mt; end
-	return nil;
+	if not (ok and type(st) == "table") then return nil; end
+	local lazy = st._lazy;
+	if not lazy then return st.stanza_mt; end
+	lazy.set_filler(bridge.fill_lazy_stanza);
+	return st.stanza_mt, lazy.mt, lazy.live;
 end
 
 -- Runs a chunk of Lua (tests, diagnostics) in the global environment.
