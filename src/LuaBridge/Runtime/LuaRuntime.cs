@@ -176,6 +176,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _dispatch = EntryRef(lua, "dispatch");
         _eventIds = EntryRef(lua, "event_ids");
         _chainState = EntryRef(lua, "chain_state");
+        _sessionFields = EntryRef(lua, "session_fields");
         ResolvePendingRefs(lua);
         lua.Pop(1);
     }

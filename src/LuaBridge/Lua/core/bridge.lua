@@ -304,8 +304,6 @@ local function changed_since_snapshot(event)
 end
 
 local function ensure_snapshot(event)
-	-- Without a stanza there is little to read back: such events are read back as before.
-	if type(rawget(event, "stanza")) ~= "table" then return; end
 	local snapshots = chain_state.snapshots;
 	local s = snapshots[event];
 	if s == nil or (s and s.stanza ~= rawget(event, "stanza")) then
@@ -439,19 +437,28 @@ function bridge.load_module(host, name)
 	return table.unpack(r, 2, r.n);
 end
 
+-- Job tables of walks that finished without waiting are reused (one per dispatch otherwise).
+local free_jobs, free_count = {}, 0;
+
 -- Walks chain entries first..last (C# runs the C# handlers before the first and after the last
--- Lua handler itself). Returns finished, result and whether C# must read the event back (a
--- handler changed it); when not finished: false, nil and the module id of the handler that waits.
-function bridge.dispatch(bus, name, event, id, may_wait, first, last)
+-- Lua handler itself). session_stanza: C# says the event is a stanza of a live c2s session (its
+-- runner is used). Returns finished, result and whether C# must read the event back (a handler
+-- changed it); when not finished: false, nil and the module id of the handler that waits.
+function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_stanza)
 	if not async then async = require "util.async"; end
 	if id then
 		event_ids[event] = id;
 		ensure_snapshot(event);
 	end
-	local job = { bus, name, event, id, may_wait ~= false, first, last, finished = false };
-	local origin = event.stanza and event.origin;
-	local runner = origin and sid_of[origin] and origin.base_type == "c2s" and not origin.destroyed
-		and session_runner(origin);
+	local job = free_jobs[free_count];
+	if job then
+		free_jobs[free_count], free_count = nil, free_count - 1;
+		job[1], job[2], job[3], job[4], job[5], job[6], job[7] = bus, name, event, id, may_wait ~= false, first, last;
+	else
+		job = { bus, name, event, id, may_wait ~= false, first, last, finished = false };
+	end
+	local origin = session_stanza and event.origin;
+	local runner = origin and sid_of[origin] and session_runner(origin);
 	-- Only an idle session runner takes the job: while it runs or waits, this chain is part of
 	-- (or runs alongside) the pass it is in, and queueing behind that pass would deadlock when
 	-- the pass waits for this very chain (message/bare waiting for message/offline/handle).
@@ -464,7 +471,13 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last)
 		runner:run(job);
 		if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
 	end
-	if job.finished then return true, job.result, job.changed; end
+	if job.finished then
+		local result, changed = job.result, job.changed;
+		job[1], job[2], job[3], job.result, job.finished = nil, nil, nil, nil, false;
+		free_count = free_count + 1;
+		free_jobs[free_count] = job;
+		return true, result, changed;
+	end
 	job.pending = true;
 	return false, nil, runner.thread and running_owner[runner.thread] or nil;
 end
@@ -673,10 +686,21 @@ local special_set = {
 	end;
 };
 
+-- The fields Lua reads most (on every stanza: origin.type, origin.username, ...) are copied
+-- here by C# whenever they change (Session.IdentityChanged → LuaRuntime.MirrorIdentity):
+-- sid → { type, host, username, resource, full_jid, destroyed }. C# stays their owner; a read
+-- costs a table lookup instead of a native call, a write still goes to C# (__newindex).
+local session_fields = {};
+local mirrored = { type = true, host = true, username = true, resource = true, full_jid = true, destroyed = true };
+
 local session_mt = {
 	__index = function(s, key)
 		local sid = sid_of[s];
 		if not sid then return nil; end
+		if mirrored[key] then
+			local fields = session_fields[sid];
+			if fields then return fields[key]; end
+		end
 		if synced[key] then return N.session_get(sid, key); end
 		local get = special_get[key];
 		if get then return get(s, sid); end
@@ -942,6 +966,7 @@ function entry.held_presence(session) return held_presence[session]; end
 entry.dispatch = bridge.dispatch;
 entry.event_ids = event_ids;
 entry.chain_state = chain_state;
+entry.session_fields = session_fields;
 entry.PENDING = PENDING;
 entry.complete = complete;
 
