@@ -437,6 +437,37 @@ function bridge.load_module(host, name)
 	return table.unpack(r, 2, r.n);
 end
 
+local co_status, co_resume = coroutine.status, coroutine.resume;
+
+-- Runs job in an idle runner. A runner whose coroutine sits at its "ready" yield with nothing
+-- queued is resumed directly, with the same state changes and watchers as util.async's
+-- runner:run (which is used otherwise: first use, a queue, a dead thread); most chains do not
+-- wait, and this saves the queue handling on each of them.
+local function run_idle(runner, job)
+	local thread = runner.thread;
+	if not thread or runner.queue[1] ~= nil or co_status(thread) ~= "suspended" then
+		return runner:run(job);
+	end
+	runner.state = "running";
+	local ok, yielded = co_resume(thread, job);
+	if not ok then
+		runner.thread = nil;
+		runner.state = "ready";
+		local watcher = runner.watchers.error;
+		if watcher then watcher(runner, traceback(thread, yielded)); end
+	elseif yielded == "wait" then
+		runner.state = "waiting";
+		if runner.notified_state ~= "waiting" then
+			runner.notified_state = "waiting";
+			local watcher = runner.watchers.waiting;
+			if watcher then watcher(runner); end
+		end
+	else
+		-- An idle runner was told "ready" already (util.async notifies on changes only).
+		runner.state = "ready";
+	end
+end
+
 -- Job tables of walks that finished without waiting are reused (one per dispatch otherwise).
 local free_jobs, free_count = {}, 0;
 
@@ -465,10 +496,10 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 	-- The session's input stays in order without queueing: C# hands over the next stanza only
 	-- when the current pass has finished.
 	if runner and runner.state == "ready" then
-		runner:run(job);
+		run_idle(runner, job);
 	else
 		runner = take_runner();
-		runner:run(job);
+		run_idle(runner, job);
 		if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
 	end
 	if job.finished then
