@@ -68,6 +68,13 @@ public class BridgeBenchmarks
                 :tag("origin-id", { xmlns = "urn:xmpp:sid:0", id = "c7f4b1a0-2d55-4c1e-9a61-0f3e1f2b8d11" }):up()
               for _ = 1, n do module:send(st.clone(template)) end
             end
+            local bridge = require "core.bridge"
+            function dispatch_batch(n)
+              for _ = 1, n do bridge.dispatch("localhost", "bench-nil", {}, nil, true, 1, 1, false) end
+            end
+            function walk_batch(n)
+              for _ = 1, n do bridge.walk("localhost", "bench-nil", {}, 1, 1) end
+            end
             function clone_batch(n)
               for _ = 1, n do local _ = st.clone(template) end
             end
@@ -92,6 +99,9 @@ public class BridgeBenchmarks
             _server.Sessions.Register(_session);
             return _server.Sessions.BindAsync(_session, "phone");
         }).Unwrap().GetAwaiter().GetResult();
+        // LUAXMPP_BENCH_GC=generational|incremental: the Lua collector's mode for this run (an experiment knob).
+        if (Environment.GetEnvironmentVariable("LUAXMPP_BENCH_GC") is { Length: > 0 } gc)
+            _loop.InvokeAsync(() => _runtime.Run($"collectgarbage('{gc}')")).GetAwaiter().GetResult();
         On(() => _runtime.Run("assert(prosody.hosts.localhost.modules.bench).send_batch(1, 'bob@localhost/phone')"));
     }
 
@@ -130,6 +140,12 @@ public class BridgeBenchmarks
 
     [Benchmark(OperationsPerInvoke = Batch, Description = "st.clone alone (to subtract from module:send)")]
     public void CloneOnly() => On(() => Micro.ThreadCpu.Measure(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.clone_batch(1000)"))));
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "Lua side of a dispatch alone (runner, job, walk; no C#)")]
+    public void LuaDispatchOnly() => On(() => Micro.ThreadCpu.Measure(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.dispatch_batch(1000)"))));
+
+    [Benchmark(OperationsPerInvoke = Batch, Description = "Lua walk of the chain alone (no runner)")]
+    public void LuaWalkOnly() => On(() => Micro.ThreadCpu.Measure(() => Check(_runtime.Run("prosody.hosts.localhost.modules.bench.walk_batch(1000)"))));
 
     [GlobalCleanup]
     public void Cleanup()

@@ -83,6 +83,9 @@ public class PassBenchmarks
         _message = new XmlElement("message", Namespaces.Client)
             .SetAttribute("to", "bob@localhost/phone").SetAttribute("type", "headline").SetAttribute("id", "m1");
         _message.AddTextChild("body", "Are we still meeting at noon? I can bring the slides.");
+        // LUAXMPP_BENCH_GC=generational|incremental: the Lua collector's mode for this run (an experiment knob).
+        if (Environment.GetEnvironmentVariable("LUAXMPP_BENCH_GC") is { Length: > 0 } gc)
+            _loop.InvokeAsync(() => _runtime.Run($"collectgarbage('{gc}')")).GetAwaiter().GetResult();
         // Warm-up pass: loads blocklists, creates the session runners.
         Pass();
     }

@@ -37,7 +37,16 @@ public sealed class ClientSession : Session
     public bool Secure => Connection?.IsSecure ?? false;
 
     /// <summary>The authenticated localpart (session.username), null before SASL success.</summary>
-    public string? Username { get; set; }
+    public string? Username
+    {
+        get => _username;
+        set { _username = value; IdentityChanged?.Invoke(this); }
+    }
+
+    private string? _username;
+    private string? _resource;
+    private Jid? _fullJid;
+    private bool _destroyed;
 
     /// <summary>
     /// Told when a SASL exchange that Lua runs (mod_sasl2, XEP-0388) fails, with the username it
@@ -46,10 +55,18 @@ public sealed class ClientSession : Session
     /// </summary>
     public Action<string?, string>? LuaAuthFailed { get; set; }
 
-    public string? Resource { get; set; }
+    public string? Resource
+    {
+        get => _resource;
+        set { _resource = value; IdentityChanged?.Invoke(this); }
+    }
 
     /// <summary>user@host/resource once bound (session.full_jid).</summary>
-    public Jid? FullJid { get; set; }
+    public Jid? FullJid
+    {
+        get => _fullJid;
+        set { _fullJid = value; IdentityChanged?.Invoke(this); }
+    }
 
     public Jid? BareJid => FullJid?.Bare;
 
@@ -97,7 +114,11 @@ public sealed class ClientSession : Session
     public HashSet<string> Directed { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Set once the session is being destroyed; nothing more is delivered to it.</summary>
-    public bool Destroyed { get; set; }
+    public bool Destroyed
+    {
+        get => _destroyed;
+        set { _destroyed = value; IdentityChanged?.Invoke(this); }
+    }
 
     /// <summary>XEP-0198 state, once the client enabled stream management (mod_smacks sets it up).</summary>
     public StreamManagementController? StreamManagement { get; set; }

@@ -19,10 +19,27 @@ public abstract class Session
     }
 
     /// <summary>Prosody's session.type: "c2s_unauthed", "c2s", "local", ...</summary>
-    public string Type { get; set; }
+    public string Type
+    {
+        get => _type;
+        set { _type = value; IdentityChanged?.Invoke(this); }
+    }
 
     /// <summary>The local host this session belongs to.</summary>
-    public string Host { get; set; }
+    public string Host
+    {
+        get => _host;
+        set { _host = value; IdentityChanged?.Invoke(this); }
+    }
+
+    private string _type = "";
+    private string _host = "";
+
+    /// <summary>
+    /// Told after Type, Host (and a client session's Username, Resource, FullJid, Destroyed)
+    /// changed: the Lua bridge keeps its copy of these fields for Lua's reads (docs/BRIDGE.md).
+    /// </summary>
+    public Action<Session>? IdentityChanged { get; set; }
 
     public Logger Log { get; }
 

@@ -17,27 +17,116 @@ namespace LuaXmpp.LuaBridge.Marshalling;
 /// xmlns takes its parent's namespace (jabber:client at the top). Attribute names are already
 /// in Prosody's form ("xml:lang", "ns\u0001local").
 /// </remarks>
-internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable)
+/// <remarks>
+/// Lazy stanzas (issue 11): <see cref="PushLazy"/> pushes an empty table with util.stanza's
+/// lazy_mt and a handle; Lua's first touch calls <see cref="Fill"/>, which fills that same table
+/// from the element and gives it stanza_mt. Until then the C# element is the stanza: reading a
+/// lazy table back costs nothing (<see cref="ReadInto"/> onto its own element) or a clone.
+/// </remarks>
+internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable, Func<Lua, bool> pushLazyMetatable, Func<Lua, bool> pushLazyLive)
 {
     private const int MaxDepth = 256;
+    private const string LazyId = "_lazy_id";
+
+    private readonly Dictionary<long, XmlElement> _lazy = new();
+    private long _nextLazy;
+
+    /// <summary>Lazy stanzas not yet filled nor collected (tests, diagnostics).</summary>
+    public int LazyCount => _lazy.Count;
 
     /// <summary>Pushes a new stanza table for <paramref name="element"/>.</summary>
     public void Push(Lua lua, XmlElement element) => Push(lua, element, foreign: false, depth: 0);
 
-    /// <summary>True if the value at the index is a table with stanza_mt.</summary>
+    /// <summary>
+    /// Pushes a lazy stanza for <paramref name="element"/>: converted only when Lua first touches
+    /// it. The element must not be changed by C# while Lua may still fill the table from it,
+    /// except as the same stanza (the pass's own changes), which Lua then sees as Prosody would.
+    /// </summary>
+    public void PushLazy(Lua lua, XmlElement element)
+    {
+        lua.EnsureStack(4);
+        // Sized for what Fill puts in it (children, name, attr, tags, and the handle first).
+        lua.CreateTable(element.Children.Count, 4);
+        if (!pushLazyMetatable(lua))
+        {
+            lua.Pop(1);
+            Push(lua, element);
+            return;
+        }
+        long id = ++_nextLazy;
+        _lazy[id] = element;
+        lua.PushInteger(id);
+        lua.RawSetField(-3, LazyId);
+        lua.SetMetaTable(-2);
+        if (pushLazyLive(lua))
+        {
+            lua.PushCopy(-2);
+            lua.RawSetInteger(-2, id);
+            lua.Pop(1);
+        }
+    }
+
+    /// <summary>stanza_fill(t, id): fills the lazy table at the index from its element (util.stanza's filler).</summary>
+    public void Fill(Lua lua, int index, long id)
+    {
+        if (!_lazy.Remove(id, out var element)) throw new InvalidOperationException("the stanza is gone");
+        Fill(lua, lua.AbsIndex(index), element, foreign: false, depth: 0);
+    }
+
+    /// <summary>
+    /// Forgets the elements of lazy tables Lua collected unfilled (gone from util.stanza's
+    /// weak lazy_live table); returns how many are still held.
+    /// </summary>
+    public int Sweep(Lua lua)
+    {
+        if (!pushLazyLive(lua)) return _lazy.Count;
+        int live = lua.GetTop();
+        List<long>? gone = null;
+        foreach (var id in _lazy.Keys)
+        {
+            if (lua.RawGetInteger(live, id) == LuaType.Nil) (gone ??= new List<long>()).Add(id);
+            lua.Pop(1);
+        }
+        lua.Pop(1);
+        if (gone is not null) foreach (var id in gone) _lazy.Remove(id);
+        return _lazy.Count;
+    }
+
+    /// <summary>The element behind a lazy table that was never filled, else null.</summary>
+    private XmlElement? LazyElement(Lua lua, int index)
+    {
+        if (lua.RawGetField(index, LazyId) != LuaType.Number)
+        {
+            lua.Pop(1);
+            return null;
+        }
+        long id = lua.ToInteger(-1);
+        lua.Pop(1);
+        return _lazy.GetValueOrDefault(id);
+    }
+
+    /// <summary>True if the value at the index is a table with stanza_mt (or util.stanza's lazy_mt).</summary>
     public bool IsStanza(Lua lua, int index)
     {
         if (lua.Type(index) != LuaType.Table) return false;
         if (!lua.GetMetaTable(index)) return false;
         bool has = pushMetatable(lua);
         bool same = has && lua.RawEqual(-1, -2);
-        lua.Pop(has ? 2 : 1);
+        lua.Pop(has ? 1 : 0);
+        if (!same && pushLazyMetatable(lua))
+        {
+            same = lua.RawEqual(-1, -2);
+            lua.Pop(1);
+        }
+        lua.Pop(1);
         return same;
     }
 
     /// <summary>Reads the stanza table at the index into a new element.</summary>
     public XmlElement Read(Lua lua, int index, string parentNamespace = Namespaces.Client)
     {
+        index = lua.AbsIndex(index);
+        if (LazyElement(lua, index) is { } lazy) return lazy.Clone();
         var element = new XmlElement("x", parentNamespace);
         ReadInto(lua, index, element, parentNamespace, 0);
         return element;
@@ -46,7 +135,25 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable)
     /// <summary>Overwrites <paramref name="target"/> with the stanza table at the index, keeping the object identity.</summary>
     public void ReadInto(Lua lua, int index, XmlElement target) => ReadInto(lua, index, target, Namespaces.Client, 0);
 
+    private static void CopyInto(XmlElement source, XmlElement target)
+    {
+        if (ReferenceEquals(source, target)) return;
+        target.Name = source.Name;
+        target.Namespace = source.Namespace;
+        target.Attributes.Clear();
+        target.Attributes.AddRange(source.Attributes);
+        target.Children.Clear();
+        foreach (var child in source.Children) target.Children.Add(child.CloneNode());
+    }
+
     private void Push(Lua lua, XmlElement element, bool foreign, int depth)
+    {
+        lua.EnsureStack(8);
+        lua.CreateTable(element.Children.Count, 3);
+        Fill(lua, lua.GetTop(), element, foreign, depth);
+    }
+
+    private void Fill(Lua lua, int table, XmlElement element, bool foreign, int depth)
     {
         if (depth > MaxDepth) throw new InvalidOperationException("stanza too deep");
         lua.EnsureStack(8);
@@ -54,8 +161,6 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable)
         int elementCount = 0;
         foreach (var c in element.Children) if (c is XmlElement) elementCount++;
 
-        lua.CreateTable(element.Children.Count, 3);
-        int table = lua.GetTop();
         lua.PushString(element.Name);
         lua.RawSetField(table, "name");
 
@@ -92,17 +197,28 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable)
         }
         lua.RawSetField(table, "tags");
         if (pushMetatable(lua)) lua.SetMetaTable(table);
-        else lua.Pop(1);
     }
 
     private void ReadInto(Lua lua, int index, XmlElement target, string parentNamespace, int depth)
     {
         if (depth > MaxDepth) throw new InvalidOperationException("stanza too deep");
+        // Each level holds its child (and the attr table, key and value while reading those):
+        // without this a deep stanza writes past the stack (it only used to fit when an earlier
+        // push on the same state had grown the stack).
+        lua.EnsureStack(6);
         index = lua.AbsIndex(index);
         if (lua.Type(index) != LuaType.Table) throw new ArgumentException("not a stanza");
         lua.RawGetField(index, "name");
-        target.Name = lua.OptString(-1) ?? throw new ArgumentException("stanza without a name");
+        var name = lua.OptString(-1);
         lua.Pop(1);
+        if (name is null)
+        {
+            // A lazy stanza Lua never touched (the event's own, or one added as a child).
+            var lazy = LazyElement(lua, index) ?? throw new ArgumentException("stanza without a name");
+            CopyInto(lazy, target);
+            return;
+        }
+        target.Name = name;
         target.Attributes.Clear();
         target.Children.Clear();
         target.Namespace = parentNamespace;

@@ -118,6 +118,26 @@ public sealed partial class LuaRuntime : IChainDispatcher
         return Pending.ResultOf(task) ?? await RunFrom(run, next);
     }
 
+    private readonly Dictionary<string, int> _nameRefs = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Pushes a bus or event name: the Lua string is made once and kept in the registry (a
+    /// PushString encodes and hashes the name on every dispatch). Names are few (one per hooked
+    /// event); past 4096 of them the rest are pushed as they come.
+    /// </summary>
+    private void PushName(Lua lua, string name)
+    {
+        if (_nameRefs.TryGetValue(name, out var reference))
+        {
+            lua.PushRef(reference);
+            return;
+        }
+        lua.PushString(name);
+        if (_nameRefs.Count >= 4096) return;
+        lua.PushCopy(-1);
+        _nameRefs[name] = lua.PopRef();
+    }
+
     /// <summary>Walks chain entries first..last (1-based, as Lua's list) in a runner.</summary>
     private ValueTask<object?> WalkInLua(EventBus bus, string name, EventData e, bool mayWait, int first, int last)
     {
@@ -131,8 +151,8 @@ public sealed partial class LuaRuntime : IChainDispatcher
         try
         {
             lua.PushRef(_dispatch);
-            lua.PushString(bus.Name);
-            lua.PushString(name);
+            PushName(lua, bus.Name);
+            PushName(lua, name);
             var r = PushEvent(lua, e);
             int table = lua.GetTop();
             lua.PushCopy(table);
@@ -141,8 +161,10 @@ public sealed partial class LuaRuntime : IChainDispatcher
             lua.PushBoolean(mayWait);
             lua.PushInteger(first);
             lua.PushInteger(last);
+            // A stanza event of a live c2s session walks in that session's runner (bridge.dispatch).
+            lua.PushBoolean(e.Stanza is not null && e.Origin is ClientSession { Destroyed: false });
             _dispatchEvents[id] = e;
-            if (lua.PCall(7, 3, 0) != LuaStatus.OK)
+            if (lua.PCall(8, 3, 0) != LuaStatus.OK)
             {
                 _log.Error($"Dispatch of '{name}' failed: {lua.ToString(-1, false)}");
                 return default;

@@ -273,6 +273,7 @@ public sealed partial class LuaRuntime
         }
         foreach (var r in _liveEvents) _main.Release(r.Table);
         _liveEvents.Clear();
+        SweepLazyStanzas();
         if (_chainState != LuaRef.NoRef)
         {
             // The event tables' snapshots go with them (bridge.lua, chain_state.snapshots).
@@ -306,7 +307,8 @@ public sealed partial class LuaRuntime
         }
         if (e.Stanza is { } stanza)
         {
-            _stanzas.Push(lua, stanza);
+            // Converted only if a Lua handler touches it (issue 11).
+            _stanzas.PushLazy(lua, stanza);
             lua.RawSetField(-2, "stanza");
         }
         foreach (var (key, value) in e.Fields)

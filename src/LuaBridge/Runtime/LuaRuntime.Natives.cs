@@ -24,6 +24,7 @@ public sealed partial class LuaRuntime
         n.Add("chain", Chain);
         n.Add("chain_version", l => { l.PushInteger(_chainVersion); return 1; });
         n.Add("fire_native", FireNative);
+        n.Add("stanza_fill", StanzaFill);
         n.Add("handler_failed", HandlerFailedNative);
         n.Add("session_pause", SessionPause);
         n.Add("session_filters", SessionFilters);

@@ -20,6 +20,8 @@ public sealed partial class LuaRuntime
     private long _nextSessionId;
     private List<Session> _destroyed = new();
     private bool _sweepPosted;
+    private int _sessionFields = LuaRef.NoRef;
+    private Action<Session>? _mirrorIdentity;
 
     private long SessionId(Session session)
     {
@@ -55,6 +57,11 @@ public sealed partial class LuaRuntime
         if (lua.PCall(2, 1, 0) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
         lua.PushCopy(-1);
         session.LuaTable = new LuaRef(lua.PopRef());
+        if (session is ClientSession)
+        {
+            session.IdentityChanged = _mirrorIdentity ??= MirrorIdentity;
+            MirrorIdentity(session);
+        }
         // A table made for a session that is already gone is let go like the others.
         if (session is ClientSession { Destroyed: true } gone) OnSessionDestroyed(gone);
     }
@@ -97,6 +104,50 @@ public sealed partial class LuaRuntime
         _server.Loop.Post(SweepSessions);
     }
 
+    /// <summary>
+    /// Copies a client session's type, host, username, resource, full_jid and destroyed into
+    /// bridge.lua's session_fields[sid], which its __index reads (docs/BRIDGE.md, "Sessions"):
+    /// C# owns them and calls this on every change, so Lua reads them without a native call.
+    /// </summary>
+    private void MirrorIdentity(Session session)
+    {
+        if (_disposed || _sessionFields == LuaRef.NoRef || session is not ClientSession client
+            || !_sessionIds.TryGetValue(session, out var sid)) return;
+        var lua = State;
+        lua.EnsureStack(4);
+        lua.PushRef(_sessionFields);
+        lua.CreateTable(0, 6);
+        MirrorField(lua, "type", client.Type);
+        MirrorField(lua, "host", client.Host);
+        MirrorField(lua, "username", client.Username);
+        MirrorField(lua, "resource", client.Resource);
+        MirrorField(lua, "full_jid", client.FullJid?.ToString());
+        if (client.Destroyed)
+        {
+            lua.PushBoolean(true);
+            lua.RawSetField(-2, "destroyed");
+        }
+        lua.RawSetInteger(-2, sid);
+        lua.Pop(1);
+    }
+
+    private static void MirrorField(Lua lua, string key, string? value)
+    {
+        if (value is null) return;
+        lua.PushString(value);
+        lua.RawSetField(-2, key);
+    }
+
+    private void ForgetMirror(Session session, long sid)
+    {
+        session.IdentityChanged = null;
+        if (_sessionFields == LuaRef.NoRef) return;
+        _main.PushRef(_sessionFields);
+        _main.PushNil();
+        _main.RawSetInteger(-2, sid);
+        _main.Pop(1);
+    }
+
     /// <summary>Drops the tables of the client sessions destroyed since the last sweep.</summary>
     private void SweepSessions()
     {
@@ -108,6 +159,7 @@ public sealed partial class LuaRuntime
         {
             if (!_sessionIds.Remove(session, out var id)) continue;
             _sessionsById.Remove(id);
+            ForgetMirror(session, id);
             if (session.LuaTable is LuaRef r) _main.Release(r);
         }
     }

@@ -46,6 +46,9 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private int _sidOf = LuaRef.NoRef;
     private int _chainState = LuaRef.NoRef;
     private int _stanzaMt = LuaRef.NoRef;
+    private int _lazyStanzaMt = LuaRef.NoRef;
+    private int _lazyLive = LuaRef.NoRef;
+    private int _lazySweepAt = 1024;
     private bool _stanzaMtResolved;
     private bool _disposed;
 
@@ -62,7 +65,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _installationModules = installationModules;
         _searchPaths = installationModules is null ? pluginPaths : [.. pluginPaths, installationModules];
         _main = new Lua(openLibs: true) { Encoding = Encoding.UTF8 };
-        _stanzas = new StanzaMarshaller(PushStanzaMetatable);
+        _stanzas = new StanzaMarshaller(PushStanzaMetatable, PushLazyStanzaMetatable, PushLazyLive);
         _natives = new NativeTable(() => _current, l => _current = l);
         RegisterNatives();
         server.Sessions.SessionDestroyed += OnSessionDestroyed;
@@ -174,6 +177,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _dispatch = EntryRef(lua, "dispatch");
         _eventIds = EntryRef(lua, "event_ids");
         _chainState = EntryRef(lua, "chain_state");
+        _sessionFields = EntryRef(lua, "session_fields");
         ResolvePendingRefs(lua);
         lua.Pop(1);
     }
@@ -258,8 +262,13 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
             lua.EnsureStack(48);
             lua.PushRef(_entry);
             lua.RawGetField(-1, "stanza_mt");
-            if (lua.PCall(0, 1, 0) == LuaStatus.OK && lua.Type(-1) == LuaType.Table)
+            // → stanza_mt, lazy_mt, lazy_live (util.stanza; the last two are LuaXmpp's lazy stanzas)
+            if (lua.PCall(0, 3, 0) == LuaStatus.OK && lua.Type(-3) == LuaType.Table)
             {
+                if (lua.Type(-1) == LuaType.Table) _lazyLive = lua.PopRef();
+                else lua.Pop(1);
+                if (lua.Type(-1) == LuaType.Table) _lazyStanzaMt = lua.PopRef();
+                else lua.Pop(1);
                 _stanzaMt = lua.PopRef();
                 _stanzaMtResolved = true;
             }
@@ -268,5 +277,37 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         if (_stanzaMt == LuaRef.NoRef) return false;
         lua.PushRef(_stanzaMt);
         return true;
+    }
+
+    private bool PushLazyStanzaMetatable(Lua lua)
+    {
+        if (!_stanzaMtResolved && PushStanzaMetatable(lua)) lua.Pop(1);
+        if (_lazyStanzaMt == LuaRef.NoRef) return false;
+        lua.PushRef(_lazyStanzaMt);
+        return true;
+    }
+
+    // stanza_fill(t, id): util.stanza fills a lazy stanza on its first touch.
+    private int StanzaFill(Lua lua)
+    {
+        _stanzas.Fill(lua, 1, lua.ToInteger(2));
+        return 0;
+    }
+
+    private bool PushLazyLive(Lua lua)
+    {
+        if (_lazyLive == LuaRef.NoRef) return false;
+        lua.PushRef(_lazyLive);
+        return true;
+    }
+
+    /// <summary>
+    /// Lazy stanzas Lua collected without touching them: their elements are let go, in sweeps
+    /// spaced by how many are held (amortised: a sweep visits every handle still held).
+    /// </summary>
+    private void SweepLazyStanzas()
+    {
+        if (_stanzas.LazyCount < _lazySweepAt) return;
+        _lazySweepAt = Math.Max(1024, 2 * _stanzas.Sweep(_main));
     }
 }

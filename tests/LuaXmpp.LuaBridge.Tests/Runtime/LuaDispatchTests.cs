@@ -272,6 +272,50 @@ public sealed class LuaDispatchTests
     }
 
     [Fact]
+    public async Task EventStanza_IsLazy_UntouchedStaysTheSameElement_TouchedWorksAsAStanza()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("lazy", """
+            local st = require "util.stanza"
+            module:hook("untouched", function(event) kept = event.stanza end)
+            module:hook("looks", function(event)
+              local s = event.stanza
+              local ok = st.is_stanza(s)
+              local n, names = #s, {}
+              for _, child in ipairs(s) do if type(child) == "table" then names[#names + 1] = child.name end end
+              local keys = 0
+              for _ in pairs(s) do keys = keys + 1 end
+              seen = table.concat({ tostring(ok), tostring(n), table.concat(names, ","),
+                s:get_child_text("body") or "?", s.attr.type, tostring(keys > 0),
+                tostring(st.clone(s):get_child("body") ~= nil), tostring(s):sub(1, 8) }, " ")
+            end)
+            module:hook("changes", function(event) event.stanza.attr.type = "normal"; event.stanza:tag("x", { xmlns = "urn:t" }):up() end)
+            """);
+        Assert.Null(await h.Load("lazy"));
+        var (session, _) = await h.BindAsync("lazy");
+        var message = new XmlElement("message", Namespaces.Client).SetAttribute("type", "chat").SetAttribute("to", "a@localhost");
+        message.AddTextChild("body", "hi");
+        message.AddChild("active", "http://jabber.org/protocol/chatstates");
+        var before = message.ToString();
+
+        var untouched = new EventData(session, message);
+        await h.Fire("untouched", untouched);
+        Assert.Same(message, untouched.Stanza);
+        Assert.Equal(before, message.ToString());
+
+        await h.Fire("looks", new EventData(session, message));
+        Assert.Null(await h.On(() => h.Runtime.Run("local m = prosody.hosts.localhost.modules.lazy; assert(m.seen == 'true 2 body,active hi chat true true <message', m.seen)")));
+
+        // A stanza kept from an earlier work item fills itself when first touched.
+        Assert.Null(await h.On(() => h.Runtime.Run("assert(prosody.hosts.localhost.modules.lazy.kept:get_child_text('body') == 'hi')")));
+
+        var changed = new EventData(session, message);
+        await h.Fire("changes", changed);
+        Assert.Equal("normal", changed.Stanza!.GetAttribute("type"));
+        Assert.NotNull(changed.Stanza.Element("x", "urn:t"));
+    }
+
+    [Fact]
     public async Task TableField_SetByLuaHandler_ReachesCSharp()
     {
         await using var h = RuntimeHarness.Create();

@@ -50,6 +50,34 @@ public sealed class SessionTableTests
     }
 
     [Fact]
+    public async Task IdentityFields_ChangedByEitherSide_AreWhatTheOtherReads()
+    {
+        // type, username, resource, full_jid, destroyed: C# owns them, Lua reads a copy C# keeps
+        // current (docs/BRIDGE.md, "Sessions"); a stale copy would misroute or misattribute.
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("ident", """
+            module:hook("probe", function(e)
+              local s = e.origin
+              return table.concat({ tostring(s.type), tostring(s.username), tostring(s.resource),
+                tostring(s.full_jid), tostring(s.destroyed) }, " ")
+            end)
+            module:hook("rename", function(e) e.origin.resource = "desk"; e.origin.full_jid = "erin@localhost/desk" end)
+            """);
+        Assert.Null(await h.Load("ident"));
+        var (session, _) = await h.BindAsync("erin", "phone");
+        Assert.Equal("c2s erin phone erin@localhost/phone nil", await h.Fire("probe", new EventData(session)));
+
+        await h.Fire("rename", new EventData(session));
+        Assert.Equal("desk", await h.On(() => session.Resource));
+        Assert.Equal("erin@localhost/desk", await h.On(() => session.FullJid?.ToString()));
+
+        await h.On(() => { session.Username = "frank"; session.Type = "c2s_unbound"; });
+        Assert.Equal("c2s_unbound frank desk erin@localhost/desk nil", await h.Fire("probe", new EventData(session)));
+        await h.On(() => session.Destroyed = true);
+        Assert.Equal("c2s_unbound frank desk erin@localhost/desk true", await h.Fire("probe", new EventData(session)));
+    }
+
+    [Fact]
     public async Task PresenceAndPriority_SetInLua_AreWhatCSharpRoutesBy_AndTopResourcesFollow()
     {
         await using var h = RuntimeHarness.Create();

@@ -235,6 +235,21 @@ local function same_element(node, s, n)
 	return n;
 end
 
+-- util.stanza's lazy stanzas: an event's stanza from C# is converted on first touch
+-- (StanzaMarshaller.PushLazy). One still lazy at the end of a walk is unchanged by definition;
+-- one filled during the walk is compared with the snapshot taken when it was filled.
+local lazy_mt;
+
+function bridge.fill_lazy_stanza(t, id)
+	N.stanza_fill(t, id);
+	local snapshots = chain_state.snapshots;
+	if snapshots[t] == nil then
+		local s = {};
+		s.n = snap_element(t, s, 0);
+		snapshots[t] = s;
+	end
+end
+
 -- Returns the snapshot, or false when the event has a table field that is not origin/stanza.
 local function take_snapshot(event)
 	local s, n = {}, 0;
@@ -246,7 +261,11 @@ local function take_snapshot(event)
 	s[n + 1] = false;
 	n = n + 1;
 	local stanza = rawget(event, "stanza");
-	if type(stanza) == "table" then n = snap_element(stanza, s, n); end
+	if type(stanza) == "table" then
+		if lazy_mt == nil then lazy_mt = require "util.stanza"._lazy.mt; end
+		if getmetatable(stanza) == lazy_mt then s.lazy = stanza;
+		else n = snap_element(stanza, s, n); end
+	end
 	s.n = n;
 	return s;
 end
@@ -262,8 +281,15 @@ local function unchanged(event, s)
 	n = n + 1;
 	local stanza = rawget(event, "stanza");
 	if type(stanza) == "table" then
-		n = same_element(stanza, s, n);
-		if not n then return false; end
+		if s.lazy == stanza then
+			if getmetatable(stanza) ~= lazy_mt then
+				local filled = chain_state.snapshots[stanza];
+				if not filled or same_element(stanza, filled, 0) ~= filled.n then return false; end
+			end
+		else
+			n = same_element(stanza, s, n);
+			if not n then return false; end
+		end
 	end
 	return n == s.n;
 end
@@ -278,8 +304,6 @@ local function changed_since_snapshot(event)
 end
 
 local function ensure_snapshot(event)
-	-- Without a stanza there is little to read back: such events are read back as before.
-	if type(rawget(event, "stanza")) ~= "table" then return; end
 	local snapshots = chain_state.snapshots;
 	local s = snapshots[event];
 	if s == nil or (s and s.stanza ~= rawget(event, "stanza")) then
@@ -413,32 +437,78 @@ function bridge.load_module(host, name)
 	return table.unpack(r, 2, r.n);
 end
 
+local co_status, co_resume = coroutine.status, coroutine.resume;
+
+-- Runs job in an idle runner. A runner whose coroutine sits at its "ready" yield with nothing
+-- queued is resumed directly, with the same state changes and watchers as util.async's
+-- runner:run (which is used otherwise: first use, a queue, a dead thread); most chains do not
+-- wait, and this saves the queue handling on each of them.
+local function run_idle(runner, job)
+	local thread = runner.thread;
+	if not thread or runner.queue[1] ~= nil or co_status(thread) ~= "suspended" then
+		return runner:run(job);
+	end
+	runner.state = "running";
+	local ok, yielded = co_resume(thread, job);
+	if not ok then
+		runner.thread = nil;
+		runner.state = "ready";
+		local watcher = runner.watchers.error;
+		if watcher then watcher(runner, traceback(thread, yielded)); end
+	elseif yielded == "wait" then
+		runner.state = "waiting";
+		if runner.notified_state ~= "waiting" then
+			runner.notified_state = "waiting";
+			local watcher = runner.watchers.waiting;
+			if watcher then watcher(runner); end
+		end
+	else
+		-- An idle runner was told "ready" already (util.async notifies on changes only).
+		runner.state = "ready";
+	end
+end
+
+-- Job tables of walks that finished without waiting are reused (one per dispatch otherwise).
+local free_jobs, free_count = {}, 0;
+
 -- Walks chain entries first..last (C# runs the C# handlers before the first and after the last
--- Lua handler itself). Returns finished, result and whether C# must read the event back (a
--- handler changed it); when not finished: false, nil and the module id of the handler that waits.
-function bridge.dispatch(bus, name, event, id, may_wait, first, last)
+-- Lua handler itself). session_stanza: C# says the event is a stanza of a live c2s session (its
+-- runner is used). Returns finished, result and whether C# must read the event back (a handler
+-- changed it); when not finished: false, nil and the module id of the handler that waits.
+function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_stanza)
 	if not async then async = require "util.async"; end
 	if id then
 		event_ids[event] = id;
 		ensure_snapshot(event);
 	end
-	local job = { bus, name, event, id, may_wait ~= false, first, last, finished = false };
-	local origin = event.stanza and event.origin;
-	local runner = origin and sid_of[origin] and origin.base_type == "c2s" and not origin.destroyed
-		and session_runner(origin);
+	local job = free_jobs[free_count];
+	if job then
+		free_jobs[free_count], free_count = nil, free_count - 1;
+		job[1], job[2], job[3], job[4], job[5], job[6], job[7] = bus, name, event, id, may_wait ~= false, first, last;
+	else
+		job = { bus, name, event, id, may_wait ~= false, first, last, finished = false };
+	end
+	local origin = session_stanza and event.origin;
+	local runner = origin and sid_of[origin] and session_runner(origin);
 	-- Only an idle session runner takes the job: while it runs or waits, this chain is part of
 	-- (or runs alongside) the pass it is in, and queueing behind that pass would deadlock when
 	-- the pass waits for this very chain (message/bare waiting for message/offline/handle).
 	-- The session's input stays in order without queueing: C# hands over the next stanza only
 	-- when the current pass has finished.
 	if runner and runner.state == "ready" then
-		runner:run(job);
+		run_idle(runner, job);
 	else
 		runner = take_runner();
-		runner:run(job);
+		run_idle(runner, job);
 		if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
 	end
-	if job.finished then return true, job.result, job.changed; end
+	if job.finished then
+		local result, changed = job.result, job.changed;
+		job[1], job[2], job[3], job.result, job.finished = nil, nil, nil, nil, false;
+		free_count = free_count + 1;
+		free_jobs[free_count] = job;
+		return true, result, changed;
+	end
 	job.pending = true;
 	return false, nil, runner.thread and running_owner[runner.thread] or nil;
 end
@@ -647,10 +717,21 @@ local special_set = {
 	end;
 };
 
+-- The fields Lua reads most (on every stanza: origin.type, origin.username, ...) are copied
+-- here by C# whenever they change (Session.IdentityChanged → LuaRuntime.MirrorIdentity):
+-- sid → { type, host, username, resource, full_jid, destroyed }. C# stays their owner; a read
+-- costs a table lookup instead of a native call, a write still goes to C# (__newindex).
+local session_fields = {};
+local mirrored = { type = true, host = true, username = true, resource = true, full_jid = true, destroyed = true };
+
 local session_mt = {
 	__index = function(s, key)
 		local sid = sid_of[s];
 		if not sid then return nil; end
+		if mirrored[key] then
+			local fields = session_fields[sid];
+			if fields then return fields[key]; end
+		end
 		if synced[key] then return N.session_get(sid, key); end
 		local get = special_get[key];
 		if get then return get(s, sid); end
@@ -916,6 +997,7 @@ function entry.held_presence(session) return held_presence[session]; end
 entry.dispatch = bridge.dispatch;
 entry.event_ids = event_ids;
 entry.chain_state = chain_state;
+entry.session_fields = session_fields;
 entry.PENDING = PENDING;
 entry.complete = complete;
 
@@ -944,10 +1026,14 @@ end
 -- t[k] with metamethods, for C# (which only calls it under pcall).
 function entry.index(t, k) return t[k]; end
 
+-- → stanza_mt, lazy_mt, lazy_live; installs the lazy stanzas' filler (issue 11).
 function entry.stanza_mt()
 	local ok, st = pcall(require, "util.stanza");
-	if ok and type(st) == "table" then return st.stanza_mt; end
-	return nil;
+	if not (ok and type(st) == "table") then return nil; end
+	local lazy = st._lazy;
+	if not lazy then return st.stanza_mt; end
+	lazy.set_filler(bridge.fill_lazy_stanza);
+	return st.stanza_mt, lazy.mt, lazy.live;
 end
 
 -- Runs a chunk of Lua (tests, diagnostics) in the global environment.

@@ -1,13 +1,15 @@
 -- util.stanza for LuaXmpp: XML element trees shaped as Prosody's (MIT-compatible API,
 -- independent implementation). An element is a table
 --   { name = "message", attr = { ... }, tags = { child elements }, [1..n] = children (elements or strings) }
--- whose metatable is exactly stanza_mt; modules rely on that identity (is_stanza).
+-- whose metatable is exactly stanza_mt; modules rely on that identity (is_stanza). An event's
+-- stanza from C# may be lazy until first touched (lazy_mt, below).
 -- Namespaced attributes use the key "namespace\1name"; xml:lang keeps its prefixed key "xml:lang".
 
 local utf8_valid = require "util.encodings".utf8.valid;
 
 local type, pairs, ipairs, tostring, error = type, pairs, ipairs, tostring, error;
 local setmetatable, getmetatable = setmetatable, getmetatable;
+local next, rawget, rawset = next, rawget, rawset;
 local s_find, s_sub, s_match, s_gsub, s_rep = string.find, string.sub, string.match, string.gsub, string.rep;
 local t_concat, t_remove = table.concat, table.remove;
 
@@ -64,8 +66,35 @@ local function assert_attributes(attr)
 	end
 end
 
+-- A lazy stanza (LuaXmpp, issue 11) stands for a C# element that an event carries into Lua:
+-- an empty table with only its handle (_lazy_id) and lazy_mt. The first access of any field,
+-- a method, #, pairs, ipairs or tostring fills it in place from the C# element (the bridge's
+-- filler) and gives it stanza_mt, so from then on it is an ordinary stanza (the same table, so
+-- identity holds). A handler that never looks at the stanza costs no conversion at all.
+-- lazy_live (handle → table, weak values) tells C# which unfilled ones Lua still holds, so it
+-- can let go of the others' elements (no __gc: a finalizer would keep a filled tree alive for
+-- another collection cycle).
+local lazy_mt = { __name = "stanza" };
+local lazy_filler; -- function(t, id): fills t and sets stanza_mt (set by core/bridge.lua)
+local lazy_live = setmetatable({}, { __mode = "v" });
+
+local function materialize(t)
+	local id = rawget(t, "_lazy_id");
+	if id == nil then return; end
+	rawset(t, "_lazy_id", nil);
+	lazy_live[id] = nil;
+	lazy_filler(t, id);
+end
+
+lazy_mt.__index = function(t, k) materialize(t); return t[k]; end;
+lazy_mt.__newindex = function(t, k, v) materialize(t); t[k] = v; end;
+lazy_mt.__len = function(t) materialize(t); return #t; end;
+lazy_mt.__pairs = function(t) materialize(t); return next, t, nil; end;
+lazy_mt.__tostring = function(t) materialize(t); return tostring(t); end;
+
 local function is_stanza(value)
-	return getmetatable(value) == stanza_mt;
+	local mt = getmetatable(value);
+	return mt == stanza_mt or mt == lazy_mt;
 end
 
 local function new_stanza(name, attr, namespaces)
@@ -514,6 +543,13 @@ stanza_mt.pretty_top_tag = stanza_mt.top_tag;
 
 return {
 	stanza_mt = stanza_mt;
+	-- LuaXmpp's lazy stanzas (above), for core/bridge.lua and the C# marshaller.
+	_lazy = {
+		mt = lazy_mt;
+		live = lazy_live;
+		materialize = materialize;
+		set_filler = function(f) lazy_filler = f; end;
+	};
 	stanza = new_stanza;
 	is_stanza = is_stanza;
 	preserialize = preserialize;
