@@ -98,17 +98,26 @@ public sealed partial class LuaRuntime
     // pending_block(id): outside a runner nothing can suspend; a storage task (which never needs
     // the loop to complete) is then waited for here, blocking the loop — logged once, because it
     // is a module calling storage from where Prosody would not let it wait either.
+    // pending_block(id, true), for the module loader (bridge.load_module), which finishes a load
+    // before it goes on as Prosody's does: true and the task's results, or false when the task
+    // needs the loop; not logged, since Prosody's module loads read storage without waiting too.
     private int PendingBlock(Lua lua)
     {
         long id = lua.ToInteger(1);
+        bool forLoad = lua.ToBoolean(2);
         if (!_pendingCalls.TryGetValue(id, out var call) || !call.MayBlock)
         {
+            if (forLoad)
+            {
+                lua.PushBoolean(false);
+                return 1;
+            }
             lua.PushNil();
             lua.PushString("cannot wait outside an async runner");
             return 2;
         }
         _pendingCalls.Remove(id);
-        if (!_warnedBlocking)
+        if (!_warnedBlocking && !forLoad)
         {
             _warnedBlocking = true;
             _log.Warn("Storage was called outside an async runner (a session filter or a C# callback); the loop waited for it. "
@@ -122,7 +131,9 @@ public sealed partial class LuaRuntime
         {
             // reported below as nil, message
         }
-        return PushOutcome(lua, call.Task, call.Push);
+        if (!forLoad) return PushOutcome(lua, call.Task, call.Push);
+        lua.PushBoolean(true);
+        return 1 + PushOutcome(lua, call.Task, call.Push);
     }
 
     private static string Traceback(Lua lua)

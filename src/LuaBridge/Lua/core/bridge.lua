@@ -40,10 +40,15 @@ local function in_runner()
 	return async.ready() and may_wait_of[coroutine.running()] ~= false;
 end
 
+-- runner thread → the id of the native task it waits for (the module loader finishes such waits).
+local waiting_on = setmetatable({}, { __mode = "k" });
+
 local function wait_pending(id)
 	local wait, done = async.waiter();
+	local thread = coroutine.running();
 	local results;
-	resume_of[id] = function(...) results = table.pack(...); done(); end;
+	resume_of[id] = function(...) waiting_on[thread] = nil; results = table.pack(...); done(); end;
+	waiting_on[thread] = id;
 	wait();
 	return table.unpack(results, 1, results.n);
 end
@@ -417,21 +422,48 @@ function bridge.run_timer(f, now, id)
 	return false;
 end
 
--- Module loading runs in a runner too (a module may read its stores while loading). One that
--- waits is reported loaded; a failure after the wait is logged.
+-- Module loading runs in a runner too (a module may read its stores while loading), and the
+-- loader goes on only once the load finished, as on Prosody, whose storage calls return at once:
+-- mod_pubsub's module.load lists its nodes from storage and sets the `service` that
+-- pubsub_feeds and pubsub_text_interface read as they load. A load that waits for a storage task
+-- (which never needs the loop) is finished here by waiting for that task; one that waits for
+-- anything else (a routing pass, a timer) did not finish and is not loaded: its instance is
+-- taken off the host at once and discarded whenever its wait ends.
 local function run_load(job)
 	may_wait_of[coroutine.running()] = true;
 	job.result = table.pack(xpcall(require "core.modulemanager"._bridge_load, traceback, job[1], job[2]));
 	job.finished = true;
-	local r = job.result;
-	if job.pending and not (r[1] and r[2]) then
-		bridge.log("modulemanager", "error", "Loading mod_%s on %s failed after a wait: %s", job[2], job[1], tostring(r[1] and r[3] or r[2]));
+	if job.abandoned then
+		bridge.log("modulemanager", "warn", "mod_%s on %s finished loading after the loader gave up on it; discarded", job[2], job[1]);
+		require "core.modulemanager"._bridge_discard(job.abandoned);
+	end
+end
+
+-- Resumes the load's runner with the results of each storage task it waits for, until the load
+-- finished or waits for something the loop must do first. Bounded: a load is a few reads.
+local function finish_load(runner, job)
+	for _ = 1, 100000 do
+		local id = not job.finished and runner.thread and waiting_on[runner.thread];
+		if not id then return; end
+		local r = table.pack(N.pending_block(id, true));
+		if not r[1] then return; end
+		complete(id, table.unpack(r, 2, r.n));
 	end
 end
 
 function bridge.load_module(host, name)
+	if not async then async = require "util.async"; end
 	local job = { host, name, run = run_load };
-	if not run_pooled(job) then job.pending = true; return true; end
+	local runner = take_runner();
+	runner:run(job);
+	finish_load(runner, job);
+	if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
+	if not job.finished then
+		job.abandoned = require "core.modulemanager"._bridge_abandon(host, name) or {};
+		local reason = "did not finish (its load waits for something other than storage)";
+		bridge.log("modulemanager", "error", "Error initializing module '%s' on '%s': %s", name, host, reason);
+		return nil, reason;
+	end
 	local r = job.result;
 	if not r[1] then error(r[2], 0); end
 	return table.unpack(r, 2, r.n);

@@ -120,10 +120,11 @@ function M._bridge_load(host, name)
 	ok, err = xpcall(chunk, traceback);
 	if ok then
 		if has_method(env, "load") then
-			local lok, lerr = call_method(env, "load");
-			if not lok then log("warn", "Error loading module '%s' on '%s': %s", name, host, tostring(lerr)); end
+			-- As Prosody's: a load that raised leaves the module not loaded.
+			ok, err = call_method(env, "load");
+			if not ok then log("warn", "Error loading module '%s' on '%s': %s", name, host, tostring(err)); end
 		end
-		if instance.host == "*" then
+		if ok and instance.host == "*" then
 			-- set_global(): the instance now lives under "*"; load per-host part if any.
 			map[name] = nil;
 			modulemap["*"][name] = env;
@@ -133,14 +134,37 @@ function M._bridge_load(host, name)
 		end
 	end
 	if not ok then
-		modulemap[instance.host][name] = nil;
-		map[name] = nil;
+		-- Only this instance: a load abandoned earlier may end after a later load took its place.
+		if modulemap[instance.host][name] == env then modulemap[instance.host][name] = nil; end
+		if map[name] == env then map[name] = nil; end
 		instance:_cleanup();
 		log("error", "Error initializing module '%s' on '%s': %s", name, host, tostring(err));
 		return nil, tostring(err);
 	end
 	instance:set_status("core", "Loaded", false);
 	return true;
+end
+
+-- A load the loader gave up on (bridge.load_module: it did not finish): the host forgets the
+-- instance now, so that a later load starts afresh; the instance is returned for discarding.
+function M._bridge_abandon(host, name)
+	local map = host_map(host);
+	local env = map[name];
+	map[name] = nil;
+	return env;
+end
+
+-- Discards an abandoned instance once its load ended: whatever it hooked or set up goes.
+function M._bridge_discard(env)
+	local instance = type(env) == "table" and rawget(env, "module");
+	if not instance then return; end
+	local map = modulemap[instance.host];
+	if map and map[instance.name] == env then map[instance.name] = nil; end
+	if has_method(env, "unload") then
+		local ok, err = call_method(env, "unload");
+		if not ok then log("warn", "Non-fatal error unloading module '%s' on '%s': %s", instance.name, instance.host, tostring(err)); end
+	end
+	instance:_cleanup();
 end
 
 function M._bridge_unload(host, name)
