@@ -42,9 +42,6 @@ public sealed class ServerLoop : IAsyncDisposable
 
     public bool IsOnLoop => Thread.CurrentThread == _thread;
 
-    /// <summary>Work items waiting (a measure of how far behind the loop is).</summary>
-    public int Backlog => _queue.Reader.Count + _dueTimers.Count;
-
     public void Start() => _thread.Start();
 
     /// <summary>Queues work; exceptions it throws are logged, never lost.</summary>
