@@ -20,6 +20,7 @@ public sealed partial class LuaRuntime
         n.Add("mam_query", MamQuery);
         n.Add("mam_delete", MamDelete);
         n.Add("mam_fulltext_check", MamFullTextCheck);
+        n.Add("mam_hook", MamHook);
         n.Add("mam_flush", l => { StartAndCallBack(l, 1, ArchiveServicesOnce().FlushAsync().ContinueWith(t => (object?)!t.IsFaulted, TaskScheduler.Default), PushBooleanResult); return 1; });
     }
 
@@ -79,6 +80,18 @@ public sealed partial class LuaRuntime
         };
         var service = ArchiveServicesOnce().Open(StoreHost(lua), StoreName(lua), options);
         service.ScheduleExpiry(expiresAfter is { } s && double.IsFinite(s) ? TimeSpan.FromSeconds(s) : null, TimeSpan.FromSeconds(interval));
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    // mam_hook(host, owner) → true: mod_mam's message hooks and default policy, in C#
+    // (ArchiveMessageHooks); they fire mam-archive-outgoing / -incoming / mam-strip-sender-id
+    // for the messages the Lua module must handle, and the module's unload unhooks them.
+    private int MamHook(Lua lua)
+    {
+        var bus = RequireBus(lua, 1);
+        var owner = lua.IsInteger(2) ? _owners.GetValueOrDefault(lua.ToInteger(2)) : null;
+        ArchiveMessageHooks.Hook(bus, owner);
         lua.PushBoolean(true);
         return 1;
     }
