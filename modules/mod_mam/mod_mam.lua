@@ -566,9 +566,14 @@ end
 
 -- The hooks on pre-message/bare|full (0: archive, -1: strip) and message/bare|full (0) and the
 -- default "archive-should-store" policy are C# (src/Core/Archive/ArchiveMessageHooks.cs): a
--- message that is not archived, the common case on a busy server, never enters Lua. They fire
--- these events, in the same chain position, for the messages this module must handle.
-archive_native.mam_hook(host, module._owner);
+-- message that is not archived never enters Lua, and in batched durability the C# hook also
+-- archives for an account online here whose preferences are the default rule (true or false),
+-- adds the stanza-id and fires "archive-message-added". They fire these events, in the same
+-- chain position, for the messages this module must handle: strict durability, stored or
+-- roster preferences, a stanza-id to strip, an archive that refuses appends.
+local skip_list = {};
+for ns in skip_namespaces:items() do skip_list[#skip_list + 1] = ns; end
+archive_native.mam_hook(host, store_name, module._owner, { skip_namespaces = skip_list, default_policy = prefs.default });
 module:hook("mam-archive-outgoing", on_outgoing);
 module:hook("mam-archive-incoming", on_incoming);
 module:hook("mam-strip-sender-id", strip_sender_id);
