@@ -14,7 +14,7 @@ public static class CpuTimeRunner
     {
         Console.WriteLine("| Benchmark | Params | CPU ns/op (median) | min | max |");
         Console.WriteLine("| --- | --- | ---: | ---: | ---: |");
-        foreach (var type in new[] { typeof(Bridge.BridgeBenchmarks), typeof(Bridge.PassBenchmarks) })
+        foreach (var type in new[] { typeof(Bridge.BridgeBenchmarks), typeof(Bridge.PassBenchmarks), typeof(PassDeploymentBenchmarks) })
         {
             if (filter is not null && !type.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
             var param = type.GetProperties().FirstOrDefault(p => p.GetCustomAttribute<ParamsAttribute>() is not null);

@@ -8,6 +8,7 @@
 -- A user without stored preferences gets default_archive_policy.
 
 local st = require "util.stanza";
+local native = require "luaxmpp.native";
 local jid_prep = require "util.jid".prep;
 local cache = require "util.cache";
 
@@ -31,6 +32,8 @@ local function get(user)
 	if prefs == nil then
 		prefs = prefs_store:get(user) or none;
 		cached:set(user, prefs);
+		-- mod_mam's C# hooks archive by the default rule for users known to have no preferences.
+		native.mam_default_prefs(module.host, user, prefs == none);
 	end
 	if prefs == none then return { [false] = configured_default }; end
 	return prefs;
@@ -39,6 +42,7 @@ end
 local function set(user, prefs)
 	local ok, err = prefs_store:set(user, prefs);
 	cached:set(user, nil);
+	native.mam_default_prefs(module.host, user, false);
 	return ok, err;
 end
 

@@ -333,41 +333,9 @@ end);
 -- What is archived
 ---------------------------------------------------------------------------------------------
 
--- The default policy, in Prosody's order: returns whether to archive and why.
-local function archivable(stanza)
-	local kind = stanza.attr.type or "normal";
-	if kind == "headline" then return false, "headline"; end
-	if kind == "error" then
-		-- A bounce of one's own message reaches a full JID and is worth keeping; errors to the
-		-- bare JID (e.g. from PEP) are not.
-		return jid.resource(stanza.attr.to) ~= nil, "error";
-	end
-	-- Group chat is archived by the room (XEP-0313 §5).
-	if kind == "groupchat" then return false, "groupchat"; end
-	-- XEP-0334 hints.
-	if stanza:get_child("no-store", xmlns_hints) or stanza:get_child("no-permanent-store", xmlns_hints) then
-		return false, "hint";
-	end
-	if stanza:get_child("store", xmlns_hints) then return true, "hint"; end
-	if stanza:get_child("body") then return true, "body"; end
-	if stanza:get_child("subject") then return true, "subject"; end
-	if stanza:get_child("encryption", "urn:xmpp:eme:0") then return true, "encrypted"; end
-	if stanza:get_child(nil, "urn:xmpp:receipts") then return true, "receipt"; end
-	if stanza:get_child(nil, "urn:xmpp:chat-markers:0") then return true, "marker"; end
-	if stanza:get_child("x", "jabber:x:conference") or stanza:find("{http://jabber.org/protocol/muc#user}x/invite") then
-		return true, "invite";
-	end
-	if stanza:get_child(nil, "urn:xmpp:jingle-message:0") or stanza:get_child(nil, "urn:xmpp:jingle-message:1") then
-		return true, "call";
-	end
-	return false, "no archivable payload";
-end
-
-module:hook("archive-should-store", function(event)
-	local ok, why = archivable(event.stanza);
-	event.reason = why;
-	return ok;
-end, -1);
+-- The default policy ("archive-should-store" at -1: headlines, group chat and messages without
+-- a payload worth keeping are not archived; Prosody's rules) lives in C#
+-- (src/Core/Archive/ArchivePolicy.cs) with the message hooks, see the end of this file.
 
 local function in_roster(user, peer)
 	local roster = rostermanager.load_roster(user, host);
@@ -507,10 +475,13 @@ local function archive_message(event, user, peer)
 	stanza = without_our_ids(stanza, user);
 	event.stanza = stanza;
 
-	local decision = { stanza = stanza, session = origin };
-	if not module:fire_event("archive-should-store", decision) then
-		module:log("debug", "Not archiving %s for %s: %s", stanza:top_tag(), user, tostring(decision.reason));
-		return;
+	-- The native hook already asked about this very stanza when it sets mam_should_store.
+	if not event.mam_should_store then
+		local decision = { stanza = stanza, session = origin };
+		if not module:fire_event("archive-should-store", decision) then
+			module:log("debug", "Not archiving %s for %s: %s", stanza:top_tag(), user, tostring(decision.reason));
+			return;
+		end
 	end
 
 	local stored = stanza;
@@ -593,12 +564,19 @@ local function strip_sender_id(event)
 	if origin and origin.username then event.stanza = without_our_ids(event.stanza, origin.username); end
 end
 
-module:hook("pre-message/bare", on_outgoing, 0);
-module:hook("pre-message/full", on_outgoing, 0);
-module:hook("pre-message/bare", strip_sender_id, -1);
-module:hook("pre-message/full", strip_sender_id, -1);
-module:hook("message/bare", on_incoming, 0);
-module:hook("message/full", on_incoming, 0);
+-- The hooks on pre-message/bare|full (0: archive, -1: strip) and message/bare|full (0) and the
+-- default "archive-should-store" policy are C# (src/Core/Archive/ArchiveMessageHooks.cs): a
+-- message that is not archived never enters Lua, and in batched durability the C# hook also
+-- archives for an account online here whose preferences are the default rule (true or false),
+-- adds the stanza-id and fires "archive-message-added". They fire these events, in the same
+-- chain position, for the messages this module must handle: strict durability, stored or
+-- roster preferences, a stanza-id to strip, an archive that refuses appends.
+local skip_list = {};
+for ns in skip_namespaces:items() do skip_list[#skip_list + 1] = ns; end
+archive_native.mam_hook(host, store_name, module._owner, { skip_namespaces = skip_list, default_policy = prefs.default });
+module:hook("mam-archive-outgoing", on_outgoing);
+module:hook("mam-archive-incoming", on_incoming);
+module:hook("mam-strip-sender-id", strip_sender_id);
 
 -- Without mod_offline, a message for an offline user that was archived is not an error: the
 -- user will find it in the archive.

@@ -20,6 +20,8 @@ public sealed partial class LuaRuntime
         n.Add("mam_query", MamQuery);
         n.Add("mam_delete", MamDelete);
         n.Add("mam_fulltext_check", MamFullTextCheck);
+        n.Add("mam_hook", MamHook);
+        n.Add("mam_default_prefs", MamDefaultPrefs);
         n.Add("mam_flush", l => { StartAndCallBack(l, 1, ArchiveServicesOnce().FlushAsync().ContinueWith(t => (object?)!t.IsFaulted, TaskScheduler.Default), PushBooleanResult); return 1; });
     }
 
@@ -81,6 +83,51 @@ public sealed partial class LuaRuntime
         service.ScheduleExpiry(expiresAfter is { } s && double.IsFinite(s) ? TimeSpan.FromSeconds(s) : null, TimeSpan.FromSeconds(interval));
         lua.PushBoolean(true);
         return 1;
+    }
+
+    private readonly Dictionary<string, ArchiveMessageHooks> _mamHooks = new(StringComparer.Ordinal);
+
+    // mam_hook(host, store, owner, {skip_namespaces = {ns, ...}, default_policy = true|false|"roster"}) → true:
+    // mod_mam's message hooks and default policy in C# (ArchiveMessageHooks), which archive the
+    // common case themselves and fire mam-archive-outgoing / -incoming / mam-strip-sender-id for
+    // the rest; the module's unload unhooks them.
+    private int MamHook(Lua lua)
+    {
+        var bus = RequireBus(lua, 1);
+        var host = lua.OptString(1)!;
+        var service = MamService(lua);
+        var owner = lua.IsInteger(3) ? _owners.GetValueOrDefault(lua.ToInteger(3)) : null;
+        var skip = new HashSet<string>(StringComparer.Ordinal);
+        object? policy = null;
+        if (lua.Type(4) == LuaType.Table)
+        {
+            if (lua.RawGetField(4, "skip_namespaces") == LuaType.Table)
+            {
+                for (long i = 1; lua.RawGetInteger(-1, i) == LuaType.String; i++)
+                {
+                    skip.Add(lua.ToString(-1, false)!);
+                    lua.Pop(1);
+                }
+                lua.Pop(1);
+            }
+            lua.Pop(1);
+            var type = lua.RawGetField(4, "default_policy");
+            policy = type == LuaType.Boolean ? lua.ToBoolean(-1) : type == LuaType.String ? lua.ToString(-1, false) : null;
+            lua.Pop(1);
+        }
+        var options = new ArchiveHookOptions(service.Options.Durability == ArchiveDurability.Batched ? service : null, skip, policy,
+            bare => _server.Sessions.GetBare(bare) is not null, _server.Loop.Time);
+        _mamHooks[host] = ArchiveMessageHooks.Hook(bus, host, options, owner);
+        lua.PushBoolean(true);
+        return 1;
+    }
+
+    // mam_default_prefs(host, user, none): whether the user has no stored preferences (mamprefs tells on read and set).
+    private int MamDefaultPrefs(Lua lua)
+    {
+        if (_mamHooks.GetValueOrDefault(lua.OptString(1) ?? "") is { } hooks && lua.OptString(2) is { } user)
+            hooks.DefaultPreferences(user, lua.ToBoolean(3));
+        return 0;
     }
 
     // mam_append(host, store, user, stanza, when, with, on_commit?) → id | nil, "held-backlog-full"

@@ -8,15 +8,43 @@ namespace LuaXmpp.Tests.Mam;
 /// <summary>One server for the protocol tests below; each test reads its own account's archive.</summary>
 public sealed class MamProtocolServer : IAsyncLifetime
 {
-    public static readonly string[] Users = ["errors", "ids", "range", "flip", "cap", "last", "form", "spoof", "meta", "peer"];
+    public static readonly string[] Users = ["errors", "ids", "range", "flip", "cap", "last", "form", "spoof", "meta", "peer", "hook"];
+
+    // Another module with a say in what is archived and a view of what was (Prosody's mod_mam
+    // events): archives headlines that ask for it, and tells the archive's owner each new id.
+    private const string Probe = """
+        local st = require "util.stanza";
+        local wanted = "archive-this-headline";
+        module:hook("archive-should-store", function(event)
+            if event.stanza:get_child_text("body") == wanted then event.reason = "probe"; return true; end
+        end, 10);
+        module:hook("archive-message-added", function(event)
+            if event.stanza:get_child_text("body") ~= wanted then return; end
+            module:send(st.message({ to = event.for_user .. "@" .. module.host, type = "headline" }):text_tag("body", "added " .. event.id));
+        end);
+        """;
+
+    private string _plugins = null!;
 
     public ServerProcess Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() =>
-        Server = await MamServers.StartAsync(null!, MamModule.LuaXmpp,
-            c => c.Set("max_archive_query_results", "10"), Users);
+    public async Task InitializeAsync()
+    {
+        _plugins = Directory.CreateTempSubdirectory("luaxmpp-mam-probe-").FullName;
+        await File.WriteAllTextAsync(Path.Combine(_plugins, "mod_mam_probe.lua"), Probe);
+        Server = await MamServers.StartAsync(null!, MamModule.LuaXmpp, c =>
+        {
+            c.Set("max_archive_query_results", "10");
+            c.Set("plugin_paths", ServerConfig.LuaList(_plugins));
+            c.Set("modules_enabled", ServerConfig.LuaList("roster", "saslauth", "tls", "disco", "ping", "register", "offline", "mam", "mam_probe"));
+        }, Users);
+    }
 
-    public async Task DisposeAsync() => await Server.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        Directory.Delete(_plugins, recursive: true);
+    }
 }
 
 /// <summary>XEP-0313 on the wire (raw XML): errors, ids, before-id/after-id, flip-page, paging limits.</summary>
@@ -170,6 +198,33 @@ public sealed class MamProtocolTests(MamProtocolServer fixture, ITestOutputHelpe
         Assert.Contains(got.Elements(Sid + "stanza-id"), e => (string?)e.Attribute("id") == "theirs");
         // The archived copy has neither the forged id nor ours.
         Assert.DoesNotContain(archived.Results[0].Descendants(Sid + "stanza-id"), e => (string?)e.Attribute("by") == recipient.Bare);
+    }
+
+    // mod_mam decides in C# (ArchiveMessageHooks): a headline is not archived, but a Lua module
+    // hooking "archive-should-store" still overrides that, "archive-message-added" still fires,
+    // and the sender's own stanza-id is still removed before the message leaves.
+    [Fact]
+    public async Task OtherModules_DecideAndSeeArchiving_AndTheSendersIdIsStripped()
+    {
+        await using var sender = await MamClient.LoginAsync(Server, "hook");
+        await sender.SendAsync("<presence/>");
+        await using var recipient = await MamClient.LoginAsync(Server, "peer");
+        await recipient.SendAsync("<presence/>");
+
+        // The first archived message goes through the Lua module (it reads the preferences), the second is archived in C#.
+        await sender.SendAsync($"<message to='{recipient.Bare}' type='headline'><body>plain headline</body></message>");
+        await sender.SendAsync($"<message to='{recipient.Bare}' type='headline'><body>archive-this-headline</body></message>");
+        await sender.SendAsync($"<message to='{recipient.Bare}' type='headline'><body>archive-this-headline</body></message>");
+        static bool IsAdded(XElement m) => m.Element(Client + "body")?.Value.StartsWith("added ", StringComparison.Ordinal) == true;
+        var added = new[] { await sender.NextMessageAsync(IsAdded), await sender.NextMessageAsync(IsAdded) };
+        var got = await recipient.NextMessageAsync(m => m.Element(Client + "body")?.Value == "archive-this-headline");
+        var archived = await sender.QueryAsync();
+
+        Assert.Equal(2, archived.Results.Count);
+        Assert.All(archived.Results, item => Assert.Equal("archive-this-headline", Body(item)));
+        Assert.Equal(archived.Results.Select(item => "added " + ResultId(item)), added.Select(m => m.Element(Client + "body")!.Value));
+        Assert.DoesNotContain(got.Elements(Sid + "stanza-id"), e => (string?)e.Attribute("by") == sender.Bare);
+        Assert.Contains(got.Elements(Sid + "stanza-id"), e => (string?)e.Attribute("by") == recipient.Bare);
     }
 
     [Fact]
