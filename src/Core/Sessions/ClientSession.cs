@@ -185,7 +185,19 @@ public sealed class ClientSession : Session
             current = filter(current);
             if (current is null) return;
         }
+        if (current.Name == "iq" && current.GetAttribute("type") == "error") LogErrorReply(current);
         Connection?.Send(current);
+    }
+
+    // Bad input from a client is answered with a stanza error (RFC 6120 §8.3), whichever module
+    // answered it; one debug line per error sent names the condition, so an operator tracing a
+    // client sees what it keeps getting wrong without every module logging it.
+    private void LogErrorReply(XmlElement iq)
+    {
+        if (!Log.IsEnabled(LogLevel.Debug)) return;
+        var error = iq.Element("error");
+        var condition = error?.Elements().FirstOrDefault(e => e.Namespace == Namespaces.Stanzas)?.Name ?? "no condition";
+        Log.Debug($"Sending iq error {error?.GetAttribute("type")}/{condition} for id '{iq.GetAttribute("id")}' from {iq.GetAttribute("from")}");
     }
 
     public void Close(StreamErrorCondition? error = null, string? text = null) => Connection?.Close(error, text);

@@ -1,3 +1,4 @@
+using LuaXmpp.Tests.Reliability;
 using LuaXmpp.Tests.Fixtures;
 
 namespace LuaXmpp.Tests.ProsodyModules;
@@ -54,5 +55,11 @@ public sealed class AdhocModuleTests(ModernClientServers servers)
             Assert.Equal("forbidden", r.String("wrong_token.preauth"));
             Assert.Equal("forbidden", r.String("token_reused.preauth"));
         });
+        // Each error sent is logged by the session (debug); Prosody has no such line to compare.
+        if (flavor == "luaxmpp")
+        {
+            Assert.True(await ServerLog.ContainsAsync(server, "Sending iq error auth/forbidden for id"), server.Describe());
+            Assert.True(await ServerLog.ContainsAsync(server, "Sending iq error cancel/service-unavailable for id"), server.Describe());
+        }
     }
 }
