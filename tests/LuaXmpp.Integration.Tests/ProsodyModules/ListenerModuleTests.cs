@@ -1,3 +1,4 @@
+using LuaXmpp.Tests.Reliability;
 using System.Net.Sockets;
 using System.Text;
 using LuaXmpp.Tests.Fixtures;
@@ -272,11 +273,25 @@ public sealed class ListenerModuleServers : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _plugins = ProsodyPluginDirectory.With(ModuleFiles);
-        var servers = await Task.WhenAll(PrepareAsync(ServerFlavor.LuaXmpp), PrepareAsync(ServerFlavor.Prosody));
-        (_luaxmpp, _prosody) = (servers[0], servers[1]);
-        await Task.WhenAll(_luaxmpp.Process.StartAsync(), _prosody.Process.StartAsync());
-        await Task.WhenAll(WaitListeningAsync(_luaxmpp), WaitListeningAsync(_prosody));
+        // A port found free may be taken before the module listener binds it (the two servers
+        // pick theirs concurrently, and outgoing connections draw from the same range); a
+        // module listener that cannot bind only logs it, so that is read from the logs, and
+        // both servers start again on new ports.
+        for (int attempt = 1; ; attempt++)
+        {
+            var servers = await Task.WhenAll(PrepareAsync(ServerFlavor.LuaXmpp), PrepareAsync(ServerFlavor.Prosody));
+            (_luaxmpp, _prosody) = (servers[0], servers[1]);
+            await Task.WhenAll(_luaxmpp.Process.StartAsync(), _prosody.Process.StartAsync());
+            await Task.WhenAll(WaitListeningAsync(_luaxmpp), WaitListeningAsync(_prosody));
+            if (!PortTaken(_luaxmpp) && !PortTaken(_prosody) || attempt == 3) return;
+            await _luaxmpp.Process.DisposeAsync();
+            await _prosody.Process.DisposeAsync();
+        }
     }
+
+    // Both servers' portmanagers word a failed bind so.
+    private static bool PortTaken(ListenerModuleServer server) =>
+        ServerLog.Read(server.Process).Contains("Failed to open server port", StringComparison.Ordinal);
 
     private async Task<ListenerModuleServer> PrepareAsync(ServerFlavor flavor)
     {
