@@ -34,7 +34,10 @@ internal sealed class DbiConnection : IAsyncDisposable
     }
 
     /// <summary>Opens a connection as DBI.Connect does: driver "SQLite3" (name is the file) or "PostgreSQL".</summary>
-    public static async Task<DbiConnection> OpenAsync(string driver, string name, string? user, string? password, string? host, int? port)
+    public static Task<DbiConnection> OpenAsync(string driver, string name, string? user, string? password, string? host, int? port) =>
+        Task.Run(() => Open(driver, name, user, password, host, port));
+
+    private static async Task<DbiConnection> Open(string driver, string name, string? user, string? password, string? host, int? port)
     {
         bool postgres = driver switch
         {
@@ -148,7 +151,10 @@ internal sealed class DbiConnection : IAsyncDisposable
         }
     }
 
-    private async Task<T> Exclusive<T>(Func<CancellationToken, Task<T>> work)
+    // Task.Run: Microsoft.Data.Sqlite's "async" methods run synchronously, and the caller is the loop.
+    private Task<T> Exclusive<T>(Func<CancellationToken, Task<T>> work) => Task.Run(() => Run(work));
+
+    private async Task<T> Run<T>(Func<CancellationToken, Task<T>> work)
     {
         using var timeout = new CancellationTokenSource(OperationTimeout);
         await _gate.WaitAsync(timeout.Token).ConfigureAwait(false);
