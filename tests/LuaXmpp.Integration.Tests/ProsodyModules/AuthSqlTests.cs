@@ -40,6 +40,31 @@ public sealed class AuthSqlTests(ITestOutputHelper output) : IDisposable
         otherRealm.Check(r => Assert.False(r["authenticated"].GetBoolean()));
     }
 
+    [PostgresFact]
+    public async Task Postgres_PasswordFromTheAuthregTable_LogsIn_AndAWrongOneDoesNot()
+    {
+        await using var pg = await PostgresServer.StartAsync();
+        await pg.PsqlAsync($"CREATE TABLE authreg (username TEXT, realm TEXT, password TEXT); GRANT SELECT ON authreg TO \"{PostgresServer.Username}\"");
+        using var plugins = ProsodyPluginDirectory.With("mod_auth_sql");
+        await using var server = await ServerProcess.StartAsync(output, config =>
+        {
+            config.Set("plugin_paths", ServerConfig.LuaList(plugins.Path));
+            config.Set("authentication", ServerConfig.Lua("sql"));
+            config.Set("auth_sql", pg.SqlOption());
+        });
+        await pg.PsqlAsync($"INSERT INTO authreg VALUES ('juliet', '{server.Host}', 'r0m30')");
+
+        var good = await PythonClient.RunAsync(server, "login.py", "--jid", server.Jid("juliet"), "--password", "r0m30", "--mech", "PLAIN");
+        var wrong = await PythonClient.RunAsync(server, "login.py", "--jid", server.Jid("juliet"), "--password", "nope", "--mech", "PLAIN", "--step-timeout", "5");
+
+        good.Check(r =>
+        {
+            Assert.True(r.Ok);
+            Assert.StartsWith(server.Jid("juliet") + "/", r.String("bound_jid"));
+        });
+        wrong.Check(r => Assert.False(r["authenticated"].GetBoolean()));
+    }
+
     private static void Sql(string file, string sql, string? realm = null)
     {
         using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString());
