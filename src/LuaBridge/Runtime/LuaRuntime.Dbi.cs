@@ -21,6 +21,7 @@ public sealed partial class LuaRuntime
         n.Add("dbi_end", l => PushWhenDone(l, DbiOf(l).EndTransactionAsync(l.ToBoolean(2)), PushTrue, mayBlock: true));
         n.Add("dbi_autocommit", l => PushWhenDone(l, DbiOf(l).SetAutoCommitAsync(l.ToBoolean(2)), PushTrue, mayBlock: true));
         n.Add("dbi_close", DbiClose);
+        n.Add("auth_done", AuthDone);
     }
 
     // dbi_connect(driver, name, user, password, host, port) → connection number, or nil, message.
@@ -95,11 +96,13 @@ public sealed partial class LuaRuntime
         }, mayBlock: true);
     }
 
-    /// <summary>Closes every connection Lua left open (the runtime is going away).</summary>
+    /// <summary>Closes every connection Lua left open and fails auth calls still waiting (the runtime is going away).</summary>
     private void CloseDbiConnections()
     {
         foreach (var connection in _dbiConnections.Values) _ = connection.DisposeAsync().AsTask();
         _dbiConnections.Clear();
+        foreach (var (done, _) in _pendingAuthCalls.Values) done.TrySetException(new ObjectDisposedException("Lua runtime"));
+        _pendingAuthCalls.Clear();
     }
 
     private static async Task<bool> DbiPing(DbiConnection connection)
