@@ -31,7 +31,10 @@ internal sealed class LuaAuthProvider(LuaRuntime runtime, ServerLoop loop, strin
             object?[] offered;
             try
             {
-                offered = OnLoop(() => Call("mechanisms", false)).GetAwaiter().GetResult();
+                var call = OnLoop(() => Call("mechanisms", false));
+                // On the loop a call that waits cannot be waited for here (it needs the loop to finish).
+                if (loop.IsOnLoop && !call.IsCompleted) throw new InvalidOperationException("the provider's SASL handler waited");
+                offered = call.GetAwaiter().GetResult();
             }
             catch (InvalidOperationException ex)
             {
@@ -79,18 +82,10 @@ internal sealed class LuaAuthProvider(LuaRuntime runtime, ServerLoop loop, strin
         return r.FirstOrDefault() is true;
     }
 
-    private object?[] Call(string op, bool binary, params string?[] args) => runtime.CallAuthProvider(op, host, binary, args);
+    private Task<object?[]> Call(string op, bool binary, params string?[] args) => runtime.CallAuthProvider(op, host, binary, args);
 
-    private Task<T> OnLoop<T>(Func<T> work)
-    {
-        if (!loop.IsOnLoop) return loop.InvokeAsync(work);
-        try
-        {
-            return Task.FromResult(work());
-        }
-        catch (Exception e)
-        {
-            return Task.FromException<T>(e);
-        }
-    }
+    // The call starts on the loop (inline when already there); a provider that waits (DBI)
+    // completes the task later, from the loop.
+    private Task<object?[]> OnLoop(Func<Task<object?[]>> work) =>
+        loop.IsOnLoop ? work() : loop.InvokeAsync(work).Unwrap();
 }

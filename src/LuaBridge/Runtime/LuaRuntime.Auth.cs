@@ -15,23 +15,30 @@ public sealed partial class LuaRuntime
     public IAuthProvider? AuthProvider(string host, string name) =>
         CanLoad("auth_" + name) ? new LuaAuthProvider(this, _server.Loop, host, name) : null;
 
+    private readonly Dictionary<long, (TaskCompletionSource<object?[]> Done, bool Binary)> _pendingAuthCalls = new();
+    private long _nextAuthCall;
+
     /// <summary>
-    /// Calls <c>core.authproviders.call(op, host, args...)</c> on the loop thread and returns its
-    /// results converted: booleans, strings (raw bytes as byte[] when <paramref name="binary"/>),
-    /// numbers, and tables as string lists. A Lua error becomes an <see cref="InvalidOperationException"/>.
+    /// Calls <c>core.authproviders.call(op, host, args...)</c> on the loop thread, inside a
+    /// util.async runner of its own (call_async), and gives its results converted: booleans,
+    /// strings (raw bytes as byte[] when <paramref name="binary"/>), numbers, and tables as string
+    /// lists. Completed at once unless the provider waited (DBI); a Lua error faults the task with
+    /// an <see cref="InvalidOperationException"/>.
     /// </summary>
-    internal object?[] CallAuthProvider(string op, string host, bool binary, params string?[] args)
+    internal Task<object?[]> CallAuthProvider(string op, string host, bool binary, params string?[] args)
     {
         AssertLoop();
         var lua = State;
         int top = lua.GetTop();
         lua.EnsureStack(32);
+        long id = ++_nextAuthCall;
         try
         {
             lua.GetGlobal("require");
             lua.PushString("core.authproviders");
             if (lua.PCall(1, 1, 0) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
-            lua.RawGetField(-1, "call");
+            lua.RawGetField(-1, "call_async");
+            lua.PushInteger(id);
             lua.PushString(op);
             lua.PushString(host);
             foreach (var arg in args)
@@ -39,17 +46,49 @@ public sealed partial class LuaRuntime
                 if (arg is null) lua.PushNil();
                 else lua.PushBuffer(System.Text.Encoding.UTF8.GetBytes(arg));
             }
-            int baseTop = lua.GetTop() - 3 - args.Length;
-            if (lua.PCall(2 + args.Length, LuaMultRet, 0) != LuaStatus.OK)
+            int baseTop = lua.GetTop() - 4 - args.Length;
+            if (lua.PCall(3 + args.Length, LuaMultRet, 0) != LuaStatus.OK)
                 throw new InvalidOperationException(lua.ToString(-1, false));
-            var results = new object?[lua.GetTop() - baseTop];
-            for (int i = 0; i < results.Length; i++) results[i] = ReadAuthValue(lua, baseTop + 1 + i, binary);
-            return results;
+            if (lua.Type(baseTop + 1) == LuaType.String)
+            {
+                var pending = new TaskCompletionSource<object?[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _pendingAuthCalls[id] = (pending, binary);
+                return pending.Task;
+            }
+            return Task.FromResult(AuthResults(lua, baseTop + 1, lua.GetTop(), binary));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<object?[]>(ex);
         }
         finally
         {
             lua.SetTop(top);
         }
+    }
+
+    // auth_done(id, ok, results...): a provider call that waited has finished (call_async).
+    private int AuthDone(Lua lua)
+    {
+        if (!_pendingAuthCalls.Remove(lua.ToInteger(1), out var call)) return 0;
+        try
+        {
+            call.Done.TrySetResult(AuthResults(lua, 2, lua.GetTop(), call.Binary));
+        }
+        catch (Exception ex)
+        {
+            call.Done.TrySetException(ex);
+        }
+        return 0;
+    }
+
+    // Stack slots first..last hold (ok, results...) from xpcall.
+    private static object?[] AuthResults(Lua lua, int first, int last, bool binary)
+    {
+        if (!lua.ToBoolean(first)) throw new InvalidOperationException(lua.ToString(first + 1, false));
+        var results = new object?[last - first];
+        for (int i = 0; i < results.Length; i++) results[i] = ReadAuthValue(lua, first + 1 + i, binary);
+        return results;
     }
 
     private const int LuaMultRet = -1;

@@ -74,6 +74,7 @@ public sealed partial class LuaRuntime
 
         RegisterPendingNatives(n);
         RegisterStorageNatives(n);
+        RegisterDbiNatives(n);
         RegisterStreamManagementNatives(n);
         RegisterArchiveNatives(n);
         RegisterMetricsNatives(n);

@@ -124,6 +124,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         foreach (var handler in _handlers.Values) handler.Subscription?.Dispose();
         _handlers.Clear();
         CloseNetSockets();
+        CloseDbiConnections();
         foreach (var (bus, watcher) in _watchedBuses)
         {
             bus.ChainChanged -= watcher;

@@ -111,4 +111,27 @@ function M.call(op, host, ...)
 	return ops[op](provider, host, ...);
 end
 
+-- M.call inside a util.async runner of its own, so a provider whose backend waits (mod_auth_sql
+-- over DBI) suspends instead of blocking the loop. Returns true and call's results (or false and
+-- the error) when it finished at once; otherwise "pending", and N.auth_done(id, ok, ...) follows.
+function M.call_async(id, op, host, ...)
+	local async = require "util.async";
+	local N = require "luaxmpp.native";
+	local args, outcome = table.pack(op, host, ...), nil;
+	local runner = async.runner(function()
+		local results = table.pack(xpcall(M.call, debug.traceback, table.unpack(args, 1, args.n)));
+		if outcome == "pending" then
+			N.auth_done(id, table.unpack(results, 1, results.n));
+		else
+			outcome = results;
+		end
+	end, {
+		error = function(_, err) if outcome == "pending" then N.auth_done(id, false, tostring(err)); end end,
+	});
+	runner:run(true);
+	if outcome then return table.unpack(outcome, 1, outcome.n); end
+	outcome = "pending";
+	return "pending";
+end
+
 return M;

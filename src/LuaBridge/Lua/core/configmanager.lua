@@ -12,4 +12,7 @@ function M.rawget(host, key) return N.get_option(host or "*", key); end
 
 function M.set() return nil, "the configuration is read-only at runtime"; end
 
+-- Kept here for modules written before it moved to util.paths (mod_auth_sql), as Prosody keeps it.
+M.resolve_relative_path = require "util.paths".resolve_relative_path;
+
 return M;
