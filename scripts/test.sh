@@ -15,7 +15,7 @@ ROOT=$(pwd)
 RESULTS="$ROOT/TestResults"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-PACKAGES=(python3-slixmpp python3-prometheus-client prosody prosody-modules lua5.4 lua-dbi-sqlite3 lua-unbound openssl postgresql lua-dbi-postgresql)
+PACKAGES=(python3-slixmpp python3-prometheus-client prosody prosody-modules lua5.4 lua-expat lua-sec lua-dbi-sqlite3 lua-unbound openssl postgresql lua-dbi-postgresql)
 
 # Test classes run a second time on PostgreSQL (see main).
 POSTGRES_FILTER="FullyQualifiedName~OfflineMessageTests|FullyQualifiedName~ContactTests|FullyQualifiedName~SmacksResumeTests|FullyQualifiedName~LuaXmpp.Tests.Mam.MamClientTests|FullyQualifiedName~LuaXmpp.Tests.Mam.MamProtocolTests|FullyQualifiedName~LuaXmpp.Tests.Mam.MamServerTests"
