@@ -34,11 +34,7 @@ public sealed class LuaGcConfigTests
     [Fact]
     public async Task TheGcOption_IsApplied()
     {
-        var gc = new ConfigTable();
-        gc.Hash["mode"] = "incremental";
-        gc.Hash["threshold"] = 150d;
-        gc.Hash["speed"] = 300d;
-        await using var h = RuntimeHarness.Create(new Dictionary<string, object?> { ["gc"] = gc });
+        await using var h = WithGcOption(("mode", "incremental"), ("threshold", 150d), ("speed", 300d));
         var e = await ProbeAsync(h);
         Assert.InRange(Convert.ToInt64(e["pause"]), 146, 150);
         Assert.InRange(Convert.ToInt64(e["speed"]), 296, 300);
@@ -47,11 +43,15 @@ public sealed class LuaGcConfigTests
     [Fact]
     public async Task GenerationalMode_IsApplied()
     {
+        await using var h = WithGcOption(("mode", "generational"));
+        Assert.Equal("generational", (await ProbeAsync(h))["mode"]);
+    }
+
+    private static RuntimeHarness WithGcOption(params (string Key, object Value)[] fields)
+    {
         var gc = new ConfigTable();
-        gc.Hash["mode"] = "generational";
-        await using var h = RuntimeHarness.Create(new Dictionary<string, object?> { ["gc"] = gc });
-        var e = await ProbeAsync(h);
-        Assert.Equal("generational", e["mode"]);
+        foreach (var (key, value) in fields) gc.Hash[key] = value;
+        return RuntimeHarness.Create(new Dictionary<string, object?> { ["gc"] = gc });
     }
 
     private static async Task<EventData> ProbeAsync(RuntimeHarness h)
