@@ -15,4 +15,12 @@ public static class MessageBody
         }
         return string.IsNullOrWhiteSpace(text) ? null : text;
     }
+
+    /// <summary>
+    /// What the full-text index takes of an item of <paramref name="store"/>: its bodies, except for
+    /// the offline store, which nobody searches (XEP-0431 searches the MAM archive): indexing each
+    /// offline message cost a second copy of its body and a write per message, deleted again at
+    /// delivery.
+    /// </summary>
+    public static string? Indexed(XmlElement stanza, string store) => store == "offline" ? null : Of(stanza);
 }

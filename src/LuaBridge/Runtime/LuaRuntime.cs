@@ -71,6 +71,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         server.Sessions.SessionDestroyed += OnSessionDestroyed;
         server.Sessions.SessionRegistered += OnSessionRegistered;
         LuaLibraries.Install(_main, server.Loop.Time);
+        ConfigureGarbageCollector();
         RunPrelude();
     }
 

@@ -55,7 +55,7 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
         var stored = StoredValue.From(value);
         var id = key ?? Guid.NewGuid().ToString();
         var owner = PostgresFullText.Owner(host, user ?? "", store);
-        var words = PostgresFullText.Words(MessageBody.Of(value));
+        var words = PostgresFullText.Words(MessageBody.Indexed(value, store));
         return db.WriteAsync(async (c, tx) =>
         {
             var p = new { host, user = user ?? "", store, key = id, when = checked((int)when), with = with ?? "", type = stored.Type, value = stored.Text };
@@ -84,7 +84,7 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
             var item = items[i];
             var stored = StoredValue.From(item.Value);
             (users[i], whens[i], withs[i], keys[i], types[i], values[i]) = (item.User, checked((int)item.When), item.With, item.Key, stored.Type, stored.Text);
-            (owners[i], words[i]) = (PostgresFullText.Owner(host, item.User, store), PostgresFullText.Words(MessageBody.Of(item.Value)));
+            (owners[i], words[i]) = (PostgresFullText.Owner(host, item.User, store), PostgresFullText.Words(MessageBody.Indexed(item.Value, store)));
         }
         return db.WriteAsync(async (c, tx) =>
         {

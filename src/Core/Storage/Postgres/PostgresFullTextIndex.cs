@@ -51,7 +51,7 @@ internal sealed class PostgresFullTextIndex
         var words = new List<string>();
         foreach (var row in rows)
         {
-            if (new StoredValue(row.Type, row.Value).ToValue() is not XmlElement stanza || PostgresFullText.Words(MessageBody.Of(stanza)) is not { } w) continue;
+            if (new StoredValue(row.Type, row.Value).ToValue() is not XmlElement stanza || PostgresFullText.Words(MessageBody.Indexed(stanza, row.Store)) is not { } w) continue;
             ids.Add(row.SortId);
             owners.Add(PostgresFullText.Owner(row.Host, row.User, row.Store));
             words.Add(w);

@@ -19,7 +19,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         var stored = StoredValue.From(value);
         var id = key ?? Guid.NewGuid().ToString();
         var owner = SqliteFullText.Owner(host, user ?? "", store);
-        var body = MessageBody.Of(value);
+        var body = MessageBody.Indexed(value, store);
         return db.WriteAsync((c, tx) =>
         {
             var p = new { host, user = user ?? "", store, key = id, when, with = with ?? "", type = stored.Type, value = stored.Text };
@@ -37,7 +37,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
     public Task AppendBatchAsync(IReadOnlyList<ArchiveAppend> items, bool durable)
     {
         // Serialised here, on the caller's (writer's) thread, so the transaction only inserts.
-        var rows = items.Select(i => new BatchRow(i, StoredValue.From(i.Value), SqliteFullText.Owner(host, i.User, store), MessageBody.Of(i.Value))).ToList();
+        var rows = items.Select(i => new BatchRow(i, StoredValue.From(i.Value), SqliteFullText.Owner(host, i.User, store), MessageBody.Indexed(i.Value, store))).ToList();
         return db.WriteAsync((c, tx) =>
         {
             // Keys are fresh, so no replace step: one prepared insert per row, and its index row.

@@ -58,7 +58,7 @@ internal sealed class SqliteFullTextIndex
             // A crash between a catch-up batch and its mark can leave a row indexed twice otherwise.
             if (c.ExecuteScalar<long?>("""SELECT "rowid" FROM "luaxmpp_archive_fts" WHERE "rowid" = @id""", new { id = row.SortId }, tx) is not null) continue;
             if (new StoredValue(row.Type, row.Value).ToValue() is XmlElement stanza)
-                SqliteFullText.Index(insert, row.SortId, SqliteFullText.Owner(row.Host, row.User, row.Store), MessageBody.Of(stanza));
+                SqliteFullText.Index(insert, row.SortId, SqliteFullText.Owner(row.Host, row.User, row.Store), MessageBody.Indexed(stanza, row.Store));
         }
         if (rows.Count == BatchSize && rows[^1].SortId < upTo)
         {
