@@ -77,6 +77,7 @@ public static class ChatScenario
         var (wall, serverCpu, ownCpu) = meter.Stop();
         if (meter2 is not null) serverCpu += meter2.Stop().ServerCpu;
         var delivered = peers.Sum(p => p.ReceivedMeasured);
+        var duplicated = peers.Sum(p => p.Duplicated);
         var lastDelivery = peers.Max(p => p.LastDelivery);
         var deliveryWindow = (lastDelivery - run.MeasureFrom) / (double)Stopwatch.Frequency;
 
@@ -86,7 +87,7 @@ public static class ChatScenario
         if (second is not null) await pool2.CloseAllAsync();
         var latencies = new Latencies();
         foreach (var peer in peers) latencies.AddRange(peer.Latencies);
-        return report.Add("sent", sent).Add("delivered", delivered).Add("lost", sent - delivered)
+        return report.Add("sent", sent).Add("delivered", delivered).Add("lost", sent - delivered).Add("duplicated", duplicated)
             .Add("delivered_per_s", delivered / Math.Max(deliveryWindow, 1e-9))
             .Add("p50_ms", latencies.PercentileMs(50)).Add("p95_ms", latencies.PercentileMs(95)).Add("p99_ms", latencies.PercentileMs(99))
             .Add("server_cpu_s_per_1000", delivered > 0 ? serverCpu / delivered * 1000 : double.NaN)
@@ -121,6 +122,8 @@ public static class ChatScenario
         private readonly SemaphoreSlim _window = new(window, window);
         private long _sentMeasured;
         private long _receivedMeasured;
+        private long _duplicated;
+        private long _lastStamp = long.MinValue;
 
         public Peer Partner { get; set; } = null!;
 
@@ -129,6 +132,10 @@ public static class ChatScenario
         public long SentMeasured => Interlocked.Read(ref _sentMeasured);
 
         public long ReceivedMeasured => Interlocked.Read(ref _receivedMeasured);
+
+        /// <summary>Messages whose stamp was not newer than the last one from the partner: one sender's
+        /// messages travel one connection and one route, so anything else is a duplicate (or reordered).</summary>
+        public long Duplicated => Interlocked.Read(ref _duplicated);
 
         public long LastDelivery { get; private set; }
 
@@ -190,6 +197,12 @@ public static class ChatScenario
                     if (!await client.OnInboundAsync(frame, cancel) || !frame.Is("message")) continue;
                     var now = Stopwatch.GetTimestamp();
                     if (!long.TryParse(frame.Attribute("id"), NumberStyles.None, CultureInfo.InvariantCulture, out var stamp)) continue;
+                    if (stamp <= _lastStamp)
+                    {
+                        Interlocked.Increment(ref _duplicated);
+                        continue;
+                    }
+                    _lastStamp = stamp;
                     if (run.PerClientRate == 0) Partner.ReleaseWindow();
                     if (stamp < run.MeasureFrom) continue;
                     Latencies.Add(now - stamp);
