@@ -80,8 +80,7 @@ public sealed partial class StreamManagementController
         var e = new EventData(replay.Resuming ?? _session);
         e["origin"] = replay.Resuming ?? _session;
         e["resumed"] = _session;
-        e["queue"] = QueueTable();
-        _events.Fire("smacks-hibernation-end", e);
+        FireWithQueue("smacks-hibernation-end", e);
     }
 
     private sealed class Replay(IClientConnection connection, ulong through, ClientSession? resuming, long started)

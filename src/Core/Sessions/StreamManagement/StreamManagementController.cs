@@ -197,6 +197,16 @@ public sealed partial class StreamManagementController
     }
 
     /// <summary>The queue as Prosody's events carry it: a plain array of the queued copies.</summary>
+    // The queue events carry a copy of the unacked queue (Prosody hands modules its queue):
+    // built only when a handler is there to read it, since a hibernating session fires one
+    // for every stanza queued and the copy is as long as the queue.
+    private void FireWithQueue(string name, EventData e)
+    {
+        if (!_events.HasHandlers(name)) return;
+        e["queue"] = QueueTable();
+        _events.Fire(name, e);
+    }
+
     public DataTable QueueTable()
     {
         var table = new DataTable();
@@ -237,8 +247,7 @@ public sealed partial class StreamManagementController
         {
             var e = new EventData(_session, copy);
             e["origin"] = _session;
-            e["queue"] = QueueTable();
-            _events.Fire("smacks-hibernation-stanza-queued", e);
+            FireWithQueue("smacks-hibernation-stanza-queued", e);
             return null;
         }
         // Counted and queued; it goes out after the re-send, so it cannot overtake the queue.
@@ -349,8 +358,7 @@ public sealed partial class StreamManagementController
         _session.Log.Debug($"No ack within {_limits.MaxAckDelay.TotalSeconds} s; {State.Unacked} stanzas unacked");
         var e = new EventData(_session);
         e["origin"] = _session;
-        e["queue"] = QueueTable();
-        _events.Fire("smacks-ack-delayed", e);
+        FireWithQueue("smacks-ack-delayed", e);
         return null;
     }
 
