@@ -66,6 +66,51 @@ public sealed partial class LayeringTests
         Assert.True(unknown.Length == 0, "LayeringTests.CoreLayers names folders src/Core does not have: " + string.Join(", ", unknown));
     }
 
+    /// <summary>
+    /// Known exceptions to <see cref="XmppServer_IsNamedOnlyByHostingAndTheHost"/>, each with its
+    /// reason: a path relative to the repository root. None today.
+    /// </summary>
+    private static readonly Dictionary<string, string> XmppServerExceptions = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// XmppServer is the composition's object: src/Host builds it, Hosting (its own layer: the
+    /// module manager) wires it. Everything else takes narrow interfaces: c2s, components and s2s
+    /// the hosts (<c>IHostDirectory</c>), the config (<c>IConfigManager</c>), the session registry
+    /// and the router; native modules and the Lua bridge the <c>prosody</c> global (<c>IProsody</c>).
+    /// </summary>
+    [Fact]
+    public void XmppServer_IsNamedOnlyByHostingAndTheHost()
+    {
+        var root = RepoRoot();
+        var hosting = Path.Combine("src", "Core", "Hosting") + Path.DirectorySeparatorChar;
+        var offenders = new[] { Path.Combine(root, "src", "Core"), Path.Combine(root, "src", "LuaBridge") }
+            .SelectMany(dir => Directory.GetFiles(dir, "*.cs", SearchOption.AllDirectories))
+            .Select(p => Path.GetRelativePath(root, p))
+            .Where(p => !p.StartsWith(hosting, StringComparison.Ordinal) && !IsBuildOutput(p))
+            .Where(p => !XmppServerExceptions.ContainsKey(p.Replace('\\', '/')))
+            .Where(p => NamesXmppServer(File.ReadAllText(Path.Combine(root, p))))
+            .Order()
+            .ToArray();
+        Assert.True(offenders.Length == 0,
+            "These files name XmppServer; take IProsody or the narrow interfaces (IHostDirectory, IConfigManager, SessionManager, StanzaRouter) instead:\n  "
+            + string.Join("\n  ", offenders));
+    }
+
+    [Fact]
+    public void XmppServerScan_SeesCodeNotCommentsOrStrings()
+    {
+        Assert.True(NamesXmppServer("public C(XmppServer server) { }"));
+        Assert.True(NamesXmppServer("var s = (Hosting.XmppServer)x;"));
+        Assert.False(NamesXmppServer("/// <see cref=\"XmppServer\"/> builds it\nvar s = \"XmppServer\"; // XmppServer"));
+        Assert.False(NamesXmppServer("IXmppServerLike x; XmppServerish y;"));
+    }
+
+    private static bool IsBuildOutput(string path) =>
+        path.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj");
+
+    private static bool NamesXmppServer(string text) =>
+        text.Split('\n').Any(raw => XmppServerName().IsMatch(LineComment().Replace(StringLiteral().Replace(raw, "\"\""), "")));
+
     /// <summary>The assemblies: Core references no other project, LuaBridge only Core; the host composes both.</summary>
     [Theory]
     [InlineData("src/Core/LuaXmpp.Core.csproj", new string[0])]
@@ -220,6 +265,9 @@ public sealed partial class LayeringTests
 
     [GeneratedRegex(@"""(?:\\.|[^""\\])*""")]
     private static partial Regex StringLiteral();
+
+    [GeneratedRegex(@"\bXmppServer\b")]
+    private static partial Regex XmppServerName();
 
     [GeneratedRegex(@"//.*$")]
     private static partial Regex LineComment();
