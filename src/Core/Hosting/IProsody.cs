@@ -12,8 +12,9 @@ namespace LuaXmpp.Hosting;
 /// <summary>
 /// Prosody's <c>prosody</c> global as modules see it: the hosts, the config, the session registry
 /// (full_sessions, bare_sessions), the router, storagemanager, usermanager, prosody.events, the
-/// module manager, start_time and version. Native modules (<see cref="ModuleContext.Server"/>)
-/// and the Lua bridge take this; the protocol handlers below take only the parts they use.
+/// module manager, start_time and version. The module manager, native modules
+/// (<see cref="ModuleContext.Server"/>) and the Lua bridge take this; the protocol handlers
+/// (c2s, components, s2s) and rostermanager take only the parts they use.
 /// <see cref="XmppServer"/> implements it.
 /// </summary>
 public interface IProsody : IHostDirectory, IConfigManager

@@ -12,7 +12,7 @@ namespace LuaXmpp.Hosting;
 /// <summary>
 /// The running server's state, shared by everything on the loop (Prosody's <c>prosody</c>
 /// global): config, hosts, sessions, router, storage, auth and modules. Only the composition
-/// (src/Host) and this layer name it: the layers above take <see cref="IProsody"/> or the narrow
+/// (src/Host) names it: everything in Core and LuaBridge takes <see cref="IProsody"/> or the narrow
 /// parts they use (<see cref="IHostDirectory"/>, <see cref="IConfigManager"/>, the session
 /// registry, the router).
 /// </summary>

@@ -50,7 +50,10 @@ public sealed partial class RosterManager
 
     public string Host => _host.Name;
 
-    /// <summary>The host's roster manager (one per host, created on first use).</summary>
+    /// <summary>
+    /// The host's roster manager (one per host, created on first use). Of the <c>prosody</c>
+    /// global it keeps only the session registry (bare_sessions), storagemanager and usermanager.
+    /// </summary>
     public static RosterManager For(IProsody prosody, HostContext host) =>
         PerHost.GetValue(host, h => new RosterManager(prosody.Sessions, prosody.Storage, prosody.Auth, h));
 
