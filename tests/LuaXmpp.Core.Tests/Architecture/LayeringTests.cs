@@ -28,12 +28,14 @@ public sealed partial class LayeringTests
         ["Sessions", "Sasl"],
         // 5 routing: core_process_stanza / core_post_stanza / core_route_stanza
         ["Routing"],
-        // 6 the server: prosody's global state, hosts and the module manager
+        // 6 c2s streams: on the hosts, the config, the session registry and the router, not the server
+        ["C2s"],
+        // 7 the server: prosody's global state (IProsody, XmppServer) and the module manager
         ["Hosting"],
-        // 7 protocols and core services over the server: c2s streams, components, rosters, the
-        // archive (MAM's writer, queries and message hooks), HTTP glue
-        ["C2s", "Components", "Roster", "Archive", "Http"],
-        // 8 features: native modules and s2s federation
+        // 8 protocols and core services over the server: components, rosters, the archive (MAM's
+        // writer, queries and message hooks), HTTP glue
+        ["Components", "Roster", "Archive", "Http"],
+        // 9 features: native modules and s2s federation
         ["Modules", "S2s"],
     ];
 
