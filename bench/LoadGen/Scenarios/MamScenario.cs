@@ -47,7 +47,7 @@ public static class MamScenario
             var passLatency = new Latencies();
             string? after = null;
             var pages = 0;
-            // Without a count (LuaXmpp and Prosody leave <count/> out of a never-expiring archive,
+            // Without a count (LuaXmpp leaves <count/> out of a never-expiring archive,
             // mam_include_total) the pass once stopped after messages/page + 5 pages: 25 serial
             // queries (~0.1-0.3 s) for the whole figure, and not the archive's end. It now pages
             // until the server says complete, bounded only against a server that never does.
