@@ -866,7 +866,9 @@ local function new_session(sid, logname)
 		return N.conn_write(rawget(c, "_id"), t);
 	end
 	local function send(t)
-		if type(t) == "table" and t.name then
+		-- A lazy stanza (a MAM result page built in C#) is sent without being filled: t.name
+		-- alone would turn it into Lua tables.
+		if type(t) == "table" and (rawget(t, "_lazy_id") ~= nil or t.name) then
 			t = filter("stanzas/out", t);
 			if t == nil then return true; end
 			local id = sid_of[session];
