@@ -66,7 +66,6 @@ internal static class LuaStack
         {
             // Extra values under the results (or arguments consumed): Lua takes the top values
             // and is not harmed; still a bug in the body, which Debug builds stop at.
-            if (Environment.GetEnvironmentVariable("LUASTACK_PROBE") is { } probe) File.AppendAllText(probe, $"{name} before={before} results={results} after={after}\n");
             Debug.Assert(!FailOnImbalance, $"Native {name} left {after} values for {before} arguments and {results} results");
             return results;
         }
