@@ -250,9 +250,8 @@ public sealed partial class LuaRuntime
     private void CallBack(LuaRef callback, object? result, Func<Lua, object?, int> push)
     {
         if (_disposed) return;
-        var lua = _main;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        var scope = LuaStack.Enter(_main);
+        var lua = scope.Lua;
         try
         {
             lua.PushRef(_call);
@@ -265,12 +264,12 @@ public sealed partial class LuaRuntime
                 n = 2;
             }
             else n = push(lua, result);
-            if (lua.PCall(1 + n, 2, 0) != LuaStatus.OK) _log.Error("Archive callback failed: " + lua.ToString(-1, false));
+            if (scope.PCall(1 + n, 2) != LuaStatus.OK) _log.Error("Archive callback failed: " + lua.ToString(-1, false));
             else if (!lua.ToBoolean(-2)) _log.Error("Error in archive callback: " + (lua.RawString(-1) ?? "?"));
         }
         finally
         {
-            lua.SetTop(top);
+            scope.Dispose();
             lua.Release(callback);
         }
     }

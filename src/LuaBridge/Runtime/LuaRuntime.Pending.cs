@@ -66,9 +66,9 @@ public sealed partial class LuaRuntime
     private void CompletePending(long id)
     {
         if (_disposed || !_pendingCalls.Remove(id, out var call)) return;
-        var lua = _main;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        var scope = LuaStack.Enter(_main);
+        var lua = scope.Lua;
+        int top = scope.Top;
         try
         {
             lua.PushRef(_call);
@@ -86,12 +86,12 @@ public sealed partial class LuaRuntime
                 lua.PushString(ex.Message);
                 count = 2;
             }
-            if (lua.PCall(2 + count, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+            if (scope.PCall(2 + count, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
                 _log.Error("Resuming after a wait failed: " + lua.ToString(-1, false));
         }
         finally
         {
-            lua.SetTop(top);
+            scope.Dispose();
         }
     }
 

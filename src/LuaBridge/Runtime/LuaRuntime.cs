@@ -100,22 +100,14 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     public string? Run(string source, string chunkName = "=run")
     {
         AssertLoop();
-        var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
-        try
-        {
-            lua.PushRef(_entry);
-            lua.RawGetField(-1, "run");
-            lua.PushString(source);
-            lua.PushString(chunkName);
-            if (lua.PCall(2, 2, 0) != LuaStatus.OK) return lua.ToString(-1, false);
-            return lua.ToBoolean(-2) ? null : lua.RawString(-1) ?? "error";
-        }
-        finally
-        {
-            lua.SetTop(top);
-        }
+        using var scope = LuaStack.Enter(State);
+        var lua = scope.Lua;
+        lua.PushRef(_entry);
+        lua.RawGetField(-1, "run");
+        lua.PushString(source);
+        lua.PushString(chunkName);
+        if (scope.PCall(2, 2) != LuaStatus.OK) return lua.ToString(-1, false);
+        return lua.ToBoolean(-2) ? null : lua.RawString(-1) ?? "error";
     }
 
     public void Dispose()
@@ -163,14 +155,15 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private void RunPrelude()
     {
         var text = EmbeddedText("prelude") ?? throw new InvalidOperationException("prelude.lua is not embedded");
-        var lua = _main;
+        using var scope = LuaStack.Enter(_main);
+        var lua = scope.Lua;
         if (lua.LoadString(text, "@lua/prelude.lua") != LuaStatus.OK)
             throw new InvalidOperationException("prelude: " + lua.ToString(-1, false));
         _natives.Push(lua);
         PushSettings(lua);
         lua.PushRef(ResolveTraceback(lua));
         lua.Insert(-4);
-        if (lua.PCall(2, 1, -4) != LuaStatus.OK)
+        if (scope.PCall(2, 1, -4) != LuaStatus.OK)
             throw new InvalidOperationException("prelude: " + lua.ToString(-1, false));
         lua.Remove(-2);
         lua.PushCopy(-1);
@@ -227,25 +220,17 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private string? CallModuleEntry(string entry, string host, string name)
     {
         AssertLoop();
-        var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
-        try
-        {
-            lua.PushRef(_call);
-            lua.PushRef(_entry);
-            lua.RawGetField(-1, entry);
-            lua.Remove(-2);
-            lua.PushString(host);
-            lua.PushString(name);
-            if (lua.PCall(3, 3, 0) != LuaStatus.OK) return lua.ToString(-1, false);
-            if (!lua.ToBoolean(-3)) return lua.RawString(-2) ?? "error";
-            return lua.ToBoolean(-2) ? null : lua.RawString(-1) ?? $"mod_{name} is not loaded on {host}";
-        }
-        finally
-        {
-            lua.SetTop(top);
-        }
+        using var scope = LuaStack.Enter(State);
+        var lua = scope.Lua;
+        lua.PushRef(_call);
+        lua.PushRef(_entry);
+        lua.RawGetField(-1, entry);
+        lua.Remove(-2);
+        lua.PushString(host);
+        lua.PushString(name);
+        if (scope.PCall(3, 3) != LuaStatus.OK) return lua.ToString(-1, false);
+        if (!lua.ToBoolean(-3)) return lua.RawString(-2) ?? "error";
+        return lua.ToBoolean(-2) ? null : lua.RawString(-1) ?? $"mod_{name} is not loaded on {host}";
     }
 
     private static string? EmbeddedText(string module)
@@ -262,12 +247,11 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         // Resolved on first use (util.stanza loads lazily); retried until it exists.
         if (!_stanzaMtResolved)
         {
-            int top = lua.GetTop();
-            lua.EnsureStack(48);
+            using var scope = LuaStack.Enter(lua);
             lua.PushRef(_entry);
             lua.RawGetField(-1, "stanza_mt");
             // → stanza_mt, lazy_mt, lazy_live (util.stanza; the last two are LuaXmpp's lazy stanzas)
-            if (lua.PCall(0, 3, 0) == LuaStatus.OK && lua.Type(-3) == LuaType.Table)
+            if (scope.PCall(0, 3) == LuaStatus.OK && lua.Type(-3) == LuaType.Table)
             {
                 if (lua.Type(-1) == LuaType.Table) _lazyLive = lua.PopRef();
                 else lua.Pop(1);
@@ -276,7 +260,6 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
                 _stanzaMt = lua.PopRef();
                 _stanzaMtResolved = true;
             }
-            lua.SetTop(top);
         }
         if (_stanzaMt == LuaRef.NoRef) return false;
         lua.PushRef(_stanzaMt);
