@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using Dapper;
 using LuaXmpp.Tests.StreamManagement;
+using Microsoft.Data.Sqlite;
 
 namespace LuaXmpp.Tests.Reliability;
 
@@ -87,6 +89,69 @@ public sealed partial class SlowReaderTests
             Assert.True(growthMib < NeverAckingGrowthMib, $"server RSS grew by {growthMib} MiB");
             // Never acknowledged, so every message is in offline storage exactly once.
             Assert.Equal(Enumerable.Range(0, messages), stored.Order());
+        });
+    }
+
+    /// <summary>
+    /// Issue 16, item 2, when offline storage fails: the messages that fell off a never-acking
+    /// session's queue cannot be stored, and each is bounced to its sender with a stanza error
+    /// (internal-server-error, as any failed offline write) instead of vanishing; the storage
+    /// failure is logged. The store fails for real: a trigger in the server's own SQLite file
+    /// refuses offline rows (works as root, no mount needed). Queue of 4: of 8 messages, the
+    /// first 4 fall off as one batch (bounced); once the trigger is gone, the session's drop hands
+    /// the 4 still queued to offline storage. Nothing lost, nothing both stored and bounced.
+    /// </summary>
+    [Fact]
+    public async Task NeverAckingSession_SpillThatCannotBeStored_IsBouncedToTheSender()
+    {
+        const int Messages = 8, Queue = 4;
+        await using var server = await SmacksServer.StartAsync(output, new Dictionary<string, string>
+        {
+            ["smacks_max_queue_size"] = Queue.ToString(), ["smacks_hibernation_time"] = "5",
+        });
+        await SmacksServer.RegisterAsync(server, "deaf", "flooder");
+        var reader = await LoginAsync(server, "deaf", register: false, presence: false, password: SmacksServer.Password);
+        await reader.SendAsync($"<enable xmlns='{Sm3}' resume='true'/>");
+        await reader.WaitForAsync(e => e.Name.LocalName is "enabled" or "failed", "<enabled/>");
+        await using var sender = await LoginAsync(server, "flooder", register: false, password: SmacksServer.Password);
+
+        SQLitePCL.Batteries_V2.Init();
+        var file = Path.Combine(server.DataPath, "prosody.sqlite");
+        await using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString());
+        await db.OpenAsync();
+        await db.ExecuteAsync("""
+            CREATE TRIGGER "fault_offline" BEFORE INSERT ON "prosodyarchive" WHEN NEW."store" = 'offline'
+            BEGIN SELECT RAISE(ABORT, 'injected fault: offline storage refuses'); END
+            """);
+
+        await SendFloodAsync(sender, reader.Jid!, 0, Messages, "spilled", batch: Messages);
+        // The spilled batch comes back to the sender as errors, one per message.
+        var bounces = new List<System.Xml.Linq.XElement>();
+        for (int i = 0; i < Queue; i++)
+            bounces.Add(await sender.WaitForAsync(e => e.Name.LocalName == "message" && (string?)e.Attribute("type") == "error", $"bounce {i + 1}", TimeSpan.FromSeconds(30)));
+        bool failureLogged = await ServerLog.ContainsAsync(server, "injected fault", TimeSpan.FromSeconds(10));
+
+        await db.ExecuteAsync("""DROP TRIGGER "fault_offline" """);
+        // The drop ends the session (it overflowed, so it cannot hibernate): its queue goes to offline storage.
+        await reader.DisposeAsync();
+        var stored = await WaitForOfflineAsync(server, "deaf", Messages - Queue, TimeSpan.FromSeconds(30));
+        bool senderServed = await sender.PingAsync(Host, "after");
+        var bounced = bounces.Select(b => FloodIndex(b) ?? -1).ToList();
+
+        output.WriteLine($"bounced {string.Join(",", bounced)} ({string.Join(",", bounces.Select(XmppSocketClient.ErrorCondition).Distinct())}); " +
+            $"offline storage {string.Join(",", stored.Order())}; failure logged {failureLogged}");
+        server.Check(() =>
+        {
+            Assert.True(senderServed);
+            Assert.Equal(Enumerable.Range(0, Queue), bounced.Order());
+            Assert.All(bounces, b =>
+            {
+                Assert.Equal("internal-server-error", XmppSocketClient.ErrorCondition(b));
+                Assert.Equal(sender.Jid, (string?)b.Attribute("to"));
+                Assert.Equal("deaf@localhost", (string?)b.Attribute("from"));
+            });
+            Assert.True(failureLogged, "the failed offline write is not in the log");
+            Assert.Equal(Enumerable.Range(Queue, Messages - Queue), stored.Order());
         });
     }
 }
