@@ -136,7 +136,8 @@ public sealed partial class SlowReaderTests
         await reader.DisposeAsync();
         var stored = await WaitForOfflineAsync(server, "deaf", Messages - Queue, TimeSpan.FromSeconds(30));
         bool senderServed = await sender.PingAsync(Host, "after");
-        var bounced = bounces.Select(b => FloodIndex(b) ?? -1).ToList();
+        // An error reply carries the message's id (f<n>), not its body.
+        var bounced = bounces.Select(b => int.TryParse(((string?)b.Attribute("id"))?.TrimStart('f'), out int n) ? n : -1).ToList();
 
         output.WriteLine($"bounced {string.Join(",", bounced)} ({string.Join(",", bounces.Select(XmppSocketClient.ErrorCondition).Distinct())}); " +
             $"offline storage {string.Join(",", stored.Order())}; failure logged {failureLogged}");
