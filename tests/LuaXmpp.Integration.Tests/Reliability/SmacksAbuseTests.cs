@@ -235,9 +235,9 @@ public sealed class SmacksAbuseTests(SmacksReliabilityServer shared, ITestOutput
     {
         const int messages = 100;
         // ~6 MB that connection 1 never reads: more than the socket buffers hold (4 MB send
-        // buffer at most), so a queue of 2 000 (its byte bound 8 MiB; the default 500 holds
-        // 2 MiB) on a server of its own.
-        await using var server = await SmacksReliabilityServer.StartAsync(output, c => c.Set("smacks_max_queue_size", "2000"));
+        // buffer at most), so a queue of 4 000 (its byte bound 8 MiB; the default 500 holds
+        // 1 000 KiB) on a server of its own.
+        await using var server = await SmacksReliabilityServer.StartAsync(output, c => c.Set("smacks_max_queue_size", "4000"));
         var (first, user, previd) = await EnabledSessionAsync(server);
         await using var _first = first;
         await using var peer = await XmppSocketClient.ConnectAsync(server.C2sPort);

@@ -18,14 +18,14 @@ namespace LuaXmpp.Sessions.StreamManagement;
 /// message stanzas move to a spill list (they still count as unacknowledged, and end up in
 /// offline storage if the session dies), other stanzas are only counted. Either way the
 /// session is no longer resumable (<see cref="Overflowed"/>), since a resume could not re-send
-/// everything the client missed.</para>
-/// <para>Each queued stanza is held serialized, as UTF-8 bytes, and counted in those bytes: a
+/// everything the client missed. The spill is bounded too (64 messages or 256 KiB at most):
+/// once full, the owner takes it (<see cref="TakeSpill"/>) and hands it to offline storage
+/// at once, so a client that never acks cannot grow server memory (issue 16, item 2).</para>
+/// <para>Each held stanza is kept serialized, as UTF-8 bytes, and counted in those bytes: a
 /// copied element tree holds its text as UTF-16 strings plus its node objects, twice or more what
 /// goes on the wire, and the byte bound counted characters, so a full queue of 20 KB messages
 /// held 16 MiB for its 8 MiB bound (issue 16, item 2). The elements are rebuilt only for what
-/// reads them back (a resume's re-send, offline storage, the queue events). The spill is bounded too (64 messages or 512 KiB at most):
-/// once full, the owner takes it (<see cref="TakeSpill"/>) and hands it to offline storage
-/// at once, so a client that never acks cannot grow server memory (issue 16, item 2).</para>
+/// reads them back (a resume's re-send, offline storage, the queue events).</para>
 /// </remarks>
 public sealed class StreamManagementState
 {
@@ -105,7 +105,7 @@ public sealed class StreamManagementState
     // Small batches: what waits here is held twice over on its way to storage (here and in the
     // Lua stanzas the offline handler writes), so the bound is well below the queue's.
     private const int MaxSpillCount = 64;
-    private const long MaxSpillBytes = 512 * 1024;
+    private const long MaxSpillBytes = 256 * 1024;
 
     // While one batch is still being stored, the spill may grow to this many batches; past that
     // offline storage is not keeping up with what the session is sent, and the owner ends it.
