@@ -12,7 +12,7 @@ public sealed partial class SlowReaderTests
     // as UTF-8), at most four spill batches (1 MiB) waiting for offline storage, what the
     // session's end turns back into elements and Lua stanzas, gen0 (8 MiB:
     // System.GC.Gen0MaxBudget in the server's runtimeconfig) and the C heap (Lua, SQLite).
-    // Measured +32 MiB at CI size and +26 MiB at 500 MB (load 54-60); before the UTF-8 queue and
+    // Measured +30 to +34 MiB at CI size (4 runs) and +26 MiB at 500 MB (2 runs, load 35-60); before the UTF-8 queue and
     // its 2 KiB-per-stanza bound +60 to +81 MiB at CI size and +72 to +78 MiB at 500 MB, and
     // earlier still +276 MiB at 120 MB, 3.5 GB for 336 MB. See docs/RELIABILITY.md.
     private const long NeverAckingGrowthMib = 48;
