@@ -44,6 +44,9 @@ internal static class StoredXml
         var names = new NameTable();
         var ns = new XmlNamespaceManager(names);
         ns.AddNamespace("", DefaultNamespace);
+        // The writer puts elements of the streams namespace (a stream error quoted inside a
+        // stanza, say) under the stream's own "stream:" prefix, declared only on the stream header.
+        ns.AddNamespace("stream", Namespaces.Streams);
         var context = new XmlParserContext(names, ns, null, XmlSpace.None);
         try
         {

@@ -233,6 +233,8 @@ public sealed class StreamManagementStateTests
         var message = new XmlElement("message", Namespaces.Client).SetAttribute("id", "a\tb\"c'").SetAttribute("xml:lang", "de");
         message.AddTextChild("body", "Grüße & <tags>\r\n 😀");
         message.AddChild("delay", "urn:xmpp:delay").SetAttribute("stamp", "2026-12-07T10:00:00Z");
+        // Written with the stream's "stream:" prefix (found by StanzaFuzzTests: it did not parse back).
+        message.AddChild("error", Namespaces.Streams).AddChild("conflict", "urn:ietf:params:xml:ns:xmpp-streams");
         var state = new StreamManagementState(500, 1 << 20);
 
         state.Enqueue(message.Clone());
