@@ -75,6 +75,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         LuaLibraries.Install(_main, server.Loop.Time);
         ConfigureGarbageCollector();
         RunPrelude();
+        StartMemoryTrace();
     }
 
     /// <summary>The state for the call in progress: the calling coroutine inside a primitive, else the main state.</summary>
@@ -114,6 +115,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _memoryTrace?.Dispose();
         foreach (var timer in _timers.Values) timer.Handle?.Dispose();
         _timers.Clear();
         foreach (var handler in _handlers.Values) handler.Subscription?.Dispose();
