@@ -48,28 +48,35 @@ local function wait_pending(id)
 	return table.unpack(results, 1, results.n);
 end
 
--- For storage and other I/O: inside a runner the runner suspends until the results are there.
--- Outside one (a session filter, a C# callback, a chain C# fired without being able to go on
--- later) nothing can suspend and the loop never waits for a task: a write (no results but
+-- For storage and other I/O: inside any runner the runner suspends until the results are
+-- there, also in a chain C# fired without being able to go on later (EventBus.Fire: the caller
+-- then hears "handled" and the rest of the chain runs when the results are there, as after an
+-- explicit util.async wait). Outside every runner (a session filter, a net.http callback,
+-- entry.run) nothing can suspend and the loop never waits for a task: a write (no results but
 -- success) goes on by itself and true is returned (a failure is logged when it ends); a read
 -- raises an error naming the call, as its results cannot be had there.
 function bridge.await(first, ...)
 	if first ~= PENDING then return first, ...; end
 	local id = ...;
-	if in_runner() then return wait_pending(id); end
+	if not async then async = require "util.async"; end
+	if async.ready() then return wait_pending(id); end
 	if N.pending_detach(id) then return true; end
-	local info = debug.getinfo(2, "n");
-	error(("%s: cannot wait outside an async runner (here the loop would have to block); "
-		.. "call it from a stanza handler, a timer, a module's load or util.async.runner")
-		:format(info and info.name and ("'" .. info.name .. "'") or "this call"), 3);
+	-- Names the API function (keyval get, DBI Connect, ...) unless it tail-called us; the error's
+	-- position is then the module's line that called it.
+	local tail = debug.getinfo(1, "t").istailcall;
+	local info = not tail and debug.getinfo(2, "n");
+	local what = info and info.name and ("'" .. info.name .. "'") or "storage/database call";
+	error(what .. " cannot wait outside an async runner (the loop would have to block); call it from "
+		.. "a stanza or event handler, a timer, a module's load, or a util.async runner", 2);
 end
 
--- As bridge.await, but outside a runner the work goes on by itself and the caller gets
+-- As bridge.await, but outside every runner the work goes on by itself and the caller gets
 -- nil, message at once (modulemanager.load: the module loads later, nothing to raise about).
 function bridge.await_or_detach(first, ...)
 	if first ~= PENDING then return first, ...; end
 	local id = ...;
-	if in_runner() then return wait_pending(id); end
+	if not async then async = require "util.async"; end
+	if async.ready() then return wait_pending(id); end
 	return nil, "still under way (it waits, and the caller is outside an async runner)";
 end
 
@@ -1066,8 +1073,19 @@ end
 function entry.abandon_load(id) return bridge.abandon_load(id); end
 entry.run_timer = bridge.run_timer;
 
+-- A module's unload runs in a runner too: one that waits (it saves to storage) goes on there,
+-- and the module counts as unloaded at once.
+local function run_unload(job)
+	job.result = table.pack(xpcall(require "core.modulemanager"._bridge_unload, traceback, job[1], job[2]));
+	job.finished = true;
+end
+
 function entry.unload_module(host, name)
-	return require "core.modulemanager"._bridge_unload(host, name);
+	local job = { host, name, run = run_unload };
+	if not run_pooled(job) then return true; end
+	local r = job.result;
+	if not r[1] then error(r[2], 0); end
+	return r[2];
 end
 
 -- t[k] with metamethods, for C# (which only calls it under pcall).
