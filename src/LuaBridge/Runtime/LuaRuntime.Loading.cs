@@ -36,10 +36,7 @@ public sealed partial class LuaRuntime
         lua.EnsureStack(48);
         try
         {
-            lua.PushRef(_call);
-            lua.PushRef(_entry);
-            lua.RawGetField(-1, "load_module");
-            lua.Remove(-2);
+            PushEntryCall(lua, "load_module");
             lua.PushString(host);
             lua.PushString(name);
             lua.PushInteger(id);
@@ -61,6 +58,15 @@ public sealed partial class LuaRuntime
             return null;
         });
         return load.Done.Task;
+    }
+
+    /// <summary>Pushes entry.call and the entry point it is to call under xpcall.</summary>
+    private void PushEntryCall(Lua lua, string entryPoint)
+    {
+        lua.PushRef(_call);
+        lua.PushRef(_entry);
+        lua.RawGetField(-1, entryPoint);
+        lua.Remove(-2);
     }
 
     /// <summary>The error of a load from (ok, result, message) at <paramref name="index"/>: null when it loaded.</summary>
@@ -94,10 +100,7 @@ public sealed partial class LuaRuntime
         lua.EnsureStack(48);
         try
         {
-            lua.PushRef(_call);
-            lua.PushRef(_entry);
-            lua.RawGetField(-1, "abandon_load");
-            lua.Remove(-2);
+            PushEntryCall(lua, "abandon_load");
             lua.PushInteger(id);
             if (lua.PCall(2, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
                 _log.Error($"Abandoning the load of mod_{load.Name} on {load.Host} failed: {lua.ToString(-1, false)}");

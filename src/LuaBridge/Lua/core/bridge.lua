@@ -55,11 +55,15 @@ end
 -- entry.run) nothing can suspend and the loop never waits for a task: a write (no results but
 -- success) goes on by itself and true is returned (a failure is logged when it ends); a read
 -- raises an error naming the call, as its results cannot be had there.
-function bridge.await(first, ...)
+local function any_runner()
+	if not async then async = require "util.async"; end
+	return async.ready();
+end
+
+local function await(first, ...)
 	if first ~= PENDING then return first, ...; end
 	local id = ...;
-	if not async then async = require "util.async"; end
-	if async.ready() then return wait_pending(id); end
+	if any_runner() then return wait_pending(id); end
 	if N.pending_detach(id) then return true; end
 	-- Names the API function (keyval get, DBI Connect, ...) unless it tail-called us; the error's
 	-- position is then the module's line that called it.
@@ -69,14 +73,12 @@ function bridge.await(first, ...)
 	error(what .. " cannot wait outside an async runner (the loop would have to block); call it from "
 		.. "a stanza or event handler, a timer, a module's load, or a util.async runner", 2);
 end
+bridge.await = await;
 
 -- As bridge.await, but outside every runner the work goes on by itself and the caller gets
 -- nil, message at once (modulemanager.load: the module loads later, nothing to raise about).
 function bridge.await_or_detach(first, ...)
-	if first ~= PENDING then return first, ...; end
-	local id = ...;
-	if not async then async = require "util.async"; end
-	if async.ready() then return wait_pending(id); end
+	if first ~= PENDING or any_runner() then return await(first, ...); end
 	return nil, "still under way (it waits, and the caller is outside an async runner)";
 end
 
