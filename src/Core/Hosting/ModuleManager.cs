@@ -8,7 +8,7 @@ namespace LuaXmpp.Hosting;
 /// Prosody's core/modulemanager.lua: decides which modules a host gets and loads them, from the
 /// Lua runtime (plugin paths first, then our modules/) or from the native registry.
 /// </summary>
-public sealed class ModuleManager(XmppServer server)
+public sealed class ModuleManager(IProsody server)
 {
     /// <summary>Loaded on every host whether listed or not (Prosody's autoload_modules).</summary>
     public static readonly string[] AutoloadModules = ["presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs"];

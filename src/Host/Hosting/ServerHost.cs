@@ -176,9 +176,13 @@ public sealed partial class ServerHost : IAsyncDisposable
 
     private AuthFailureThrottle AuthThrottle(XmppServer server) => _authThrottle ??= new AuthFailureThrottle(server.Loop.Time);
 
+    private static C2sServices C2sServicesFor(XmppServer server) =>
+        new(server, server, server.Sessions, server.Router, server.Auth, server.Loop.Time);
+
     private void StartListeners(XmppServer server, IReadOnlyList<ListenEndpoint> endpoints)
     {
         var throttle = AuthThrottle(server);
+        var c2s = C2sServicesFor(server);
         var certificates = _certificates!;
         var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
         var sendBuffer = MaxSendBufferBytes();
@@ -193,7 +197,7 @@ public sealed partial class ServerHost : IAsyncDisposable
             Output = SharedOutputBounds(),
             SendDeadline = SendDeadline(),
         };
-        IStreamHandler Handler(ClientConnection connection) => new ClientStreamHandler(server, connection, certificates.Has, throttle);
+        IStreamHandler Handler(ClientConnection connection) => new ClientStreamHandler(c2s, connection, certificates.Has, throttle);
 
         foreach (var endpoint in endpoints)
         {
@@ -331,7 +335,7 @@ public sealed partial class ServerHost : IAsyncDisposable
             try
             {
                 var listener = new ConnectionListener(endpoint.EndPoint, _loop!, options,
-                    connection => new ComponentStreamHandler(server, connection, _components));
+                    connection => new ComponentStreamHandler(server, server, server.Router, connection, _components));
                 listener.Start();
                 _listeners.Add(listener);
             }
@@ -355,7 +359,7 @@ public sealed partial class ServerHost : IAsyncDisposable
     {
         if (_config.GetBoolean(null, "disallow_s2s", false)) return;
         var certificates = _certificates!;
-        var service = _s2s = new S2sService(server, S2sSettings.From(_config), StaticDnsRecords.From(_config, w => _log.Warn(w)), certificates.For, certificates.Has);
+        var service = _s2s = new S2sService(server, server, server.Router, server.GlobalEvents, server.Loop, S2sSettings.From(_config), StaticDnsRecords.From(_config, w => _log.Warn(w)), certificates.For, certificates.Has);
         await _loop!.InvokeAsync(service.Attach);
         var interfaces = ListenerOptions.GlobalInterfaces(_config);
         var plain = ListenerOptions.Service(_config, "s2s", [S2sResolver.DefaultPort], interfaces, out var error);
@@ -426,9 +430,10 @@ public sealed partial class ServerHost : IAsyncDisposable
             SendDeadline = SendDeadline(),
         };
         var throttle = AuthThrottle(server);
+        var c2s = C2sServicesFor(server);
         return new TransportC2s(_c2sLimits,
             (stream, ip, secure) => new ClientConnection(stream, ip, secure, server.Loop, options),
-            c => new ClientStreamHandler(server, c, _ => false, throttle));
+            c => new ClientStreamHandler(c2s, c, _ => false, throttle));
     }
 
     // RFC 7395 sessions are c2s sessions: the same stream handler over the bridge's stream, no

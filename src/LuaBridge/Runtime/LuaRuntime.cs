@@ -30,7 +30,9 @@ namespace LuaXmpp.LuaBridge.Runtime;
 public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
 {
     private readonly Lua _main;
-    private readonly XmppServer _server;
+    // The prosody global (hosts, sessions, router, storage, usermanager, events, modules): Lua
+    // modules see all of it, so the bridge takes the interface, never the concrete server.
+    private readonly IProsody _server;
     private readonly IReadOnlyList<string> _pluginPaths;
     private readonly IReadOnlyList<string> _searchPaths;
     private readonly string? _installationModules;
@@ -58,7 +60,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     /// Prosody searches its own (CFG_PLUGINDIR) after plugin_paths; a native module of the same
     /// name wins over a file found only there (<see cref="IsInstallationFallback"/>).
     /// </param>
-    public LuaRuntime(XmppServer server, IReadOnlyList<string> pluginPaths, string? installationModules = null)
+    public LuaRuntime(IProsody server, IReadOnlyList<string> pluginPaths, string? installationModules = null)
     {
         _server = server;
         _pluginPaths = pluginPaths;
