@@ -89,7 +89,9 @@ public sealed partial class ServerHost : IAsyncDisposable
         server.Modules.RegisterNative("websocket", () => new WebSocketModule(() => _webSocketWanted = true));
         server.Modules.RegisterNative("bosh", () => new BoshModule(() => _boshWanted = true));
         var catalog = ModuleCatalog.For(_config, _paths.ConfigDirectory);
-        await _loop.InvokeAsync(() => ActivateHosts(server, catalog));
+        // The loads are awaited before any listener opens; while one waits (storage, SQL) the
+        // loop goes on with everything else.
+        await _loop.InvokeAsync(() => ActivateHostsAsync(server, catalog));
         _certificates = CertificateSet.Load(_config, _paths);
         StartListeners(server, endpoints);
         StartComponentListeners(server);
@@ -145,7 +147,7 @@ public sealed partial class ServerHost : IAsyncDisposable
             ? _lua?.AuthProvider(host, name)
             : null;
 
-    private void ActivateHosts(XmppServer server, ModuleCatalog catalog)
+    private async Task ActivateHostsAsync(XmppServer server, ModuleCatalog catalog)
     {
         _lua = new LuaRuntime(server, catalog.PluginPaths, catalog.InstallationModules);
         server.Modules.Runtime = _lua;
@@ -158,7 +160,7 @@ public sealed partial class ServerHost : IAsyncDisposable
                 continue;
             }
             var host = server.ActivateHost(hostConfig);
-            var missing = server.Modules.LoadAll(host);
+            var missing = await server.Modules.LoadAllAsync(host);
             if (missing.Count > 0) _log.Warn($"Modules not loaded on {host.Name}: {string.Join(", ", missing)}");
         }
     }
@@ -267,7 +269,7 @@ public sealed partial class ServerHost : IAsyncDisposable
             LogSetup.Configure(fresh, _paths.ConfigDirectory);
             _certificates?.Reload(fresh, _paths);
             WarnAboutRestartOnlyChanges(fresh);
-            await server.Loop.InvokeAsync(() => ApplyConfig(server, fresh));
+            await server.Loop.InvokeAsync(() => ApplyConfigAsync(server, fresh));
             _log.Info("Config reloaded");
         }
         finally
@@ -277,14 +279,14 @@ public sealed partial class ServerHost : IAsyncDisposable
         }
     }
 
-    private void ApplyConfig(XmppServer server, ServerConfig fresh)
+    private async Task ApplyConfigAsync(XmppServer server, ServerConfig fresh)
     {
         var before = server.Hosts.Values.ToDictionary(h => h.Name, server.Modules.ModulesFor);
         _config = fresh;
         server.Config = fresh;
         foreach (var host in server.Hosts.Values)
         {
-            var (loaded, unloaded) = server.Modules.Reconcile(host, before[host.Name]);
+            var (loaded, unloaded) = await server.Modules.ReconcileAsync(host, before[host.Name]);
             if (loaded.Count > 0) _log.Info($"Modules loaded on {host.Name}: {string.Join(", ", loaded)}");
             if (unloaded.Count > 0) _log.Info($"Modules unloaded from {host.Name}: {string.Join(", ", unloaded)}");
         }

@@ -87,14 +87,6 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _installationModules is not null && FindModuleFile(name) is { } path
         && path.StartsWith(_installationModules + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
-    public string? Load(HostContext host, string name)
-    {
-        var error = CallModuleEntry("load_module", host.Name, name);
-        // Says which file won the plugin-path search (a Lua file shadows a native module).
-        if (error is null) _log.Info($"Loaded mod_{name} on {host.Name} from {FindModuleFile(name)}");
-        return error;
-    }
-
     public bool Unload(HostContext host, string name) => CallModuleEntry("unload_module", host.Name, name) is null;
 
     /// <summary>Runs Lua source in the global environment (tests, diagnostics); returns the error, or null.</summary>
@@ -122,6 +114,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _handlers.Clear();
         CloseNetSockets();
         CloseDbiConnections();
+        FailPendingLoads();
         foreach (var (bus, watcher) in _watchedBuses)
         {
             bus.ChainChanged -= watcher;

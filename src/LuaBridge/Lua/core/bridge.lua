@@ -40,27 +40,46 @@ local function in_runner()
 	return async.ready() and may_wait_of[coroutine.running()] ~= false;
 end
 
--- runner thread → the id of the native task it waits for (the module loader finishes such waits).
-local waiting_on = setmetatable({}, { __mode = "k" });
-
 local function wait_pending(id)
 	local wait, done = async.waiter();
-	local thread = coroutine.running();
 	local results;
-	resume_of[id] = function(...) waiting_on[thread] = nil; results = table.pack(...); done(); end;
-	waiting_on[thread] = id;
+	resume_of[id] = function(...) results = table.pack(...); done(); end;
 	wait();
 	return table.unpack(results, 1, results.n);
 end
 
--- For storage and other I/O: inside a runner the runner suspends until the results are there;
--- outside one (a session filter, a C# callback, a chain C# fired without being able to go on
--- later) the loop waits for the task (logged once).
-function bridge.await(first, ...)
+-- For storage and other I/O: inside any runner the runner suspends until the results are
+-- there, also in a chain C# fired without being able to go on later (EventBus.Fire: the caller
+-- then hears "handled" and the rest of the chain runs when the results are there, as after an
+-- explicit util.async wait). Outside every runner (a session filter, a net.http callback,
+-- entry.run) nothing can suspend and the loop never waits for a task: a write (no results but
+-- success) goes on by itself and true is returned (a failure is logged when it ends); a read
+-- raises an error naming the call, as its results cannot be had there.
+local function any_runner()
+	if not async then async = require "util.async"; end
+	return async.ready();
+end
+
+local function await(first, ...)
 	if first ~= PENDING then return first, ...; end
 	local id = ...;
-	if in_runner() then return wait_pending(id); end
-	return N.pending_block(id);
+	if any_runner() then return wait_pending(id); end
+	if N.pending_detach(id) then return true; end
+	-- Names the API function (keyval get, DBI Connect, ...) unless it tail-called us; the error's
+	-- position is then the module's line that called it.
+	local tail = debug.getinfo(1, "t").istailcall;
+	local info = not tail and debug.getinfo(2, "n");
+	local what = info and info.name and ("'" .. info.name .. "'") or "storage/database call";
+	error(what .. " cannot wait outside an async runner (the loop would have to block); call it from "
+		.. "a stanza or event handler, a timer, a module's load, or a util.async runner", 2);
+end
+bridge.await = await;
+
+-- As bridge.await, but outside every runner the work goes on by itself and the caller gets
+-- nil, message at once (modulemanager.load: the module loads later, nothing to raise about).
+function bridge.await_or_detach(first, ...)
+	if first ~= PENDING or any_runner() then return await(first, ...); end
+	return nil, "still under way (it waits, and the caller is outside an async runner)";
 end
 
 -- For event handlers and routing passes: inside a runner it suspends until the pass is done;
@@ -422,13 +441,16 @@ function bridge.run_timer(f, now, id)
 	return false;
 end
 
--- Module loading runs in a runner too (a module may read its stores while loading), and the
--- loader goes on only once the load finished, as on Prosody, whose storage calls return at once:
--- mod_pubsub's module.load lists its nodes from storage and sets the `service` that
--- pubsub_feeds and pubsub_text_interface read as they load. A load that waits for a storage task
--- (which never needs the loop) is finished here by waiting for that task; one that waits for
--- anything else (a routing pass, a timer) did not finish and is not loaded: its instance is
--- taken off the host at once and discarded whenever its wait ends.
+-- Module loading runs in a runner too (a module may read its stores while loading). A load that
+-- finishes at once returns its outcome; one that waits (storage or SQL that is slow or locked)
+-- suspends its runner while the loop goes on, and reports its end through load_done, which
+-- completes the C# task the module manager awaits before it loads the next module (mod_pubsub's
+-- module.load lists its nodes from storage and sets the `service` that pubsub_text_interface
+-- reads as it loads). A load that waits past module_load_timeout is abandoned by C#
+-- (entry.abandon_load): its instance is taken off the host at once and discarded whenever its
+-- wait ends (LuaRuntime.Loading.cs).
+local loads_waiting = {}; -- load id → job, while its runner waits
+
 local function run_load(job)
 	may_wait_of[coroutine.running()] = true;
 	job.result = table.pack(xpcall(require "core.modulemanager"._bridge_load, traceback, job[1], job[2]));
@@ -436,37 +458,38 @@ local function run_load(job)
 	if job.abandoned then
 		bridge.log("modulemanager", "warn", "mod_%s on %s finished loading after the loader gave up on it; discarded", job[2], job[1]);
 		require "core.modulemanager"._bridge_discard(job.abandoned);
+		return;
+	end
+	if job.pending then
+		loads_waiting[job[3]] = nil;
+		local r = job.result;
+		N.load_done(job[3], r[1], r[2], r[3]);
 	end
 end
 
--- Resumes the load's runner with the results of each storage task it waits for, until the load
--- finished or waits for something the loop must do first. Bounded: a load is a few reads.
-local function finish_load(runner, job)
-	for _ = 1, 100000 do
-		local id = not job.finished and runner.thread and waiting_on[runner.thread];
-		if not id then return; end
-		local r = table.pack(N.pending_block(id, true));
-		if not r[1] then return; end
-		complete(id, table.unpack(r, 2, r.n));
-	end
-end
-
-function bridge.load_module(host, name)
+-- → finished, and when finished: ok (false: it raised), result, message, as xpcall of
+-- modulemanager._bridge_load gives them.
+function bridge.load_module(host, name, id)
 	if not async then async = require "util.async"; end
-	local job = { host, name, run = run_load };
+	local job = { host, name, id, run = run_load };
 	local runner = take_runner();
 	runner:run(job);
-	finish_load(runner, job);
 	if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
 	if not job.finished then
-		job.abandoned = require "core.modulemanager"._bridge_abandon(host, name) or {};
-		local reason = "did not finish (its load waits for something other than storage)";
-		bridge.log("modulemanager", "error", "Error initializing module '%s' on '%s': %s", name, host, reason);
-		return nil, reason;
+		job.pending = true;
+		loads_waiting[id] = job;
+		return false;
 	end
 	local r = job.result;
-	if not r[1] then error(r[2], 0); end
-	return table.unpack(r, 2, r.n);
+	return true, r[1], r[2], r[3];
+end
+
+-- C# gave up on a load that waited too long: the host forgets it now, and it is discarded when it ends.
+function bridge.abandon_load(id)
+	local job = loads_waiting[id];
+	if not job then return; end
+	loads_waiting[id] = nil;
+	job.abandoned = require "core.modulemanager"._bridge_abandon(job[1], job[2]) or {};
 end
 
 local co_status, co_resume = coroutine.status, coroutine.resume;
@@ -1048,13 +1071,25 @@ function entry.call(f, ...)
 	return xpcall(f, traceback, ...);
 end
 
-function entry.load_module(host, name)
-	return bridge.load_module(host, name);
+function entry.load_module(host, name, id)
+	return bridge.load_module(host, name, id);
 end
+function entry.abandon_load(id) return bridge.abandon_load(id); end
 entry.run_timer = bridge.run_timer;
 
+-- A module's unload runs in a runner too: one that waits (it saves to storage) goes on there,
+-- and the module counts as unloaded at once.
+local function run_unload(job)
+	job.result = table.pack(xpcall(require "core.modulemanager"._bridge_unload, traceback, job[1], job[2]));
+	job.finished = true;
+end
+
 function entry.unload_module(host, name)
-	return require "core.modulemanager"._bridge_unload(host, name);
+	local job = { host, name, run = run_unload };
+	if not run_pooled(job) then return true; end
+	local r = job.result;
+	if not r[1] then error(r[2], 0); end
+	return r[2];
 end
 
 -- t[k] with metamethods, for C# (which only calls it under pcall).
