@@ -64,13 +64,16 @@ public static class ResumeScenario
         var replayLatency = new Latencies();
         var failures = 0;
         string? firstError = null;
-        foreach (var receiver in receivers)
+        var trace = options.Bool("trace");
+        var traceStart = Stopwatch.GetTimestamp();
+        for (var index = 0; index < receivers.Length; index++)
         {
             try
             {
-                var (resumed, replayed) = await receiver.ResumeAsync(before + queued, cancel);
+                var (connected, resumed, replayed) = await receivers[index].ResumeAsync(before + queued, cancel);
                 resumeLatency.Add(resumed);
                 replayLatency.Add(replayed);
+                if (trace) Trace(label, index, traceStart, connected, resumed, replayed);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
             {
@@ -90,6 +93,15 @@ public static class ResumeScenario
             .Add("replay_p50_ms", replayLatency.PercentileMs(50)).Add("replay_p99_ms", replayLatency.PercentileMs(99))
             .Add("lost", expected - distinct).Add("duplicated", total - distinct)
             .Add("server_cpu_s", serverCpu).Add("loadgen_cpu_s", ownCpu).Add("wall_s", wall).Add("first_error", firstError);
+    }
+
+    /// <summary>--trace: one line per resume on stderr (index, ms since the first reconnect,
+    /// reconnect+auth, &lt;resume/&gt; → &lt;resumed/&gt;, until all replayed), to see which ones are slow.</summary>
+    private static void Trace(string label, int index, long start, long connected, long resumed, long replayed)
+    {
+        static string Ms(long ticks) => (ticks * 1000.0 / Stopwatch.Frequency).ToString("F3", CultureInfo.InvariantCulture);
+        Console.Error.WriteLine(
+            $"# resume-trace {label} i={index} at={Ms(Stopwatch.GetTimestamp() - start)} auth={Ms(connected)} resumed={Ms(resumed)} replayed={Ms(replayed)}");
     }
 
     private static async Task SendAsync(XmppClient sender, string to, int first, int count, CancellationToken cancel)
@@ -148,12 +160,14 @@ public static class ResumeScenario
             lock (_seen) _seen.Add(seq);
         }
 
-        /// <summary>Reconnects and resumes; returns the ticks to &lt;resumed/&gt; and to the
-        /// moment all <paramref name="expected"/> messages had been seen (or the 5 s limit).</summary>
-        public async Task<(long Resumed, long Replayed)> ResumeAsync(int expected, CancellationToken cancel)
+        /// <summary>Reconnects and resumes; returns the ticks the reconnect and authentication took,
+        /// to &lt;resumed/&gt; and to the moment all <paramref name="expected"/> messages had been
+        /// seen (or the 5 s limit).</summary>
+        public async Task<(long Connected, long Resumed, long Replayed)> ResumeAsync(int expected, CancellationToken cancel)
         {
             var previd = client.ResumeId ?? throw new IOException("no resumption id was offered");
             var handled = client.Handled;
+            var connecting = Stopwatch.GetTimestamp();
             await client.ConnectAndAuthenticateAsync(cancel);
             var start = Stopwatch.GetTimestamp();
             await client.ResumeAsync(previd, handled, cancel);
@@ -169,7 +183,7 @@ public static class ResumeScenario
                 // Whatever did not arrive within 5 s counts as lost.
             }
 
-            return (resumed, Stopwatch.GetTimestamp() - start);
+            return (start - connecting, resumed, Stopwatch.GetTimestamp() - start);
         }
     }
 }
