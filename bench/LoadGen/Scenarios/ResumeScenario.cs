@@ -70,10 +70,12 @@ public static class ResumeScenario
         {
             try
             {
+                var jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
                 var (connected, resumed, replayed) = await receivers[index].ResumeAsync(before + queued, cancel);
                 resumeLatency.Add(resumed);
                 replayLatency.Add(replayed);
-                if (trace) Trace(label, index, traceStart, connected, resumed, replayed);
+                jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted;
+                if (trace) Trace(label, index, traceStart, connected, resumed, replayed, jitted);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
             {
@@ -96,12 +98,13 @@ public static class ResumeScenario
     }
 
     /// <summary>--trace: one line per resume on stderr (index, ms since the first reconnect,
-    /// reconnect+auth, &lt;resume/&gt; → &lt;resumed/&gt;, until all replayed), to see which ones are slow.</summary>
-    private static void Trace(string label, int index, long start, long connected, long resumed, long replayed)
+    /// reconnect+auth, &lt;resume/&gt; → &lt;resumed/&gt;, until all replayed, and how many methods the
+    /// load generator itself compiled meanwhile), to see which ones are slow and why.</summary>
+    private static void Trace(string label, int index, long start, long connected, long resumed, long replayed, long jitted)
     {
         static string Ms(long ticks) => (ticks * 1000.0 / Stopwatch.Frequency).ToString("F3", CultureInfo.InvariantCulture);
         Console.Error.WriteLine(
-            $"# resume-trace {label} i={index} at={Ms(Stopwatch.GetTimestamp() - start)} auth={Ms(connected)} resumed={Ms(resumed)} replayed={Ms(replayed)}");
+            $"# resume-trace {label} i={index} at={Ms(Stopwatch.GetTimestamp() - start)} auth={Ms(connected)} resumed={Ms(resumed)} replayed={Ms(replayed)} loadgen_jit={jitted}");
     }
 
     private static async Task SendAsync(XmppClient sender, string to, int first, int count, CancellationToken cancel)
