@@ -37,10 +37,15 @@ public static class Prewarm
         {
             prepared += PrepareType(type, _ => true);
         }
-        prepared += PrepareType(typeof(LuaRuntime), m => m.Name.StartsWith("Sm", StringComparison.Ordinal) || m.Name is "ParseH" or "StopTimer");
+        prepared += PrepareType(typeof(LuaRuntime), IsSmacksNative);
         CaptureOneStackTrace();
         debug($"Prewarm: {prepared} methods compiled, stack trace symbols loaded");
     }
+
+    // LuaRuntime's smacks natives (sm_*), their closures and what they call on the way.
+    private static bool IsSmacksNative(MethodBase m) =>
+        m.Name.StartsWith("Sm", StringComparison.Ordinal) || m.Name.Contains("<Sm", StringComparison.Ordinal)
+        || m.Name is "ParseH" or "StopTimer" || m.DeclaringType?.Name == "LuaTimer";
 
     // The type's own methods and those of its nested types (closures, async state machines),
     // except generic ones, which have no single body to compile.
@@ -66,7 +71,7 @@ public static class Prewarm
         }
         foreach (var nested in type.GetNestedTypes(BindingFlags.Public | BindingFlags.NonPublic))
         {
-            prepared += PrepareType(nested, m => true);
+            prepared += PrepareType(nested, wanted);
         }
         return prepared;
     }
