@@ -103,6 +103,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         StartAdminSocket(server);
         await _loop.InvokeAsync(() => server.GlobalEvents.Fire("server-started", new EventData()));
         _started = true;
+        Prewarm.Start(line => _log.Debug(line));
         _log.Info($"LuaXmpp {server.Version} started (PID {Environment.ProcessId})");
         SystemdNotify.Send($"READY=1\nMAINPID={Environment.ProcessId}\nSTATUS=Serving {string.Join(", ", server.Hosts.Keys)}");
     }
