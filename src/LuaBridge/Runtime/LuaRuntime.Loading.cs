@@ -32,22 +32,16 @@ public sealed partial class LuaRuntime
         if (_loadsUnderWay.TryGetValue((host, name), out var running)) return running;
         long id = ++_nextLoadId;
         var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
-        try
+        using (var scope = LuaStack.Enter(lua))
         {
             PushEntryCall(lua, "load_module");
             lua.PushString(host);
             lua.PushString(name);
             lua.PushInteger(id);
             // → called, finished, xpcall ok, result, message
-            if (lua.PCall(4, 5, 0) != LuaStatus.OK) return Task.FromResult<string?>(lua.ToString(-1, false));
+            if (scope.PCall(4, 5) != LuaStatus.OK) return Task.FromResult<string?>(lua.ToString(-1, false));
             if (!lua.ToBoolean(-5)) return Task.FromResult<string?>(lua.RawString(-4) ?? "error");
             if (lua.ToBoolean(-4)) return Task.FromResult(LoadOutcome(lua, -3, host, name));
-        }
-        finally
-        {
-            lua.SetTop(top);
         }
         var load = new PendingLoad(new TaskCompletionSource<string?>(), host, name, timeout);
         _pendingLoads[id] = load;
@@ -96,18 +90,12 @@ public sealed partial class LuaRuntime
         if (_disposed || !_pendingLoads.Remove(id, out var load)) return;
         _loadsUnderWay.Remove((load.Host, load.Name));
         var lua = _main;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
-        try
+        using (var scope = LuaStack.Enter(lua))
         {
             PushEntryCall(lua, "abandon_load");
             lua.PushInteger(id);
-            if (lua.PCall(2, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+            if (scope.PCall(2, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
                 _log.Error($"Abandoning the load of mod_{load.Name} on {load.Host} failed: {lua.ToString(-1, false)}");
-        }
-        finally
-        {
-            lua.SetTop(top);
         }
         load.Done.TrySetResult($"did not finish loading within {load.Timeout.TotalSeconds:0.###} s (module_load_timeout); it waits for something that did not come");
     }
