@@ -148,40 +148,53 @@ public sealed partial class LuaRuntime : IChainDispatcher
         lua.EnsureStack(48);
         long id = ++_nextHandlerId;
         bool pending = false;
+        EventRef? r = null;
         try
         {
             lua.PushRef(_dispatch);
             PushName(lua, bus.Name);
             PushName(lua, name);
-            var r = PushEvent(lua, e);
-            int table = lua.GetTop();
-            lua.PushCopy(table);
-            lua.Insert(top + 1); // keep the event table below the call
+            // An event of only origin and stanza that Lua has not seen yet is made by
+            // bridge.dispatch (issue 11: a table constructor in Lua instead of a dozen C API calls).
+            bool built = e.LuaTable is not EventRef { Table.IsReleased: false } && !e.HasFields && LazyStanzas(lua);
+            if (built) lua.PushNil();
+            else r = PushEvent(lua, e);
             lua.PushInteger(id);
             lua.PushBoolean(mayWait);
             lua.PushInteger(first);
             lua.PushInteger(last);
             // A stanza event of a live c2s session walks in that session's runner (bridge.dispatch).
             lua.PushBoolean(e.Stanza is not null && e.Origin is ClientSession { Destroyed: false });
+            if (built && e.Origin is { } origin) PushSession(lua, origin);
+            else lua.PushNil();
+            if (built && e.Stanza is { } stanza) lua.PushInteger(_stanzas.Register(stanza));
+            else lua.PushNil();
             _dispatchEvents[id] = e;
-            if (lua.PCall(8, 3, 0) != LuaStatus.OK)
+            if (lua.PCall(10, 4, 0) != LuaStatus.OK)
             {
                 _log.Error($"Dispatch of '{name}' failed: {lua.ToString(-1, false)}");
                 return default;
             }
-            if (!lua.ToBoolean(-3))
+            int table = lua.GetTop();
+            if (r is null)
+            {
+                lua.PushCopy(table);
+                r = new EventRef(new LuaRef(lua.PopRef()), e.Stanza);
+                TrackEvent(e, r);
+            }
+            if (!lua.ToBoolean(table - 3))
             {
                 // A handler waits: the walk goes on in its runner and reports through dispatch_done.
                 pending = true;
                 var waiting = new PendingDispatch(e, r, name, new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously));
                 _pendingDispatches[id] = waiting;
-                long owner = lua.IsInteger(-1) ? lua.ToInteger(-1) : 0;
+                long owner = lua.IsInteger(table - 1) ? lua.ToInteger(table - 1) : 0;
                 waiting.Watchdog = _server.Loop.AddTimer(WaitWarning, () => WarnWaiting(id, owner));
                 return new ValueTask<object?>(waiting.Done.Task);
             }
-            object? result = ResultOf(lua, -2);
+            object? result = ResultOf(lua, table - 2);
             // Read back only what a handler changed (bridge.lua compares with a snapshot).
-            if (lua.ToBoolean(-1)) SyncBack(lua, top + 1, e, r);
+            if (lua.ToBoolean(table - 1)) SyncBack(lua, table, e, r);
             return new ValueTask<object?>(result);
         }
         catch (Exception ex)
@@ -195,6 +208,14 @@ public sealed partial class LuaRuntime : IChainDispatcher
             lua.SetTop(top);
             _dispatchTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
         }
+    }
+
+    /// <summary>Whether util.stanza's lazy stanzas are there (resolved on first use).</summary>
+    private bool LazyStanzas(Lua lua)
+    {
+        if (_lazyStanzaMt != LuaRef.NoRef) return true;
+        if (!_stanzaMtResolved && PushLazyStanzaMetatable(lua)) lua.Pop(1);
+        return _lazyStanzaMt != LuaRef.NoRef;
     }
 
     // dispatch_done(id, result, event, changed): a walk that waited has finished (called from its runner).
