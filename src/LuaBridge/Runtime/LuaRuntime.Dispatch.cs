@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using KeraLua;
 using LuaXmpp.Events;
 using LuaXmpp.LuaBridge.Interop;
@@ -129,7 +130,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
     {
         if (_nameRefs.TryGetValue(name, out var reference))
         {
-            lua.PushRef(reference);
+            HotApi.lua_rawgeti(lua.Handle, (int)LuaRegistry.Index, reference);
             return;
         }
         lua.PushString(name);
@@ -151,24 +152,25 @@ public sealed partial class LuaRuntime : IChainDispatcher
         EventRef? r = null;
         try
         {
-            lua.PushRef(_dispatch);
+            var L = lua.Handle;
+            HotApi.lua_rawgeti(L, (int)LuaRegistry.Index, _dispatch);
             PushName(lua, bus.Name);
             PushName(lua, name);
             // An event of only origin and stanza that Lua has not seen yet is made by
             // bridge.dispatch (issue 11: a table constructor in Lua instead of a dozen C API calls).
             bool built = e.LuaTable is not EventRef { Table.IsReleased: false } && !e.HasFields && LazyStanzas(lua);
-            if (built) lua.PushNil();
+            if (built) HotApi.lua_pushnil(L);
             else r = PushEvent(lua, e);
-            lua.PushInteger(id);
-            lua.PushBoolean(mayWait);
-            lua.PushInteger(first);
-            lua.PushInteger(last);
+            HotApi.lua_pushinteger(L, id);
+            HotApi.lua_pushboolean(L, mayWait ? 1 : 0);
+            HotApi.lua_pushinteger(L, first);
+            HotApi.lua_pushinteger(L, last);
             // A stanza event of a live c2s session walks in that session's runner (bridge.dispatch).
-            lua.PushBoolean(e.Stanza is not null && e.Origin is ClientSession { Destroyed: false });
+            HotApi.lua_pushboolean(L, e.Stanza is not null && e.Origin is ClientSession { Destroyed: false } ? 1 : 0);
             if (built && e.Origin is { } origin) PushSession(lua, origin);
-            else lua.PushNil();
-            if (built && e.Stanza is { } stanza) lua.PushInteger(_stanzas.Register(stanza));
-            else lua.PushNil();
+            else HotApi.lua_pushnil(L);
+            if (built && e.Stanza is { } stanza) HotApi.lua_pushinteger(L, _stanzas.Register(stanza));
+            else HotApi.lua_pushnil(L);
             _dispatchEvents[id] = e;
             if (lua.PCall(10, 4, 0) != LuaStatus.OK)
             {
@@ -182,7 +184,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 r = new EventRef(new LuaRef(lua.PopRef()), e.Stanza);
                 TrackEvent(e, r);
             }
-            if (!lua.ToBoolean(table - 3))
+            if (HotApi.lua_toboolean(L, table - 3) == 0)
             {
                 // A handler waits: the walk goes on in its runner and reports through dispatch_done.
                 pending = true;
@@ -192,9 +194,9 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 waiting.Watchdog = _server.Loop.AddTimer(WaitWarning, () => WarnWaiting(id, owner));
                 return new ValueTask<object?>(waiting.Done.Task);
             }
-            object? result = ResultOf(lua, table - 2);
+            object? result = HotApi.lua_type(L, table - 2) == (int)LuaType.Nil ? null : ResultOf(lua, table - 2);
             // Read back only what a handler changed (bridge.lua compares with a snapshot).
-            if (lua.ToBoolean(table - 1)) SyncBack(lua, table, e, r);
+            if (HotApi.lua_toboolean(L, table - 1) != 0) SyncBack(lua, table, e, r);
             return new ValueTask<object?>(result);
         }
         catch (Exception ex)
@@ -501,5 +503,35 @@ public sealed partial class LuaRuntime : IChainDispatcher
             lua.SetTop(top);
             lua.Release(callback);
         }
+    }
+
+    /// <summary>
+    /// The C API calls of a dispatch that cannot call back into .NET nor allocate in Lua (plain
+    /// pushes of values already made, raw reads of the registry, type tests): declared without
+    /// the GC transition a P/Invoke otherwise makes, some 10-20 ns each, a dozen per dispatch.
+    /// Anything that may run a metamethod, a collection step or an error (pcall, settop,
+    /// luaL_ref, pushing strings) goes through KeraLua as usual.
+    /// </summary>
+    private static class HotApi
+    {
+        private const string Library = "lua54";
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern int lua_rawgeti(IntPtr state, int index, long n);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern void lua_pushinteger(IntPtr state, long n);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern void lua_pushboolean(IntPtr state, int b);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern void lua_pushnil(IntPtr state);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern int lua_toboolean(IntPtr state, int index);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern int lua_type(IntPtr state, int index);
     }
 }
