@@ -43,8 +43,8 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable, Func<Lua, 
     public void Push(Lua lua, XmlElement element) => Push(lua, element, foreign: false, depth: 0);
 
     /// <summary>
-    /// A handle for a lazy stanza Lua makes itself (util.stanza's _lazy.new, from
-    /// bridge.dispatch): the element is held until the table is filled or collected.
+    /// A handle for a lazy stanza Lua makes itself (bridge.dispatch, with util.stanza's lazy_mt
+    /// and lazy_live): the element is held until the table is filled or collected.
     /// </summary>
     public long Register(XmlElement element)
     {
@@ -73,7 +73,7 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable, Func<Lua, 
     public void PushLazy(Lua lua, XmlElement element)
     {
         lua.EnsureStack(4);
-        // As small as util.stanza's _lazy.new makes it: most lazy stanzas are never filled, and
+        // As small as bridge.dispatch makes it: most lazy stanzas are never filled, and
         // every byte allocated costs the collector (Prosody's settings) several times over.
         lua.CreateTable(0, 1);
         if (!pushLazyMetatable(lua))

@@ -609,7 +609,7 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 	local stanza;
 	if fresh then
 		if stanza_handle then
-			-- util.stanza's _lazy.new, inline.
+			-- A lazy stanza: only its handle, with util.stanza's lazy_mt, known to lazy_live.
 			if not lazy_live then
 				local lazy = require "util.stanza"._lazy;
 				lazy_mt, lazy_live = lazy.mt, lazy.live;

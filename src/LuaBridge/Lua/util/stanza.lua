@@ -86,14 +86,6 @@ local function materialize(t)
 	lazy_filler(t, id);
 end
 
--- A lazy stanza for the C# handle id (bridge.dispatch makes the event's stanza with this: a
--- table constructor is far cheaper here than the same table built through the C API).
-local function new_lazy(id)
-	local t = setmetatable({ _lazy_id = id }, lazy_mt);
-	lazy_live[id] = t;
-	return t;
-end
-
 lazy_mt.__index = function(t, k) materialize(t); return t[k]; end;
 lazy_mt.__newindex = function(t, k, v) materialize(t); t[k] = v; end;
 lazy_mt.__len = function(t) materialize(t); return #t; end;
@@ -556,7 +548,6 @@ return {
 		mt = lazy_mt;
 		live = lazy_live;
 		materialize = materialize;
-		new = new_lazy;
 		set_filler = function(f) lazy_filler = f; end;
 	};
 	stanza = new_stanza;
