@@ -178,6 +178,8 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 return default;
             }
             int table = lua.GetTop();
+            // A C# handler in the walk may have referenced the event bridge.dispatch made already.
+            if (r is null && e.LuaTable is EventRef { Table.IsReleased: false } during) r = during;
             if (r is null)
             {
                 lua.PushCopy(table);

@@ -138,8 +138,14 @@ public sealed partial class LuaRuntime
             return 1;
         }
         if (lua.Type(3) != LuaType.Table) throw new ArgumentException("event table expected");
-        if (DispatchedEvent(lua, 3) is { LuaTable: EventRef } original)
+        if (DispatchedEvent(lua, 3) is { } original)
         {
+            // An event bridge.dispatch made gets its reference on the first C# handler it meets.
+            if (original.LuaTable is not EventRef { Table.IsReleased: false })
+            {
+                lua.PushCopy(3);
+                TrackEvent(original, new EventRef(new LuaRef(lua.PopRef()), original.Stanza));
+            }
             // fire_native(bus, id, event, lua_ran): a C#-fired event; its own EventData goes on.
             return PushHandlerResult(lua, FireNativeWithOriginal(lua, entry, original, lua.Type(4) == LuaType.None || lua.ToBoolean(4)));
         }
