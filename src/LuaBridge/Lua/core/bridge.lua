@@ -129,10 +129,18 @@ local function get_chain(bus, name)
 	if chain == nil then
 		chain = N.chain(bus, name) or false;
 		if chain then
+			-- chain.natives: index → true for the C# entries (nil when there are none), so that
+			-- a walk tells them apart with a table lookup instead of getmetatable per handler.
+			local natives;
 			for i = 1, #chain do
 				local h = chain[i];
-				if type(h) == "number" then chain[i] = setmetatable({ bus = bus, id = h }, native_stub_mt); end
+				if type(h) == "number" then
+					chain[i] = setmetatable({ bus = bus, id = h }, native_stub_mt);
+					natives = natives or {};
+					natives[i] = true;
+				end
 			end
+			chain.natives = natives;
 		end
 		per_bus[name] = chain;
 	end
@@ -196,9 +204,11 @@ bridge.fire = fire;
 -- caller (the router's pass) goes on then.
 ---------------------------------------------------------------------------------------------
 
-local event_ids = setmetatable({}, { __mode = "k" }); -- event table → C# EventData id
--- runner thread → the module id of the handler it is running (named when a pass waits long).
-local running_owner = setmetatable({}, { __mode = "k" });
+-- event table → C# dispatch id, while that dispatch runs (removed when it ends; weak keys only
+-- as a safety net for a walk that never ends, so the collector has next to nothing to visit).
+local event_ids = setmetatable({}, { __mode = "k" });
+-- runner thread → the Lua handler it is running (its module is named when a pass waits long).
+local running_handler = setmetatable({}, { __mode = "k" });
 
 -- What C# last saw of a C#-fired event table (issue 11: a stanza goes back to C# only if a
 -- handler changed it). A snapshot is a flat list: the event's keys and values in next() order,
@@ -274,11 +284,34 @@ function bridge.fill_lazy_stanza(t, id)
 	end
 end
 
+-- Snapshots of event tables are recycled (most dispatches take one and drop it at once): each
+-- table allocated per dispatch costs the collector, with Prosody's settings, several times
+-- what filling it does. A recycled snapshot may hold stale values past its n; every compare
+-- stops at its own markers first, so they are never read.
+local spare_snapshots, spare_count = {}, 0;
+
+local function recycle_snapshot(s)
+	if spare_count < 16 then
+		spare_count = spare_count + 1;
+		spare_snapshots[spare_count] = s;
+	end
+end
+
 -- Returns the snapshot, or false when the event has a table field that is not origin/stanza.
 local function take_snapshot(event)
-	local s, n = {}, 0;
+	local s = spare_snapshots[spare_count];
+	if s then
+		spare_snapshots[spare_count], spare_count = nil, spare_count - 1;
+		s.lazy, s.stanza = nil, nil;
+	else
+		s = {};
+	end
+	local n = 0;
 	for k, v in next, event do
-		if type(v) == "table" and k ~= "origin" and k ~= "stanza" then return false; end
+		if type(v) == "table" and k ~= "origin" and k ~= "stanza" then
+			recycle_snapshot(s);
+			return false;
+		end
 		s[n + 1], s[n + 2] = k, v;
 		n = n + 2;
 	end
@@ -322,17 +355,22 @@ end
 local function changed_since_snapshot(event)
 	local snapshots = chain_state.snapshots;
 	local s = snapshots[event];
-	if s and unchanged(event, s) then return false; end
+	if s == nil then return true; end
 	snapshots[event] = nil;
-	return true;
+	if not s then return true; end
+	local same = unchanged(event, s);
+	recycle_snapshot(s);
+	return not same;
 end
 
 local function ensure_snapshot(event)
 	local snapshots = chain_state.snapshots;
 	local s = snapshots[event];
-	if s == nil or (s and s.stanza ~= rawget(event, "stanza")) then
+	local stanza = rawget(event, "stanza");
+	if s == nil or (s and s.stanza ~= stanza) then
+		if s then recycle_snapshot(s); end
 		s = take_snapshot(event);
-		if s then s.stanza = rawget(event, "stanza"); end
+		if s then s.stanza = stanza; end
 		snapshots[event] = s;
 	end
 end
@@ -341,25 +379,32 @@ end
 -- with the module's name, an iq get/set answered with internal-server-error, chain stopped).
 -- A C# handler that returns an unfinished Task suspends the walk until it completes. A C#
 -- handler after Lua handlers gets the event read back only if they changed it.
-local function walk_chain(bus, name, event, first, last)
-	local chain = get_chain(bus, name);
+local function walk_chain(bus, name, event, first, last, thread)
+	-- get_chain's cached case inline (one call less per dispatch).
+	local chain;
+	if chain_state.version == cached_version then
+		local per_bus = chain_cache[bus];
+		if per_bus then chain = per_bus[name]; end
+	end
+	if chain == nil then chain = get_chain(bus, name); end
 	if not chain then return nil; end
-	local lua_ran = true;
-	local thread = coroutine.running();
-	local tracked = event_ids[event] ~= nil;
+	thread = thread or coroutine.running();
+	local natives = chain.natives;
+	local lua_ran, tracked = true, nil;
 	if not last or last > #chain then last = #chain; end
 	for i = first or 1, last do
 		local h = chain[i];
 		local ok, ret;
-		if getmetatable(h) == native_stub_mt then
-			running_owner[thread] = nil;
+		if natives and natives[i] then
+			running_handler[thread] = nil;
+			if tracked == nil then tracked = event_ids[event] ~= nil; end
 			local changed = lua_ran;
 			if lua_ran and tracked then changed = changed_since_snapshot(event); end
 			ret = await_handled(N.fire_native(h.bus, h.id, event, changed));
 			if tracked then ensure_snapshot(event); end
 			lua_ran = false;
 		else
-			running_owner[thread] = owner_of[h];
+			running_handler[thread] = h;
 			ok, ret = xpcall(h, traceback, event);
 			lua_ran = true;
 			if not ok then return N.handler_failed(owner_of[h], name, ret, event); end
@@ -369,23 +414,65 @@ local function walk_chain(bus, name, event, first, last)
 	return nil;
 end
 
-local function walk(bus, name, event, first, last)
+local function walk(bus, name, event, first, last, thread)
 	if wrappers_of[bus] then return with_wrappers(bus, name, event, walk_chain); end
-	return walk_chain(bus, name, event, first, last);
+	return walk_chain(bus, name, event, first, last, thread);
 end
 bridge.walk = walk;
+
+local lazy_live; -- util.stanza's lazy handle → table (weak values): present while unfilled
+
+-- Whether an event bridge.dispatch made (only origin and stanza, the stanza lazy with handle)
+-- is as it was made: the same two keys and values, and the stanza still lazy, or filled (by
+-- the walk: fill_lazy_stanza took its snapshot) and not changed since. No snapshot is taken.
+local function fresh_unchanged(event, origin, stanza, handle)
+	local n = 0;
+	for k, v in next, event do
+		if k == "origin" then
+			if v ~= origin then return false; end
+		elseif k == "stanza" then
+			if v ~= stanza then return false; end
+		else
+			return false;
+		end
+		n = n + 1;
+	end
+	if n ~= (origin ~= nil and 1 or 0) + (stanza ~= nil and 1 or 0) then return false; end
+	if stanza ~= nil and lazy_live[handle] ~= stanza then
+		local filled = chain_state.snapshots[stanza];
+		if not filled or same_element(stanza, filled, 0) ~= filled.n then return false; end
+	end
+	return true;
+end
+
+-- Whether C# must read a dispatched event back. job[8] is the outer dispatch's id of the same
+-- event, job[9] true for an event bridge.dispatch made, job[10] and job[11] its origin and
+-- stanza, job[12] the stanza's lazy handle.
+local function job_changed(job, event)
+	if not job[4] then return true; end
+	if not job[9] or chain_state.snapshots[event] ~= nil then return changed_since_snapshot(event); end
+	return not fresh_unchanged(event, job[10], job[11], job[12]);
+end
 
 -- A job is {bus, name, event, id}; the runner records its result and that it finished, and
 -- when C# was already told the walk waits (job.pending), reports the end through dispatch_done
 -- so that the C# pass (router, delivery) goes on.
 local function run_job(job)
 	if job.run then return job.run(job); end
-	may_wait_of[coroutine.running()] = job[5];
+	local thread = job[13] or coroutine.running();
+	may_wait_of[thread] = job[5];
 	local event = job[3];
-	local result = walk(job[1], job[2], event, job[6], job[7]);
+	local bus = job[1];
+	local result;
+	if wrappers_of[bus] then result = with_wrappers(bus, job[2], event, walk_chain);
+	else result = walk_chain(bus, job[2], event, job[6], job[7], thread); end
 	job.result, job.finished = result, true;
-	job.changed = not job[4] or changed_since_snapshot(event);
-	if job.pending then N.dispatch_done(job[4], result, event, job.changed); end
+	job.changed = job_changed(job, event);
+	if job.pending then
+		local id = job[4];
+		if id and event_ids[event] == id then event_ids[event] = job[8]; end
+		N.dispatch_done(id, result, event, job.changed);
+	end
 end
 
 local idle_runners = {};
@@ -402,9 +489,11 @@ local function take_runner()
 	return async.runner(run_job, one_shot_watchers());
 end
 
+local our_runners = setmetatable({}, { __mode = "k" }); -- the session runners made here
+
 local function session_runner(session)
 	local r = rawget(session, "thread");
-	if type(r) == "table" and r.run then return r; end
+	if r and (our_runners[r] or (type(r) == "table" and r.run)) then return r; end
 	local sid = sid_of[session];
 	r = async.runner(run_job, {
 		-- While a handler of this session waits, its input is paused (Prosody: conn:pause()).
@@ -412,6 +501,7 @@ local function session_runner(session)
 		ready = function() if sid then N.session_pause(sid, false); end end;
 		error = function(_, err) bridge.log("luaxmpp", "error", "Error in session runner: %s", err); end;
 	});
+	our_runners[r] = true;
 	rawset(session, "thread", r);
 	return r;
 end
@@ -500,9 +590,12 @@ local co_status, co_resume = coroutine.status, coroutine.resume;
 -- wait, and this saves the queue handling on each of them.
 local function run_idle(runner, job)
 	local thread = runner.thread;
-	if not thread or runner.queue[1] ~= nil or co_status(thread) ~= "suspended" then
+	-- A "ready" runner's thread is suspended at its ready yield (util.async sets "ready" only
+	-- then, and drops a thread that died); the status is checked only when the state says otherwise.
+	if not thread or runner.queue[1] ~= nil or (runner.state ~= "ready" and co_status(thread) ~= "suspended") then
 		return runner:run(job);
 	end
+	job[13] = thread;
 	runner.state = "running";
 	local ok, yielded = co_resume(thread, job);
 	if not ok then
@@ -528,23 +621,46 @@ local free_jobs, free_count = {}, 0;
 
 -- Walks chain entries first..last (C# runs the C# handlers before the first and after the last
 -- Lua handler itself). session_stanza: C# says the event is a stanza of a live c2s session (its
--- runner is used). Returns finished, result and whether C# must read the event back (a handler
--- changed it); when not finished: false, nil and the module id of the handler that waits.
-function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_stanza)
+-- runner is used). event is nil when C# leaves building it to Lua (an event of only origin and
+-- stanza, seen by Lua for the first time): it is made here from origin and the handle of a lazy
+-- stanza, and returned last so that C# keeps it for the rest of the pass. Returns finished,
+-- result and whether C# must read the event back (a handler changed it), then the event; when
+-- not finished: false, nil, the module id of the handler that waits, and the event.
+function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_stanza, origin, stanza_handle)
 	if not async then async = require "util.async"; end
+	local fresh = event == nil;
+	local stanza;
+	if fresh then
+		if stanza_handle then
+			-- A lazy stanza: only its handle, with util.stanza's lazy_mt, known to lazy_live.
+			if not lazy_live then
+				local lazy = require "util.stanza"._lazy;
+				lazy_mt, lazy_live = lazy.mt, lazy.live;
+			end
+			stanza = setmetatable({ _lazy_id = stanza_handle }, lazy_mt);
+			lazy_live[stanza_handle] = stanza;
+		end
+		if origin == nil and stanza == nil then event = {};
+		else event = { origin = origin, stanza = stanza }; end
+	else
+		origin = event.origin;
+	end
+	local outer_id;
 	if id then
+		outer_id = event_ids[event];
 		event_ids[event] = id;
-		ensure_snapshot(event);
+		-- A fresh event needs no snapshot: what it was made of is in the job (job_changed).
+		if not fresh then ensure_snapshot(event); end
 	end
 	local job = free_jobs[free_count];
 	if job then
 		free_jobs[free_count], free_count = nil, free_count - 1;
-		job[1], job[2], job[3], job[4], job[5], job[6], job[7] = bus, name, event, id, may_wait ~= false, first, last;
 	else
-		job = { bus, name, event, id, may_wait ~= false, first, last, finished = false };
+		job = { finished = false };
 	end
-	local origin = session_stanza and event.origin;
-	local runner = origin and sid_of[origin] and session_runner(origin);
+	job[1], job[2], job[3], job[4], job[5], job[6], job[7] = bus, name, event, id, may_wait ~= false, first, last;
+	job[8], job[9], job[10], job[11], job[12] = outer_id, fresh, origin, stanza, stanza_handle;
+	local runner = session_stanza and origin and sid_of[origin] and session_runner(origin);
 	-- Only an idle session runner takes the job: while it runs or waits, this chain is part of
 	-- (or runs alongside) the pass it is in, and queueing behind that pass would deadlock when
 	-- the pass waits for this very chain (message/bare waiting for message/offline/handle).
@@ -559,13 +675,15 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 	end
 	if job.finished then
 		local result, changed = job.result, job.changed;
-		job[1], job[2], job[3], job.result, job.finished = nil, nil, nil, nil, false;
+		if id and event_ids[event] == id then event_ids[event] = outer_id; end
+		job[1], job[2], job[3], job[8], job[10], job[11], job[13], job.result, job.finished = nil, nil, nil, nil, nil, nil, nil, nil, false;
 		free_count = free_count + 1;
 		free_jobs[free_count] = job;
-		return true, result, changed;
+		return true, result, changed, event;
 	end
 	job.pending = true;
-	return false, nil, runner.thread and running_owner[runner.thread] or nil;
+	local waiting = runner.thread and running_handler[runner.thread];
+	return false, nil, waiting and owner_of[waiting] or nil, event;
 end
 bridge.event_ids = event_ids;
 
