@@ -145,8 +145,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         Dispatches++;
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        var scope = LuaStack.Enter(lua);
         long id = ++_nextHandlerId;
         bool pending = false;
         EventRef? r = null;
@@ -172,7 +171,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
             if (built && e.Stanza is { } stanza) HotApi.lua_pushinteger(L, _stanzas.Register(stanza));
             else HotApi.lua_pushnil(L);
             _dispatchEvents[id] = e;
-            if (lua.PCall(10, 4, 0) != LuaStatus.OK)
+            if (scope.PCall(10, 4) != LuaStatus.OK)
             {
                 _log.Error($"Dispatch of '{name}' failed: {lua.ToString(-1, false)}");
                 return default;
@@ -209,7 +208,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         finally
         {
             if (!pending) _dispatchEvents.Remove(id);
-            lua.SetTop(top);
+            scope.Dispose();
             _dispatchTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
         }
     }
@@ -434,9 +433,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         if (kind == "stanzas/out" && ReferenceEquals(_sendingFromLua, session)) return element;
         if (_disposed || session.LuaTable is not LuaRef table || table.IsReleased) return element;
         var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
-        try
+        using var scope = LuaStack.Enter(lua);
         {
             lua.PushRef(_call);
             lua.PushRef(_entry);
@@ -447,17 +444,13 @@ public sealed partial class LuaRuntime : IChainDispatcher
             bool bytes = kind == "bytes/in";
             if (bytes) lua.PushString(XmlElementWriter.ToXmlString(element, Namespaces.Client));
             else _stanzas.Push(lua, element);
-            if (lua.PCall(4, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+            if (scope.PCall(4, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
             {
                 session.Log.Error($"Error in {kind} filter: {lua.ToString(-1, false)}");
                 return element;
             }
             if (lua.IsNil(-1)) return null;
             return !bytes && _stanzas.IsStanza(lua, -1) ? _stanzas.Read(lua, -1) : element;
-        }
-        finally
-        {
-            lua.SetTop(top);
         }
     }
 
@@ -482,8 +475,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
     {
         if (_disposed || callback.IsReleased) return;
         var error = task.IsCompletedSuccessfully ? task.Result : StanzaError.InternalServerError();
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        var scope = LuaStack.Enter(lua);
         try
         {
             lua.PushRef(_call);
@@ -497,12 +489,12 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 else lua.PushString(error.Text);
                 args = 3;
             }
-            if (lua.PCall(1 + args, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+            if (scope.PCall(1 + args, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
                 _log.Error("bind_resource callback failed: " + lua.ToString(-1, false));
         }
         finally
         {
-            lua.SetTop(top);
+            scope.Dispose();
             lua.Release(callback);
         }
     }

@@ -195,14 +195,12 @@ public sealed partial class LuaRuntime
             lua.GetField(table, key);
             foreach (var child in added)
             {
+                using var scope = LuaStack.Enter(lua, 8);
                 lua.GetField(-1, "add_direct_child");
                 lua.PushCopy(-2);
                 _stanzas.Push(lua, child);
-                if (lua.PCall(2, 0, 0) != LuaStatus.OK)
-                {
+                if (scope.PCall(2, 0) != LuaStatus.OK)
                     _log.Warn($"Could not add <{child.Name}/> to the event's {key}: {lua.ToString(-1, false)}");
-                    lua.Pop(1);
-                }
             }
             lua.Pop(1);
         }
@@ -390,15 +388,13 @@ public sealed partial class LuaRuntime
     {
         if (_stanzas.IsStanza(lua, index)) return _stanzas.Read(lua, index);
         if (SessionOf(lua, index) is { } session) return session;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        using var scope = LuaStack.Enter(lua);
         try
         {
             return ReadData(lua, index);
         }
         catch (InvalidOperationException)
         {
-            lua.SetTop(top);
             return null;
         }
     }
@@ -414,8 +410,8 @@ public sealed partial class LuaRuntime
         AssertLoop();
         if (_disposed || handler.Function.IsReleased) return null;
         var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        var scope = LuaStack.Enter(lua);
+        int top = scope.Top;
         try
         {
             lua.PushRef(_callHandler);
@@ -424,7 +420,7 @@ public sealed partial class LuaRuntime
             int table = lua.GetTop();
             lua.PushCopy(table);
             lua.Insert(top + 1); // keep the event table below the call
-            if (lua.PCall(2, 2, 0) != LuaStatus.OK) return HandlerFailed(handler, e, lua.ToString(-1, false));
+            if (scope.PCall(2, 2) != LuaStatus.OK) return HandlerFailed(handler, e, lua.ToString(-1, false));
             bool ok = lua.ToBoolean(-2);
             if (!ok) return HandlerFailed(handler, e, lua.RawString(-1) ?? "error object is not a string");
             object? result = lua.Type(-1) switch
@@ -444,7 +440,7 @@ public sealed partial class LuaRuntime
         }
         finally
         {
-            lua.SetTop(top);
+            scope.Dispose();
         }
     }
 
