@@ -8,7 +8,7 @@
 -- A user without stored preferences gets default_archive_policy.
 
 local st = require "util.stanza";
-local native = require "luaxmpp.native";
+local archive_lib = require "luaxmpp.archive";
 local jid_prep = require "util.jid".prep;
 local cache = require "util.cache";
 
@@ -33,7 +33,7 @@ local function get(user)
 		prefs = prefs_store:get(user) or none;
 		cached:set(user, prefs);
 		-- mod_mam's C# hooks archive by the default rule for users known to have no preferences.
-		native.mam_default_prefs(module.host, user, prefs == none);
+		archive_lib.set_default_prefs(module.host, user, prefs == none);
 	end
 	if prefs == none then return { [false] = configured_default }; end
 	return prefs;
@@ -42,7 +42,7 @@ end
 local function set(user, prefs)
 	local ok, err = prefs_store:set(user, prefs);
 	cached:set(user, nil);
-	native.mam_default_prefs(module.host, user, false);
+	archive_lib.set_default_prefs(module.host, user, false);
 	return ok, err;
 end
 
