@@ -3,15 +3,15 @@
 -- the host's `authentication` option gives, as Prosody's usermanager picks it among the
 -- "auth-provider" items. Every operation returns plain values C# can read.
 
-local N_hosts = require "luaxmpp.native.hosts";
+local hosts = require "luaxmpp.hosts";
 local scram = require "util.sasl.scram";
 local random = require "util.random";
 
 local M = {};
 
 local function provider_for(host)
-	local wanted = N_hosts.get_option(host, "authentication");
-	for _, item in ipairs(N_hosts.get_host_items(host, "auth-provider") or {}) do
+	local wanted = hosts.get_option(host, "authentication");
+	for _, item in ipairs(hosts.items(host, "auth-provider") or {}) do
 		if item.name == wanted then return item; end
 	end
 	return nil, ("authentication = %q on %s: mod_auth_%s is not loaded"):format(tostring(wanted), host, tostring(wanted));

@@ -1,14 +1,14 @@
 -- core.configmanager for the bridge: read access to the C# ServerConfig.
-local N_hosts = require "luaxmpp.native.hosts";
+local hosts = require "luaxmpp.hosts";
 
 local M = {};
 
 function M.get(host, key)
 	if key == nil then key, host = host, "*"; end
-	return N_hosts.get_option(host or "*", key);
+	return hosts.get_option(host or "*", key);
 end
 
-function M.rawget(host, key) return N_hosts.get_option(host or "*", key); end
+function M.rawget(host, key) return hosts.get_option(host or "*", key); end
 
 function M.set() return nil, "the configuration is read-only at runtime"; end
 

@@ -1,9 +1,8 @@
 -- core.moduleapi for the bridge: the `module` object every Prosody module sees (contract
 -- §1.4–1.5), written over the C# primitives in luaxmpp.native.<area>.
 local N_modules = require "luaxmpp.native.modules";
-local N_timers = require "luaxmpp.native.timers";
-local C_hosts = require "luaxmpp.checked.hosts";
-local C_timers = require "luaxmpp.checked.timers";
+local hosts = require "luaxmpp.hosts";
+local timers = require "luaxmpp.timers";
 local bridge = require "core.bridge";
 
 local type, pairs, ipairs, setmetatable, rawget, tostring, tonumber, select, error, pcall =
@@ -82,7 +81,7 @@ function api:_cleanup()
 	for key, list in pairs(rawget(self, "items") or {}) do
 		for i = #list, 1, -1 do self:remove_item(key, list[i]); end
 	end
-	for id in pairs(rawget(self, "_timers") or {}) do N_timers.stop_timer(id); end
+	for id in pairs(rawget(self, "_timers") or {}) do timers.stop(id); end
 	self.loaded = false;
 	if rawget(self, "_owner") then N_modules.module_released(self._owner); end
 end
@@ -183,7 +182,7 @@ end
 ---------------------------------------------------------------------------------------------
 
 function api:get_option(name, default)
-	local value = C_hosts.get_option(self.host, name);
+	local value = hosts.get_option(self.host, name);
 	if value == nil then value = default; end
 	return value;
 end
@@ -317,7 +316,7 @@ function api:add_item(key, value)
 	if self.host == "*" then
 		prosody.events.fire_event("item-added/" .. key, { source = self, item = value });
 	else
-		C_hosts.add_item(self.host, key, value, self._owner);
+		hosts.add_item(self.host, key, value, self._owner);
 	end
 end
 
@@ -330,7 +329,7 @@ function api:remove_item(key, value)
 			if self.host == "*" then
 				prosody.events.fire_event("item-removed/" .. key, { source = self, item = value });
 			else
-				C_hosts.remove_item(self.host, key, value);
+				hosts.remove_item(self.host, key, value);
 			end
 			return value;
 		end
@@ -345,7 +344,7 @@ function api:get_host_items(key)
 		end
 		return out;
 	end
-	return C_hosts.get_host_items(self.host, key);
+	return hosts.items(self.host, key);
 end
 
 function api:handle_items(item_type, added, removed, existing)
@@ -503,7 +502,7 @@ local timer_mt = { __index = timer_methods };
 
 function timer_methods:stop()
 	if self.id then
-		N_timers.stop_timer(self.id);
+		timers.stop(self.id);
 		self.module_env._timers[self.id] = nil;
 		self.id = nil;
 	end
@@ -517,7 +516,7 @@ end
 
 function timer_methods:_start(delay)
 	local t = self;
-	t.id = C_timers.add_timer(delay, function(now)
+	t.id = timers.add(delay, function(now)
 		if t.module_env.loaded == false then return nil; end
 		local ret = t.callback(now, t_unpack(t, 1, t.n));
 		if type(ret) ~= "number" then

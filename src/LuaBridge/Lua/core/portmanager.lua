@@ -9,14 +9,14 @@ local config = require "core.configmanager";
 local multitable = require "util.multitable";
 local set = require "util.set";
 local server = require "net.server";
-local N_log = require "luaxmpp.native.log";
+local logger = require "luaxmpp.log";
 local N_net = require "luaxmpp.native.net";
 
 local prosody = prosody;
 local type, tonumber, tostring, ipairs, t_insert, t_remove, t_concat = type, tonumber, tostring, ipairs, table.insert, table.remove, table.concat;
 
 local function log(level, fmt, ...)
-	N_log.log("portmanager", level, fmt:format(...));
+	logger.write("portmanager", level, fmt:format(...));
 end
 
 local default_interfaces = { "*", "::" };

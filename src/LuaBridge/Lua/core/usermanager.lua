@@ -1,6 +1,6 @@
 -- core.usermanager for the bridge: accounts through the host's C# IAuthProvider.
 -- Calls suspend the calling runner until the provider's Task completes (see storagemanager).
-local N_hosts = require "luaxmpp.native.hosts";
+local hosts = require "luaxmpp.hosts";
 local N_sessions = require "luaxmpp.native.sessions";
 local N_storage = require "luaxmpp.native.storage";
 local await = require "core.bridge".await;
@@ -59,7 +59,7 @@ function M.is_admin(jid, host)
 	if type(jid) ~= "string" then return false; end
 	local bare = jid:match("^[^/]*");
 	local function listed(h)
-		local admins = N_hosts.get_option(h, "admins");
+		local admins = hosts.get_option(h, "admins");
 		if type(admins) == "string" then admins = { admins }; end
 		if type(admins) ~= "table" then return false; end
 		for _, admin in ipairs(admins) do

@@ -4,10 +4,9 @@
 -- mod_onions). Sockets live in C# (LuaRuntime.Listeners.cs, I/O off the loop); this file gives
 -- Lua the connection objects of Prosody's net.server API and calls the listener callbacks
 -- (onconnect, onincoming, ondrain, ondisconnect, onattach, ondetach) on the loop.
-local N_log = require "luaxmpp.native.log";
+local logger = require "luaxmpp.log";
 local N_net = require "luaxmpp.native.net";
-local N_timers = require "luaxmpp.native.timers";
-local C_timers = require "luaxmpp.checked.timers";
+local timers = require "luaxmpp.timers";
 
 local type, tostring, xpcall, setmetatable = type, tostring, xpcall, setmetatable;
 local traceback = debug.traceback;
@@ -15,7 +14,7 @@ local traceback = debug.traceback;
 local M = {};
 
 local function log(level, fmt, ...)
-	N_log.log("net.server", level, fmt:format(...));
+	logger.write("net.server", level, fmt:format(...));
 end
 
 ----------------------------------------------------------------------------------------------
@@ -27,19 +26,19 @@ local timer = {};
 -- fn(now, id, param) may return a delay to run again.
 function timer.add_task(delay, fn, param)
 	local id;
-	id = C_timers.add_timer(delay, function(now) return fn(now, id, param); end);
+	id = timers.add(delay, function(now) return fn(now, id, param); end);
 	return id;
 end
 
-function timer.stop(id) return N_timers.stop_timer(id); end
+function timer.stop(id) return timers.stop(id); end
 
-function timer.reschedule(id, delay) return N_timers.reschedule_timer(id, delay); end
+function timer.reschedule(id, delay) return timers.reschedule(id, delay); end
 
 M.timer = timer;
 
 function M.add_task(delay, fn)
 	local id = timer.add_task(delay, fn);
-	return { close = function() N_timers.stop_timer(id); end };
+	return { close = function() timers.stop(id); end };
 end
 
 ----------------------------------------------------------------------------------------------
