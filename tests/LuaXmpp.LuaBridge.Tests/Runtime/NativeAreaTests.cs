@@ -95,6 +95,12 @@ public sealed partial class NativeAreaTests
             fails("bad argument #1 to 'smacks.info' (session table expected, got string)", require "luaxmpp.smacks".info, "c2s1")
             fails("bad argument #2 to 'archive.open' (string expected, got nil)", require "luaxmpp.archive".open, "localhost")
             fails("bad argument #2 to 'hosts.get_option' (string expected, got number)", require "luaxmpp.hosts".get_option, "localhost", 1)
+            -- An opened archive is a store object with Prosody's archive method names.
+            local store = require "luaxmpp.archive".open("localhost", "archive_shim_test")
+            for _, method in ipairs { "append", "find", "delete", "hook_messages" } do
+                assert(type(store[method]) == "function", "archive store lacks " .. method)
+            end
+            fails("bad argument #3 to 'archive:find' (function expected, got nil)", store.find, store, "juliet", {})
             -- Right arguments reach C#: the host's options and the timer come back.
             assert(require "luaxmpp.hosts".get_option("localhost", "storage") == "memory")
             local id = require "luaxmpp.timers".add(3600, function() end)
