@@ -6,13 +6,16 @@ using LuaXmpp.LuaBridge.Interop;
 namespace LuaXmpp.LuaBridge.Runtime;
 
 // The native areas core/*.lua and the luaxmpp/ shims are written over
-// (package.loaded["luaxmpp.native.<area>"]), and the bodies of the general ones.
+// (package.loaded["luaxmpp.native.<area>"]), and the bodies of the log, hosts and modules areas.
 public sealed partial class LuaRuntime
 {
     private readonly Dictionary<object, LuaRef> _itemTables = new(ReferenceEqualityComparer.Instance);
 
-    // One table per area (docs/BRIDGE.md, "Native areas"); the partials that own an area's
-    // bodies register it. The Lua shims under luaxmpp/ give each area its documented API.
+    // One table per area (docs/BRIDGE.md, "Native areas"), each filled by its own Register*Natives
+    // method: here for the areas whose bodies are spread over several partials, else in the
+    // partial that holds the bodies (Storage, Archive, ...). The area of a partial is its whole
+    // registration method: storage includes the account primitives (user_*), connections
+    // session_adopt/bare_get/directed, dbi auth_done. The shims under luaxmpp/ give the API.
     private void RegisterNatives()
     {
         RegisterLogNatives(_natives.Area("log"));
