@@ -18,7 +18,7 @@ public sealed partial class NativeAreaTests
     [GeneratedRegex(@"`luaxmpp\.native\.(\w+)`")]
     private static partial Regex DocumentedArea();
 
-    [GeneratedRegex(@"^function M\.(\w+)\(|^\t(\w+) = check\.native\(", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^function M\.(\w+)\(|\bM\.(\w+)(?=(?:, M\.\w+)* = check\.area\()", RegexOptions.Multiline)]
     private static partial Regex ShimFunction();
 
     [Fact]

@@ -10,18 +10,13 @@
 --   store:find(user, { start = t, limit = 10 }, function(items, total) ... end);
 --   store:hook_messages(module._owner, { skip_namespaces = { ... }, default_policy = "roster" });
 --   archive.set_default_prefs(host, user, true);
-local native = require "luaxmpp.native.archive";
 local check = require "luaxmpp.check";
 local arg, raise = check.arg, check.raise;
 
-local mam_open = check.native(native, "archive", "mam_open");
-local mam_append = check.native(native, "archive", "mam_append");
-local mam_query = check.native(native, "archive", "mam_query");
-local mam_delete = check.native(native, "archive", "mam_delete");
-local mam_hook = check.native(native, "archive", "mam_hook");
-local mam_default_prefs = check.native(native, "archive", "mam_default_prefs");
-local mam_fulltext_check = check.native(native, "archive", "mam_fulltext_check");
-local mam_flush = check.native(native, "archive", "mam_flush");
+local mam_open, mam_append, mam_query, mam_delete,
+	mam_hook, mam_default_prefs, mam_fulltext_check, mam_flush = check.area("archive",
+	"mam_open", "mam_append", "mam_query", "mam_delete",
+	"mam_hook", "mam_default_prefs", "mam_fulltext_check", "mam_flush");
 
 local M = {};
 

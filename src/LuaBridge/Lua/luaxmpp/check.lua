@@ -29,12 +29,17 @@ function M.arg(fname, n, value, kind, optional)
 	return value;
 end
 
--- native(area_table, area, name) → the primitive, or a load-time error naming what is missing:
--- a shim that loads has every primitive it calls (LuaBridge.Tests checks each shim loads).
-function M.native(natives, area, name)
-	local f = natives[name];
-	if type(f) ~= "function" then error("luaxmpp." .. area .. ": no native primitive " .. tostring(name), 2); end
-	return f;
+-- area(name, primitive, ...) → those primitives of luaxmpp.native.<name>, in order; a missing one
+-- is a load-time error, so a shim that loads has every primitive it calls (NativeAreaTests).
+function M.area(area, ...)
+	local natives = require("luaxmpp.native." .. area);
+	local out = table.pack(...);
+	for i = 1, out.n do
+		local f = natives[out[i]];
+		if type(f) ~= "function" then error("luaxmpp." .. area .. ": no native primitive " .. tostring(out[i]), 2); end
+		out[i] = f;
+	end
+	return table.unpack(out, 1, out.n);
 end
 
 -- raise(fname, first, ...): a primitive's (nil, message) failure as a Lua error; other results

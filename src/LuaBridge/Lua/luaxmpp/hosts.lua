@@ -5,16 +5,13 @@
 --   local hosts = require "luaxmpp.hosts";
 --   hosts.get_option("example.com", "admins");
 --   for _, name in ipairs(hosts.list()) do ... end
-local native = require "luaxmpp.native.hosts";
 local check = require "luaxmpp.check";
 local arg, raise = check.arg, check.raise;
 
-local host_list = check.native(native, "hosts", "host_list");
-local host_info = check.native(native, "hosts", "host_info");
-local get_option = check.native(native, "hosts", "get_option");
-local add_item = check.native(native, "hosts", "add_item");
-local remove_item = check.native(native, "hosts", "remove_item");
-local get_host_items = check.native(native, "hosts", "get_host_items");
+local host_list, host_info, get_option,
+	add_item, remove_item, get_host_items = check.area("hosts",
+	"host_list", "host_info", "get_option",
+	"add_item", "remove_item", "get_host_items");
 
 local M = {};
 

@@ -5,12 +5,10 @@
 --   local http = require "luaxmpp.http";
 --   http.enable();                            -- the listener serves this server's HTTP apps
 --   http.set_owner(event.response, "bosh");   -- names the module if the request times out
-local native = require "luaxmpp.native.http";
 local check = require "luaxmpp.check";
 local arg = check.arg;
 
-local http_enable = check.native(native, "http", "http_enable");
-local http_owner = check.native(native, "http", "http_owner");
+local http_enable, http_owner = check.area("http", "http_enable", "http_owner");
 
 local M = {};
 

@@ -3,12 +3,10 @@
 --
 --   local log = require "luaxmpp.log";
 --   if log.enabled("debug") then log.write("mod_x", "debug", "detail"); end
-local native = require "luaxmpp.native.log";
 local check = require "luaxmpp.check";
 local arg = check.arg;
 
-local log = check.native(native, "log", "log");
-local log_enabled = check.native(native, "log", "log_enabled");
+local log, log_enabled = check.area("log", "log", "log_enabled");
 
 local M = {};
 

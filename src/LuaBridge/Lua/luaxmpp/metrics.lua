@@ -3,10 +3,9 @@
 --
 --   local metrics = require "luaxmpp.metrics";
 --   local snapshot = metrics.snapshot();  -- { c2s_sessions = n, smacks_enabled = n, ... }
-local native = require "luaxmpp.native.metrics";
 local check = require "luaxmpp.check";
 
-local metrics_snapshot = check.native(native, "metrics", "metrics_snapshot");
+local metrics_snapshot = check.area("metrics", "metrics_snapshot");
 
 local M = {};
 

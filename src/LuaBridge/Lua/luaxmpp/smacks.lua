@@ -7,16 +7,13 @@
 --   smacks.enable(session, xmlns, resumable, { max_queue = 500, max_unacked = 0, ... });
 --   local info = smacks.info(session);          -- nil, or { enabled, h, ... }
 --   local ok, condition, text = smacks.check_resume(original, h);
-local native = require "luaxmpp.native.smacks";
 local check = require "luaxmpp.check";
 local arg, raise = check.arg, check.raise;
 
-local function primitive(name) return check.native(native, "smacks", name); end
-local sm_enable, sm_info, sm_queue = primitive "sm_enable", primitive "sm_info", primitive "sm_queue";
-local sm_take_unacked, sm_hibernate = primitive "sm_take_unacked", primitive "sm_hibernate";
-local sm_check_resume, sm_resume, sm_resync = primitive "sm_check_resume", primitive "sm_resume", primitive "sm_resync";
-local sm_request_ack, sm_set_inactive = primitive "sm_request_ack", primitive "sm_set_inactive";
-local sm_set_resumable, sm_set_counters = primitive "sm_set_resumable", primitive "sm_set_counters";
+local sm_enable, sm_info, sm_queue, sm_take_unacked, sm_hibernate, sm_check_resume, sm_resume, sm_resync,
+	sm_request_ack, sm_set_inactive, sm_set_resumable, sm_set_counters = check.area("smacks",
+	"sm_enable", "sm_info", "sm_queue", "sm_take_unacked", "sm_hibernate", "sm_check_resume", "sm_resume", "sm_resync",
+	"sm_request_ack", "sm_set_inactive", "sm_set_resumable", "sm_set_counters");
 
 local M = {};
 

@@ -5,13 +5,10 @@
 --   local timers = require "luaxmpp.timers";
 --   local id = timers.add(5, function(now) ...; return 60; end);
 --   timers.reschedule(id, 1); timers.stop(id);
-local native = require "luaxmpp.native.timers";
 local check = require "luaxmpp.check";
 local arg, raise = check.arg, check.raise;
 
-local add_timer = check.native(native, "timers", "add_timer");
-local stop_timer = check.native(native, "timers", "stop_timer");
-local reschedule_timer = check.native(native, "timers", "reschedule_timer");
+local add_timer, stop_timer, reschedule_timer = check.area("timers", "add_timer", "stop_timer", "reschedule_timer");
 
 local M = {};
 
