@@ -18,7 +18,8 @@
 #
 # Sizes that can be set one by one: LUAXMPP_RELIABILITY_<NAME> (CONNECTIONS, SECONDS, RATE,
 # CYCLES, HIBERNATED, ARCHIVE_KILLS, ACK_KILLS, STANZA_FUZZ_INPUTS, ...: see the Pick calls in Reliability/).
-# LUAXMPP_ITEST_KEEP=1 keeps each server's directory.
+# LUAXMPP_ITEST_KEEP=1 keeps each server's directory; LUAXMPP_MEMORY_TRACE=500 makes the server log its
+# memory (RSS, .NET heap, Lua heap, SQLite) every 500 ms, e.g. with --full --only SlowReaderTests.NeverAcking.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,7 +31,7 @@ while (($# > 0)); do
         --full) export LUAXMPP_RELIABILITY_FULL=1 ;;
         --only) shift; filter="FullyQualifiedName~LuaXmpp.Tests.Reliability.$1" ;;
         --prosody) export LUAXMPP_ITEST_SERVER=prosody ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
     shift

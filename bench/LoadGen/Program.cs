@@ -15,7 +15,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
           login:    --clients 200 --smacks --idle 3
           chat:     --pairs 20 --duration 10 --warmup 2 --rate MSGS_PER_S (0 = max) --window 16 --smacks --drain 5 --type chat|headline
                     --port2 PORT --host2 DOMAIN --pid2 PID (receivers on a second, federated server)
-          resume:   --sessions 50 --before 20 --queued 100
+          resume:   --sessions 50 --before 20 --queued 100 --trace (one line per resume on stderr)
           mam:      --messages 5000 --page 50 --repeats 50 --window 32
           webchat:  --transport websocket|bosh --url URL --pairs 20 --duration 10 --warmup 2 --window 16
         """);

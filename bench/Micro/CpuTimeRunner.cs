@@ -7,6 +7,8 @@ namespace LuaXmpp.Bench.Micro;
 /// <c>--cpu-time [filter]</c>: runs the benchmarks that record <see cref="ThreadCpu"/> (bridge and
 /// pass benchmarks) and prints the median loop-thread CPU time per operation over 15 batches
 /// after 3 warm-up batches, one line per benchmark and parameter value (markdown).
+/// LUAXMPP_BENCH_METHOD=name runs only the benchmark methods whose name contains it, and
+/// LUAXMPP_BENCH_BATCHES=n runs n batches instead of 18 (long runs for a profiler such as perf).
 /// </summary>
 public static class CpuTimeRunner
 {
@@ -33,8 +35,10 @@ public static class CpuTimeRunner
             foreach (var method in type.GetMethods())
             {
                 if (method.GetCustomAttribute<BenchmarkAttribute>() is not { } attribute) continue;
+                if (Environment.GetEnvironmentVariable("LUAXMPP_BENCH_METHOD") is { Length: > 0 } only && !method.Name.Contains(only, StringComparison.Ordinal)) continue;
                 var samples = new List<double>();
-                for (int i = 0; i < 18; i++)
+                int batches = int.TryParse(Environment.GetEnvironmentVariable("LUAXMPP_BENCH_BATCHES"), out var b) ? b : 18;
+                for (int i = 0; i < batches; i++)
                 {
                     method.Invoke(bench, null);
                     if (i >= 3) samples.Add(ThreadCpu.LastBatch / (double)attribute.OperationsPerInvoke);

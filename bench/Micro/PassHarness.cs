@@ -58,14 +58,14 @@ internal sealed class PassHarness : IDisposable
         var auth = new InternalPlainProvider(Host, storage);
         _server = new XmppServer(config, _loop, storage, _ => auth);
         NativeModules.RegisterAll(_server.Modules);
-        await _loop.InvokeAsync(() =>
+        await _loop.InvokeAsync(async () =>
         {
             var host = _server.ActivateHost(config.Hosts[0]);
             _runtime = new LuaRuntime(_server, [Plugins]);
             _server.Modules.Runtime = _runtime;
             foreach (var module in modules)
             {
-                if (_server.Modules.Load(host, module) is { } error) throw new InvalidOperationException($"mod_{module}: {error}");
+                if (await _server.Modules.LoadAsync(host, module) is { } error) throw new InvalidOperationException($"mod_{module}: {error}");
             }
         });
         await auth.CreateUserAsync("alice", "a");

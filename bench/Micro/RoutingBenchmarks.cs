@@ -39,11 +39,11 @@ public class RoutingBenchmarks
         var storage = new StorageManager(config, Path.GetTempPath());
         var auth = new InternalPlainProvider("localhost", storage);
         _server = new XmppServer(config, _loop, storage, _ => auth);
-        await _loop.InvokeAsync(() =>
+        await _loop.InvokeAsync(async () =>
         {
             NativeModules.RegisterAll(_server.Modules);
             var host = _server.ActivateHost(config.Hosts[0]);
-            var missing = _server.Modules.LoadAll(host);
+            var missing = await _server.Modules.LoadAllAsync(host);
             if (missing.Count > 0) throw new InvalidOperationException("modules missing: " + string.Join(", ", missing));
         });
         _romeo = await BindAsync("romeo", new CountingConnection());

@@ -23,9 +23,13 @@ end
 local archive_store = module:get_option_string("archive_store", "archive");
 local prefs_store = module:open_store(archive_store .. "_prefs");
 
--- Preferences are read for every archived message; keep recently used ones in memory.
-local cached = cache.new(module:get_option_number("archive_prefs_cache_size", 1000));
 local none = {};
+-- Preferences are read for every archived message; keep recently used ones in memory. The C#
+-- hooks' set of users without preferences follows this cache: a user evicted here is dropped
+-- there too, read again on their next archived message (storage may have changed meanwhile).
+local cached = cache.new(module:get_option_number("archive_prefs_cache_size", 1000), function(user, prefs)
+	if prefs == none then native.mam_default_prefs(module.host, user, false); end
+end);
 
 local function get(user)
 	local prefs = cached:get(user);

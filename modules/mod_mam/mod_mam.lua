@@ -29,8 +29,6 @@ local prefs = module:require "mamprefs";
 
 local xmlns_mam = "urn:xmpp:mam:2";
 local xmlns_mam_ext = "urn:xmpp:mam:2#extended";
-local xmlns_delay = "urn:xmpp:delay";
-local xmlns_forward = "urn:xmpp:forward:0";
 local xmlns_sid = "urn:xmpp:sid:0";
 local xmlns_hints = "urn:xmpp:hints";
 local xmlns_fulltext_field = "{urn:xmpp:fulltext:0}fulltext";
@@ -185,16 +183,6 @@ local function read_form(query)
 	};
 end
 
-local function result_message(stanza, qid, id, when, item)
-	local msg = st.message({ to = stanza.attr.from, from = stanza.attr.to })
-		:tag("result", { xmlns = xmlns_mam, queryid = qid, id = id })
-			:tag("forwarded", { xmlns = xmlns_forward })
-				:tag("delay", { xmlns = xmlns_delay, stamp = datetime.datetime(when) }):up();
-	item.attr.xmlns = "jabber:client";
-	msg:add_child(item);
-	return msg;
-end
-
 -- Runs one query; calls done() once its answer was sent (or it failed).
 local function run_query(event, done)
 	local origin, stanza = event.origin, event.stanza;
@@ -240,6 +228,9 @@ local function run_query(event, done)
 		limit = page == 0 and 0 or page + 1;
 		reverse = backwards;
 		total = want_total;
+		-- The result messages are built in C# (items carry .message instead of .value): a page
+		-- built here cost a fifth of the query's CPU in the Lua collector.
+		results = { to = stanza.attr.from, from = stanza.attr.to, queryid = qid };
 	}, function(items, total)
 		if origin.destroyed then return done(); end -- nobody to send the page to
 		if not items then
@@ -263,7 +254,7 @@ local function run_query(event, done)
 		if newest_first then from, to, step = n, 1, -1; end
 		for i = from, to, step do
 			local item = chronological[i];
-			origin.send(result_message(stanza, qid, item.key, item.when, item.value));
+			origin.send(item.message);
 		end
 		origin.send(st.reply(stanza)
 			:tag("fin", { xmlns = xmlns_mam, complete = complete and "true" or nil })

@@ -29,6 +29,8 @@ public static class ResumeScenario
             return report.Unsupported("server does not advertise urn:xmpp:sm:3");
         }
 
+        // The load generator's own resume code is compiled before it is timed (same for every server).
+        WarmCode.Prepare(typeof(ResumeScenario), typeof(XmppClient), typeof(XmppConnection), typeof(Latencies));
         var receiverPool = new ClientPool(target, options.Int("concurrency", 50));
         var senderPool = new ClientPool(target, options.Int("concurrency", 50));
         await receiverPool.LoginAsync(Enumerable.Range(0, sessions).Select(options.User), smacks: true, resume: true, cancel);
@@ -64,13 +66,16 @@ public static class ResumeScenario
         var replayLatency = new Latencies();
         var failures = 0;
         string? firstError = null;
-        foreach (var receiver in receivers)
+        var trace = options.Bool("trace");
+        var traceStart = Stopwatch.GetTimestamp();
+        for (var index = 0; index < receivers.Length; index++)
         {
             try
             {
-                var (resumed, replayed) = await receiver.ResumeAsync(before + queued, cancel);
+                var (connected, resumed, replayed, jitted) = await receivers[index].ResumeAsync(before + queued, cancel);
                 resumeLatency.Add(resumed);
                 replayLatency.Add(replayed);
+                if (trace) Trace(label, index, traceStart, connected, resumed, replayed, jitted);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
             {
@@ -90,6 +95,16 @@ public static class ResumeScenario
             .Add("replay_p50_ms", replayLatency.PercentileMs(50)).Add("replay_p99_ms", replayLatency.PercentileMs(99))
             .Add("lost", expected - distinct).Add("duplicated", total - distinct)
             .Add("server_cpu_s", serverCpu).Add("loadgen_cpu_s", ownCpu).Add("wall_s", wall).Add("first_error", firstError);
+    }
+
+    /// <summary>--trace: one line per resume on stderr (index, ms since the first reconnect,
+    /// reconnect+auth, &lt;resume/&gt; → &lt;resumed/&gt;, until all replayed, and how many methods the
+    /// load generator itself compiled while waiting for &lt;resumed/&gt;), to see which are slow and why.</summary>
+    private static void Trace(string label, int index, long start, long connected, long resumed, long replayed, long jitted)
+    {
+        static string Ms(long ticks) => (ticks * 1000.0 / Stopwatch.Frequency).ToString("F3", CultureInfo.InvariantCulture);
+        Console.Error.WriteLine(
+            $"# resume-trace {label} i={index} at={Ms(Stopwatch.GetTimestamp() - start)} auth={Ms(connected)} resumed={Ms(resumed)} replayed={Ms(replayed)} loadgen_jit={jitted}");
     }
 
     private static async Task SendAsync(XmppClient sender, string to, int first, int count, CancellationToken cancel)
@@ -148,16 +163,21 @@ public static class ResumeScenario
             lock (_seen) _seen.Add(seq);
         }
 
-        /// <summary>Reconnects and resumes; returns the ticks to &lt;resumed/&gt; and to the
-        /// moment all <paramref name="expected"/> messages had been seen (or the 5 s limit).</summary>
-        public async Task<(long Resumed, long Replayed)> ResumeAsync(int expected, CancellationToken cancel)
+        /// <summary>Reconnects and resumes; returns the ticks the reconnect and authentication took,
+        /// to &lt;resumed/&gt; and to the moment all <paramref name="expected"/> messages had been
+        /// seen (or the 5 s limit), and how many methods this process compiled while it waited for
+        /// &lt;resumed/&gt; (background tier-up included).</summary>
+        public async Task<(long Connected, long Resumed, long Replayed, long Jitted)> ResumeAsync(int expected, CancellationToken cancel)
         {
             var previd = client.ResumeId ?? throw new IOException("no resumption id was offered");
             var handled = client.Handled;
+            var connecting = Stopwatch.GetTimestamp();
             await client.ConnectAndAuthenticateAsync(cancel);
+            var jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
             var start = Stopwatch.GetTimestamp();
             await client.ResumeAsync(previd, handled, cancel);
             var resumed = Stopwatch.GetTimestamp() - start;
+            jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted;
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             limit.CancelAfter(TimeSpan.FromSeconds(5));
             try
@@ -169,7 +189,7 @@ public static class ResumeScenario
                 // Whatever did not arrive within 5 s counts as lost.
             }
 
-            return (resumed, Stopwatch.GetTimestamp() - start);
+            return (start - connecting, resumed, Stopwatch.GetTimestamp() - start, jitted);
         }
     }
 }

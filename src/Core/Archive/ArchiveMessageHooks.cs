@@ -51,7 +51,8 @@ public sealed class ArchiveMessageHooks
 
     /// <summary>
     /// The module tells whether a user has no stored preferences (the default rule applies):
-    /// true after it read none, false when they are set. Bounded: past 100,000 users it starts over.
+    /// true after it read none, false when they are set or the user left its preferences cache
+    /// (so this set is as large as that cache). Bounded anyway: past 100,000 users it starts over.
     /// </summary>
     public void DefaultPreferences(string user, bool none)
     {

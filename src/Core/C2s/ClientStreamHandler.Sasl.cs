@@ -23,7 +23,7 @@ public sealed partial class ClientStreamHandler
                 if (_settings!.RequireEncryption && !_connection.IsSecure)
                     return SaslFailure("encryption-required", "Encryption is required before authentication");
                 var name = element.GetAttribute("mechanism") ?? "";
-                var auth = _server.Auth(session.Host);
+                var auth = _services.Auth(session.Host);
                 _sasl = auth.SaslMechanisms is { } served && !served.Contains(name) ? null
                     : SaslMechanisms.Create(name, session.Host, auth, _connection.IsSecure, _settings.AllowUnencryptedPlain);
                 if (_sasl is null) return SaslFailure("invalid-mechanism", null);
@@ -57,11 +57,11 @@ public sealed partial class ClientStreamHandler
         // The address's delay before any work; the account's share once the mechanism knows the
         // username (PLAIN only learns it in its one step), before the outcome is told.
         var waited = _throttle.DelayFor(_connection.RemoteAddress, null);
-        if (waited > TimeSpan.Zero) await Task.Delay(waited, _server.Loop.Time);
+        if (waited > TimeSpan.Zero) await Task.Delay(waited, _services.Time);
         // Key derivation and storage lookups run off the loop; the continuation comes back to it.
         var step = await Task.Run(() => mechanism.StepAsync(data));
         if (step.Outcome != SaslOutcome.Challenge && _throttle.DelayFor(_connection.RemoteAddress, mechanism.Username) - waited is { Ticks: > 0 } more)
-            await Task.Delay(more, _server.Loop.Time);
+            await Task.Delay(more, _services.Time);
         if (_connection.IsClosed) return StreamAction.Close;
         switch (step.Outcome)
         {
@@ -113,7 +113,7 @@ public sealed partial class ClientStreamHandler
             session.Send(StanzaReply.Error(iq, StanzaError.BadRequest("Bind requests are iq type set")));
             return StreamAction.Continue;
         }
-        var error = await _server.Sessions.BindAsync(session, bind.ChildText("resource", Namespaces.Bind)?.Trim());
+        var error = await _services.Sessions.BindAsync(session, bind.ChildText("resource", Namespaces.Bind)?.Trim());
         if (error is not null)
         {
             session.Send(StanzaReply.Error(iq, error));

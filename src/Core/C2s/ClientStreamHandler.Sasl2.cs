@@ -17,7 +17,7 @@ public sealed partial class ClientStreamHandler
         {
             // The address's delay, as before a native SASL step (the account is not known yet).
             var waited = _throttle.DelayFor(_connection.RemoteAddress, null);
-            if (waited > TimeSpan.Zero) await Task.Delay(waited, _server.Loop.Time);
+            if (waited > TimeSpan.Zero) await Task.Delay(waited, _services.Time);
             if (_connection.IsClosed) return StreamAction.Close;
         }
         var action = await PassAsync(element, counted);

@@ -1,5 +1,4 @@
 using LuaXmpp.Events;
-using LuaXmpp.Hosting;
 using LuaXmpp.Hosts;
 using LuaXmpp.Network;
 using LuaXmpp.Routing;
@@ -20,7 +19,7 @@ namespace LuaXmpp.C2s;
 /// </summary>
 public sealed partial class ClientStreamHandler : IStreamHandler
 {
-    private readonly XmppServer _server;
+    private readonly C2sServices _services;
     private readonly ClientConnection _connection;
     private readonly Func<string, bool> _hasCertificate;
     private readonly AuthFailureThrottle _throttle;
@@ -29,9 +28,9 @@ public sealed partial class ClientStreamHandler : IStreamHandler
     private ClientStreamSettings? _settings;
     private DataTable? _streamAttributes;
 
-    public ClientStreamHandler(XmppServer server, ClientConnection connection, Func<string, bool> hasCertificate, AuthFailureThrottle throttle)
+    public ClientStreamHandler(C2sServices services, ClientConnection connection, Func<string, bool> hasCertificate, AuthFailureThrottle throttle)
     {
-        _server = server;
+        _services = services;
         _connection = connection;
         _hasCertificate = hasCertificate;
         _throttle = throttle;
@@ -51,7 +50,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             return Fail(StreamErrorCondition.ImproperAddressing, "A valid 'to' attribute is required on stream headers");
         if (_session is not null && _session.Host != host)
             return Fail(StreamErrorCondition.NotAuthorized, "The 'to' attribute must remain the same across stream restarts");
-        var hostContext = _server.FindHost(host);
+        var hostContext = _services.FindHost(host);
         if (hostContext is null || hostContext.IsComponent)
             return Fail(StreamErrorCondition.HostUnknown, "This server does not serve " + host);
         // RFC 6120 §4.7.5: a missing version means pre-1.0; we speak only 1.x.
@@ -61,10 +60,10 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         if (_session is null)
         {
             _host = hostContext;
-            _settings = ClientStreamSettings.For(_server.Config, host);
+            _settings = ClientStreamSettings.For(_services.Config, host);
             _connection.ServerName = host;
             _session = new ClientSession(host, _connection) { LuaAuthFailed = OnLuaAuthFailed };
-            _server.Sessions.Register(_session);
+            _services.Sessions.Register(_session);
             _session.Log.Info($"Client connected from {_connection.RemoteAddress}");
         }
         // Prosody's stream-features event carries the header's attributes as event.stream
@@ -120,7 +119,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
 
     private Task<StreamAction> PassAsync(XmlElement element, StreamManagementController? counted)
     {
-        var pass = _server.Router.ProcessAsync(_session!, element);
+        var pass = _services.Router.ProcessAsync(_session!, element);
         if (!pass.IsCompletedSuccessfully) return AfterPassAsync(pass, counted, element);
         pass.GetAwaiter().GetResult();
         counted?.CountInbound(element);
@@ -154,7 +153,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
     {
         if (!OwnsSession) return Task.CompletedTask;
         _session.Log.Info("Client disconnected: client closed the stream");
-        _server.Sessions.Destroy(_session, "Client closed the stream");
+        _services.Sessions.Destroy(_session, "Client closed the stream");
         return Task.CompletedTask;
     }
 
@@ -166,7 +165,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         e["session"] = _session;
         e["reason"] = reason;
         // Stream management hooks this to hibernate the session instead of ending it.
-        if (_host?.Events.Fire("c2s-ondisconnect", e) is null) _server.Sessions.Destroy(_session, reason);
+        if (_host?.Events.Fire("c2s-ondisconnect", e) is null) _services.Sessions.Destroy(_session, reason);
         return Task.CompletedTask;
     }
 
@@ -196,7 +195,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
             }
             if (secure || !_settings!.RequireEncryption)
             {
-                var served = _server.Auth(session.Host).SaslMechanisms;
+                var served = _services.Auth(session.Host).SaslMechanisms;
                 // None at all (an auth module that did not load): no <mechanisms/>, as Prosody.
                 var offered = SaslMechanisms.Offered(secure, _settings!.AllowUnencryptedPlain, served).ToList();
                 var mechanisms = offered.Count > 0 ? features.AddChild("mechanisms", Namespaces.Sasl) : null;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using LuaXmpp.Hosting;
+using LuaXmpp.Configuration;
+using LuaXmpp.Hosts;
 using LuaXmpp.Network;
 using LuaXmpp.Routing;
 using LuaXmpp.Xml;
@@ -15,7 +16,8 @@ namespace LuaXmpp.Components;
 /// stream id and the secret, §3); then its stanzas are routed like any local service's, with
 /// 'from' held to its own domain, and mod_component sends it every stanza for the domain.
 /// </summary>
-public sealed class ComponentStreamHandler(XmppServer server, ClientConnection connection, ComponentRegistry registry) : IStreamHandler
+public sealed class ComponentStreamHandler(IHostDirectory hosts, IConfigManager config, StanzaRouter router,
+    ClientConnection connection, ComponentRegistry registry) : IStreamHandler
 {
     /// <summary>Prosody 0.12: component_stanza_size_limit, else s2s_stanza_size_limit, else 512 KiB.</summary>
     private const int DefaultStanzaSizeLimit = 512 * 1024;
@@ -33,8 +35,8 @@ public sealed class ComponentStreamHandler(XmppServer server, ClientConnection c
         var to = header.Header.GetAttribute("to");
         if (to is null) return Fail(StreamErrorCondition.ImproperAddressing, "A 'to' attribute is required on stream headers");
         var host = JidPrep.Nameprep(to);
-        var context = host is null ? null : server.FindHost(host);
-        var secret = context is { IsComponent: true } ? server.Config.GetString(context.Name, "component_secret") : null;
+        var context = host is null ? null : hosts.FindHost(host);
+        var secret = context is { IsComponent: true } ? config.Config.GetString(context.Name, "component_secret") : null;
         // The error too goes out in a component stream (the connection would open a c2s one).
         SendHeader(host ?? "invalid.invalid");
         if (host is null || secret is null)
@@ -68,7 +70,7 @@ public sealed class ComponentStreamHandler(XmppServer server, ClientConnection c
             return Fail(StreamErrorCondition.NotAuthorized, "The component must authenticate with <handshake/> first");
         if (!SecretMatches(element.Text.Trim()))
         {
-            server.FindHost(_host!)?.Session.Log.Warn($"Invalid component handshake for host {_host} from {connection.RemoteAddress}");
+            hosts.FindHost(_host!)?.Session.Log.Warn($"Invalid component handshake for host {_host} from {connection.RemoteAddress}");
             return Fail(StreamErrorCondition.NotAuthorized, "Invalid handshake");
         }
         var session = new ComponentSession(_host!, connection);
@@ -94,7 +96,7 @@ public sealed class ComponentStreamHandler(XmppServer server, ClientConnection c
 
     private int StanzaSizeLimit()
     {
-        var limit = server.Config.GetNumber(_host, "component_stanza_size_limit") ?? server.Config.GetNumber(_host, "s2s_stanza_size_limit");
+        var limit = config.Config.GetNumber(_host, "component_stanza_size_limit") ?? config.Config.GetNumber(_host, "s2s_stanza_size_limit");
         return limit is > 0 and <= int.MaxValue ? (int)limit.Value : DefaultStanzaSizeLimit;
     }
 
@@ -119,7 +121,7 @@ public sealed class ComponentStreamHandler(XmppServer server, ClientConnection c
             return;
         }
         ComponentNamespaces.Rename(stanza, ComponentNamespaces.Accept, Namespaces.Client);
-        server.Router.Route(session, stanza);
+        router.Route(session, stanza);
     }
 
     public Task OnStreamEndAsync()

@@ -85,8 +85,9 @@ public sealed class EventBus
     /// <remarks>
     /// A caller that cannot go on later must not be left with a chain half run: here a C#
     /// handler's Task and a nested routing pass are not waited for (the chain goes on as if they
-    /// handled it, as before passes could wait), and Lua storage calls in the chain wait on the
-    /// loop (logged once). Only a Lua handler that waits explicitly suspends the chain.
+    /// handled it, as before passes could wait). A Lua handler that waits (util.async, or storage
+    /// that is not done yet) suspends the chain, and the caller hears "handled"; nothing waits
+    /// on the loop.
     /// </remarks>
     public object? Fire(string name, EventData data)
     {

@@ -27,6 +27,9 @@ public sealed class EventData
     /// <summary>Other event fields (session, to_self, reason, ...), by Prosody's names.</summary>
     public Dictionary<string, object?> Fields => _fields ??= new Dictionary<string, object?>(StringComparer.Ordinal);
 
+    /// <summary>Whether any field is set (without making the dictionary).</summary>
+    public bool HasFields => _fields is { Count: > 0 };
+
     public object? this[string key]
     {
         get => _fields is not null && _fields.TryGetValue(key, out var v) ? v : null;

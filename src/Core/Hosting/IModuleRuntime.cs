@@ -14,8 +14,12 @@ public interface IModuleRuntime
     /// </summary>
     bool IsInstallationFallback(string name) => false;
 
-    /// <summary>Loads the module into the host; returns an error message, or null on success.</summary>
-    string? Load(HostContext host, string name);
+    /// <summary>
+    /// Loads the module into the host: the task gives an error message, or null on success. It
+    /// completes when the load finished or raised, or with an error once it waited longer than
+    /// <paramref name="timeout"/> (the load is then abandoned: what it set up goes when it ends).
+    /// </summary>
+    Task<string?> LoadAsync(HostContext host, string name, TimeSpan timeout);
 
     /// <summary>Unloads it from the host; false if it was not loaded there.</summary>
     bool Unload(HostContext host, string name);

@@ -14,15 +14,16 @@ public sealed class ModuleContext : IDisposable
 {
     private readonly List<IDisposable> _subscriptions = new();
 
-    public ModuleContext(XmppServer server, HostContext host, string name)
+    public ModuleContext(IProsody prosody, HostContext host, string name)
     {
-        Server = server;
+        Server = prosody;
         Host = host;
         Name = name;
         Log = Logger.For(host.Name + ":" + name);
     }
 
-    public XmppServer Server { get; }
+    /// <summary>The <c>prosody</c> global: hosts, sessions, router, storage, auth, events, modules.</summary>
+    public IProsody Server { get; }
 
     public HostContext Host { get; }
 

@@ -8,7 +8,7 @@ namespace LuaXmpp.Hosting;
 /// Prosody's core/modulemanager.lua: decides which modules a host gets and loads them, from the
 /// Lua runtime (plugin paths first, then our modules/) or from the native registry.
 /// </summary>
-public sealed class ModuleManager(XmppServer server)
+public sealed class ModuleManager(IProsody server)
 {
     /// <summary>Loaded on every host whether listed or not (Prosody's autoload_modules).</summary>
     public static readonly string[] AutoloadModules = ["presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs"];
@@ -31,6 +31,7 @@ public sealed class ModuleManager(XmppServer server)
 
     private readonly Dictionary<string, Func<INativeModule>> _native = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Host, string Name), object> _loaded = new();
+    private readonly Dictionary<(string Host, string Name), Task<string?>> _loading = new();
     private readonly Logger _log = Logger.For("modulemanager");
 
     /// <summary>The Lua runtime, when the bridge is present.</summary>
@@ -39,6 +40,9 @@ public sealed class ModuleManager(XmppServer server)
     public void RegisterNative(string name, Func<INativeModule> factory) => _native[name] = factory;
 
     public bool IsLoaded(string host, string name) => _loaded.ContainsKey((host, name));
+
+    /// <summary>Whether the module's load has started and not ended yet (it waits).</summary>
+    public bool IsLoading(string host, string name) => _loading.ContainsKey((host, name));
 
     public IEnumerable<string> LoadedModules(string host) =>
         _loaded.Keys.Where(k => k.Host == host).Select(k => k.Name);
@@ -89,37 +93,87 @@ public sealed class ModuleManager(XmppServer server)
         return set;
     }
 
-    /// <summary>Loads everything <see cref="ModulesFor"/> lists; returns the names it could not find.</summary>
-    public IReadOnlyList<string> LoadAll(HostContext host)
+    /// <summary>
+    /// Loads everything <see cref="ModulesFor"/> lists, one after the other (a module's load may
+    /// read what an earlier one set up, as mod_pubsub_text_interface reads mod_pubsub's service);
+    /// returns the names that did not load.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> LoadAllAsync(HostContext host)
     {
         var missing = new List<string>();
         foreach (var name in ModulesFor(host))
         {
-            var error = Load(host, name);
-            if (error is not null) missing.Add(name);
+            if (await LoadAsync(host, name) is not null) missing.Add(name);
         }
         return missing;
     }
 
-    /// <summary>Loads one module; null on success, else why not.</summary>
-    public string? Load(HostContext host, string name)
+    /// <summary>
+    /// Loads one module: null on success, else why not. A Lua module's load runs in a runner and
+    /// may wait (storage, SQL): the task then completes when the load finished, raised or ran out
+    /// of <see cref="LoadTimeout"/>, and the loop serves everything else meanwhile. A second
+    /// request for a module whose load is under way gets the same task.
+    /// </summary>
+    public Task<string?> LoadAsync(HostContext host, string name)
     {
-        if (_loaded.ContainsKey((host.Name, name))) return null;
+        var key = (host.Name, name);
+        if (_loaded.ContainsKey(key)) return NoError;
+        if (_loading.TryGetValue(key, out var running)) return running;
         // What the core implements is never taken from a Lua file: Prosody's mod_c2s.lua and the
         // like need Prosody's own core (util.xmppstream, core.certmanager) and cannot run here.
         if (!CoreProvided.Contains(name) && !(NativeWins.Contains(name) && _native.ContainsKey(name))
             && Runtime is { } runtime && runtime.CanLoad(name)
             && !(_native.ContainsKey(name) && runtime.IsInstallationFallback(name)))
         {
-            var error = runtime.Load(host, name);
-            if (error is not null)
-            {
-                _log.Error($"Error loading module '{name}' on '{host.Name}': {error}");
-                return error;
-            }
-            _loaded[(host.Name, name)] = runtime;
+            var load = runtime.LoadAsync(host, name, LoadTimeout);
+            if (load.IsCompletedSuccessfully) return Task.FromResult(LuaLoadEnded(host, name, runtime, load.Result));
+            var pending = AwaitLoadAsync(key, host, name, runtime, load);
+            if (!pending.IsCompleted) _loading[key] = pending;
+            return pending;
         }
-        else if (_native.TryGetValue(name, out var factory))
+        return Task.FromResult(LoadInCore(host, name));
+    }
+
+    /// <summary>How long a module's load may wait before it counts as not loaded: module_load_timeout (seconds, LuaXmpp's option), 60 by default.</summary>
+    public TimeSpan LoadTimeout =>
+        server.Config.GetNumber(null, "module_load_timeout") is { } seconds && double.IsFinite(seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(Math.Min(seconds, 86_400))
+            : TimeSpan.FromSeconds(60);
+
+    private static readonly Task<string?> NoError = Task.FromResult<string?>(null);
+
+    private async Task<string?> AwaitLoadAsync((string, string) key, HostContext host, string name, IModuleRuntime runtime, Task<string?> load)
+    {
+        string? error;
+        try
+        {
+            // The continuation comes back on the loop (its synchronization context).
+            error = await load;
+        }
+        catch (Exception ex)
+        {
+            error = ex.Message;
+        }
+        _loading.Remove(key);
+        return LuaLoadEnded(host, name, runtime, error);
+    }
+
+    private string? LuaLoadEnded(HostContext host, string name, IModuleRuntime runtime, string? error)
+    {
+        if (error is not null)
+        {
+            _log.Error($"Error loading module '{name}' on '{host.Name}': {error}");
+            return error;
+        }
+        _loaded[(host.Name, name)] = runtime;
+        FireLoaded(host, name);
+        return null;
+    }
+
+    /// <summary>A native module, or one the core provides: loaded at once.</summary>
+    private string? LoadInCore(HostContext host, string name)
+    {
+        if (_native.TryGetValue(name, out var factory))
         {
             var context = new ModuleContext(server, host, name);
             try
@@ -145,12 +199,17 @@ public sealed class ModuleManager(XmppServer server)
             _log.Warn($"Module '{name}' is enabled on '{host.Name}' but not available here; skipping it");
             return "module not found";
         }
+        FireLoaded(host, name);
+        return null;
+    }
+
+    private void FireLoaded(HostContext host, string name)
+    {
         var e = new EventData();
         e["module"] = name;
         e["host"] = host.Name;
         host.Events.Fire("module-loaded", e);
         server.GlobalEvents.Fire("module-loaded", e);
-        return null;
     }
 
     /// <summary>
@@ -159,15 +218,15 @@ public sealed class ModuleManager(XmppServer server)
     /// (<paramref name="before"/>) and the new one does not. Modules loaded as dependencies
     /// (module:depends) stay. Returns the names loaded and unloaded.
     /// </summary>
-    public (IReadOnlyList<string> Loaded, IReadOnlyList<string> Unloaded) Reconcile(HostContext host, IReadOnlyList<string> before)
+    public async Task<(IReadOnlyList<string> Loaded, IReadOnlyList<string> Unloaded)> ReconcileAsync(HostContext host, IReadOnlyList<string> before)
     {
         var wanted = ModulesFor(host);
         var unloaded = before.Where(m => !wanted.Contains(m) && IsLoaded(host.Name, m)).ToList();
         foreach (var name in unloaded) Unload(host, name);
         var loaded = new List<string>();
-        foreach (var name in wanted.Where(m => !IsLoaded(host.Name, m)))
+        foreach (var name in wanted.Where(m => !IsLoaded(host.Name, m)).ToList())
         {
-            if (Load(host, name) is null) loaded.Add(name);
+            if (await LoadAsync(host, name) is null) loaded.Add(name);
         }
         return (loaded, unloaded);
     }

@@ -11,9 +11,12 @@ namespace LuaXmpp.Hosting;
 
 /// <summary>
 /// The running server's state, shared by everything on the loop (Prosody's <c>prosody</c>
-/// global): config, hosts, sessions, router, storage, auth and modules.
+/// global): config, hosts, sessions, router, storage, auth and modules. Only the composition
+/// (src/Host) names it: everything in Core and LuaBridge takes <see cref="IProsody"/> or the narrow
+/// parts they use (<see cref="IHostDirectory"/>, <see cref="IConfigManager"/>, the session
+/// registry, the router).
 /// </summary>
-public sealed class XmppServer
+public sealed class XmppServer : IProsody
 {
     private readonly Dictionary<string, HostContext> _hosts = new(StringComparer.Ordinal);
 

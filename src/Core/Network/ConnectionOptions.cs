@@ -70,7 +70,7 @@ public sealed record ConnectionOptions
     /// the socket becoming writable), so there a dead reader's buffer grows until that timeout.
     /// The budget must hold the largest burst the server itself produces in one loop turn, or a
     /// client that reads perfectly well over a slow link would be cut: a stream-management resume
-    /// re-sends the whole unacked queue (smacks_max_queue_size × 16 KiB = 7.8 MiB by default), and
+    /// re-sends the whole unacked queue (at most smacks_max_queue_size × 2 KiB, 1 000 KiB by default), and
     /// an archive page is max_archive_query_results (50) stanzas of up to c2s_stanza_size_limit
     /// (256 KiB), 12.5 MiB. 16 MiB covers both; a dead reader then pins at most that much of our
     /// memory, plus the kernel's send buffer (bounded by net.ipv4.tcp_wmem, 4 MiB by default).

@@ -150,7 +150,7 @@ public sealed partial class RosterManager
     private bool OnlineSubscription(string ownerBare, string contactBare, out string? subscription)
     {
         subscription = null;
-        if (_server.Sessions.GetBare(ownerBare) is not { Roster: Roster roster }) return false;
+        if (_sessions.GetBare(ownerBare) is not { Roster: Roster roster }) return false;
         subscription = roster.Get(contactBare)?.Subscription ?? "none";
         return true;
     }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using LuaXmpp.Accounts;
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
 using LuaXmpp.Hosts;
@@ -29,38 +30,45 @@ public sealed partial class RosterManager
     private static readonly ConditionalWeakTable<HostContext, RosterManager> PerHost = new();
     private static readonly ConditionalWeakTable<SessionManager, object> Attached = new();
 
-    private readonly XmppServer _server;
+    private readonly SessionManager _sessions;
+    private readonly IStorageManager _storage;
+    private readonly Func<string, IAuthProvider> _auth;
     private readonly HostContext _host;
     private readonly Dictionary<string, Task<Roster>> _cache = new(StringComparer.Ordinal);
     private readonly Queue<string> _cacheOrder = new();
     private readonly Logger _log;
     private long _pushId;
 
-    private RosterManager(XmppServer server, HostContext host)
+    private RosterManager(SessionManager sessions, IStorageManager storage, Func<string, IAuthProvider> auth, HostContext host)
     {
-        _server = server;
+        _sessions = sessions;
+        _storage = storage;
+        _auth = auth;
         _host = host;
         _log = Logger.For(host.Name + ":rostermanager");
     }
 
     public string Host => _host.Name;
 
-    /// <summary>The host's roster manager (one per host, created on first use).</summary>
-    public static RosterManager For(XmppServer server, HostContext host) =>
-        PerHost.GetValue(host, h => new RosterManager(server, h));
+    /// <summary>
+    /// The host's roster manager (one per host, created on first use). Of the <c>prosody</c>
+    /// global it keeps only the session registry (bare_sessions), storagemanager and usermanager.
+    /// </summary>
+    public static RosterManager For(IProsody prosody, HostContext host) =>
+        PerHost.GetValue(host, h => new RosterManager(prosody.Sessions, prosody.Storage, prosody.Auth, h));
 
     /// <summary>
     /// Makes resource binding load the account's roster first, as Prosody's bind_resource does.
     /// Idempotent: the preparer is registered once per server.
     /// </summary>
-    public static void AttachToBinding(XmppServer server)
+    public static void AttachToBinding(IProsody prosody)
     {
-        if (Attached.TryGetValue(server.Sessions, out _)) return;
-        Attached.Add(server.Sessions, new object());
-        server.Sessions.BindPreparers.Add(async (session, bare) =>
+        if (Attached.TryGetValue(prosody.Sessions, out _)) return;
+        Attached.Add(prosody.Sessions, new object());
+        prosody.Sessions.BindPreparers.Add(async (session, bare) =>
         {
-            if (session.Username is null || server.FindHost(session.Host) is not { } host) return;
-            if (bare.Roster is not Roster) bare.Roster = await For(server, host).LoadAsync(session.Username);
+            if (session.Username is null || prosody.FindHost(session.Host) is not { } host) return;
+            if (bare.Roster is not Roster) bare.Roster = await For(prosody, host).LoadAsync(session.Username);
             // Prosody's session.roster: the session keeps its roster after the account's last resource unbinds.
             session.Roster = bare.Roster;
         });
@@ -70,7 +78,7 @@ public sealed partial class RosterManager
     public static Roster? Of(Session session) => (session as ClientSession)?.Roster as Roster;
 
     /// <summary>The roster an online account has loaded, without touching storage.</summary>
-    public Roster? Online(string user) => _server.Sessions.GetBare(user + "@" + Host)?.Roster as Roster;
+    public Roster? Online(string user) => _sessions.GetBare(user + "@" + Host)?.Roster as Roster;
 
     /// <summary>Loads a user's roster (rostermanager.load_roster).</summary>
     public Task<Roster> LoadAsync(string user)
@@ -92,7 +100,7 @@ public sealed partial class RosterManager
     /// </summary>
     public async Task<bool> SaveAsync(string user, Roster roster, string? jid)
     {
-        if (!await _server.Auth(Host).UserExistsAsync(user))
+        if (!await _auth(Host).UserExistsAsync(user))
         {
             _log.Debug($"Not saving roster for {user}@{Host}: no such user");
             return false;
@@ -103,7 +111,7 @@ public sealed partial class RosterManager
         {
             if (jid is null)
             {
-                await _server.Storage.OpenKeyValue(Host, "roster").SetAsync(user, RosterCodec.Encode(roster));
+                await _storage.OpenKeyValue(Host, "roster").SetAsync(user, RosterCodec.Encode(roster));
             }
             else
             {
@@ -113,7 +121,7 @@ public sealed partial class RosterManager
                     [false] = RosterCodec.EncodeMetadata(roster),
                     [jid] = item is null ? null : RosterCodec.EncodeItem(item),
                 };
-                await _server.Storage.OpenMap(Host, "roster").SetKeysAsync(user, keys);
+                await _storage.OpenMap(Host, "roster").SetKeysAsync(user, keys);
             }
             return true;
         }
@@ -130,7 +138,7 @@ public sealed partial class RosterManager
     /// </summary>
     public void Push(string user, string jid)
     {
-        if (_server.Sessions.GetBare(user + "@" + Host) is not { Roster: Roster roster } bare) return;
+        if (_sessions.GetBare(user + "@" + Host) is not { Roster: Roster roster } bare) return;
         var iq = new XmlElement("iq", Namespaces.Client);
         iq.SetAttribute("type", "set");
         iq.SetAttribute("id", "push" + (++_pushId).ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -168,7 +176,7 @@ public sealed partial class RosterManager
     {
         var roster = await load;
         // A resource may have bound while the roster loaded: it must share this instance.
-        if (_server.Sessions.GetBare(user + "@" + Host) is { } bare)
+        if (_sessions.GetBare(user + "@" + Host) is { } bare)
         {
             if (bare.Roster is Roster existing) return existing;
             bare.Roster = roster;
@@ -192,7 +200,7 @@ public sealed partial class RosterManager
         Roster roster;
         try
         {
-            roster = RosterCodec.Decode(await _server.Storage.OpenKeyValue(Host, "roster").GetAsync(user));
+            roster = RosterCodec.Decode(await _storage.OpenKeyValue(Host, "roster").GetAsync(user));
         }
         catch (Exception ex)
         {

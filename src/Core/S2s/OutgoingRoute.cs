@@ -216,7 +216,7 @@ internal sealed class OutgoingRoute
                 return new ClosedStreamHandler();
             }
             Session = new S2sSession(true, From, c) { ToHost = To };
-            _sm = new S2sStreamManagement(_service.Loop, c, S2sStreamManagement.MaxQueueFor(_service.Server.Config, From));
+            _sm = new S2sStreamManagement(_service.Loop, c, S2sStreamManagement.MaxQueueFor(_service.Config, From));
             return new S2sOutStreamHandler(_service, this, Session);
         }).ConfigureAwait(false);
     }

@@ -28,7 +28,7 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
             return Fail(StreamErrorCondition.InvalidNamespace, "This is a server-to-server port: the stream namespace must be jabber:server");
         var to = header.Header.GetAttribute("to") is { } t ? JidPrep.Nameprep(t) : null;
         var from = header.Header.GetAttribute("from") is { } f ? JidPrep.Nameprep(f) : null;
-        var host = to is null ? null : service.Server.FindHost(to);
+        var host = to is null ? null : service.FindHost(to);
         if (host is null)
         {
             SendHeader(to ?? "invalid.invalid");
@@ -37,7 +37,7 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
         }
         if (_session is null)
         {
-            _session = new S2sSession(false, host.Name, connection, e => service.Server.Router.Route(host.Session, e)) { FromHost = from };
+            _session = new S2sSession(false, host.Name, connection, e => service.Router.Route(host.Session, e)) { FromHost = from };
             connection.ServerName = host.Name;
             service.Created(_session);
             _session.Log.Info($"Incoming s2s connection from {connection.RemoteAddress}{(from is null ? "" : " for " + from)}{(connection.IsSecure ? " (direct TLS)" : "")}");
@@ -89,7 +89,7 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
         var e = new EventData(session);
         e["origin"] = session;
         e["features"] = features;
-        service.Server.FindHost(session.Host)?.Events.Fire("s2s-stream-features", e);
+        service.FindHost(session.Host)?.Events.Fire("s2s-stream-features", e);
         return features;
     }
 
@@ -97,7 +97,7 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
     // and the peer may enable it once authenticated (XEP-0198 §3).
     private void OfferStreamManagement(XmlElement features)
     {
-        if (S2sStreamManagement.WantedFor(service.Server.Config, _session!.Host))
+        if (S2sStreamManagement.WantedFor(service.Config, _session!.Host))
             features.AddChild("sm", StreamManagementNamespaces.V3).AddChild("optional", StreamManagementNamespaces.V3);
     }
 
@@ -105,7 +105,7 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
     {
         switch (element.Name)
         {
-            case "enable" when _session!.Established && _handled is null && S2sStreamManagement.WantedFor(service.Server.Config, _session.Host):
+            case "enable" when _session!.Established && _handled is null && S2sStreamManagement.WantedFor(service.Config, _session.Host):
                 _handled = 0;
                 connection.Send(new XmlElement("enabled", StreamManagementNamespaces.V3));
                 break;
@@ -208,7 +208,7 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
         var to = result.GetAttribute("to") is { } t ? JidPrep.Nameprep(t) : null;
         var from = result.GetAttribute("from") is { } f ? JidPrep.Nameprep(f) : null;
         if (to is null || from is null) return Fail(StreamErrorCondition.ImproperAddressing, "Dialback needs 'from' and 'to'");
-        if (service.Server.FindHost(to) is null) return Fail(StreamErrorCondition.HostUnknown, "This server does not serve " + to);
+        if (service.FindHost(to) is null) return Fail(StreamErrorCondition.HostUnknown, "This server does not serve " + to);
         if (service.Settings.RequireEncryption && !connection.IsSecure)
             return Fail(StreamErrorCondition.PolicyViolation, "Encrypted server-to-server communication is required");
         session.FromHost ??= from;
@@ -235,7 +235,7 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
         var to = verify.GetAttribute("to");
         var id = verify.GetAttribute("id");
         if (from is null || to is null || id is null) return Fail(StreamErrorCondition.ImproperAddressing, "db:verify needs 'from', 'to' and 'id'");
-        bool valid = service.Server.FindHost(to) is not null && DialbackKey.Matches(service.Settings.DialbackSecret, from, to, id, verify.Text);
+        bool valid = service.FindHost(to) is not null && DialbackKey.Matches(service.Settings.DialbackSecret, from, to, id, verify.Text);
         var answer = new XmlElement("verify", S2sNamespaces.Dialback)
             .SetAttribute("from", to).SetAttribute("to", from).SetAttribute("id", id).SetAttribute("type", valid ? "valid" : "invalid");
         connection.Send(answer);
@@ -259,13 +259,13 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
             await Fail(StreamErrorCondition.NotAuthorized, $"This stream is not authenticated for {fromHost}");
             return StreamAction.Close;
         }
-        if (service.Server.FindHost(toHost) is null)
+        if (service.FindHost(toHost) is null)
         {
             await Fail(StreamErrorCondition.HostUnknown, "This server does not serve " + toHost);
             return StreamAction.Close;
         }
         ComponentNamespaces.Rename(stanza, S2sNamespaces.Server, Namespaces.Client);
-        await service.Server.Router.ProcessAsync(session, stanza);
+        await service.Router.ProcessAsync(session, stanza);
         // XEP-0198 §4: counted once its pass is done, so an ack covers only handled stanzas.
         if (_handled is { } handled) _handled = unchecked(handled + 1);
         return StreamAction.Continue;

@@ -108,7 +108,7 @@ internal sealed class S2sOutStreamHandler : ITlsAwareStreamHandler
         return Continue;
     }
 
-    private bool WantsStreamManagement => _peerOffersSm && S2sStreamManagement.WantedFor(_service.Server.Config, _route.From);
+    private bool WantsStreamManagement => _peerOffersSm && S2sStreamManagement.WantedFor(_service.Config, _route.From);
 
     private Task<StreamAction> OnFeatures(XmlElement features)
     {

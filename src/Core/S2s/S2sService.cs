@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
+using LuaXmpp.Configuration;
 using LuaXmpp.Events;
-using LuaXmpp.Hosting;
+using LuaXmpp.Hosts;
 using LuaXmpp.Logging;
 using LuaXmpp.Loop;
 using LuaXmpp.Network;
@@ -25,10 +26,22 @@ public sealed class S2sService
     private readonly Func<string?, X509Certificate2?> _certificateFor;
     private readonly Func<string, bool> _hasCertificate;
 
-    public S2sService(XmppServer server, S2sSettings settings, StaticDnsRecords records,
+    private readonly IHostDirectory _hosts;
+    private readonly IConfigManager _config;
+
+    /// <summary>
+    /// Takes what federation uses of the server: the hosts (to accept streams and route replies
+    /// for), the config (read at use), the router, prosody.events (the s2s events) and the loop.
+    /// </summary>
+    public S2sService(IHostDirectory hosts, IConfigManager config, StanzaRouter router, EventBus globalEvents, ServerLoop loop,
+        S2sSettings settings, StaticDnsRecords records,
         Func<string?, X509Certificate2?> certificateFor, Func<string, bool> hasCertificate)
     {
-        Server = server;
+        _hosts = hosts;
+        _config = config;
+        Router = router;
+        GlobalEvents = globalEvents;
+        Loop = loop;
         Settings = settings;
         _certificateFor = certificateFor;
         _hasCertificate = hasCertificate;
@@ -36,7 +49,13 @@ public sealed class S2sService
         Resolver = new S2sResolver(records, settings);
     }
 
-    public XmppServer Server { get; }
+    /// <summary>The config in force (a reload replaces it).</summary>
+    public ServerConfig Config => _config.Config;
+
+    public StanzaRouter Router { get; }
+
+    /// <summary>prosody.events.</summary>
+    public EventBus GlobalEvents { get; }
 
     public S2sSettings Settings { get; }
 
@@ -44,7 +63,7 @@ public sealed class S2sService
 
     public S2sResolver Resolver { get; }
 
-    public ServerLoop Loop => Server.Loop;
+    public ServerLoop Loop { get; }
 
     public Logger Log { get; } = Logger.For("s2s");
 
@@ -53,10 +72,13 @@ public sealed class S2sService
 
     public bool HasCertificate(string host) => _hasCertificate(host);
 
+    /// <summary>A local host that is up (Prosody's <c>hosts[name]</c>), or null.</summary>
+    public HostContext? FindHost(string name) => _hosts.FindHost(name);
+
     /// <summary>Hooks route/remote on every active host, as Prosody's mod_s2s does on each host it serves.</summary>
     public void Attach()
     {
-        foreach (var host in Server.Hosts.Values) host.Events.Hook("route/remote", RouteRemote, -1, this);
+        foreach (var host in _hosts.Hosts.Values) host.Events.Hook("route/remote", RouteRemote, -1, this);
     }
 
     /// <summary>Options for an incoming connection on s2s_ports.</summary>
@@ -82,7 +104,7 @@ public sealed class S2sService
     private object? RouteRemote(EventData e)
     {
         if (e["from_host"] is not string from || e["to_host"] is not string to || e.Stanza is not { } stanza) return null;
-        if (Server.FindHost(from) is null || Server.FindHost(to) is not null) return null;
+        if (FindHost(from) is null || FindHost(to) is not null) return null;
         Route(from, to, stanza);
         return true;
     }
@@ -99,7 +121,7 @@ public sealed class S2sService
         var e = new EventData();
         e["from_host"] = from;
         e["to_host"] = to;
-        Server.FindHost(from)?.Events.Fire("s2sout-created", e);
+        FindHost(from)?.Events.Fire("s2sout-created", e);
         route.Start();
         return route;
     }
@@ -113,21 +135,21 @@ public sealed class S2sService
     /// <summary>RFC 6120 §8.3.3: what could not be delivered comes back to its senders as errors.</summary>
     internal void Bounce(string localHost, IEnumerable<XmlElement> stanzas, StanzaError error)
     {
-        if (Server.FindHost(localHost) is not { } host) return;
+        if (FindHost(localHost) is not { } host) return;
         foreach (var stanza in stanzas)
         {
             var type = stanza.GetAttribute("type");
             if (type is "error" or "result" || stanza.Namespace != Namespaces.Client) continue;
             var reply = StanzaReply.Error(stanza, error);
             reply.Element("error")?.SetAttribute("by", localHost);
-            Server.Router.Route(host.Session, reply);
+            Router.Route(host.Session, reply);
         }
     }
 
     internal void Created(S2sSession session)
     {
         _sessions.Add(session);
-        Server.GlobalEvents.Fire("s2s-created", SessionEvent(session));
+        GlobalEvents.Fire("s2s-created", SessionEvent(session));
     }
 
     /// <summary>The peer proved a domain (dialback or EXTERNAL): the stream carries stanzas for it from now on.</summary>
@@ -137,15 +159,15 @@ public sealed class S2sService
         var e = SessionEvent(session);
         e["host"] = remote;
         e["mechanism"] = mechanism;
-        Server.FindHost(session.Host)?.Events.Fire("s2s-authenticated", e);
+        FindHost(session.Host)?.Events.Fire("s2s-authenticated", e);
         if (session.Established) return;
         session.Mechanism = mechanism;
         session.Type = session.Outgoing ? "s2sout" : "s2sin";
         session.Connection.MarkAuthenticated(Settings.StanzaSizeLimit);
         session.Log.Info($"{(session.Outgoing ? "Outgoing" : "Incoming")} s2s connection {session.FromHost}->{session.ToHost} complete ({mechanism})");
         var name = session.Outgoing ? "s2sout-established" : "s2sin-established";
-        Server.GlobalEvents.Fire(name, SessionEvent(session));
-        Server.FindHost(session.Host)?.Events.Fire(name, SessionEvent(session));
+        GlobalEvents.Fire(name, SessionEvent(session));
+        FindHost(session.Host)?.Events.Fire(name, SessionEvent(session));
     }
 
     /// <summary>XEP-0220 §2.4: tells the originating server it passed.</summary>
@@ -191,7 +213,7 @@ public sealed class S2sService
         session.Log.Info($"s2s {(session.Outgoing ? "outgoing" : "incoming")} connection {session.FromHost}->{session.ToHost} closed: {reason}");
         var e = SessionEvent(session);
         e["reason"] = reason;
-        Server.GlobalEvents.Fire("s2s-closed", e);
+        GlobalEvents.Fire("s2s-closed", e);
     }
 
     private static EventData SessionEvent(S2sSession session)
@@ -208,7 +230,7 @@ public sealed class S2sService
     /// </summary>
     internal void Unacknowledged(OutgoingRoute route, IReadOnlyList<XmlElement> stanzas)
     {
-        bool resend = !_stopping && Server.Config.GetBoolean(route.From, "smacks_s2s_resend", false);
+        bool resend = !_stopping && Config.GetBoolean(route.From, "smacks_s2s_resend", false);
         Log.Info($"{stanzas.Count} stanzas to {route.To} were not acknowledged when the connection ended; {(resend ? "sending them again" : "bouncing them")}");
         if (!resend)
         {

@@ -33,15 +33,24 @@ internal static class StoredXml
     public static string Write(XmlElement element) => XmlElementWriter.ToXmlString(element, DefaultNamespace);
 
     /// <exception cref="FormatException">The text is not one well-formed element.</exception>
-    public static XmlElement Parse(string text)
+    public static XmlElement Parse(string text) => Parse(context => XmlReader.Create(new StringReader(text), Settings, context));
+
+    /// <summary>The same from UTF-8 bytes as <see cref="XmlElementWriter.Write"/> wrote them with this default namespace.</summary>
+    /// <exception cref="FormatException">The bytes are not one well-formed element.</exception>
+    public static XmlElement Parse(byte[] utf8) => Parse(context => XmlReader.Create(new MemoryStream(utf8, writable: false), Settings, context));
+
+    private static XmlElement Parse(Func<XmlParserContext, XmlReader> open)
     {
         var names = new NameTable();
         var ns = new XmlNamespaceManager(names);
         ns.AddNamespace("", DefaultNamespace);
+        // The writer puts elements of the streams namespace (a stream error quoted inside a
+        // stanza, say) under the stream's own "stream:" prefix, declared only on the stream header.
+        ns.AddNamespace("stream", Namespaces.Streams);
         var context = new XmlParserContext(names, ns, null, XmlSpace.None);
         try
         {
-            using var reader = XmlReader.Create(new StringReader(text), Settings, context);
+            using var reader = open(context);
             while (reader.Read())
             {
                 if (reader.NodeType == XmlNodeType.Element) return ReadElement(reader);

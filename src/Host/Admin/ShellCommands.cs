@@ -50,9 +50,9 @@ public sealed class ShellCommands(XmppServer server, Action<string> shutdown,
             ("s2s", "show") => await OnLoop(() => S2sShow(call.Arg(0))),
             ("s2s", "close") => await OnLoop(() => S2sClose(call.Arg(0), call.Arg(1))),
             ("module", "list") => await OnLoop(() => ModuleList(call.Arg(0))),
-            ("module", "load") => await OnLoop(() => ModuleChange(call.Arg(0), call.Arg(1), load: true, unload: false)),
-            ("module", "unload") => await OnLoop(() => ModuleChange(call.Arg(0), call.Arg(1), load: false, unload: true)),
-            ("module", "reload") => await OnLoop(() => ModuleChange(call.Arg(0), call.Arg(1), load: true, unload: true)),
+            ("module", "load") => await OnLoopAsync(() => ModuleChangeAsync(call.Arg(0), call.Arg(1), load: true, unload: false)),
+            ("module", "unload") => await OnLoopAsync(() => ModuleChangeAsync(call.Arg(0), call.Arg(1), load: false, unload: true)),
+            ("module", "reload") => await OnLoopAsync(() => ModuleChangeAsync(call.Arg(0), call.Arg(1), load: true, unload: true)),
             ("host", "list") => await OnLoop(HostList),
             ("user", "create") => await UserCreateAsync(call.Arg(0), call.Arg(1)),
             ("user", "password") => await UserPasswordAsync(call.Arg(0), call.Arg(1)),
@@ -67,6 +67,9 @@ public sealed class ShellCommands(XmppServer server, Action<string> shutdown,
     }
 
     private Task<ShellReply> OnLoop(Func<ShellReply> body) => server.Loop.InvokeAsync(body);
+
+    // A module load may wait (storage at load time): it is awaited on the loop, which meanwhile serves everyone else.
+    private Task<ShellReply> OnLoopAsync(Func<Task<ShellReply>> body) => server.Loop.InvokeAsync(body).Unwrap();
 
     private ShellReply C2sShow(string? host)
     {
@@ -124,7 +127,7 @@ public sealed class ShellCommands(XmppServer server, Action<string> shutdown,
         return ShellReply.Ok($"{hosts.Length} hosts", lines.ToArray());
     }
 
-    private ShellReply ModuleChange(string? name, string? host, bool load, bool unload)
+    private async Task<ShellReply> ModuleChangeAsync(string? name, string? host, bool load, bool unload)
     {
         if (name is null) return ShellReply.Error("which module? e.g. module:load(\"ping\", \"example.com\")");
         var hosts = host is null ? server.Hosts.Values.Where(h => !h.IsComponent).ToArray()
@@ -140,7 +143,7 @@ public sealed class ShellCommands(XmppServer server, Action<string> shutdown,
                 failed++;
                 continue;
             }
-            if (load && server.Modules.Load(h, name) is { } error)
+            if (load && await server.Modules.LoadAsync(h, name) is { } error)
             {
                 lines.Add($"{h.Name}: mod_{name} failed: {error}");
                 failed++;

@@ -89,7 +89,9 @@ public sealed partial class ServerHost : IAsyncDisposable
         server.Modules.RegisterNative("websocket", () => new WebSocketModule(() => _webSocketWanted = true));
         server.Modules.RegisterNative("bosh", () => new BoshModule(() => _boshWanted = true));
         var catalog = ModuleCatalog.For(_config, _paths.ConfigDirectory);
-        await _loop.InvokeAsync(() => ActivateHosts(server, catalog));
+        // The loads are awaited before any listener opens; while one waits (storage, SQL) the
+        // loop goes on with everything else.
+        await _loop.InvokeAsync(() => ActivateHostsAsync(server, catalog));
         _certificates = CertificateSet.Load(_config, _paths);
         StartListeners(server, endpoints);
         StartComponentListeners(server);
@@ -101,6 +103,7 @@ public sealed partial class ServerHost : IAsyncDisposable
         StartAdminSocket(server);
         await _loop.InvokeAsync(() => server.GlobalEvents.Fire("server-started", new EventData()));
         _started = true;
+        Prewarm.Start(line => _log.Debug(line));
         _log.Info($"LuaXmpp {server.Version} started (PID {Environment.ProcessId})");
         SystemdNotify.Send($"READY=1\nMAINPID={Environment.ProcessId}\nSTATUS=Serving {string.Join(", ", server.Hosts.Keys)}");
     }
@@ -145,7 +148,7 @@ public sealed partial class ServerHost : IAsyncDisposable
             ? _lua?.AuthProvider(host, name)
             : null;
 
-    private void ActivateHosts(XmppServer server, ModuleCatalog catalog)
+    private async Task ActivateHostsAsync(XmppServer server, ModuleCatalog catalog)
     {
         _lua = new LuaRuntime(server, catalog.PluginPaths, catalog.InstallationModules);
         server.Modules.Runtime = _lua;
@@ -158,7 +161,7 @@ public sealed partial class ServerHost : IAsyncDisposable
                 continue;
             }
             var host = server.ActivateHost(hostConfig);
-            var missing = server.Modules.LoadAll(host);
+            var missing = await server.Modules.LoadAllAsync(host);
             if (missing.Count > 0) _log.Warn($"Modules not loaded on {host.Name}: {string.Join(", ", missing)}");
         }
     }
@@ -174,9 +177,13 @@ public sealed partial class ServerHost : IAsyncDisposable
 
     private AuthFailureThrottle AuthThrottle(XmppServer server) => _authThrottle ??= new AuthFailureThrottle(server.Loop.Time);
 
+    private static C2sServices C2sServicesFor(XmppServer server) =>
+        new(server, server, server.Sessions, server.Router, server.Auth, server.Loop.Time);
+
     private void StartListeners(XmppServer server, IReadOnlyList<ListenEndpoint> endpoints)
     {
         var throttle = AuthThrottle(server);
+        var c2s = C2sServicesFor(server);
         var certificates = _certificates!;
         var timeout = _config.GetNumber(null, "c2s_timeout") ?? 300;
         var sendBuffer = MaxSendBufferBytes();
@@ -191,7 +198,7 @@ public sealed partial class ServerHost : IAsyncDisposable
             Output = SharedOutputBounds(),
             SendDeadline = SendDeadline(),
         };
-        IStreamHandler Handler(ClientConnection connection) => new ClientStreamHandler(server, connection, certificates.Has, throttle);
+        IStreamHandler Handler(ClientConnection connection) => new ClientStreamHandler(c2s, connection, certificates.Has, throttle);
 
         foreach (var endpoint in endpoints)
         {
@@ -263,7 +270,7 @@ public sealed partial class ServerHost : IAsyncDisposable
             LogSetup.Configure(fresh, _paths.ConfigDirectory);
             _certificates?.Reload(fresh, _paths);
             WarnAboutRestartOnlyChanges(fresh);
-            await server.Loop.InvokeAsync(() => ApplyConfig(server, fresh));
+            await server.Loop.InvokeAsync(() => ApplyConfigAsync(server, fresh));
             _log.Info("Config reloaded");
         }
         finally
@@ -273,14 +280,14 @@ public sealed partial class ServerHost : IAsyncDisposable
         }
     }
 
-    private void ApplyConfig(XmppServer server, ServerConfig fresh)
+    private async Task ApplyConfigAsync(XmppServer server, ServerConfig fresh)
     {
         var before = server.Hosts.Values.ToDictionary(h => h.Name, server.Modules.ModulesFor);
         _config = fresh;
         server.Config = fresh;
         foreach (var host in server.Hosts.Values)
         {
-            var (loaded, unloaded) = server.Modules.Reconcile(host, before[host.Name]);
+            var (loaded, unloaded) = await server.Modules.ReconcileAsync(host, before[host.Name]);
             if (loaded.Count > 0) _log.Info($"Modules loaded on {host.Name}: {string.Join(", ", loaded)}");
             if (unloaded.Count > 0) _log.Info($"Modules unloaded from {host.Name}: {string.Join(", ", unloaded)}");
         }
@@ -329,7 +336,7 @@ public sealed partial class ServerHost : IAsyncDisposable
             try
             {
                 var listener = new ConnectionListener(endpoint.EndPoint, _loop!, options,
-                    connection => new ComponentStreamHandler(server, connection, _components));
+                    connection => new ComponentStreamHandler(server, server, server.Router, connection, _components));
                 listener.Start();
                 _listeners.Add(listener);
             }
@@ -353,7 +360,7 @@ public sealed partial class ServerHost : IAsyncDisposable
     {
         if (_config.GetBoolean(null, "disallow_s2s", false)) return;
         var certificates = _certificates!;
-        var service = _s2s = new S2sService(server, S2sSettings.From(_config), StaticDnsRecords.From(_config, w => _log.Warn(w)), certificates.For, certificates.Has);
+        var service = _s2s = new S2sService(server, server, server.Router, server.GlobalEvents, server.Loop, S2sSettings.From(_config), StaticDnsRecords.From(_config, w => _log.Warn(w)), certificates.For, certificates.Has);
         await _loop!.InvokeAsync(service.Attach);
         var interfaces = ListenerOptions.GlobalInterfaces(_config);
         var plain = ListenerOptions.Service(_config, "s2s", [S2sResolver.DefaultPort], interfaces, out var error);
@@ -424,9 +431,10 @@ public sealed partial class ServerHost : IAsyncDisposable
             SendDeadline = SendDeadline(),
         };
         var throttle = AuthThrottle(server);
+        var c2s = C2sServicesFor(server);
         return new TransportC2s(_c2sLimits,
             (stream, ip, secure) => new ClientConnection(stream, ip, secure, server.Loop, options),
-            c => new ClientStreamHandler(server, c, _ => false, throttle));
+            c => new ClientStreamHandler(c2s, c, _ => false, throttle));
     }
 
     // RFC 7395 sessions are c2s sessions: the same stream handler over the bridge's stream, no

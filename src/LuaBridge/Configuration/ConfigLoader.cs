@@ -1,6 +1,7 @@
 using System.Text;
 using KeraLua;
 using LuaXmpp.Configuration;
+using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.Logging;
 
 namespace LuaXmpp.LuaBridge.Configuration;
@@ -63,6 +64,7 @@ public static class ConfigLoader
             lua.OpenCoroutineLibrary();
             lua.OpenDebugLibrary();
             lua.SetTop(0);
+            using var scope = LuaStack.Enter(lua);
 
             if (lua.LoadString(ConfigScript.Driver, "=config") != LuaStatus.OK)
                 throw new InvalidOperationException("config driver does not compile: " + lua.ToString(-1, false));
@@ -72,7 +74,7 @@ public static class ConfigLoader
             else lua.PushString(chunkName);
             lua.PushString(errorFile);
             lua.PushString(directory);
-            if (lua.PCall(5, 1, 0) != LuaStatus.OK)
+            if (scope.PCall(5, 1) != LuaStatus.OK)
                 throw new ConfigException(errorFile, null, lua.ToString(-1, false) ?? "error while evaluating the config");
             return ReadResult(lua, errorFile, serverPath);
         }
@@ -86,7 +88,8 @@ public static class ConfigLoader
 
     private static ServerConfig ReadResult(Lua lua, string errorFile, string? serverPath)
     {
-        int result = lua.GetTop();
+        using var scope = LuaStack.Enter(lua);
+        int result = scope.Top;
         lua.GetField(result, "ok");
         bool ok = lua.ToBoolean(-1);
         lua.Pop(1);
@@ -105,7 +108,7 @@ public static class ConfigLoader
             var module = ConfigValues.AsString(options.GetValueOrDefault("component_module"));
             hosts.Add(new HostConfig(name, module is null ? HostKind.VirtualHost : HostKind.Component, module, options));
         }
-        lua.SetTop(result);
+        scope.Reset();
 
         foreach (var dropped in converter.Dropped) Log.Warn($"Config value ignored, it has no config meaning: {dropped}");
         return new ServerConfig(serverPath, global, hosts);

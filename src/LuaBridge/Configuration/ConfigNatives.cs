@@ -1,4 +1,5 @@
 using KeraLua;
+using LuaXmpp.LuaBridge.Interop;
 using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.LuaBridge.Configuration;
@@ -17,10 +18,10 @@ internal sealed class ConfigNatives
 
     public ConfigNatives()
     {
-        _readFile = state => Guard(state, ReadFile);
-        _listDir = state => Guard(state, ListDirectory);
-        _nameprep = state => Guard(state, Nameprep);
-        _getenv = state => Guard(state, GetEnvironment);
+        _readFile = state => Guard(state, ReadFile, "read_file");
+        _listDir = state => Guard(state, ListDirectory, "list_dir");
+        _nameprep = state => Guard(state, Nameprep, "nameprep");
+        _getenv = state => Guard(state, GetEnvironment, "getenv");
     }
 
     /// <summary>Pushes the natives table the driver receives as its first argument.</summary>
@@ -48,12 +49,13 @@ internal sealed class ConfigNatives
 
     // The interop boundary: whatever goes wrong becomes a nil, message result, never an exception
     // unwinding through lua_call.
-    private static int Guard(IntPtr state, Func<Lua, int> body)
+    private static int Guard(IntPtr state, Func<Lua, int> body, string name)
     {
         var lua = Lua.FromIntPtr(state);
+        int before = lua.GetTop();
         try
         {
-            return body(lua);
+            return LuaStack.CheckNative(lua, name, before, body(lua));
         }
         catch (Exception e)
         {

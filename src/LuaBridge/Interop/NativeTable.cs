@@ -49,13 +49,15 @@ internal sealed class NativeTable
         var lua = Lua.FromIntPtr(state);
         var previous = _current();
         _enter(lua);
+        int before = lua.GetTop();
         try
         {
             lua.EnsureStack(48);
-            return body(lua);
+            return LuaStack.CheckNative(lua, name, before, body(lua));
         }
         catch (Exception ex)
         {
+            lua.SetTop(before);
             lua.PushNil();
             lua.PushString($"{name}: {ex.Message}");
             return 2;

@@ -1,4 +1,5 @@
 using KeraLua;
+using LuaXmpp.LuaBridge.Interop;
 
 namespace LuaXmpp.LuaBridge.Libraries;
 
@@ -51,13 +52,14 @@ public static class LuaLibraries
             new PosixLibrary(), new CryptoRandomLibrary(), new Xml.XmlScanLibrary(), new FileSystemLibrary(), new NetLibrary(), new ProcessLibrary(),
             new X509Library(),
         ];
+        using var scope = LuaStack.Enter(lua);
         if (lua.LoadString(Installer, "=[LuaXmpp library installer]") != LuaStatus.OK)
         {
             throw new InvalidOperationException("library installer does not compile: " + lua.ToString(-1));
         }
         lua.PushCFunction(EmbeddedLuaSource.ReadFunction);
         PushNativeList(lua, natives);
-        if (lua.PCall(2, 0, 0) != LuaStatus.OK)
+        if (scope.PCall(2, 0) != LuaStatus.OK)
         {
             var message = lua.ToString(-1);
             lua.Pop(1);

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using KeraLua;
+using LuaXmpp.LuaBridge.Interop;
 
 namespace LuaXmpp.LuaBridge.Libraries;
 
@@ -10,16 +12,22 @@ namespace LuaXmpp.LuaBridge.Libraries;
 /// </summary>
 internal static class NativeBoundary
 {
-    /// <summary>Runs <paramref name="body"/> for the state <paramref name="state"/>, turning exceptions into nil, message.</summary>
-    public static int Invoke(IntPtr state, Func<Lua, int> body)
+    /// <summary>
+    /// Runs <paramref name="body"/> for the state <paramref name="state"/>, turning exceptions into
+    /// nil, message and checking the stack on exit (<see cref="LuaStack.CheckNative"/>).
+    /// <paramref name="name"/> names the native in the imbalance log line.
+    /// </summary>
+    public static int Invoke(IntPtr state, Func<Lua, int> body, [CallerMemberName] string name = "")
     {
         var lua = Lua.FromIntPtr(state);
+        int before = lua.GetTop();
         try
         {
-            return body(lua);
+            return LuaStack.CheckNative(lua, name, before, body(lua));
         }
         catch (Exception ex)
         {
+            lua.SetTop(before);
             lua.PushNil();
             PushUtf8(lua, ex.GetType().Name + ": " + ex.Message);
             return 2;

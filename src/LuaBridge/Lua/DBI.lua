@@ -1,7 +1,7 @@
 -- DBI: LuaXmpp's own LuaDBI for modules that require "DBI" (mod_auth_sql), with the SQLite3 and
 -- PostgreSQL drivers over the C# natives in LuaRuntime.Dbi.cs. Calls look synchronous, as
 -- LuaDBI's: inside a util.async runner the runner suspends while the database works
--- (bridge.await); outside one the loop waits, bounded by the connection's operation timeout.
+-- (bridge.await); outside every runner the loop never waits: a query raises, a commit goes on.
 -- prepare() only keeps the SQL: the statement reaches the database (and its errors come back) at
 -- execute(). A statement's rows are read whole at execute() and handed out by fetch()/rows().
 

@@ -28,14 +28,42 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable, Func<Lua, 
     private const int MaxDepth = 256;
     private const string LazyId = "_lazy_id";
 
-    private readonly Dictionary<long, XmlElement> _lazy = new();
-    private long _nextLazy;
+    // Elements of lazy tables, by handle. Handles are reused once their table is filled or
+    // collected, so that util.stanza's lazy_live stays a dense array (no new key per stanza).
+    private XmlElement?[] _lazy = new XmlElement?[64];
+    private int[] _freeHandles = new int[64];
+    private int _free;
+    private int _highHandle;
+    private int _lazyCount;
 
     /// <summary>Lazy stanzas not yet filled nor collected (tests, diagnostics).</summary>
-    public int LazyCount => _lazy.Count;
+    public int LazyCount => _lazyCount;
 
     /// <summary>Pushes a new stanza table for <paramref name="element"/>.</summary>
     public void Push(Lua lua, XmlElement element) => Push(lua, element, foreign: false, depth: 0);
+
+    /// <summary>
+    /// A handle for a lazy stanza Lua makes itself (bridge.dispatch, with util.stanza's lazy_mt
+    /// and lazy_live): the element is held until the table is filled or collected.
+    /// </summary>
+    public long Register(XmlElement element)
+    {
+        int id = _free > 0 ? _freeHandles[--_free] : ++_highHandle;
+        if (id >= _lazy.Length) Array.Resize(ref _lazy, _lazy.Length * 2);
+        _lazy[id] = element;
+        _lazyCount++;
+        return id;
+    }
+
+    private XmlElement? Take(long id)
+    {
+        if (id <= 0 || id > _highHandle || _lazy[id] is not { } element) return null;
+        _lazy[id] = null;
+        _lazyCount--;
+        if (_free == _freeHandles.Length) Array.Resize(ref _freeHandles, _freeHandles.Length * 2);
+        _freeHandles[_free++] = (int)id;
+        return element;
+    }
 
     /// <summary>
     /// Pushes a lazy stanza for <paramref name="element"/>: converted only when Lua first touches
@@ -45,16 +73,16 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable, Func<Lua, 
     public void PushLazy(Lua lua, XmlElement element)
     {
         lua.EnsureStack(4);
-        // Sized for what Fill puts in it (children, name, attr, tags, and the handle first).
-        lua.CreateTable(element.Children.Count, 4);
+        // As small as bridge.dispatch makes it: most lazy stanzas are never filled, and
+        // every byte allocated costs the collector (Prosody's settings) several times over.
+        lua.CreateTable(0, 1);
         if (!pushLazyMetatable(lua))
         {
             lua.Pop(1);
             Push(lua, element);
             return;
         }
-        long id = ++_nextLazy;
-        _lazy[id] = element;
+        long id = Register(element);
         lua.PushInteger(id);
         lua.RawSetField(-3, LazyId);
         lua.SetMetaTable(-2);
@@ -69,7 +97,7 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable, Func<Lua, 
     /// <summary>stanza_fill(t, id): fills the lazy table at the index from its element (util.stanza's filler).</summary>
     public void Fill(Lua lua, int index, long id)
     {
-        if (!_lazy.Remove(id, out var element)) throw new InvalidOperationException("the stanza is gone");
+        var element = Take(id) ?? throw new InvalidOperationException("the stanza is gone");
         Fill(lua, lua.AbsIndex(index), element, foreign: false, depth: 0);
     }
 
@@ -79,17 +107,16 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable, Func<Lua, 
     /// </summary>
     public int Sweep(Lua lua)
     {
-        if (!pushLazyLive(lua)) return _lazy.Count;
+        if (!pushLazyLive(lua)) return _lazyCount;
         int live = lua.GetTop();
-        List<long>? gone = null;
-        foreach (var id in _lazy.Keys)
+        for (int id = 1; id <= _highHandle; id++)
         {
-            if (lua.RawGetInteger(live, id) == LuaType.Nil) (gone ??= new List<long>()).Add(id);
+            if (_lazy[id] is null) continue;
+            if (lua.RawGetInteger(live, id) == LuaType.Nil) Take(id);
             lua.Pop(1);
         }
         lua.Pop(1);
-        if (gone is not null) foreach (var id in gone) _lazy.Remove(id);
-        return _lazy.Count;
+        return _lazyCount;
     }
 
     /// <summary>The element behind a lazy table that was never filled, else null.</summary>
@@ -102,7 +129,7 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable, Func<Lua, 
         }
         long id = lua.ToInteger(-1);
         lua.Pop(1);
-        return _lazy.GetValueOrDefault(id);
+        return id > 0 && id <= _highHandle ? _lazy[id] : null;
     }
 
     /// <summary>True if the value at the index is a table with stanza_mt (or util.stanza's lazy_mt).</summary>

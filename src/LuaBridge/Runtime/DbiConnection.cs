@@ -12,8 +12,8 @@ internal sealed record DbiResult(string[] Columns, List<object?[]> Rows, int Aff
 /// <summary>
 /// One LuaDBI connection (the DBI shim, Lua/DBI.lua) over Microsoft.Data.Sqlite or Npgsql. Every
 /// operation is a task that runs off the loop, one at a time per connection (LuaDBI connections
-/// are not shared between statements in flight), and gives up after <see cref="OperationTimeout"/>
-/// so a caller that has to block (outside an async runner) blocks for a bounded time.
+/// are not shared between statements in flight), and gives up after <see cref="OperationTimeout"/>,
+/// so a runner suspended on it (the loop never waits for it) resumes within a bounded time.
 /// With autocommit off (LuaDBI's default) the first statement opens a transaction that
 /// commit/rollback end.
 /// </summary>

@@ -156,15 +156,60 @@ public sealed partial class LuaRuntime
         return 1;
     }
 
-    // mam_query(host, store, user, query, callback) → true; later callback(items, total) or callback(nil, err)
+    // mam_query(host, store, user, query, callback) → true; later callback(items, total) or callback(nil, err).
+    // With query.results = {to=, from=, queryid=} each item is {key, when, message}: the XEP-0313
+    // result message built in C# and handed over as a lazy stanza, so that sending a page
+    // never turns its items into Lua tables (ArchiveResultMessage says why).
     private int MamQuery(Lua lua)
     {
         var query = ReadQuery(lua, 4);
+        var addressing = ReadResultAddressing(lua, 4);
         if (lua.Type(5) != LuaType.Function) throw new ArgumentException("callback expected");
         var task = MamService(lua).QueryAsync(lua.OptString(3) ?? "", query);
-        StartAndCallBack(lua, 5, task.ContinueWith(t => (object?)(t.IsFaulted ? t.Exception!.GetBaseException() : t.Result), TaskScheduler.Default), PushQueryResult);
+        Func<Lua, object?, int> push = addressing is null ? PushQueryResult : (l, r) => PushResultMessages(l, (ArchiveResult)r!, addressing);
+        StartAndCallBack(lua, 5, task.ContinueWith(t => (object?)(t.IsFaulted ? t.Exception!.GetBaseException() : t.Result), TaskScheduler.Default), push);
         lua.PushBoolean(true);
         return 1;
+    }
+
+    private static ArchiveResultMessage.Addressing? ReadResultAddressing(Lua lua, int index)
+    {
+        if (lua.Type(index) != LuaType.Table) return null;
+        if (lua.RawGetField(index, "results") != LuaType.Table)
+        {
+            lua.Pop(1);
+            return null;
+        }
+        string? Str(string key)
+        {
+            lua.RawGetField(-1, key);
+            var s = lua.OptString(-1);
+            lua.Pop(1);
+            return s;
+        }
+        var addressing = new ArchiveResultMessage.Addressing(Str("to"), Str("from"), Str("queryid"));
+        lua.Pop(1);
+        return addressing;
+    }
+
+    /// <summary>A page as {{key, when, message}...}, total (or nil, "item-not-found"); each
+    /// message lazy until Lua touches it.</summary>
+    private int PushResultMessages(Lua lua, ArchiveResult result, ArchiveResultMessage.Addressing addressing)
+    {
+        if (result.UnknownId) return PushArchiveResult(lua, result);
+        PushList(lua, result.Items, item =>
+        {
+            lua.CreateTable(0, 3);
+            lua.PushString(item.Key);
+            lua.RawSetField(-2, "key");
+            lua.PushInteger(item.When);
+            lua.RawSetField(-2, "when");
+            _stanzas.PushLazy(lua, ArchiveResultMessage.Build(item, addressing));
+            lua.RawSetField(-2, "message");
+        });
+        if (result.Total is { } total) lua.PushInteger(total);
+        else lua.PushNil();
+        return 2;
     }
 
     // mam_fulltext_check(text) → true | nil, error text (XEP-0431: what a bad-request says)
@@ -205,9 +250,8 @@ public sealed partial class LuaRuntime
     private void CallBack(LuaRef callback, object? result, Func<Lua, object?, int> push)
     {
         if (_disposed) return;
-        var lua = _main;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        var scope = LuaStack.Enter(_main);
+        var lua = scope.Lua;
         try
         {
             lua.PushRef(_call);
@@ -220,12 +264,12 @@ public sealed partial class LuaRuntime
                 n = 2;
             }
             else n = push(lua, result);
-            if (lua.PCall(1 + n, 2, 0) != LuaStatus.OK) _log.Error("Archive callback failed: " + lua.ToString(-1, false));
+            if (scope.PCall(1 + n, 2) != LuaStatus.OK) _log.Error("Archive callback failed: " + lua.ToString(-1, false));
             else if (!lua.ToBoolean(-2)) _log.Error("Error in archive callback: " + (lua.RawString(-1) ?? "?"));
         }
         finally
         {
-            lua.SetTop(top);
+            scope.Dispose();
             lua.Release(callback);
         }
     }

@@ -28,15 +28,14 @@ public sealed partial class LuaRuntime
     internal Task<object?[]> CallAuthProvider(string op, string host, bool binary, params string?[] args)
     {
         AssertLoop();
-        var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(32);
+        using var scope = LuaStack.Enter(State, 32);
+        var lua = scope.Lua;
         long id = ++_nextAuthCall;
         try
         {
             lua.GetGlobal("require");
             lua.PushString("core.authproviders");
-            if (lua.PCall(1, 1, 0) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
+            if (scope.PCall(1, 1) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
             lua.RawGetField(-1, "call_async");
             lua.PushInteger(id);
             lua.PushString(op);
@@ -47,7 +46,7 @@ public sealed partial class LuaRuntime
                 else lua.PushBuffer(System.Text.Encoding.UTF8.GetBytes(arg));
             }
             int baseTop = lua.GetTop() - 4 - args.Length;
-            if (lua.PCall(3 + args.Length, LuaMultRet, 0) != LuaStatus.OK)
+            if (scope.PCall(3 + args.Length, LuaMultRet) != LuaStatus.OK)
                 throw new InvalidOperationException(lua.ToString(-1, false));
             if (lua.Type(baseTop + 1) == LuaType.String)
             {
@@ -60,10 +59,6 @@ public sealed partial class LuaRuntime
         catch (Exception ex)
         {
             return Task.FromException<object?[]>(ex);
-        }
-        finally
-        {
-            lua.SetTop(top);
         }
     }
 

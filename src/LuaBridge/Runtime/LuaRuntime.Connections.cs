@@ -37,8 +37,8 @@ public sealed partial class LuaRuntime
     private void OnSessionRegistered(ClientSession session)
     {
         if (!_filterHooks || _disposed) return;
-        var lua = State;
-        int top = lua.GetTop();
+        using var scope = LuaStack.Enter(State);
+        var lua = scope.Lua;
         try
         {
             PushSession(lua, session);
@@ -46,10 +46,6 @@ public sealed partial class LuaRuntime
         catch (InvalidOperationException ex)
         {
             _log.Warn($"Filter hooks failed for a new session: {ex.Message}");
-        }
-        finally
-        {
-            lua.SetTop(top);
         }
     }
 
@@ -170,22 +166,14 @@ public sealed partial class LuaRuntime
     private XmlElement? ReadHeldPresence(ClientSession session)
     {
         if (_disposed || session.LuaTable is not LuaRef table || table.IsReleased) return null;
-        var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(16);
-        try
-        {
-            lua.PushRef(_call);
-            lua.PushRef(_entry);
-            lua.RawGetField(-1, "held_presence");
-            lua.Remove(-2);
-            lua.PushRef(table);
-            if (lua.PCall(2, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2)) return null;
-            return _stanzas.IsStanza(lua, -1) ? _stanzas.Read(lua, -1) : null;
-        }
-        finally
-        {
-            lua.SetTop(top);
-        }
+        using var scope = LuaStack.Enter(State, 16);
+        var lua = scope.Lua;
+        lua.PushRef(_call);
+        lua.PushRef(_entry);
+        lua.RawGetField(-1, "held_presence");
+        lua.Remove(-2);
+        lua.PushRef(table);
+        if (scope.PCall(2, 2) != LuaStatus.OK || !lua.ToBoolean(-2)) return null;
+        return _stanzas.IsStanza(lua, -1) ? _stanzas.Read(lua, -1) : null;
     }
 }

@@ -5,9 +5,9 @@ using LuaXmpp.LuaBridge.Interop;
 namespace LuaXmpp.LuaBridge.Runtime;
 
 // The natives under Lua/DBI.lua (LuaDBI's API for mod_auth_sql and friends). Each database call is
-// a task (DbiConnection) returned through PushWhenDone with mayBlock, so bridge.await suspends the
-// util.async runner that called it, and only a caller outside a runner waits — bounded by the
-// connection's operation timeout. Connections are numbered; Lua closes them (close or __gc).
+// a task (DbiConnection) returned through PushWhenDone, so bridge.await suspends the util.async
+// runner that called it; outside every runner nothing waits (a query raises naming the call, a
+// commit goes on by itself). Connections are numbered; Lua closes them (close or __gc).
 public sealed partial class LuaRuntime
 {
     private readonly Dictionary<long, DbiConnection> _dbiConnections = new();

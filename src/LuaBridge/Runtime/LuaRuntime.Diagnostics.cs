@@ -10,17 +10,9 @@ public sealed partial class LuaRuntime
     /// <summary>Converts the element to a util.stanza table and back into a new element.</summary>
     internal XmlElement StanzaRoundTrip(XmlElement element)
     {
-        var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
-        try
-        {
-            _stanzas.Push(lua, element);
-            return _stanzas.Read(lua, -1);
-        }
-        finally
-        {
-            lua.SetTop(top);
-        }
+        using var scope = LuaStack.Enter(State);
+        var lua = scope.Lua;
+        _stanzas.Push(lua, element);
+        return _stanzas.Read(lua, -1);
     }
 }

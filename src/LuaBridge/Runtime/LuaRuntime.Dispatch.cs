@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using KeraLua;
 using LuaXmpp.Events;
 using LuaXmpp.LuaBridge.Interop;
@@ -129,7 +130,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
     {
         if (_nameRefs.TryGetValue(name, out var reference))
         {
-            lua.PushRef(reference);
+            HotApi.lua_rawgeti(lua.Handle, (int)LuaRegistry.Index, reference);
             return;
         }
         lua.PushString(name);
@@ -148,40 +149,56 @@ public sealed partial class LuaRuntime : IChainDispatcher
         lua.EnsureStack(48);
         long id = ++_nextHandlerId;
         bool pending = false;
+        EventRef? r = null;
         try
         {
-            lua.PushRef(_dispatch);
+            var L = lua.Handle;
+            HotApi.lua_rawgeti(L, (int)LuaRegistry.Index, _dispatch);
             PushName(lua, bus.Name);
             PushName(lua, name);
-            var r = PushEvent(lua, e);
-            int table = lua.GetTop();
-            lua.PushCopy(table);
-            lua.Insert(top + 1); // keep the event table below the call
-            lua.PushInteger(id);
-            lua.PushBoolean(mayWait);
-            lua.PushInteger(first);
-            lua.PushInteger(last);
+            // An event of only origin and stanza that Lua has not seen yet is made by
+            // bridge.dispatch (issue 11: a table constructor in Lua instead of a dozen C API calls).
+            bool built = e.LuaTable is not EventRef { Table.IsReleased: false } && !e.HasFields && LazyStanzas(lua);
+            if (built) HotApi.lua_pushnil(L);
+            else r = PushEvent(lua, e);
+            HotApi.lua_pushinteger(L, id);
+            HotApi.lua_pushboolean(L, mayWait ? 1 : 0);
+            HotApi.lua_pushinteger(L, first);
+            HotApi.lua_pushinteger(L, last);
             // A stanza event of a live c2s session walks in that session's runner (bridge.dispatch).
-            lua.PushBoolean(e.Stanza is not null && e.Origin is ClientSession { Destroyed: false });
+            HotApi.lua_pushboolean(L, e.Stanza is not null && e.Origin is ClientSession { Destroyed: false } ? 1 : 0);
+            if (built && e.Origin is { } origin) PushSession(lua, origin);
+            else HotApi.lua_pushnil(L);
+            if (built && e.Stanza is { } stanza) HotApi.lua_pushinteger(L, _stanzas.Register(stanza));
+            else HotApi.lua_pushnil(L);
             _dispatchEvents[id] = e;
-            if (lua.PCall(8, 3, 0) != LuaStatus.OK)
+            if (lua.PCall(10, 4, 0) != LuaStatus.OK)
             {
                 _log.Error($"Dispatch of '{name}' failed: {lua.ToString(-1, false)}");
                 return default;
             }
-            if (!lua.ToBoolean(-3))
+            int table = lua.GetTop();
+            // A C# handler in the walk may have referenced the event bridge.dispatch made already.
+            if (r is null && e.LuaTable is EventRef { Table.IsReleased: false } during) r = during;
+            if (r is null)
+            {
+                lua.PushCopy(table);
+                r = new EventRef(new LuaRef(lua.PopRef()), e.Stanza);
+                TrackEvent(e, r);
+            }
+            if (HotApi.lua_toboolean(L, table - 3) == 0)
             {
                 // A handler waits: the walk goes on in its runner and reports through dispatch_done.
                 pending = true;
                 var waiting = new PendingDispatch(e, r, name, new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously));
                 _pendingDispatches[id] = waiting;
-                long owner = lua.IsInteger(-1) ? lua.ToInteger(-1) : 0;
+                long owner = lua.IsInteger(table - 1) ? lua.ToInteger(table - 1) : 0;
                 waiting.Watchdog = _server.Loop.AddTimer(WaitWarning, () => WarnWaiting(id, owner));
                 return new ValueTask<object?>(waiting.Done.Task);
             }
-            object? result = ResultOf(lua, -2);
+            object? result = HotApi.lua_type(L, table - 2) == (int)LuaType.Nil ? null : ResultOf(lua, table - 2);
             // Read back only what a handler changed (bridge.lua compares with a snapshot).
-            if (lua.ToBoolean(-1)) SyncBack(lua, top + 1, e, r);
+            if (HotApi.lua_toboolean(L, table - 1) != 0) SyncBack(lua, table, e, r);
             return new ValueTask<object?>(result);
         }
         catch (Exception ex)
@@ -195,6 +212,14 @@ public sealed partial class LuaRuntime : IChainDispatcher
             lua.SetTop(top);
             _dispatchTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
         }
+    }
+
+    /// <summary>Whether util.stanza's lazy stanzas are there (resolved on first use).</summary>
+    private bool LazyStanzas(Lua lua)
+    {
+        if (_lazyStanzaMt != LuaRef.NoRef) return true;
+        if (!_stanzaMtResolved && PushLazyStanzaMetatable(lua)) lua.Pop(1);
+        return _lazyStanzaMt != LuaRef.NoRef;
     }
 
     // dispatch_done(id, result, event, changed): a walk that waited has finished (called from its runner).
@@ -480,5 +505,35 @@ public sealed partial class LuaRuntime : IChainDispatcher
             lua.SetTop(top);
             lua.Release(callback);
         }
+    }
+
+    /// <summary>
+    /// The C API calls of a dispatch that cannot call back into .NET nor allocate in Lua (plain
+    /// pushes of values already made, raw reads of the registry, type tests): declared without
+    /// the GC transition a P/Invoke otherwise makes, some 10-20 ns each, a dozen per dispatch.
+    /// Anything that may run a metamethod, a collection step or an error (pcall, settop,
+    /// luaL_ref, pushing strings) goes through KeraLua as usual.
+    /// </summary>
+    private static class HotApi
+    {
+        private const string Library = "lua54";
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern int lua_rawgeti(IntPtr state, int index, long n);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern void lua_pushinteger(IntPtr state, long n);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern void lua_pushboolean(IntPtr state, int b);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern void lua_pushnil(IntPtr state);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern int lua_toboolean(IntPtr state, int index);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern int lua_type(IntPtr state, int index);
     }
 }

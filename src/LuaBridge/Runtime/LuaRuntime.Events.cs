@@ -138,8 +138,14 @@ public sealed partial class LuaRuntime
             return 1;
         }
         if (lua.Type(3) != LuaType.Table) throw new ArgumentException("event table expected");
-        if (DispatchedEvent(lua, 3) is { LuaTable: EventRef } original)
+        if (DispatchedEvent(lua, 3) is { } original)
         {
+            // An event bridge.dispatch made gets its reference on the first C# handler it meets.
+            if (original.LuaTable is not EventRef { Table.IsReleased: false })
+            {
+                lua.PushCopy(3);
+                TrackEvent(original, new EventRef(new LuaRef(lua.PopRef()), original.Stanza));
+            }
             // fire_native(bus, id, event, lua_ran): a C#-fired event; its own EventData goes on.
             return PushHandlerResult(lua, FireNativeWithOriginal(lua, entry, original, lua.Type(4) == LuaType.None || lua.ToBoolean(4)));
         }
@@ -299,7 +305,7 @@ public sealed partial class LuaRuntime
             }
             return existing;
         }
-        lua.CreateTable(0, 2 + (e.Fields.Count));
+        lua.CreateTable(0, 2 + (e.HasFields ? e.Fields.Count : 0));
         if (e.Origin is { } origin)
         {
             PushSession(lua, origin);
@@ -311,10 +317,13 @@ public sealed partial class LuaRuntime
             _stanzas.PushLazy(lua, stanza);
             lua.RawSetField(-2, "stanza");
         }
-        foreach (var (key, value) in e.Fields)
+        if (e.HasFields)
         {
-            PushValue(lua, value);
-            lua.RawSetField(-2, key);
+            foreach (var (key, value) in e.Fields)
+            {
+                PushValue(lua, value);
+                lua.RawSetField(-2, key);
+            }
         }
         lua.PushCopy(-1);
         var r = new EventRef(new LuaRef(lua.PopRef()), e.Stanza);
@@ -325,7 +334,7 @@ public sealed partial class LuaRuntime
     /// <summary>C# handlers earlier in the chain may have changed scalar fields; the table must show them.</summary>
     private void PushScalarFields(Lua lua, EventData e)
     {
-        if (e.Fields.Count == 0) return;
+        if (!e.HasFields) return;
         foreach (var (key, value) in e.Fields)
         {
             if (value is not (string or bool or int or long or double)) continue;

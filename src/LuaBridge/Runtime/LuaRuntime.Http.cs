@@ -110,23 +110,15 @@ public sealed partial class LuaRuntime : IHttpApplication
             return;
         }
         _httpResponses[request.Id] = response;
-        var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
-        try
+        using var scope = LuaStack.Enter(State);
+        var lua = scope.Lua;
+        lua.PushRef(_call);
+        lua.PushRef(_httpHandle);
+        PushRequest(lua, request);
+        if (scope.PCall(11, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
         {
-            lua.PushRef(_call);
-            lua.PushRef(_httpHandle);
-            PushRequest(lua, request);
-            if (lua.PCall(11, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
-            {
-                _log.Error($"HTTP {request.Method} {request.Path} failed: {lua.ToString(-1, false)}");
-                if (_httpResponses.Remove(request.Id)) Fail(response, 500);
-            }
-        }
-        finally
-        {
-            lua.SetTop(top);
+            _log.Error($"HTTP {request.Method} {request.Path} failed: {lua.ToString(-1, false)}");
+            if (_httpResponses.Remove(request.Id)) Fail(response, 500);
         }
     }
 
@@ -158,28 +150,20 @@ public sealed partial class LuaRuntime : IHttpApplication
     private bool ResolveHttpHandle()
     {
         if (_httpHandle != LuaRef.NoRef) return true;
-        var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(16);
-        try
+        using var scope = LuaStack.Enter(State, 16);
+        var lua = scope.Lua;
+        lua.PushRef(_call);
+        lua.GetGlobal("require");
+        lua.PushString("net.http.server");
+        if (scope.PCall(2, 2) != LuaStatus.OK || !lua.ToBoolean(-2) || lua.Type(-1) != LuaType.Table)
         {
-            lua.PushRef(_call);
-            lua.GetGlobal("require");
-            lua.PushString("net.http.server");
-            if (lua.PCall(2, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2) || lua.Type(-1) != LuaType.Table)
-            {
-                _log.Error("net.http.server did not load: " + lua.ToString(-1, false));
-                return false;
-            }
-            lua.RawGetField(-1, "handle");
-            if (lua.Type(-1) != LuaType.Function) return false;
-            _httpHandle = lua.PopRef();
-            return true;
+            _log.Error("net.http.server did not load: " + lua.ToString(-1, false));
+            return false;
         }
-        finally
-        {
-            lua.SetTop(top);
-        }
+        lua.RawGetField(-1, "handle");
+        if (lua.Type(-1) != LuaType.Function) return false;
+        _httpHandle = lua.PopRef();
+        return true;
     }
 
     private static void Fail(IHttpResponse response, int status)

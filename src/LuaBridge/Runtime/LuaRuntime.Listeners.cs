@@ -288,23 +288,15 @@ public sealed partial class LuaRuntime : INetEvents
     private void CallNetHandler(string kind, long id, Func<Lua, int> pushArgs)
     {
         if (_disposed || _netHandler == LuaRef.NoRef) return;
-        var lua = _main;
-        int top = lua.GetTop();
-        lua.EnsureStack(32);
-        try
-        {
-            lua.PushRef(_call);
-            lua.PushRef(_netHandler);
-            lua.PushString(kind);
-            lua.PushInteger(id);
-            int count = pushArgs(lua);
-            if (lua.PCall(3 + count, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
-                _netLog.Error($"net.server {kind} failed: {lua.ToString(-1, false)}");
-        }
-        finally
-        {
-            lua.SetTop(top);
-        }
+        using var scope = LuaStack.Enter(_main, 32);
+        var lua = scope.Lua;
+        lua.PushRef(_call);
+        lua.PushRef(_netHandler);
+        lua.PushString(kind);
+        lua.PushInteger(id);
+        int count = pushArgs(lua);
+        if (scope.PCall(3 + count, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
+            _netLog.Error($"net.server {kind} failed: {lua.ToString(-1, false)}");
     }
 
     /// <summary>Closes every listening socket and connection Lua opened (runtime disposal).</summary>

@@ -33,30 +33,23 @@ public sealed partial class LuaRuntime
     public (IReadOnlyList<string> Lines, int Families)? StatsLines(string? pattern)
     {
         AssertLoop();
-        var lua = State;
-        int top = lua.GetTop();
-        try
+        using var scope = LuaStack.Enter(State);
+        var lua = scope.Lua;
+        lua.GetGlobal("require");
+        lua.PushString("core.statsmanager");
+        if (scope.PCall(1, 1) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
+        lua.GetField(-1, "shell_lines");
+        if (pattern is null) lua.PushNil();
+        else lua.PushString(pattern);
+        if (scope.PCall(1, 2) != LuaStatus.OK) throw new ArgumentException(lua.ToString(-1, false));
+        if (lua.Type(-2) != LuaType.Table) return null;
+        var lines = new List<string>();
+        for (long i = 1; lua.RawGetInteger(-2, i) == LuaType.String; i++)
         {
-            lua.GetGlobal("require");
-            lua.PushString("core.statsmanager");
-            if (lua.PCall(1, 1, 0) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
-            lua.GetField(-1, "shell_lines");
-            if (pattern is null) lua.PushNil();
-            else lua.PushString(pattern);
-            if (lua.PCall(1, 2, 0) != LuaStatus.OK) throw new ArgumentException(lua.ToString(-1, false));
-            if (lua.Type(-2) != LuaType.Table) return null;
-            var lines = new List<string>();
-            for (long i = 1; lua.RawGetInteger(-2, i) == LuaType.String; i++)
-            {
-                lines.Add(lua.ToString(-1, false));
-                lua.Pop(1);
-            }
-            return (lines, (int)lua.ToInteger(-2));
+            lines.Add(lua.ToString(-1, false));
+            lua.Pop(1);
         }
-        finally
-        {
-            lua.SetTop(top);
-        }
+        return (lines, (int)lua.ToInteger(-2));
     }
 
     private static void SetNumber(Lua lua, string key, double value)

@@ -232,23 +232,6 @@ public sealed partial class LuaRuntime
         return 1;
     }
 
-    private int ModulesLoad(Lua lua)
-    {
-        var hostName = lua.OptString(1) ?? "*";
-        var name = lua.OptString(2) ?? throw new ArgumentException("module name expected");
-        string? error;
-        if (hostName == "*") error = CanLoad(name) ? CallModuleEntry("load_module", "*", name) : "module not found";
-        else error = _server.Modules.Load(RequireHost(lua, 1), name);
-        if (error is null)
-        {
-            lua.PushBoolean(true);
-            return 1;
-        }
-        lua.PushNil();
-        lua.PushString(error);
-        return 2;
-    }
-
     private int ModulesUnload(Lua lua)
     {
         var hostName = lua.OptString(1) ?? "*";

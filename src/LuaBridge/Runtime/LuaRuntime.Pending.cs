@@ -7,23 +7,24 @@ namespace LuaXmpp.LuaBridge.Runtime;
 // a Task) never wait on the loop: when the task is not complete they return (PENDING, id), and
 // the Lua side (bridge.await) suspends its util.async runner until C# calls
 // entry.complete(id, true, results...) — or (id, false, message) — from the loop once the task
-// completed. Outside a runner Lua cannot suspend; what then happens is the caller's choice (see
-// bridge.await and bridge.await_handled).
+// completed. Outside a runner Lua cannot suspend, and nothing on the loop waits for a task: what
+// then happens is the caller's choice (bridge.await: a write goes on by itself, a read raises;
+// bridge.await_handled: the pass goes on by itself).
 public sealed partial class LuaRuntime
 {
     private readonly Dictionary<long, PendingCall> _pendingCalls = new();
     private int _pendingMarker = LuaRef.NoRef;
     private int _complete = LuaRef.NoRef;
     private long _nextPendingId;
-    private bool _warnedBlocking;
 
     /// <summary>A task Lua waits for, and how to push its results once it completed successfully.</summary>
-    private sealed record PendingCall(Task Task, Func<Lua, int> Push, bool MayBlock);
+    private sealed record PendingCall(Task Task, Func<Lua, int> Push);
 
     private void RegisterPendingNatives(NativeTable n)
     {
         n.Add("dispatch_done", DispatchDone);
-        n.Add("pending_block", PendingBlock);
+        n.Add("pending_detach", PendingDetach);
+        n.Add("load_done", LoadDone);
         n.Add("timer_done", TimerDone);
     }
 
@@ -37,14 +38,14 @@ public sealed partial class LuaRuntime
     /// <summary>
     /// Pushes the results of <paramref name="task"/>: at once if it already completed, otherwise
     /// PENDING and an id, and entry.complete(id, ...) follows on the loop when it completes.
-    /// <paramref name="mayBlock"/>: the task never needs the loop to complete (storage drivers),
-    /// so a caller outside a runner may fall back to waiting for it (pending_block).
+    /// <paramref name="mayBlock"/> is obsolete: nothing on the loop waits for a task any more.
     /// </summary>
     private int PushWhenDone(Lua lua, Task task, Func<Lua, int> push, bool mayBlock = false)
     {
+        _ = mayBlock;
         if (task.IsCompleted) return PushOutcome(lua, task, push);
         long id = ++_nextPendingId;
-        _pendingCalls[id] = new PendingCall(task, push, mayBlock);
+        _pendingCalls[id] = new PendingCall(task, push);
         task.ContinueWith(_ => _server.Loop.Post(() => CompletePending(id)), TaskScheduler.Default);
         lua.PushRef(_pendingMarker);
         lua.PushInteger(id);
@@ -66,9 +67,9 @@ public sealed partial class LuaRuntime
     private void CompletePending(long id)
     {
         if (_disposed || !_pendingCalls.Remove(id, out var call)) return;
-        var lua = _main;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        var scope = LuaStack.Enter(_main);
+        var lua = scope.Lua;
+        int top = scope.Top;
         try
         {
             lua.PushRef(_call);
@@ -86,54 +87,37 @@ public sealed partial class LuaRuntime
                 lua.PushString(ex.Message);
                 count = 2;
             }
-            if (lua.PCall(2 + count, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+            if (scope.PCall(2 + count, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
                 _log.Error("Resuming after a wait failed: " + lua.ToString(-1, false));
         }
         finally
         {
-            lua.SetTop(top);
+            scope.Dispose();
         }
     }
 
-    // pending_block(id): outside a runner nothing can suspend; a storage task (which never needs
-    // the loop to complete) is then waited for here, blocking the loop — logged once, because it
-    // is a module calling storage from where Prosody would not let it wait either.
-    // pending_block(id, true), for the module loader (bridge.load_module), which finishes a load
-    // before it goes on as Prosody's does: true and the task's results, or false when the task
-    // needs the loop; not logged, since Prosody's module loads read storage without waiting too.
-    private int PendingBlock(Lua lua)
+    // pending_detach(id), for bridge.await outside a runner, where nothing can suspend and the
+    // loop never waits for a task: the task goes on by itself and its results are dropped. True
+    // when it has no results but success (a storage write, a DBI commit): the caller is told
+    // true now, and a failure is logged when the task ends. False for anything with results (a
+    // read): the caller raises an error naming the call.
+    private int PendingDetach(Lua lua)
     {
         long id = lua.ToInteger(1);
-        bool forLoad = lua.ToBoolean(2);
-        if (!_pendingCalls.TryGetValue(id, out var call) || !call.MayBlock)
+        if (!_pendingCalls.Remove(id, out var call))
         {
-            if (forLoad)
-            {
-                lua.PushBoolean(false);
-                return 1;
-            }
-            lua.PushNil();
-            lua.PushString("cannot wait outside an async runner");
-            return 2;
+            lua.PushBoolean(false);
+            return 1;
         }
-        _pendingCalls.Remove(id);
-        if (!_warnedBlocking && !forLoad)
+        bool write = call.Push.Equals(new Func<Lua, int>(PushTrue));
+        if (write)
         {
-            _warnedBlocking = true;
-            _log.Warn("Storage was called outside an async runner (a session filter or a C# callback); the loop waited for it. "
-                + "Run such work in a runner (util.async) so it can suspend instead. " + Traceback(lua));
+            var where = Traceback(lua);
+            call.Task.ContinueWith(t => _log.Error($"A write made outside an async runner failed: {FailureText(t)}. {where}"),
+                CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
         }
-        try
-        {
-            call.Task.Wait();
-        }
-        catch (AggregateException)
-        {
-            // reported below as nil, message
-        }
-        if (!forLoad) return PushOutcome(lua, call.Task, call.Push);
-        lua.PushBoolean(true);
-        return 1 + PushOutcome(lua, call.Task, call.Push);
+        lua.PushBoolean(write);
+        return 1;
     }
 
     private static string Traceback(Lua lua)

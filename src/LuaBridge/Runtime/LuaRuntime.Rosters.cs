@@ -41,21 +41,22 @@ public sealed partial class LuaRuntime
     /// <summary>Pushes entry[constructor](id), under a protected call; nil if it raised.</summary>
     private void PushProxy(Lua lua, string constructor, long id)
     {
-        int top = lua.GetTop();
-        lua.EnsureStack(16);
+        using var scope = LuaStack.Enter(lua, 16);
         lua.PushRef(_call);
         lua.PushRef(_entry);
         lua.RawGetField(-1, constructor);
         lua.Remove(-2);
         lua.PushInteger(id);
-        if (lua.PCall(2, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+        if (scope.PCall(2, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
         {
             _log.Error($"{constructor} failed: {lua.ToString(-1, false)}");
-            lua.SetTop(top);
+            scope.Reset();
             lua.PushNil();
+            scope.Keep(1);
             return;
         }
         lua.Remove(-2);
+        scope.Keep(1);
     }
 
     private RosterManager RostersOf(string? host) =>
@@ -245,8 +246,7 @@ public sealed partial class LuaRuntime
     private void CallBack<T>(Lua lua, LuaRef callback, Task<T> task, Action<Lua, T> push)
     {
         if (_disposed || callback.IsReleased) return;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        var scope = LuaStack.Enter(lua);
         try
         {
             lua.PushRef(_call);
@@ -262,12 +262,12 @@ public sealed partial class LuaRuntime
                 lua.PushString(task.Exception?.GetBaseException().Message ?? "cancelled");
             }
             int args = lua.GetTop() - before;
-            if (lua.PCall(1 + args, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+            if (scope.PCall(1 + args, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
                 _log.Error("rostermanager callback failed: " + lua.ToString(-1, false));
         }
         finally
         {
-            lua.SetTop(top);
+            scope.Dispose();
             lua.Release(callback);
         }
     }

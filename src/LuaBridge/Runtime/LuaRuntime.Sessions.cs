@@ -49,14 +49,16 @@ public sealed partial class LuaRuntime
             return;
         }
         long id = SessionId(session);
+        using var scope = LuaStack.Enter(lua);
         lua.PushRef(_entry);
         lua.RawGetField(-1, "new_session");
         lua.Remove(-2);
         lua.PushInteger(id);
         lua.PushString(session.Log.Name);
-        if (lua.PCall(2, 1, 0) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
+        if (scope.PCall(2, 1) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
         lua.PushCopy(-1);
         session.LuaTable = new LuaRef(lua.PopRef());
+        scope.Keep(1);
         if (session is ClientSession)
         {
             session.IdentityChanged = _mirrorIdentity ??= MirrorIdentity;
@@ -68,8 +70,7 @@ public sealed partial class LuaRuntime
 
     private void PushHostTable(Lua lua, string host)
     {
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        using var scope = LuaStack.Enter(lua);
         lua.GetGlobal("prosody");
         lua.RawGetField(-1, "hosts");
         lua.Remove(-2);
@@ -82,13 +83,15 @@ public sealed partial class LuaRuntime
         lua.Insert(-2);
         lua.PushString(host);
         // call(index, hosts, host) → ok, hosts[host]
-        if (lua.PCall(3, 2, 0) != LuaStatus.OK || !lua.ToBoolean(-2))
+        if (scope.PCall(3, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
         {
-            lua.SetTop(top);
+            scope.Reset();
             lua.PushNil();
+            scope.Keep(1);
             return;
         }
         lua.Remove(-2);
+        scope.Keep(1);
     }
 
     /// <summary>
@@ -347,13 +350,15 @@ public sealed partial class LuaRuntime
             lua.PushRef(r);
             return;
         }
+        using var scope = LuaStack.Enter(lua);
         lua.PushRef(_entry);
         lua.RawGetField(-1, "new_bare");
         lua.Remove(-2);
         lua.PushString(bare.BareJid);
-        if (lua.PCall(1, 1, 0) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
+        if (scope.PCall(1, 1) != LuaStatus.OK) throw new InvalidOperationException(lua.ToString(-1, false));
         lua.PushCopy(-1);
         bare.LuaTable = new LuaRef(lua.PopRef());
+        scope.Keep(1);
     }
 
     private int BareResources(Lua lua)

@@ -9,9 +9,8 @@ namespace LuaXmpp.LuaBridge.Runtime;
 // each primitive starts the task and returns its results at once when it already completed,
 // otherwise (PENDING, id) — bridge.await (storagemanager.lua, usermanager.lua) then suspends the
 // calling util.async runner until the results are there (LuaRuntime.Pending.cs). Stanza
-// handlers, timers and module loading all run in runners; only code outside one (a session
-// filter, a C# callback) makes the loop wait for the task, which the drivers complete with
-// ConfigureAwait(false), so that cannot deadlock.
+// handlers, event chains, timers and module loading all run in runners; outside every runner
+// (a session filter) the loop never waits: a write goes on by itself, a read raises.
 public sealed partial class LuaRuntime
 {
     private void RegisterStorageNatives(NativeTable n)

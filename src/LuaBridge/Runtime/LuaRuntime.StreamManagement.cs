@@ -45,8 +45,7 @@ public sealed partial class LuaRuntime
         int maxQueue = NumberOr(lua, 4, 500);
         var limits = new StreamManagementLimits(
             MaxQueueSize: maxQueue,
-            // Prosody bounds the queue only by count; the byte bound guards against a few huge stanzas.
-            MaxQueueBytes: Math.Max(1L, maxQueue) * 16 * 1024,
+            MaxQueueBytes: StreamManagementLimits.QueueBytesFor(maxQueue),
             MaxUnackedStanzas: NumberOr(lua, 5, 0),
             MaxInactiveUnackedStanzas: NumberOr(lua, 6, 256),
             MaxAckDelay: TimeSpan.FromSeconds(Math.Max(0, lua.Type(7) == LuaType.Number ? lua.ToNumber(7) : 30)));

@@ -62,31 +62,23 @@ public sealed partial class LuaRuntime
     private TimeSpan? FireTimer(long id)
     {
         if (_disposed || !_timers.TryGetValue(id, out var timer)) return null;
-        var lua = _main;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
+        using var scope = LuaStack.Enter(_main);
+        var lua = scope.Lua;
         TimeSpan? next = null;
-        try
+        lua.PushRef(_call);
+        lua.PushRef(_runTimer);
+        lua.PushRef(timer.Function);
+        lua.PushNumber(_server.Loop.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+        lua.PushInteger(id);
+        if (scope.PCall(4, 4) != LuaStatus.OK) _log.Error("Timer failed: " + lua.ToString(-1, false));
+        else if (!lua.ToBoolean(-4)) _log.Error("Timer failed: " + (lua.RawString(-3) ?? "?"));
+        else if (!lua.ToBoolean(-3))
         {
-            lua.PushRef(_call);
-            lua.PushRef(_runTimer);
-            lua.PushRef(timer.Function);
-            lua.PushNumber(_server.Loop.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
-            lua.PushInteger(id);
-            if (lua.PCall(4, 4, 0) != LuaStatus.OK) _log.Error("Timer failed: " + lua.ToString(-1, false));
-            else if (!lua.ToBoolean(-4)) _log.Error("Timer failed: " + (lua.RawString(-3) ?? "?"));
-            else if (!lua.ToBoolean(-3))
-            {
-                // It waits in its runner: timer_done decides about rescheduling when it finishes.
-                timer.Handle = null;
-                return null;
-            }
-            else next = TimerOutcome(lua, -2);
+            // It waits in its runner: timer_done decides about rescheduling when it finishes.
+            timer.Handle = null;
+            return null;
         }
-        finally
-        {
-            lua.SetTop(top);
-        }
+        else next = TimerOutcome(lua, -2);
         if (next is null && _timers.Remove(id)) lua.Release(timer.Function);
         return next;
     }

@@ -30,7 +30,9 @@ namespace LuaXmpp.LuaBridge.Runtime;
 public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
 {
     private readonly Lua _main;
-    private readonly XmppServer _server;
+    // The prosody global (hosts, sessions, router, storage, usermanager, events, modules): Lua
+    // modules see all of it, so the bridge takes the interface, never the concrete server.
+    private readonly IProsody _server;
     private readonly IReadOnlyList<string> _pluginPaths;
     private readonly IReadOnlyList<string> _searchPaths;
     private readonly string? _installationModules;
@@ -58,7 +60,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     /// Prosody searches its own (CFG_PLUGINDIR) after plugin_paths; a native module of the same
     /// name wins over a file found only there (<see cref="IsInstallationFallback"/>).
     /// </param>
-    public LuaRuntime(XmppServer server, IReadOnlyList<string> pluginPaths, string? installationModules = null)
+    public LuaRuntime(IProsody server, IReadOnlyList<string> pluginPaths, string? installationModules = null)
     {
         _server = server;
         _pluginPaths = pluginPaths;
@@ -73,6 +75,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         LuaLibraries.Install(_main, server.Loop.Time);
         ConfigureGarbageCollector();
         RunPrelude();
+        StartMemoryTrace();
     }
 
     /// <summary>The state for the call in progress: the calling coroutine inside a primitive, else the main state.</summary>
@@ -84,48 +87,34 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _installationModules is not null && FindModuleFile(name) is { } path
         && path.StartsWith(_installationModules + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
-    public string? Load(HostContext host, string name)
-    {
-        var error = CallModuleEntry("load_module", host.Name, name);
-        // Says which file won the plugin-path search (a Lua file shadows a native module).
-        if (error is null) _log.Info($"Loaded mod_{name} on {host.Name} from {FindModuleFile(name)}");
-        return error;
-    }
-
     public bool Unload(HostContext host, string name) => CallModuleEntry("unload_module", host.Name, name) is null;
 
     /// <summary>Runs Lua source in the global environment (tests, diagnostics); returns the error, or null.</summary>
     public string? Run(string source, string chunkName = "=run")
     {
         AssertLoop();
-        var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
-        try
-        {
-            lua.PushRef(_entry);
-            lua.RawGetField(-1, "run");
-            lua.PushString(source);
-            lua.PushString(chunkName);
-            if (lua.PCall(2, 2, 0) != LuaStatus.OK) return lua.ToString(-1, false);
-            return lua.ToBoolean(-2) ? null : lua.RawString(-1) ?? "error";
-        }
-        finally
-        {
-            lua.SetTop(top);
-        }
+        using var scope = LuaStack.Enter(State);
+        var lua = scope.Lua;
+        lua.PushRef(_entry);
+        lua.RawGetField(-1, "run");
+        lua.PushString(source);
+        lua.PushString(chunkName);
+        if (scope.PCall(2, 2) != LuaStatus.OK) return lua.ToString(-1, false);
+        return lua.ToBoolean(-2) ? null : lua.RawString(-1) ?? "error";
     }
 
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        _memoryTrace?.Dispose();
         foreach (var timer in _timers.Values) timer.Handle?.Dispose();
         _timers.Clear();
         foreach (var handler in _handlers.Values) handler.Subscription?.Dispose();
         _handlers.Clear();
         CloseNetSockets();
         CloseDbiConnections();
+        FailPendingLoads();
         foreach (var (bus, watcher) in _watchedBuses)
         {
             bus.ChainChanged -= watcher;
@@ -161,14 +150,15 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private void RunPrelude()
     {
         var text = EmbeddedText("prelude") ?? throw new InvalidOperationException("prelude.lua is not embedded");
-        var lua = _main;
+        using var scope = LuaStack.Enter(_main);
+        var lua = scope.Lua;
         if (lua.LoadString(text, "@lua/prelude.lua") != LuaStatus.OK)
             throw new InvalidOperationException("prelude: " + lua.ToString(-1, false));
         _natives.Push(lua);
         PushSettings(lua);
         lua.PushRef(ResolveTraceback(lua));
         lua.Insert(-4);
-        if (lua.PCall(2, 1, -4) != LuaStatus.OK)
+        if (scope.PCall(2, 1, -4) != LuaStatus.OK)
             throw new InvalidOperationException("prelude: " + lua.ToString(-1, false));
         lua.Remove(-2);
         lua.PushCopy(-1);
@@ -225,25 +215,17 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private string? CallModuleEntry(string entry, string host, string name)
     {
         AssertLoop();
-        var lua = State;
-        int top = lua.GetTop();
-        lua.EnsureStack(48);
-        try
-        {
-            lua.PushRef(_call);
-            lua.PushRef(_entry);
-            lua.RawGetField(-1, entry);
-            lua.Remove(-2);
-            lua.PushString(host);
-            lua.PushString(name);
-            if (lua.PCall(3, 3, 0) != LuaStatus.OK) return lua.ToString(-1, false);
-            if (!lua.ToBoolean(-3)) return lua.RawString(-2) ?? "error";
-            return lua.ToBoolean(-2) ? null : lua.RawString(-1) ?? $"mod_{name} is not loaded on {host}";
-        }
-        finally
-        {
-            lua.SetTop(top);
-        }
+        using var scope = LuaStack.Enter(State);
+        var lua = scope.Lua;
+        lua.PushRef(_call);
+        lua.PushRef(_entry);
+        lua.RawGetField(-1, entry);
+        lua.Remove(-2);
+        lua.PushString(host);
+        lua.PushString(name);
+        if (scope.PCall(3, 3) != LuaStatus.OK) return lua.ToString(-1, false);
+        if (!lua.ToBoolean(-3)) return lua.RawString(-2) ?? "error";
+        return lua.ToBoolean(-2) ? null : lua.RawString(-1) ?? $"mod_{name} is not loaded on {host}";
     }
 
     private static string? EmbeddedText(string module)
@@ -260,12 +242,11 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         // Resolved on first use (util.stanza loads lazily); retried until it exists.
         if (!_stanzaMtResolved)
         {
-            int top = lua.GetTop();
-            lua.EnsureStack(48);
+            using var scope = LuaStack.Enter(lua);
             lua.PushRef(_entry);
             lua.RawGetField(-1, "stanza_mt");
             // → stanza_mt, lazy_mt, lazy_live (util.stanza; the last two are LuaXmpp's lazy stanzas)
-            if (lua.PCall(0, 3, 0) == LuaStatus.OK && lua.Type(-3) == LuaType.Table)
+            if (scope.PCall(0, 3) == LuaStatus.OK && lua.Type(-3) == LuaType.Table)
             {
                 if (lua.Type(-1) == LuaType.Table) _lazyLive = lua.PopRef();
                 else lua.Pop(1);
@@ -274,7 +255,6 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
                 _stanzaMt = lua.PopRef();
                 _stanzaMtResolved = true;
             }
-            lua.SetTop(top);
         }
         if (_stanzaMt == LuaRef.NoRef) return false;
         lua.PushRef(_stanzaMt);

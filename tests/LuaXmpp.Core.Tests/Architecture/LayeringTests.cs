@@ -28,12 +28,14 @@ public sealed partial class LayeringTests
         ["Sessions", "Sasl"],
         // 5 routing: core_process_stanza / core_post_stanza / core_route_stanza
         ["Routing"],
-        // 6 the server: prosody's global state, hosts and the module manager
+        // 6 c2s streams: on the hosts, the config, the session registry and the router, not the server
+        ["C2s"],
+        // 7 the server: prosody's global state (IProsody, XmppServer) and the module manager
         ["Hosting"],
-        // 7 protocols and core services over the server: c2s streams, components, rosters, the
-        // archive (MAM's writer, queries and message hooks), HTTP glue
-        ["C2s", "Components", "Roster", "Archive", "Http"],
-        // 8 features: native modules and s2s federation
+        // 8 protocols and core services over the server: components, rosters, the archive (MAM's
+        // writer, queries and message hooks), HTTP glue
+        ["Components", "Roster", "Archive", "Http"],
+        // 9 features: native modules and s2s federation
         ["Modules", "S2s"],
     ];
 
@@ -65,6 +67,52 @@ public sealed partial class LayeringTests
         var unknown = CoreLayers.SelectMany(l => l).Where(f => !folders.Contains(f)).ToArray();
         Assert.True(unknown.Length == 0, "LayeringTests.CoreLayers names folders src/Core does not have: " + string.Join(", ", unknown));
     }
+
+    /// <summary>
+    /// Known exceptions to <see cref="XmppServer_IsNamedOnlyByItselfAndTheHost"/>, each with its
+    /// reason: a path relative to the repository root. None today.
+    /// </summary>
+    private static readonly Dictionary<string, string> XmppServerExceptions = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// XmppServer is the composition's object: src/Host builds it and hands it on as interfaces;
+    /// in src/Core and src/LuaBridge only its own file names it. Everything else takes narrow
+    /// interfaces: c2s, components and s2s the hosts (<c>IHostDirectory</c>), the config
+    /// (<c>IConfigManager</c>), the session registry and the router; the module manager, native
+    /// modules and the Lua bridge the <c>prosody</c> global (<c>IProsody</c>).
+    /// </summary>
+    [Fact]
+    public void XmppServer_IsNamedOnlyByItselfAndTheHost()
+    {
+        var root = RepoRoot();
+        var own = Path.Combine("src", "Core", "Hosting", "XmppServer.cs");
+        var offenders = new[] { Path.Combine(root, "src", "Core"), Path.Combine(root, "src", "LuaBridge") }
+            .SelectMany(dir => Directory.GetFiles(dir, "*.cs", SearchOption.AllDirectories))
+            .Select(p => Path.GetRelativePath(root, p))
+            .Where(p => p != own && !IsBuildOutput(p))
+            .Where(p => !XmppServerExceptions.ContainsKey(p.Replace('\\', '/')))
+            .Where(p => NamesXmppServer(File.ReadAllText(Path.Combine(root, p))))
+            .Order()
+            .ToArray();
+        Assert.True(offenders.Length == 0,
+            "These files name XmppServer; take IProsody or the narrow interfaces (IHostDirectory, IConfigManager, SessionManager, StanzaRouter) instead:\n  "
+            + string.Join("\n  ", offenders));
+    }
+
+    [Fact]
+    public void XmppServerScan_SeesCodeNotCommentsOrStrings()
+    {
+        Assert.True(NamesXmppServer("public C(XmppServer server) { }"));
+        Assert.True(NamesXmppServer("var s = (Hosting.XmppServer)x;"));
+        Assert.False(NamesXmppServer("/// <see cref=\"XmppServer\"/> builds it\nvar s = \"XmppServer\"; // XmppServer"));
+        Assert.False(NamesXmppServer("IXmppServerLike x; XmppServerish y;"));
+    }
+
+    private static bool IsBuildOutput(string path) =>
+        path.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj");
+
+    private static bool NamesXmppServer(string text) =>
+        text.Split('\n').Any(raw => XmppServerName().IsMatch(LineComment().Replace(StringLiteral().Replace(raw, "\"\""), "")));
 
     /// <summary>The assemblies: Core references no other project, LuaBridge only Core; the host composes both.</summary>
     [Theory]
@@ -220,6 +268,9 @@ public sealed partial class LayeringTests
 
     [GeneratedRegex(@"""(?:\\.|[^""\\])*""")]
     private static partial Regex StringLiteral();
+
+    [GeneratedRegex(@"\bXmppServer\b")]
+    private static partial Regex XmppServerName();
 
     [GeneratedRegex(@"//.*$")]
     private static partial Regex LineComment();

@@ -32,11 +32,12 @@ public sealed class DiscoModuleTests : ServerTest
     {
         var a = await Server.ConnectAsync("alice");
         await a.IqAsync("<iq type='get' id='d0' to='localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
-        await Server.RunAsync(() =>
+        var load = await Server.RunAsync(() =>
         {
             Server.Server.Modules.RegisterNative("extra", () => new FeatureModule());
-            Assert.Null(Server.Server.Modules.Load(Server.Host, "extra"));
+            return Server.Server.Modules.LoadAsync(Server.Host, "extra");
         });
+        Assert.Null(await load);
         var reply = await a.IqAsync("<iq type='get' id='d1' to='localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
         Assert.Contains("urn:example:extra", Features(reply));
         Assert.Contains(reply.Element("query")!.Elements("identity"), i => i.GetAttribute("category") == "pubsub");

@@ -226,4 +226,23 @@ public sealed class StreamManagementStateTests
         Assert.True(state.CanAck(2));
         Assert.False(state.CanAck(3));
     }
+
+    [Fact]
+    public void QueuedStanza_IsHeldAsUtf8_AndComesBackTheSame()
+    {
+        var message = new XmlElement("message", Namespaces.Client).SetAttribute("id", "a\tb\"c'").SetAttribute("xml:lang", "de");
+        message.AddTextChild("body", "Grüße & <tags>\r\n 😀");
+        message.AddChild("delay", "urn:xmpp:delay").SetAttribute("stamp", "2026-12-07T10:00:00Z");
+        // Written with the stream's "stream:" prefix (found by StanzaFuzzTests: it did not parse back).
+        message.AddChild("error", Namespaces.Streams).AddChild("conflict", "urn:ietf:params:xml:ns:xmpp-streams");
+        var state = new StreamManagementState(500, 1 << 20);
+
+        state.Enqueue(message.Clone());
+
+        var back = Assert.Single(state.Unacknowledged());
+        Assert.Equal(message.ToString(), back.ToString());
+        Assert.Equal("Grüße & <tags>\r\n 😀", back.ChildText("body"));
+        // Counted in UTF-8 bytes as written, not in characters.
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(XmlElementWriter.ToXmlString(message, Namespaces.Client)), state.QueuedBytes);
+    }
 }

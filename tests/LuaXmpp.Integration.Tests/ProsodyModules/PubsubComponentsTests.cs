@@ -8,18 +8,22 @@ namespace LuaXmpp.Tests.ProsodyModules;
 /// Several <c>Component "..." "pubsub"</c> hosts in one process, each with Prosody's mod_pubsub and
 /// mod_pubsub_text_interface (copied unmodified at test time). mod_pubsub's module.load reads its
 /// node store before it sets the service that mod_pubsub_text_interface reads as it loads, so the
-/// loader must go on only once a load finished; a load that raises or does not finish is logged
-/// by name with its reason and is not counted as loaded.
+/// loader must go on only once a load finished; a load that waits (here for a timer) is awaited
+/// without blocking the loop and then loaded; a load that raises or does not finish within
+/// module_load_timeout is logged by name with its reason and is not counted as loaded.
 /// </summary>
 public sealed class PubsubComponentsTests(ITestOutputHelper output)
 {
     private static readonly string[] Services = ["news.localhost", "feeds.localhost"];
     private const string PubsubNs = "http://jabber.org/protocol/pubsub";
 
-    // Test modules of ours: one whose load raises, one whose load waits for a timer (not storage).
+    // Test modules of ours: one whose load raises, one whose load waits for a timer past
+    // module_load_timeout (1 s here), one whose load waits briefly and finishes.
     private const string RaisingModule = "module.load = function() error(\"refusing on purpose\"); end\n";
     private const string SleepingModule =
-        "function module.load() require \"util.async\".sleep(0.2); module:log(\"info\", \"woke up\"); end\n";
+        "function module.load() require \"util.async\".sleep(2); module:log(\"info\", \"woke up\"); end\n";
+    private const string WaitingModule =
+        "function module.load() require \"util.async\".sleep(0.2); module:log(\"info\", \"waited and loaded\"); end\n";
 
     [Fact]
     public async Task TwoPubsubComponents_EachPublishesAndServesItsItem_AndTheirTextInterfacesLoad()
@@ -30,6 +34,7 @@ public sealed class PubsubComponentsTests(ITestOutputHelper output)
         {
             File.WriteAllText(Path.Combine(plugins.Path, "mod_load_raises.lua"), RaisingModule);
             File.WriteAllText(Path.Combine(plugins.Path, "mod_load_sleeps.lua"), SleepingModule);
+            File.WriteAllText(Path.Combine(plugins.Path, "mod_load_waits.lua"), WaitingModule);
         }
         await using var server = await ServerProcess.StartAsync(output, config =>
         {
@@ -42,7 +47,11 @@ public sealed class PubsubComponentsTests(ITestOutputHelper output)
                     + "autocreate_on_publish = true\n"
                     + $"modules_enabled = {ServerConfig.LuaList("pubsub_text_interface")}");
             }
-            if (luaxmpp) config.ExtraSections.Add("VirtualHost \"broken.localhost\"\nmodules_enabled = { \"load_raises\"; \"load_sleeps\" }");
+            if (luaxmpp)
+            {
+                config.Set("module_load_timeout", "1");
+                config.ExtraSections.Add("VirtualHost \"broken.localhost\"\nmodules_enabled = { \"load_raises\"; \"load_sleeps\"; \"load_waits\" }");
+            }
         });
         await server.RegisterAsync("alice", "pass-alice");
         await using var client = await RawXmppClient.ConnectAsync(server.C2sPort);
@@ -71,7 +80,8 @@ public sealed class PubsubComponentsTests(ITestOutputHelper output)
         if (!luaxmpp) return;
         var log = await ReadLogAsync(server, "gave up on it; discarded");
         Assert.Contains("Error loading module 'load_raises' on 'broken.localhost'", log);
-        Assert.Contains("Error loading module 'load_sleeps' on 'broken.localhost': did not finish", log);
+        Assert.Contains("Error loading module 'load_sleeps' on 'broken.localhost': did not finish loading within 1 s", log);
+        Assert.Contains("Loaded mod_load_waits on broken.localhost", log);
         Assert.Contains("mod_load_sleeps on broken.localhost finished loading after the loader gave up on it; discarded", log);
         Assert.DoesNotContain("Loaded mod_load_raises on", log);
         Assert.DoesNotContain("Loaded mod_load_sleeps on", log);

@@ -137,7 +137,8 @@ public sealed class AmplificationTests(ITestOutputHelper output)
         await using var server = await SmacksServer.StartAsync(output, new Dictionary<string, string>
         {
             ["network_settings"] = "{ send_timeout = 2 }",
-            ["smacks_max_queue_size"] = "2000",
+            // 8 MB must fit the queue's byte bound: 5 000 x 2 KiB = 10 MiB.
+            ["smacks_max_queue_size"] = "5000",
         });
         await SmacksServer.RegisterAsync(server, "stalled", "talker");
         var reader = await XmppSocketClient.ConnectAsync(server.C2sPort);

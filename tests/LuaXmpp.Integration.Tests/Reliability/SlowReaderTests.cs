@@ -195,8 +195,9 @@ public sealed partial class SlowReaderTests(ITestOutputHelper output)
         await using var server = await SmacksServer.StartAsync(output, new Dictionary<string, string>
         {
             ["network_settings"] = "{ max_send_buffer_size = 524288 }",
-            // Room for everything: this test is about the path where the queue does not overflow.
-            ["smacks_max_queue_size"] = "2000",
+            // Room for everything (20 000 stanzas, 40 MiB): this test is about the path where the
+            // queue does not overflow.
+            ["smacks_max_queue_size"] = "20000",
         });
         await SmacksServer.RegisterAsync(server, "sleepy", "flooder");
         await using var reader = await LoginAsync(server, "sleepy", register: false, presence: false, password: SmacksServer.Password);
@@ -261,7 +262,7 @@ public sealed partial class SlowReaderTests(ITestOutputHelper output)
 
     /// <summary>
     /// The same with the default limits: the unacked queue (smacks_max_queue_size, 500 stanzas or
-    /// 7.8 MiB) overflows before the 16 MiB budget cuts the connection, so the session cannot be
+    /// 1 000 KiB) overflows before the 16 MiB budget cuts the connection, so the session cannot be
     /// resumed; it ends at the cut, or earlier when offline storage falls behind the spill
     /// (never-acking bound), and every unacknowledged message goes to offline storage — all of
     /// them, once (read from the database, not lost, not doubled).

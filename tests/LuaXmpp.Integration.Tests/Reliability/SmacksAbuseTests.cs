@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using LuaXmpp.Tests.Fixtures;
 using Xunit.Abstractions;
 
 namespace LuaXmpp.Tests.Reliability;
@@ -233,23 +234,25 @@ public sealed class SmacksAbuseTests(SmacksReliabilityServer shared, ITestOutput
     public async Task Resume_OntoConnectionThatDrops_WhileFirstStillClosing_SessionStaysResumable()
     {
         const int messages = 100;
-        var (first, user, previd) = await EnabledSessionAsync();
-        await using var _first = first;
-        await using var peer = await XmppSocketClient.ConnectAsync(shared.Server.C2sPort);
-        await peer.LoginAsync(Host, shared.NextUser("peer"), Password, register: true, presence: false);
         // ~6 MB that connection 1 never reads: more than the socket buffers hold (4 MB send
-        // buffer at most), less than the stream-management queue's byte bound (8 MB).
+        // buffer at most), so a queue of 4 000 (its byte bound 8 MiB; the default 500 holds
+        // 1 000 KiB) on a server of its own.
+        await using var server = await SmacksReliabilityServer.StartAsync(output, c => c.Set("smacks_max_queue_size", "4000"));
+        var (first, user, previd) = await EnabledSessionAsync(server);
+        await using var _first = first;
+        await using var peer = await XmppSocketClient.ConnectAsync(server.C2sPort);
+        await peer.LoginAsync(Host, shared.NextUser("peer"), Password, register: true, presence: false);
         var body = new string('x', 60_000);
         for (int i = 0; i < messages; i++) await peer.SendAsync($"<message to='{first.Jid}' type='chat' id='big{i}'><body>{i} {body}</body></message>");
         Assert.True(await peer.PingAsync(Host, "routed", TimeSpan.FromSeconds(60)));
 
-        var second = await AuthenticatedAsync(user);
+        var second = await AuthenticatedAsync(user, server);
         var resumed = await ResumeAsync(second, previd, "0");
         await second.DisposeAsync(); // drops with megabytes unread: the session hibernates
         await Task.Delay(500); // let the server see it before connection 1 is let go
         var (firstClosed, _) = await first.ReadToEndAsync(TimeSpan.FromSeconds(30)); // now connection 1 finishes closing
 
-        await using var third = await AuthenticatedAsync(user);
+        await using var third = await AuthenticatedAsync(user, server);
         var again = await ResumeAsync(third, previd, "0");
         int received = 0;
         while (received < messages && again.Name.LocalName == "resumed")
@@ -259,7 +262,7 @@ public sealed class SmacksAbuseTests(SmacksReliabilityServer shared, ITestOutput
             if (element.Name == XmppSocketClient.Client + "message") received++;
         }
 
-        shared.Server.Check(() =>
+        server.Check(() =>
         {
             Assert.Equal("resumed", resumed.Name.LocalName);
             Assert.True(firstClosed, "the server did not close connection 1 after the resume");
@@ -282,10 +285,10 @@ public sealed class SmacksAbuseTests(SmacksReliabilityServer shared, ITestOutput
     }
 
     /// <summary>A fresh account, logged in and bound, with resumable stream management enabled.</summary>
-    private async Task<(XmppSocketClient Client, string User, string Previd)> EnabledSessionAsync()
+    private async Task<(XmppSocketClient Client, string User, string Previd)> EnabledSessionAsync(ServerProcess? server = null)
     {
         var user = shared.NextUser("sm");
-        var client = await XmppSocketClient.ConnectAsync(shared.Server.C2sPort);
+        var client = await XmppSocketClient.ConnectAsync((server ?? shared.Server).C2sPort);
         await client.LoginAsync(Host, user, Password, register: true, presence: false);
         await client.SendAsync($"<enable xmlns='{Sm3}' resume='true'/>");
         var enabled = await client.WaitForAsync(e => e.Name.NamespaceName == Sm3, "<enabled/>");
@@ -294,9 +297,9 @@ public sealed class SmacksAbuseTests(SmacksReliabilityServer shared, ITestOutput
     }
 
     /// <summary>Authenticated with PLAIN and the stream restarted, but not bound: ready for &lt;resume/&gt;.</summary>
-    private async Task<XmppSocketClient> AuthenticatedAsync(string user)
+    private async Task<XmppSocketClient> AuthenticatedAsync(string user, ServerProcess? server = null)
     {
-        var client = await XmppSocketClient.ConnectAsync(shared.Server.C2sPort);
+        var client = await XmppSocketClient.ConnectAsync((server ?? shared.Server).C2sPort);
         await client.OpenStreamAsync(Host);
         var outcome = await client.AuthPlainAsync(user, Password);
         Assert.Equal("success", outcome.Name.LocalName);

@@ -77,4 +77,33 @@ public sealed class DbiTests
             close true false nil database connection is closed
             """.ReplaceLineEndings("\n"), text);
     }
+
+    [Fact]
+    public async Task OutsideEveryRunner_AQuery_FailsFastNamingTheCall_AndACommitGoesOnByItself()
+    {
+        await using var h = RuntimeHarness.Create();
+        var file = System.Text.Json.JsonSerializer.Serialize(Path.Combine(h.PluginDir, "outside.sqlite"));
+        // entry.run is outside every runner: the connection cannot be waited for there.
+        var error = await h.On(() => h.Runtime.Run($"local DBI = require 'DBI'; local db = DBI.Connect('SQLite3', {file}); return db"));
+        Assert.NotNull(error);
+        Assert.Contains("'Connect' cannot wait outside an async runner", error);
+
+        // Inside a runner the same calls suspend; a commit outside one is not waited for, and says true.
+        var ran = await h.On(() => h.Runtime.Run($$"""
+            local DBI, async = require 'DBI', require 'util.async'
+            local runner = async.runner(function()
+              outside_db = assert(DBI.Connect('SQLite3', {{file}}))
+              DBI.Do(outside_db, "CREATE TABLE t (id INTEGER)")
+            end)
+            runner:run(true)
+            """));
+        Assert.Null(ran);
+        string? committed = null;
+        for (int i = 0; i < 200 && committed is null; i++)
+        {
+            await Task.Delay(50);
+            committed = await h.On(() => h.Runtime.Run("if outside_db then assert(outside_db:commit() == true) else error('not yet') end")) is null ? "true" : null;
+        }
+        Assert.Equal("true", committed);
+    }
 }

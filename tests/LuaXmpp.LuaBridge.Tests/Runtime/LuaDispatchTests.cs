@@ -316,6 +316,33 @@ public sealed class LuaDispatchTests
     }
 
     [Fact]
+    public async Task CSharpHandler_BetweenLuaHandlers_OfAnEventLuaMade_GetsTheFiredEventData_WithLuasChanges_AndLaterLuaSeesItsField()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("sandwich", """
+            module:hook("sandwich", function(event) event.stanza.attr.id = "lua-first" end, 2)
+            module:hook("sandwich", function(event) seen = event.from_cs .. " " .. event.stanza.attr.id end, 0)
+            """);
+        Assert.Null(await h.Load("sandwich"));
+        var (session, _) = await h.BindAsync("sandwich");
+        var message = new XmlElement("message", Namespaces.Client).SetAttribute("type", "chat").SetAttribute("to", "a@localhost");
+        var fired = new EventData(session, message);
+        EventData? got = null;
+        await h.On(() => h.HostContext.Events.Hook("sandwich", e =>
+        {
+            got = e;
+            e["from_cs"] = e.Stanza!.GetAttribute("id"); // the first Lua handler's change, read back
+            return null;
+        }, 1));
+
+        await h.Fire("sandwich", fired);
+
+        Assert.Same(fired, got);
+        Assert.Equal("lua-first", fired.Stanza!.GetAttribute("id"));
+        Assert.Null(await h.On(() => h.Runtime.Run("local m = prosody.hosts.localhost.modules.sandwich; assert(m.seen == 'lua-first lua-first', m.seen)")));
+    }
+
+    [Fact]
     public async Task TableField_SetByLuaHandler_ReachesCSharp()
     {
         await using var h = RuntimeHarness.Create();

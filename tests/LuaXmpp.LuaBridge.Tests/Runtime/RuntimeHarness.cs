@@ -82,7 +82,7 @@ internal sealed class RuntimeHarness : IAsyncDisposable
 
     public Task On(Action action) => _loop.InvokeAsync(action);
 
-    public Task<string?> Load(string name) => On(() => Server.Modules.Load(HostContext, name));
+    public Task<string?> Load(string name) => On(() => Server.Modules.LoadAsync(HostContext, name)).Unwrap();
 
     public Task<object?> Fire(string name, EventData e) => On(() => HostContext.Events.Fire(name, e));
 

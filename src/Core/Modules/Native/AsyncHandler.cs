@@ -1,6 +1,7 @@
 using LuaXmpp.Events;
 using LuaXmpp.Hosting;
 using LuaXmpp.Routing;
+using LuaXmpp.Sessions;
 using LuaXmpp.Storage;
 using LuaXmpp.Xmpp;
 
@@ -48,10 +49,30 @@ internal static class AsyncHandler
             }
             else if (e.Stanza is { Name: "message" } message && message.GetAttribute("type") != "error")
             {
-                e.Origin?.Send(StanzaReply.Error(message, error("The message could not be stored")));
+                Bounce(module, e, StanzaReply.Error(message, error("The message could not be stored")));
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// The bounce goes to the message's sender. The origin is the sender's session when the
+    /// message came from it (or a server-to-server stream); but a message handed on from a
+    /// recipient's XEP-0198 queue (spilled, or left unacknowledged when the session ended) has
+    /// the recipient's session, or none, as its origin: that bounce is routed to the sender
+    /// instead (before, it went to the recipient or nowhere, and the message was lost).
+    /// </summary>
+    private static void Bounce(ModuleContext module, EventData e, Xml.XmlElement bounce)
+    {
+        bool fromOrigin = e.Origin switch
+        {
+            null => false,
+            ClientSession client => bounce.GetAttribute("to") is not { } to || client.FullJid?.ToString() == to,
+            _ => true,
+        };
+        if (fromOrigin) e.Origin!.Send(bounce);
+        else module.Send(bounce);
+        module.Log.Debug($"Bounced a message to {bounce.GetAttribute("to")}: it could not be stored");
     }
 
     /// <summary>

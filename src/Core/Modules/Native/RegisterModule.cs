@@ -16,8 +16,11 @@ public sealed class RegisterModule : INativeModule
         Depend(module, "user_account_management");
     }
 
+    // Both are native modules, loaded at once; a Lua file standing in for one may wait, and its
+    // outcome is then logged by the module manager.
     private static void Depend(ModuleContext module, string name)
     {
-        if (module.Server.Modules.Load(module.Host, name) is { } error) throw new InvalidOperationException($"Dependency {name} failed: {error}");
+        var load = module.Server.Modules.LoadAsync(module.Host, name);
+        if (load.IsCompletedSuccessfully && load.Result is { } error) throw new InvalidOperationException($"Dependency {name} failed: {error}");
     }
 }

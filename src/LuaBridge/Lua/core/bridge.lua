@@ -47,27 +47,46 @@ local function in_runner()
 	return async.ready() and may_wait_of[coroutine.running()] ~= false;
 end
 
--- runner thread → the id of the native task it waits for (the module loader finishes such waits).
-local waiting_on = setmetatable({}, { __mode = "k" });
-
 local function wait_pending(id)
 	local wait, done = async.waiter();
-	local thread = coroutine.running();
 	local results;
-	resume_of[id] = function(...) waiting_on[thread] = nil; results = table.pack(...); done(); end;
-	waiting_on[thread] = id;
+	resume_of[id] = function(...) results = table.pack(...); done(); end;
 	wait();
 	return table.unpack(results, 1, results.n);
 end
 
--- For storage and other I/O: inside a runner the runner suspends until the results are there;
--- outside one (a session filter, a C# callback, a chain C# fired without being able to go on
--- later) the loop waits for the task (logged once).
-function bridge.await(first, ...)
+-- For storage and other I/O: inside any runner the runner suspends until the results are
+-- there, also in a chain C# fired without being able to go on later (EventBus.Fire: the caller
+-- then hears "handled" and the rest of the chain runs when the results are there, as after an
+-- explicit util.async wait). Outside every runner (a session filter, a net.http callback,
+-- entry.run) nothing can suspend and the loop never waits for a task: a write (no results but
+-- success) goes on by itself and true is returned (a failure is logged when it ends); a read
+-- raises an error naming the call, as its results cannot be had there.
+local function any_runner()
+	if not async then async = require "util.async"; end
+	return async.ready();
+end
+
+local function await(first, ...)
 	if first ~= PENDING then return first, ...; end
 	local id = ...;
-	if in_runner() then return wait_pending(id); end
-	return N_pending.pending_block(id);
+	if any_runner() then return wait_pending(id); end
+	if N_pending.pending_detach(id) then return true; end
+	-- Names the API function (keyval get, DBI Connect, ...) unless it tail-called us; the error's
+	-- position is then the module's line that called it.
+	local tail = debug.getinfo(1, "t").istailcall;
+	local info = not tail and debug.getinfo(2, "n");
+	local what = info and info.name and ("'" .. info.name .. "'") or "storage/database call";
+	error(what .. " cannot wait outside an async runner (the loop would have to block); call it from "
+		.. "a stanza or event handler, a timer, a module's load, or a util.async runner", 2);
+end
+bridge.await = await;
+
+-- As bridge.await, but outside every runner the work goes on by itself and the caller gets
+-- nil, message at once (modulemanager.load: the module loads later, nothing to raise about).
+function bridge.await_or_detach(first, ...)
+	if first ~= PENDING or any_runner() then return await(first, ...); end
+	return nil, "still under way (it waits, and the caller is outside an async runner)";
 end
 
 -- For event handlers and routing passes: inside a runner it suspends until the pass is done;
@@ -117,10 +136,18 @@ local function get_chain(bus, name)
 	if chain == nil then
 		chain = N_events.chain(bus, name) or false;
 		if chain then
+			-- chain.natives: index → true for the C# entries (nil when there are none), so that
+			-- a walk tells them apart with a table lookup instead of getmetatable per handler.
+			local natives;
 			for i = 1, #chain do
 				local h = chain[i];
-				if type(h) == "number" then chain[i] = setmetatable({ bus = bus, id = h }, native_stub_mt); end
+				if type(h) == "number" then
+					chain[i] = setmetatable({ bus = bus, id = h }, native_stub_mt);
+					natives = natives or {};
+					natives[i] = true;
+				end
 			end
+			chain.natives = natives;
 		end
 		per_bus[name] = chain;
 	end
@@ -184,9 +211,11 @@ bridge.fire = fire;
 -- caller (the router's pass) goes on then.
 ---------------------------------------------------------------------------------------------
 
-local event_ids = setmetatable({}, { __mode = "k" }); -- event table → C# EventData id
--- runner thread → the module id of the handler it is running (named when a pass waits long).
-local running_owner = setmetatable({}, { __mode = "k" });
+-- event table → C# dispatch id, while that dispatch runs (removed when it ends; weak keys only
+-- as a safety net for a walk that never ends, so the collector has next to nothing to visit).
+local event_ids = setmetatable({}, { __mode = "k" });
+-- runner thread → the Lua handler it is running (its module is named when a pass waits long).
+local running_handler = setmetatable({}, { __mode = "k" });
 
 -- What C# last saw of a C#-fired event table (issue 11: a stanza goes back to C# only if a
 -- handler changed it). A snapshot is a flat list: the event's keys and values in next() order,
@@ -262,11 +291,34 @@ function bridge.fill_lazy_stanza(t, id)
 	end
 end
 
+-- Snapshots of event tables are recycled (most dispatches take one and drop it at once): each
+-- table allocated per dispatch costs the collector, with Prosody's settings, several times
+-- what filling it does. A recycled snapshot may hold stale values past its n; every compare
+-- stops at its own markers first, so they are never read.
+local spare_snapshots, spare_count = {}, 0;
+
+local function recycle_snapshot(s)
+	if spare_count < 16 then
+		spare_count = spare_count + 1;
+		spare_snapshots[spare_count] = s;
+	end
+end
+
 -- Returns the snapshot, or false when the event has a table field that is not origin/stanza.
 local function take_snapshot(event)
-	local s, n = {}, 0;
+	local s = spare_snapshots[spare_count];
+	if s then
+		spare_snapshots[spare_count], spare_count = nil, spare_count - 1;
+		s.lazy, s.stanza = nil, nil;
+	else
+		s = {};
+	end
+	local n = 0;
 	for k, v in next, event do
-		if type(v) == "table" and k ~= "origin" and k ~= "stanza" then return false; end
+		if type(v) == "table" and k ~= "origin" and k ~= "stanza" then
+			recycle_snapshot(s);
+			return false;
+		end
 		s[n + 1], s[n + 2] = k, v;
 		n = n + 2;
 	end
@@ -310,17 +362,22 @@ end
 local function changed_since_snapshot(event)
 	local snapshots = chain_state.snapshots;
 	local s = snapshots[event];
-	if s and unchanged(event, s) then return false; end
+	if s == nil then return true; end
 	snapshots[event] = nil;
-	return true;
+	if not s then return true; end
+	local same = unchanged(event, s);
+	recycle_snapshot(s);
+	return not same;
 end
 
 local function ensure_snapshot(event)
 	local snapshots = chain_state.snapshots;
 	local s = snapshots[event];
-	if s == nil or (s and s.stanza ~= rawget(event, "stanza")) then
+	local stanza = rawget(event, "stanza");
+	if s == nil or (s and s.stanza ~= stanza) then
+		if s then recycle_snapshot(s); end
 		s = take_snapshot(event);
-		if s then s.stanza = rawget(event, "stanza"); end
+		if s then s.stanza = stanza; end
 		snapshots[event] = s;
 	end
 end
@@ -329,25 +386,32 @@ end
 -- with the module's name, an iq get/set answered with internal-server-error, chain stopped).
 -- A C# handler that returns an unfinished Task suspends the walk until it completes. A C#
 -- handler after Lua handlers gets the event read back only if they changed it.
-local function walk_chain(bus, name, event, first, last)
-	local chain = get_chain(bus, name);
+local function walk_chain(bus, name, event, first, last, thread)
+	-- get_chain's cached case inline (one call less per dispatch).
+	local chain;
+	if chain_state.version == cached_version then
+		local per_bus = chain_cache[bus];
+		if per_bus then chain = per_bus[name]; end
+	end
+	if chain == nil then chain = get_chain(bus, name); end
 	if not chain then return nil; end
-	local lua_ran = true;
-	local thread = coroutine.running();
-	local tracked = event_ids[event] ~= nil;
+	thread = thread or coroutine.running();
+	local natives = chain.natives;
+	local lua_ran, tracked = true, nil;
 	if not last or last > #chain then last = #chain; end
 	for i = first or 1, last do
 		local h = chain[i];
 		local ok, ret;
-		if getmetatable(h) == native_stub_mt then
-			running_owner[thread] = nil;
+		if natives and natives[i] then
+			running_handler[thread] = nil;
+			if tracked == nil then tracked = event_ids[event] ~= nil; end
 			local changed = lua_ran;
 			if lua_ran and tracked then changed = changed_since_snapshot(event); end
 			ret = await_handled(N_events.fire_native(h.bus, h.id, event, changed));
 			if tracked then ensure_snapshot(event); end
 			lua_ran = false;
 		else
-			running_owner[thread] = owner_of[h];
+			running_handler[thread] = h;
 			ok, ret = xpcall(h, traceback, event);
 			lua_ran = true;
 			if not ok then return N_events.handler_failed(owner_of[h], name, ret, event); end
@@ -357,23 +421,65 @@ local function walk_chain(bus, name, event, first, last)
 	return nil;
 end
 
-local function walk(bus, name, event, first, last)
+local function walk(bus, name, event, first, last, thread)
 	if wrappers_of[bus] then return with_wrappers(bus, name, event, walk_chain); end
-	return walk_chain(bus, name, event, first, last);
+	return walk_chain(bus, name, event, first, last, thread);
 end
 bridge.walk = walk;
+
+local lazy_live; -- util.stanza's lazy handle → table (weak values): present while unfilled
+
+-- Whether an event bridge.dispatch made (only origin and stanza, the stanza lazy with handle)
+-- is as it was made: the same two keys and values, and the stanza still lazy, or filled (by
+-- the walk: fill_lazy_stanza took its snapshot) and not changed since. No snapshot is taken.
+local function fresh_unchanged(event, origin, stanza, handle)
+	local n = 0;
+	for k, v in next, event do
+		if k == "origin" then
+			if v ~= origin then return false; end
+		elseif k == "stanza" then
+			if v ~= stanza then return false; end
+		else
+			return false;
+		end
+		n = n + 1;
+	end
+	if n ~= (origin ~= nil and 1 or 0) + (stanza ~= nil and 1 or 0) then return false; end
+	if stanza ~= nil and lazy_live[handle] ~= stanza then
+		local filled = chain_state.snapshots[stanza];
+		if not filled or same_element(stanza, filled, 0) ~= filled.n then return false; end
+	end
+	return true;
+end
+
+-- Whether C# must read a dispatched event back. job[8] is the outer dispatch's id of the same
+-- event, job[9] true for an event bridge.dispatch made, job[10] and job[11] its origin and
+-- stanza, job[12] the stanza's lazy handle.
+local function job_changed(job, event)
+	if not job[4] then return true; end
+	if not job[9] or chain_state.snapshots[event] ~= nil then return changed_since_snapshot(event); end
+	return not fresh_unchanged(event, job[10], job[11], job[12]);
+end
 
 -- A job is {bus, name, event, id}; the runner records its result and that it finished, and
 -- when C# was already told the walk waits (job.pending), reports the end through dispatch_done
 -- so that the C# pass (router, delivery) goes on.
 local function run_job(job)
 	if job.run then return job.run(job); end
-	may_wait_of[coroutine.running()] = job[5];
+	local thread = job[13] or coroutine.running();
+	may_wait_of[thread] = job[5];
 	local event = job[3];
-	local result = walk(job[1], job[2], event, job[6], job[7]);
+	local bus = job[1];
+	local result;
+	if wrappers_of[bus] then result = with_wrappers(bus, job[2], event, walk_chain);
+	else result = walk_chain(bus, job[2], event, job[6], job[7], thread); end
 	job.result, job.finished = result, true;
-	job.changed = not job[4] or changed_since_snapshot(event);
-	if job.pending then N_pending.dispatch_done(job[4], result, event, job.changed); end
+	job.changed = job_changed(job, event);
+	if job.pending then
+		local id = job[4];
+		if id and event_ids[event] == id then event_ids[event] = job[8]; end
+		N_pending.dispatch_done(id, result, event, job.changed);
+	end
 end
 
 local idle_runners = {};
@@ -390,9 +496,11 @@ local function take_runner()
 	return async.runner(run_job, one_shot_watchers());
 end
 
+local our_runners = setmetatable({}, { __mode = "k" }); -- the session runners made here
+
 local function session_runner(session)
 	local r = rawget(session, "thread");
-	if type(r) == "table" and r.run then return r; end
+	if r and (our_runners[r] or (type(r) == "table" and r.run)) then return r; end
 	local sid = sid_of[session];
 	r = async.runner(run_job, {
 		-- While a handler of this session waits, its input is paused (Prosody: conn:pause()).
@@ -400,6 +508,7 @@ local function session_runner(session)
 		ready = function() if sid then N_sessions.session_pause(sid, false); end end;
 		error = function(_, err) bridge.log("luaxmpp", "error", "Error in session runner: %s", err); end;
 	});
+	our_runners[r] = true;
 	rawset(session, "thread", r);
 	return r;
 end
@@ -429,13 +538,16 @@ function bridge.run_timer(f, now, id)
 	return false;
 end
 
--- Module loading runs in a runner too (a module may read its stores while loading), and the
--- loader goes on only once the load finished, as on Prosody, whose storage calls return at once:
--- mod_pubsub's module.load lists its nodes from storage and sets the `service` that
--- pubsub_feeds and pubsub_text_interface read as they load. A load that waits for a storage task
--- (which never needs the loop) is finished here by waiting for that task; one that waits for
--- anything else (a routing pass, a timer) did not finish and is not loaded: its instance is
--- taken off the host at once and discarded whenever its wait ends.
+-- Module loading runs in a runner too (a module may read its stores while loading). A load that
+-- finishes at once returns its outcome; one that waits (storage or SQL that is slow or locked)
+-- suspends its runner while the loop goes on, and reports its end through load_done, which
+-- completes the C# task the module manager awaits before it loads the next module (mod_pubsub's
+-- module.load lists its nodes from storage and sets the `service` that pubsub_text_interface
+-- reads as it loads). A load that waits past module_load_timeout is abandoned by C#
+-- (entry.abandon_load): its instance is taken off the host at once and discarded whenever its
+-- wait ends (LuaRuntime.Loading.cs).
+local loads_waiting = {}; -- load id → job, while its runner waits
+
 local function run_load(job)
 	may_wait_of[coroutine.running()] = true;
 	job.result = table.pack(xpcall(require "core.modulemanager"._bridge_load, traceback, job[1], job[2]));
@@ -443,37 +555,38 @@ local function run_load(job)
 	if job.abandoned then
 		bridge.log("modulemanager", "warn", "mod_%s on %s finished loading after the loader gave up on it; discarded", job[2], job[1]);
 		require "core.modulemanager"._bridge_discard(job.abandoned);
+		return;
+	end
+	if job.pending then
+		loads_waiting[job[3]] = nil;
+		local r = job.result;
+		N_pending.load_done(job[3], r[1], r[2], r[3]);
 	end
 end
 
--- Resumes the load's runner with the results of each storage task it waits for, until the load
--- finished or waits for something the loop must do first. Bounded: a load is a few reads.
-local function finish_load(runner, job)
-	for _ = 1, 100000 do
-		local id = not job.finished and runner.thread and waiting_on[runner.thread];
-		if not id then return; end
-		local r = table.pack(N_pending.pending_block(id, true));
-		if not r[1] then return; end
-		complete(id, table.unpack(r, 2, r.n));
-	end
-end
-
-function bridge.load_module(host, name)
+-- → finished, and when finished: ok (false: it raised), result, message, as xpcall of
+-- modulemanager._bridge_load gives them.
+function bridge.load_module(host, name, id)
 	if not async then async = require "util.async"; end
-	local job = { host, name, run = run_load };
+	local job = { host, name, id, run = run_load };
 	local runner = take_runner();
 	runner:run(job);
-	finish_load(runner, job);
 	if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
 	if not job.finished then
-		job.abandoned = require "core.modulemanager"._bridge_abandon(host, name) or {};
-		local reason = "did not finish (its load waits for something other than storage)";
-		bridge.log("modulemanager", "error", "Error initializing module '%s' on '%s': %s", name, host, reason);
-		return nil, reason;
+		job.pending = true;
+		loads_waiting[id] = job;
+		return false;
 	end
 	local r = job.result;
-	if not r[1] then error(r[2], 0); end
-	return table.unpack(r, 2, r.n);
+	return true, r[1], r[2], r[3];
+end
+
+-- C# gave up on a load that waited too long: the host forgets it now, and it is discarded when it ends.
+function bridge.abandon_load(id)
+	local job = loads_waiting[id];
+	if not job then return; end
+	loads_waiting[id] = nil;
+	job.abandoned = require "core.modulemanager"._bridge_abandon(job[1], job[2]) or {};
 end
 
 local co_status, co_resume = coroutine.status, coroutine.resume;
@@ -484,9 +597,12 @@ local co_status, co_resume = coroutine.status, coroutine.resume;
 -- wait, and this saves the queue handling on each of them.
 local function run_idle(runner, job)
 	local thread = runner.thread;
-	if not thread or runner.queue[1] ~= nil or co_status(thread) ~= "suspended" then
+	-- A "ready" runner's thread is suspended at its ready yield (util.async sets "ready" only
+	-- then, and drops a thread that died); the status is checked only when the state says otherwise.
+	if not thread or runner.queue[1] ~= nil or (runner.state ~= "ready" and co_status(thread) ~= "suspended") then
 		return runner:run(job);
 	end
+	job[13] = thread;
 	runner.state = "running";
 	local ok, yielded = co_resume(thread, job);
 	if not ok then
@@ -512,23 +628,46 @@ local free_jobs, free_count = {}, 0;
 
 -- Walks chain entries first..last (C# runs the C# handlers before the first and after the last
 -- Lua handler itself). session_stanza: C# says the event is a stanza of a live c2s session (its
--- runner is used). Returns finished, result and whether C# must read the event back (a handler
--- changed it); when not finished: false, nil and the module id of the handler that waits.
-function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_stanza)
+-- runner is used). event is nil when C# leaves building it to Lua (an event of only origin and
+-- stanza, seen by Lua for the first time): it is made here from origin and the handle of a lazy
+-- stanza, and returned last so that C# keeps it for the rest of the pass. Returns finished,
+-- result and whether C# must read the event back (a handler changed it), then the event; when
+-- not finished: false, nil, the module id of the handler that waits, and the event.
+function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_stanza, origin, stanza_handle)
 	if not async then async = require "util.async"; end
+	local fresh = event == nil;
+	local stanza;
+	if fresh then
+		if stanza_handle then
+			-- A lazy stanza: only its handle, with util.stanza's lazy_mt, known to lazy_live.
+			if not lazy_live then
+				local lazy = require "util.stanza"._lazy;
+				lazy_mt, lazy_live = lazy.mt, lazy.live;
+			end
+			stanza = setmetatable({ _lazy_id = stanza_handle }, lazy_mt);
+			lazy_live[stanza_handle] = stanza;
+		end
+		if origin == nil and stanza == nil then event = {};
+		else event = { origin = origin, stanza = stanza }; end
+	else
+		origin = event.origin;
+	end
+	local outer_id;
 	if id then
+		outer_id = event_ids[event];
 		event_ids[event] = id;
-		ensure_snapshot(event);
+		-- A fresh event needs no snapshot: what it was made of is in the job (job_changed).
+		if not fresh then ensure_snapshot(event); end
 	end
 	local job = free_jobs[free_count];
 	if job then
 		free_jobs[free_count], free_count = nil, free_count - 1;
-		job[1], job[2], job[3], job[4], job[5], job[6], job[7] = bus, name, event, id, may_wait ~= false, first, last;
 	else
-		job = { bus, name, event, id, may_wait ~= false, first, last, finished = false };
+		job = { finished = false };
 	end
-	local origin = session_stanza and event.origin;
-	local runner = origin and sid_of[origin] and session_runner(origin);
+	job[1], job[2], job[3], job[4], job[5], job[6], job[7] = bus, name, event, id, may_wait ~= false, first, last;
+	job[8], job[9], job[10], job[11], job[12] = outer_id, fresh, origin, stanza, stanza_handle;
+	local runner = session_stanza and origin and sid_of[origin] and session_runner(origin);
 	-- Only an idle session runner takes the job: while it runs or waits, this chain is part of
 	-- (or runs alongside) the pass it is in, and queueing behind that pass would deadlock when
 	-- the pass waits for this very chain (message/bare waiting for message/offline/handle).
@@ -543,13 +682,15 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 	end
 	if job.finished then
 		local result, changed = job.result, job.changed;
-		job[1], job[2], job[3], job.result, job.finished = nil, nil, nil, nil, false;
+		if id and event_ids[event] == id then event_ids[event] = outer_id; end
+		job[1], job[2], job[3], job[8], job[10], job[11], job[13], job.result, job.finished = nil, nil, nil, nil, nil, nil, nil, nil, false;
 		free_count = free_count + 1;
 		free_jobs[free_count] = job;
-		return true, result, changed;
+		return true, result, changed, event;
 	end
 	job.pending = true;
-	return false, nil, runner.thread and running_owner[runner.thread] or nil;
+	local waiting = runner.thread and running_handler[runner.thread];
+	return false, nil, waiting and owner_of[waiting] or nil, event;
 end
 bridge.event_ids = event_ids;
 
@@ -873,7 +1014,9 @@ local function new_session(sid, logname)
 		return N_connections.conn_write(rawget(c, "_id"), t);
 	end
 	local function send(t)
-		if type(t) == "table" and t.name then
+		-- A lazy stanza (a MAM result page built in C#) is sent without being filled: t.name
+		-- alone would turn it into Lua tables.
+		if type(t) == "table" and (rawget(t, "_lazy_id") ~= nil or t.name) then
 			t = filter("stanzas/out", t);
 			if t == nil then return true; end
 			local id = sid_of[session];
@@ -1053,13 +1196,25 @@ function entry.call(f, ...)
 	return xpcall(f, traceback, ...);
 end
 
-function entry.load_module(host, name)
-	return bridge.load_module(host, name);
+function entry.load_module(host, name, id)
+	return bridge.load_module(host, name, id);
 end
+function entry.abandon_load(id) return bridge.abandon_load(id); end
 entry.run_timer = bridge.run_timer;
 
+-- A module's unload runs in a runner too: one that waits (it saves to storage) goes on there,
+-- and the module counts as unloaded at once.
+local function run_unload(job)
+	job.result = table.pack(xpcall(require "core.modulemanager"._bridge_unload, traceback, job[1], job[2]));
+	job.finished = true;
+end
+
 function entry.unload_module(host, name)
-	return require "core.modulemanager"._bridge_unload(host, name);
+	local job = { host, name, run = run_unload };
+	if not run_pooled(job) then return true; end
+	local r = job.result;
+	if not r[1] then error(r[2], 0); end
+	return r[2];
 end
 
 -- t[k] with metamethods, for C# (which only calls it under pcall).

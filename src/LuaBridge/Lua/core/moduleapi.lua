@@ -416,7 +416,8 @@ function api:depends(name)
 	local modulemanager = require "core.modulemanager";
 	local mod = modulemanager.get_module(self.host, name) or modulemanager.get_module("*", name);
 	if not mod then
-		local ok, err = N_modules.modules_load(self.host == "*" and "*" or self.host, name);
+		-- A dependency whose load waits suspends this module's load until it ended (bridge.await_or_detach).
+		local ok, err = require "core.bridge".await_or_detach(N_modules.modules_load(self.host == "*" and "*" or self.host, name));
 		if not ok then error("Failed to load required module mod_" .. name .. ": " .. tostring(err)); end
 		mod = modulemanager.get_module(self.host, name) or modulemanager.get_module("*", name) or true;
 	end

@@ -45,8 +45,11 @@ function M.is_loaded(host, name)
 	return N_modules.modules_is_loaded(host, name);
 end
 
+-- Inside a runner (module:depends in another module's load, a stanza handler) a load that
+-- waits suspends the caller until it ended; outside one the caller gets nil, message at once
+-- and the load goes on by itself (bridge.await_or_detach): nothing blocks the loop.
 function M.load(host, name)
-	local ok, err = N_modules.modules_load(host, name);
+	local ok, err = bridge.await_or_detach(N_modules.modules_load(host, name));
 	if not ok then return nil, err; end
 	return M.get_module(host, name) or M.get_module("*", name) or true;
 end

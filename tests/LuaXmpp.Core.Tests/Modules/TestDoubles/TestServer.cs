@@ -63,11 +63,11 @@ public sealed class TestServer : IAsyncDisposable
         var storage = new StorageManager(config, dataDir.Path);
         var auth = new InternalHashedProvider(Domain, storage, iterations: TestIterations);
         var server = new XmppServer(config, loop, storage, _ => auth);
-        var host = await loop.InvokeAsync(() =>
+        var host = await await loop.InvokeAsync(async () =>
         {
             NativeModules.RegisterAll(server.Modules);
             var h = server.ActivateHost(config.Hosts[0]);
-            var missing = server.Modules.LoadAll(h);
+            var missing = await server.Modules.LoadAllAsync(h);
             Assert.Empty(missing);
             return h;
         });
