@@ -28,7 +28,7 @@ local none = {};
 -- hooks' set of users without preferences follows this cache: a user evicted here is dropped
 -- there too, read again on their next archived message (storage may have changed meanwhile).
 local cached = cache.new(module:get_option_number("archive_prefs_cache_size", 1000), function(user, prefs)
-	if prefs == none then native.mam_default_prefs(module.host, user, false); end
+	if prefs == none then archive_lib.set_default_prefs(module.host, user, false); end
 end);
 
 local function get(user)
