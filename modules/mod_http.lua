@@ -9,14 +9,14 @@
 -- for it to be started, computes module:http_url(), applies trusted_proxies and CORS.
 module:set_global();
 
-local N = require "luaxmpp.native";
+local http_listener = require "luaxmpp.http";
 local server = require "net.http.server";
 local moduleapi = require "core.moduleapi";
 local url = require "socket.url";
 local normalize_path = require "util.http".normalize_path;
 local set = require "util.set";
 
-N.http_enable();
+http_listener.enable();
 
 server.set_default_host(module:get_option_string("http_default_host"));
 
@@ -163,7 +163,7 @@ function module.add_host(module) -- luacheck: ignore 431/module
 				end
 				-- The listener names this module if the request is never answered (http_handler_timeout).
 				local routed, owner = handler, item._provided_by or app_name;
-				handler = function(e, ...) N.http_owner(e.response.id, owner); return routed(e, ...); end;
+				handler = function(e, ...) http_listener.set_owner(e.response, owner); return routed(e, ...); end;
 				local entry = { main = handler };
 				hook(name, handler);
 				if cors then

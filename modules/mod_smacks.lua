@@ -31,7 +31,7 @@ local st = require "util.stanza";
 local errors = require "util.error";
 local new_id = require "util.id".short;
 local sessionmanager = require "core.sessionmanager";
-local sm = require "luaxmpp.checked";
+local smacks = require "luaxmpp.smacks";
 
 local os_time, tostring, tonumber, pairs, ipairs, math_floor = os.time, tostring, tonumber, pairs, ipairs, math.floor;
 
@@ -86,7 +86,7 @@ end
 local function registry_key(username, token) return username .. "@" .. module.host .. "/" .. token; end
 
 local function info_of(session)
-	local info = sm.sm_info(session);
+	local info = smacks.info(session);
 	if info and info.enabled then return info; end
 	return nil;
 end
@@ -167,7 +167,7 @@ local function fail_delivery(session, unacked)
 end
 
 local function handle_unacked(session)
-	local unacked = sm.sm_take_unacked(session);
+	local unacked = smacks.take_unacked(session);
 	session.smacks = false;
 	if #unacked == 0 then return; end
 	session.log("debug", "Session ends with %d unacked stanzas", #unacked);
@@ -272,7 +272,7 @@ module:hook("pre-session-close", function (event)
 	local info = info_of(session);
 	if not info then return; end
 	revoke_token(session);
-	sm.sm_set_resumable(session, false);
+	smacks.set_resumable(session, false);
 	if not info.hibernating then
 		session.send(st.stanza("a", { xmlns = info.xmlns, h = tostring(info.h) }));
 	end
@@ -318,7 +318,10 @@ function do_enable(session, stanza, xmlns)
 		local asked = tonumber(stanza.attr.max);
 		if asked and asked > 0 and asked < max then max = math_floor(asked); end
 	end
-	sm.sm_enable(session, xmlns, resume, queue_size, max_unacked, max_inactive_unacked, max_ack_delay);
+	smacks.enable(session, xmlns, resume, {
+		max_queue = queue_size, max_unacked = max_unacked,
+		max_inactive_unacked = max_inactive_unacked, max_ack_delay = max_ack_delay,
+	});
 	session.smacks = xmlns;
 	trim_old_sessions(session.username);
 
@@ -356,7 +359,7 @@ module:hook("stanza/" .. xmlns_sm2 .. ":enable", function (event) return handle_
 ---------------------------------------------------------------------------------------------
 
 local function hibernate(session)
-	sm.sm_hibernate(session);
+	smacks.hibernate(session);
 	session.hibernating = os_time();
 	-- The session's idle util.async runner (a coroutine and its stack) is made again on the
 	-- next stanza after a resume; a hibernating session handles none, so it is not kept.
@@ -387,7 +390,7 @@ local function hibernate(session)
 	hibernating_count = hibernating_count + 1;
 	count("hibernated");
 	session.log("debug", "Connection lost; hibernating for up to %d s", timeout);
-	module:fire_event("smacks-hibernation-start", { origin = session, queue = sm.sm_queue(session) });
+	module:fire_event("smacks-hibernation-start", { origin = session, queue = smacks.queue(session) });
 
 	-- Beyond smacks_max_hibernated_sessions the oldest hibernating sessions end (their h is kept).
 	while #list > max_hibernated do
@@ -447,7 +450,7 @@ local function find_resumable(session, stanza)
 		return nil, sm_error("item-not-found", "Unknown session");
 	end
 
-	local ok, condition, text = sm.sm_check_resume(original, h);
+	local ok, condition, text = smacks.check_resume(original, h);
 	if not ok then
 		local info = info_of(original);
 		expire(original, "Resumption failed: " .. tostring(text));
@@ -462,7 +465,7 @@ local function take_over(original, session, h, previd, inline)
 	stop_watchdog(original);
 	if forget_hibernating(original) then count("resumed"); end
 	local age = original.hibernating and (os_time() - original.hibernating) or 0;
-	sm.sm_resume(original, session, h, previd, inline);
+	smacks.resume(original, session, h, previd, inline);
 	original.hibernating = nil;
 	original.resumption_counter = (original.resumption_counter or 0) + 1;
 	original.log("debug", "Resumed after %d s", age);
@@ -481,7 +484,7 @@ function do_resume(session, stanza)
 	original.handled_stanza_count = info and info.h or 0;
 	return {
 		type = "resumed", session = original, id = previd,
-		finish = function() sm.sm_resync(original); end,
+		finish = function() smacks.resync(original); end,
 	};
 end
 
@@ -508,20 +511,20 @@ module:hook("stanza/" .. xmlns_sm2 .. ":resume", function (event) return handle_
 
 module:hook("csi-client-inactive", function (event)
 	local session = event.origin or event.session;
-	if info_of(session) then sm.sm_set_inactive(session, true); end
+	if info_of(session) then smacks.set_inactive(session, true); end
 end);
 
 module:hook("csi-client-active", function (event)
 	local session = event.origin or event.session;
 	if info_of(session) then
-		sm.sm_set_inactive(session, false);
-		sm.sm_request_ack(session, true);
+		smacks.set_inactive(session, false);
+		smacks.request_ack(session, true);
 	end
 end);
 
 module:hook("csi-flushing", function (event)
 	local session = event.session or event.origin;
-	if info_of(session) then sm.sm_request_ack(session, false); end
+	if info_of(session) then smacks.request_ack(session, false); end
 end);
 
 -- A clean shutdown treats every resumable session as expired: h is kept for the client's

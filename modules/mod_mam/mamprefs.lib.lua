@@ -8,7 +8,7 @@
 -- A user without stored preferences gets default_archive_policy.
 
 local st = require "util.stanza";
-local native = require "luaxmpp.native";
+local archive_lib = require "luaxmpp.archive";
 local jid_prep = require "util.jid".prep;
 local cache = require "util.cache";
 
@@ -28,7 +28,7 @@ local none = {};
 -- hooks' set of users without preferences follows this cache: a user evicted here is dropped
 -- there too, read again on their next archived message (storage may have changed meanwhile).
 local cached = cache.new(module:get_option_number("archive_prefs_cache_size", 1000), function(user, prefs)
-	if prefs == none then native.mam_default_prefs(module.host, user, false); end
+	if prefs == none then archive_lib.set_default_prefs(module.host, user, false); end
 end);
 
 local function get(user)
@@ -37,7 +37,7 @@ local function get(user)
 		prefs = prefs_store:get(user) or none;
 		cached:set(user, prefs);
 		-- mod_mam's C# hooks archive by the default rule for users known to have no preferences.
-		native.mam_default_prefs(module.host, user, prefs == none);
+		archive_lib.set_default_prefs(module.host, user, prefs == none);
 	end
 	if prefs == none then return { [false] = configured_default }; end
 	return prefs;
@@ -46,7 +46,7 @@ end
 local function set(user, prefs)
 	local ok, err = prefs_store:set(user, prefs);
 	cached:set(user, nil);
-	native.mam_default_prefs(module.host, user, false);
+	archive_lib.set_default_prefs(module.host, user, false);
 	return ok, err;
 end
 

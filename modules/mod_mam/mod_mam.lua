@@ -15,7 +15,7 @@
 -- ("batched" | "strict", see README.md and ArchiveDurability.cs), archive_max_batch (512
 -- appends per transaction), archive_commit_interval (0 s: least time between two commits).
 
-local archive_native = require "luaxmpp.native";
+local archive_lib = require "luaxmpp.archive";
 local async = require "util.async";
 local st = require "util.stanza";
 local rsm = require "util.rsm";
@@ -72,7 +72,7 @@ end
 -- only included when asked for (as Prosody does).
 local include_total = module:get_option_boolean("mam_include_total", expires_after ~= "never");
 
-archive_native.mam_open(host, store_name, {
+local archive = archive_lib.open(host, store_name, {
 	durability = durability;
 	expires_after = expires_after ~= "never" and expires_after or nil;
 	cleanup_interval = cleanup_interval;
@@ -168,7 +168,7 @@ local function read_form(query)
 	local fulltext = data[xmlns_fulltext_field];
 	if fulltext and not fulltext:find("%S") then fulltext = nil; end
 	if fulltext then
-		local ok, why = archive_native.mam_fulltext_check(fulltext);
+		local ok, why = archive_lib.check_fulltext(fulltext);
 		if not ok then return nil, why; end
 	end
 	return {
@@ -216,7 +216,7 @@ local function run_query(event, done)
 	local newest_first = query:get_child("flip-page") ~= nil;
 
 	local want_total = include_total or page == 0;
-	archive_native.mam_query(host, store_name, user, {
+	archive:find(user, {
 		with = filters.with;
 		start = filters.start;
 		["end"] = filters["end"];
@@ -308,9 +308,9 @@ module:hook("iq-get/self/" .. xmlns_mam .. ":metadata", function(event)
 	local function failed()
 		origin.send(st.error_reply(stanza, "wait", "internal-server-error"));
 	end
-	archive_native.mam_query(host, store_name, origin.username, { limit = 1 }, function(first)
+	archive:find(origin.username, { limit = 1 }, function(first)
 		if not first then return failed(); end
-		archive_native.mam_query(host, store_name, origin.username, { limit = 1, reverse = true }, function(last)
+		archive:find(origin.username, { limit = 1, reverse = true }, function(last)
 			if not last then return failed(); end
 			if first[1] then reply:tag("start", { id = first[1].key, timestamp = datetime.datetime(first[1].when) }):up(); end
 			if last[1] then reply:tag("end", { id = last[1].key, timestamp = datetime.datetime(last[1].when) }):up(); end
@@ -404,7 +404,7 @@ local function append_and_wait(origin, user, stored, peer)
 	local key = origin or no_origin;
 	local wait, done = async.waiter();
 	local entry = { done = done, settled = false };
-	local id = archive_native.mam_append(host, store_name, user, stored, os.time(), peer, function(ok, err)
+	local id = archive:append(user, stored, os.time(), peer, function(ok, err)
 		entry.settled, entry.ok, entry.err = true, ok, err;
 		release_in_order(key);
 	end);
@@ -508,7 +508,7 @@ local function archive_message(event, user, peer)
 			module:log("warn", "A message was archived outside an async runner; it goes on before its commit");
 		end
 		local err;
-		id, err = archive_native.mam_append(host, store_name, user, stored, os.time(), peer, strict and on_commit_failed or nil);
+		id, err = archive:append(user, stored, os.time(), peer, strict and on_commit_failed or nil);
 		if not id then
 			module:log("debug", "Not archiving %s for %s (%s): delivered without a stanza-id", stanza:top_tag(), user, tostring(err));
 			warn_not_archived(event, stanza);
@@ -564,7 +564,7 @@ end
 -- roster preferences, a stanza-id to strip, an archive that refuses appends.
 local skip_list = {};
 for ns in skip_namespaces:items() do skip_list[#skip_list + 1] = ns; end
-archive_native.mam_hook(host, store_name, module._owner, { skip_namespaces = skip_list, default_policy = prefs.default });
+archive:hook_messages(module._owner, { skip_namespaces = skip_list, default_policy = prefs.default });
 module:hook("mam-archive-outgoing", on_outgoing);
 module:hook("mam-archive-incoming", on_incoming);
 module:hook("mam-strip-sender-id", strip_sender_id);

@@ -5,7 +5,7 @@
 -- prepare() only keeps the SQL: the statement reaches the database (and its errors come back) at
 -- execute(). A statement's rows are read whole at execute() and handed out by fetch()/rows().
 
-local N = require "luaxmpp.native";
+local N_dbi = require "luaxmpp.native.dbi";
 local await = require "core.bridge".await;
 
 local setmetatable, select, type, tostring, error = setmetatable, select, type, tostring, error;
@@ -19,7 +19,7 @@ local statement_mt = { __index = statement_methods };
 function statement_methods:execute(...)
 	local conn = self.connection;
 	if not conn.id then return false, "database connection is closed"; end
-	local columns, rows, affected = await(N.dbi_execute(conn.id, self.sql, { n = select("#", ...), ... }));
+	local columns, rows, affected = await(N_dbi.dbi_execute(conn.id, self.sql, { n = select("#", ...), ... }));
 	if not columns then return false, tostring(rows); end
 	self.column_names, self.result, self.changed, self.cursor = columns, rows, affected, 0;
 	return true;
@@ -51,7 +51,7 @@ function statement_methods:close() self.result = nil; self.closed = true; return
 local connection_methods = {};
 local connection_mt = {
 	__index = connection_methods,
-	__gc = function(conn) if conn.id then N.dbi_close(conn.id); end end,
+	__gc = function(conn) if conn.id then N_dbi.dbi_close(conn.id); end end,
 };
 
 function connection_methods:prepare(sql)
@@ -62,12 +62,12 @@ end
 
 function connection_methods:ping()
 	if not self.id then return false; end
-	return await(N.dbi_ping(self.id)) == true;
+	return await(N_dbi.dbi_ping(self.id)) == true;
 end
 
 local function call(conn, name, ...)
 	if not conn.id then return false, "database connection is closed"; end
-	local ok, err = await(N[name](conn.id, ...));
+	local ok, err = await(N_dbi[name](conn.id, ...));
 	if not ok then return false, tostring(err); end
 	return true;
 end
@@ -78,7 +78,7 @@ function connection_methods:autocommit(on) return call(self, "dbi_autocommit", o
 
 function connection_methods:close()
 	if not self.id then return false; end
-	N.dbi_close(self.id);
+	N_dbi.dbi_close(self.id);
 	self.id = nil;
 	return true;
 end
@@ -97,7 +97,7 @@ function M.Connect(driver, ...)
 	if not DRIVERS[driver] then
 		error(("Driver '%s' not found. Available drivers are: PostgreSQL,SQLite3"):format(tostring(driver)), 2);
 	end
-	local id, err = await(N.dbi_connect(driver, ...));
+	local id, err = await(N_dbi.dbi_connect(driver, ...));
 	if not id then return nil, tostring(err); end
 	return setmetatable({ id = id, driver = driver }, connection_mt);
 end

@@ -1,14 +1,14 @@
 -- LuaXmpp bridge prelude: runs once in a fresh state, before any module.
--- Receives the native primitive table (C# functions, see LuaRuntime.Natives.cs) and the
--- runtime settings. Natives never raise: on failure they return nil plus a message, and the
--- checked wrappers below turn that into error() on the Lua side (the C# side must never
--- longjmp through .NET frames).
-local N, settings = ...;
+-- Receives the native primitives, one table per area (C# functions, see LuaRuntime.Natives.cs
+-- and docs/BRIDGE.md "Native areas"), and the runtime settings. Natives never raise: on failure
+-- they return nil plus a message, and the checked views below turn that into error() on the Lua
+-- side (the C# side must never longjmp through .NET frames).
+local areas, settings = ...;
 
 local select, error, type, tostring, pairs = select, error, type, tostring, pairs;
 
--- The checked view of the natives: nil + message → error(). Natives that may return a
--- legitimate nil always return exactly one value in that case, so the two cannot be confused.
+-- The checked view of an area: nil + message → error(). Natives that may return a legitimate
+-- nil always return exactly one value in that case, so the two cannot be confused.
 local function check(name, first, ...)
 	if first == nil and select("#", ...) == 1 and type((...)) == "string" then
 		error(name .. ": " .. (...), 3);
@@ -16,19 +16,25 @@ local function check(name, first, ...)
 	return first, ...;
 end
 
-local checked = setmetatable({}, {
-	__index = function(t, name)
-		local f = N[name];
-		if f == nil then error("no native primitive " .. tostring(name), 2); end
-		local wrapped = function(...) return check(name, f(...)); end;
-		rawset(t, name, wrapped);
-		return wrapped;
-	end;
-});
+local function checked_view(area, N)
+	return setmetatable({}, {
+		__index = function(t, name)
+			local f = N[name];
+			if f == nil then error("no native primitive " .. area .. "." .. tostring(name), 2); end
+			local wrapped = function(...) return check(name, f(...)); end;
+			rawset(t, name, wrapped);
+			return wrapped;
+		end;
+	});
+end
 
--- Core Lua modules reach the primitives through require; ordinary modules have no reason to.
-package.loaded["luaxmpp.native"] = N;
-package.loaded["luaxmpp.checked"] = checked;
+-- Core Lua files reach an area's primitives through require "luaxmpp.native.<area>" (raw) or
+-- "luaxmpp.checked.<area>"; modules use the shims (require "luaxmpp.<area>") instead.
+for area, N in pairs(areas) do
+	package.loaded["luaxmpp.native." .. area] = N;
+	package.loaded["luaxmpp.checked." .. area] = checked_view(area, N);
+end
+local native_log = areas.log;
 
 -- COMPAT (contract §0.1): Prosody gives every function a metatable through which f.x reads the
 -- closure's upvalue x and f.x = v rebinds it. mod_smacks rebinds send/filter upvalues on resume.
@@ -102,7 +108,7 @@ prosody = {
 local bridge = require "core.bridge";
 -- Libraries log through util.logger ("http.server", "datamanager", ...): into the server's log,
 -- not stdout.
-require "util.logger".setwriter(function(source, level, message) N.log(source, level, message); end);
+require "util.logger".setwriter(function(source, level, message) native_log.log(source, level, message); end);
 prosody.hosts = bridge.hosts;
 prosody.full_sessions = bridge.full_sessions;
 prosody.bare_sessions = bridge.bare_sessions;

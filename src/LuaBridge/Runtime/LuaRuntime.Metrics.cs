@@ -5,7 +5,7 @@ using LuaXmpp.Metrics;
 
 namespace LuaXmpp.LuaBridge.Runtime;
 
-// The numbers core.statsmanager's collect() reads (luaxmpp.native.metrics_snapshot): the process,
+// The numbers core.statsmanager's collect() reads (luaxmpp.native.metrics.metrics_snapshot): the process,
 // the .NET runtime and the native core's own state, read when /metrics is asked for, so nothing
 // is counted on the hot path. Everything here runs on the loop thread that owns the sessions.
 public sealed partial class LuaRuntime

@@ -5,20 +5,53 @@ using LuaXmpp.LuaBridge.Interop;
 
 namespace LuaXmpp.LuaBridge.Runtime;
 
-// The primitive table core/*.lua is written over (package.loaded["luaxmpp.native"]).
+// The native areas core/*.lua and the luaxmpp/ shims are written over
+// (package.loaded["luaxmpp.native.<area>"]), and the bodies of the log, hosts and modules areas.
 public sealed partial class LuaRuntime
 {
     private readonly Dictionary<object, LuaRef> _itemTables = new(ReferenceEqualityComparer.Instance);
 
+    // One table per area (docs/BRIDGE.md, "Native areas"), each filled by its own Register*Natives
+    // method: here for the areas whose bodies are spread over several partials, else in the
+    // partial that holds the bodies (Storage, Archive, ...). The area of a partial is its whole
+    // registration method: storage includes the account primitives (user_*), connections
+    // session_adopt/bare_get/directed, dbi auth_done. The shims under luaxmpp/ give the API.
     private void RegisterNatives()
     {
-        var n = _natives;
+        RegisterLogNatives(_natives.Area("log"));
+        RegisterTimeNatives(_natives.Area("time"));
+        RegisterEventNatives(_natives.Area("events"));
+        RegisterSessionNatives(_natives.Area("sessions"));
+        RegisterHostNatives(_natives.Area("hosts"));
+        RegisterTimerNatives(_natives.Area("timers"));
+        RegisterModuleNatives(_natives.Area("modules"));
+        RegisterConnectionNatives(_natives.Area("connections"));
+        RegisterRosterNatives(_natives.Area("rosters"));
+        RegisterRoutingNatives(_natives.Area("routing"));
+        RegisterPendingNatives(_natives.Area("pending"));
+        RegisterStorageNatives(_natives.Area("storage"));
+        RegisterDbiNatives(_natives.Area("dbi"));
+        RegisterStreamManagementNatives(_natives.Area("smacks"));
+        RegisterArchiveNatives(_natives.Area("archive"));
+        RegisterMetricsNatives(_natives.Area("metrics"));
+        RegisterHttpNatives(_natives.Area("http"));
+        RegisterListenerNatives(_natives.Area("net"));
+    }
+
+    private void RegisterLogNatives(NativeTable n)
+    {
         n.Add("log", Log);
         n.Add("log_enabled", LogEnabled);
-        n.Add("embedded", Embedded);
+    }
+
+    private void RegisterTimeNatives(NativeTable n)
+    {
         n.Add("now", l => { l.PushNumber(_server.Loop.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0); return 1; });
         n.Add("monotonic", l => { l.PushNumber(_monotonic.Elapsed.TotalSeconds); return 1; });
+    }
 
+    private void RegisterEventNatives(NativeTable n)
+    {
         n.Add("hook", Hook);
         n.Add("unhook", Unhook);
         n.Add("chain", Chain);
@@ -26,21 +59,13 @@ public sealed partial class LuaRuntime
         n.Add("fire_native", FireNative);
         n.Add("stanza_fill", StanzaFill);
         n.Add("handler_failed", HandlerFailedNative);
+    }
+
+    private void RegisterSessionNatives(NativeTable n)
+    {
         n.Add("session_pause", SessionPause);
         n.Add("session_filters", SessionFilters);
         n.Add("session_bind", SessionBind);
-        n.Add("module_owner", ModuleOwnerNative);
-        n.Add("module_released", ModuleReleased);
-
-        n.Add("get_option", GetOption);
-        n.Add("add_item", AddItem);
-        n.Add("remove_item", RemoveItem);
-        n.Add("get_host_items", GetHostItems);
-
-        n.Add("add_timer", AddTimer);
-        n.Add("stop_timer", StopTimer);
-        n.Add("reschedule_timer", RescheduleTimer);
-
         n.Add("session_get", SessionGet);
         n.Add("session_set", SessionSet);
         n.Add("session_auth_failed", SessionAuthFailed);
@@ -52,14 +77,31 @@ public sealed partial class LuaRuntime
         n.Add("bare_session", BareSessionNative);
         n.Add("bare_resources", BareResources);
         n.Add("bare_list", BareList);
+        n.Add("auth_name", AuthName);
+    }
+
+    // Hosts, their config options and their items (module:add_item, module:get_host_items).
+    private void RegisterHostNatives(NativeTable n)
+    {
         n.Add("host_info", HostInfo);
         n.Add("host_list", HostList);
-        n.Add("auth_name", AuthName);
-        RegisterConnectionNatives(n);
-        RegisterRosterNatives(n);
+        n.Add("get_option", GetOption);
+        n.Add("add_item", AddItem);
+        n.Add("remove_item", RemoveItem);
+        n.Add("get_host_items", GetHostItems);
+    }
 
-        RegisterRoutingNatives(n);
+    private void RegisterTimerNatives(NativeTable n)
+    {
+        n.Add("add_timer", AddTimer);
+        n.Add("stop_timer", StopTimer);
+        n.Add("reschedule_timer", RescheduleTimer);
+    }
 
+    private void RegisterModuleNatives(NativeTable n)
+    {
+        n.Add("module_owner", ModuleOwnerNative);
+        n.Add("module_released", ModuleReleased);
         n.Add("modules_load", ModulesLoad);
         n.Add("modules_unload", ModulesUnload);
         n.Add("modules_is_loaded", ModulesIsLoaded);
@@ -71,15 +113,7 @@ public sealed partial class LuaRuntime
         });
         n.Add("find_module", FindModule);
         n.Add("find_resource", FindResource);
-
-        RegisterPendingNatives(n);
-        RegisterStorageNatives(n);
-        RegisterDbiNatives(n);
-        RegisterStreamManagementNatives(n);
-        RegisterArchiveNatives(n);
-        RegisterMetricsNatives(n);
-        RegisterHttpNatives(n);
-        RegisterListenerNatives(n);
+        n.Add("embedded", Embedded);
     }
 
     private int Log(Lua lua)

@@ -36,7 +36,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
     private readonly IReadOnlyList<string> _pluginPaths;
     private readonly IReadOnlyList<string> _searchPaths;
     private readonly string? _installationModules;
-    private readonly NativeTable _natives;
+    private readonly NativeAreas _natives;
     private readonly StanzaMarshaller _stanzas;
     private readonly Logger _log = Logger.For("luaxmpp.lua");
     private readonly Dictionary<string, Logger> _loggers = new(StringComparer.Ordinal);
@@ -68,7 +68,7 @@ public sealed partial class LuaRuntime : IModuleRuntime, IDisposable
         _searchPaths = installationModules is null ? pluginPaths : [.. pluginPaths, installationModules];
         _main = new Lua(openLibs: true) { Encoding = Encoding.UTF8 };
         _stanzas = new StanzaMarshaller(PushStanzaMetatable, PushLazyStanzaMetatable, PushLazyLive);
-        _natives = new NativeTable(() => _current, l => _current = l);
+        _natives = new NativeAreas(() => _current, l => _current = l);
         RegisterNatives();
         server.Sessions.SessionDestroyed += OnSessionDestroyed;
         server.Sessions.SessionRegistered += OnSessionRegistered;

@@ -18,7 +18,7 @@ public static class SmacksServer
     // a test jump the counters close to 2^32 (wrap-around cannot be reached by sending).
     private const string ProbeModule = """
         local st = require "util.stanza";
-        local sm = require "luaxmpp.checked";
+        local smacks = require "luaxmpp.smacks";
         local function jid_of(s) return s and tostring(s.full_jid or s.username) or "-"; end
         for _, name in ipairs { "smacks-hibernation-start", "smacks-hibernation-end",
                 "smacks-hibernation-stanza-queued", "smacks-ack-delayed" } do
@@ -31,7 +31,7 @@ public static class SmacksServer
         module:hook("iq-set/self/urn:test:smacks:counters", function (event)
             local q = event.stanza.tags[1];
             -- This iq is counted once its pass has finished (after this handler): set one less.
-            sm.sm_set_counters(event.origin, (tonumber(q.attr["in"]) - 1) % 4294967296, tonumber(q.attr.out));
+            smacks.set_counters(event.origin, (tonumber(q.attr["in"]) - 1) % 4294967296, tonumber(q.attr.out));
             event.origin.send(st.reply(event.stanza));
             return true;
         end);

@@ -3,15 +3,15 @@
 -- the host's `authentication` option gives, as Prosody's usermanager picks it among the
 -- "auth-provider" items. Every operation returns plain values C# can read.
 
-local N = require "luaxmpp.native";
+local hosts = require "luaxmpp.hosts";
 local scram = require "util.sasl.scram";
 local random = require "util.random";
 
 local M = {};
 
 local function provider_for(host)
-	local wanted = N.get_option(host, "authentication");
-	for _, item in ipairs(N.get_host_items(host, "auth-provider") or {}) do
+	local wanted = hosts.get_option(host, "authentication");
+	for _, item in ipairs(hosts.items(host, "auth-provider") or {}) do
 		if item.name == wanted then return item; end
 	end
 	return nil, ("authentication = %q on %s: mod_auth_%s is not loaded"):format(tostring(wanted), host, tostring(wanted));
@@ -113,20 +113,20 @@ end
 
 -- M.call inside a util.async runner of its own, so a provider whose backend waits (mod_auth_sql
 -- over DBI) suspends instead of blocking the loop. Returns true and call's results (or false and
--- the error) when it finished at once; otherwise "pending", and N.auth_done(id, ok, ...) follows.
+-- the error) when it finished at once; otherwise "pending", and N_dbi.auth_done(id, ok, ...) follows.
 function M.call_async(id, op, host, ...)
 	local async = require "util.async";
-	local N = require "luaxmpp.native";
+	local N_dbi = require "luaxmpp.native.dbi";
 	local args, outcome = table.pack(op, host, ...), nil;
 	local runner = async.runner(function()
 		local results = table.pack(xpcall(M.call, debug.traceback, table.unpack(args, 1, args.n)));
 		if outcome == "pending" then
-			N.auth_done(id, table.unpack(results, 1, results.n));
+			N_dbi.auth_done(id, table.unpack(results, 1, results.n));
 		else
 			outcome = results;
 		end
 	end, {
-		error = function(_, err) if outcome == "pending" then N.auth_done(id, false, tostring(err)); end end,
+		error = function(_, err) if outcome == "pending" then N_dbi.auth_done(id, false, tostring(err)); end end,
 	});
 	runner:run(true);
 	if outcome then return table.unpack(outcome, 1, outcome.n); end

@@ -3,11 +3,18 @@
 --
 -- Dispatch design (contract §0.8): every chain that holds a Lua handler is walked here, in Lua,
 -- so a Lua handler that yields (util.async) has no C# frame between it and its runner. C#
--- handlers in the chain are called one by one through N.fire_native. When Lua fires an event
+-- handlers in the chain are called one by one through N_events.fire_native. When Lua fires an event
 -- the walk runs in the caller's coroutine (fire); when C# fires one, the C# bus hands the whole
 -- chain to bridge.dispatch, which walks it inside a runner (see below).
-local N = require "luaxmpp.native";
-local C = require "luaxmpp.checked";
+local N_connections = require "luaxmpp.native.connections";
+local N_events = require "luaxmpp.native.events";
+local N_hosts = require "luaxmpp.native.hosts";
+local N_log = require "luaxmpp.native.log";
+local N_pending = require "luaxmpp.native.pending";
+local N_routing = require "luaxmpp.native.routing";
+local N_sessions = require "luaxmpp.native.sessions";
+local C_events = require "luaxmpp.checked.events";
+local C_routing = require "luaxmpp.checked.routing";
 
 local type, pairs, next, setmetatable, rawget, rawset, select, tostring =
 	type, pairs, next, setmetatable, rawget, rawset, select, tostring;
@@ -64,7 +71,7 @@ local function await(first, ...)
 	if first ~= PENDING then return first, ...; end
 	local id = ...;
 	if any_runner() then return wait_pending(id); end
-	if N.pending_detach(id) then return true; end
+	if N_pending.pending_detach(id) then return true; end
 	-- Names the API function (keyval get, DBI Connect, ...) unless it tail-called us; the error's
 	-- position is then the module's line that called it.
 	local tail = debug.getinfo(1, "t").istailcall;
@@ -109,7 +116,7 @@ local await_handled = bridge.await_handled;
 
 -- A native (C#) handler as Lua sees it in a chain: calling it runs the C# callback.
 local native_stub_mt = {
-	__call = function(stub, event) return await_handled(N.fire_native(stub.bus, stub.id, event)); end;
+	__call = function(stub, event) return await_handled(N_events.fire_native(stub.bus, stub.id, event)); end;
 };
 
 local chain_cache, cached_version = {}, -1;
@@ -127,7 +134,7 @@ local function get_chain(bus, name)
 	if not per_bus then per_bus = {}; chain_cache[bus] = per_bus; end
 	local chain = per_bus[name];
 	if chain == nil then
-		chain = N.chain(bus, name) or false;
+		chain = N_events.chain(bus, name) or false;
 		if chain then
 			-- chain.natives: index → true for the C# entries (nil when there are none), so that
 			-- a walk tells them apart with a table lookup instead of getmetatable per handler.
@@ -275,7 +282,7 @@ end
 local lazy_mt;
 
 function bridge.fill_lazy_stanza(t, id)
-	N.stanza_fill(t, id);
+	N_events.stanza_fill(t, id);
 	local snapshots = chain_state.snapshots;
 	if snapshots[t] == nil then
 		local s = {};
@@ -400,14 +407,14 @@ local function walk_chain(bus, name, event, first, last, thread)
 			if tracked == nil then tracked = event_ids[event] ~= nil; end
 			local changed = lua_ran;
 			if lua_ran and tracked then changed = changed_since_snapshot(event); end
-			ret = await_handled(N.fire_native(h.bus, h.id, event, changed));
+			ret = await_handled(N_events.fire_native(h.bus, h.id, event, changed));
 			if tracked then ensure_snapshot(event); end
 			lua_ran = false;
 		else
 			running_handler[thread] = h;
 			ok, ret = xpcall(h, traceback, event);
 			lua_ran = true;
-			if not ok then return N.handler_failed(owner_of[h], name, ret, event); end
+			if not ok then return N_events.handler_failed(owner_of[h], name, ret, event); end
 		end
 		if ret ~= nil then return ret; end
 	end
@@ -471,7 +478,7 @@ local function run_job(job)
 	if job.pending then
 		local id = job[4];
 		if id and event_ids[event] == id then event_ids[event] = job[8]; end
-		N.dispatch_done(id, result, event, job.changed);
+		N_pending.dispatch_done(id, result, event, job.changed);
 	end
 end
 
@@ -497,8 +504,8 @@ local function session_runner(session)
 	local sid = sid_of[session];
 	r = async.runner(run_job, {
 		-- While a handler of this session waits, its input is paused (Prosody: conn:pause()).
-		waiting = function() if sid then N.session_pause(sid, true); end end;
-		ready = function() if sid then N.session_pause(sid, false); end end;
+		waiting = function() if sid then N_sessions.session_pause(sid, true); end end;
+		ready = function() if sid then N_sessions.session_pause(sid, false); end end;
 		error = function(_, err) bridge.log("luaxmpp", "error", "Error in session runner: %s", err); end;
 	});
 	our_runners[r] = true;
@@ -521,7 +528,7 @@ local function run_timer(job)
 	may_wait_of[coroutine.running()] = true;
 	job.ok, job.result = xpcall(job[1], traceback, job[2]);
 	job.finished = true;
-	if job.pending then N.timer_done(job[3], job.ok, job.result); end
+	if job.pending then N_pending.timer_done(job[3], job.ok, job.result); end
 end
 
 function bridge.run_timer(f, now, id)
@@ -553,7 +560,7 @@ local function run_load(job)
 	if job.pending then
 		loads_waiting[job[3]] = nil;
 		local r = job.result;
-		N.load_done(job[3], r[1], r[2], r[3]);
+		N_pending.load_done(job[3], r[1], r[2], r[3]);
 	end
 end
 
@@ -697,8 +704,8 @@ local function new_bus(bus)
 		local per_name = ids[name];
 		if not per_name then per_name = {}; ids[name] = per_name; end
 		local old = per_name[handler];
-		if old then N.unhook(old); end -- util.events keeps one entry per handler
-		per_name[handler] = C.hook(bus, name, handler, priority or 0, owner);
+		if old then N_events.unhook(old); end -- util.events keeps one entry per handler
+		per_name[handler] = C_events.hook(bus, name, handler, priority or 0, owner);
 		if owner then owner_of[handler] = owner; end
 		return true;
 	end
@@ -711,7 +718,7 @@ local function new_bus(bus)
 		local id = per_name and per_name[handler];
 		if not id then return nil; end
 		per_name[handler] = nil;
-		N.unhook(id);
+		N_events.unhook(id);
 		return true;
 	end
 	function obj.fire_event(name, event) return fire(bus, name, event); end
@@ -734,7 +741,7 @@ local function new_bus(bus)
 		if not per_bus then
 			per_bus = {};
 			wrappers_of[bus] = per_bus;
-			N.bus_wrapped(bus); -- C# then hands this bus's chains to Lua whole (wrappers wrap them all)
+			N_routing.bus_wrapped(bus); -- C# then hands this bus's chains to Lua whole (wrappers wrap them all)
 		end
 		local list = per_bus[name];
 		if not list then list = {}; per_bus[name] = list; end
@@ -820,10 +827,10 @@ end
 -- conn onto the resumed session moves the socket in C# too.
 local conn_methods = {};
 local conn_mt = { __index = conn_methods };
-function conn_methods:ip() return N.conn_info(self._id, "ip"); end
-function conn_methods:close() return N.conn_close(self._id); end
-function conn_methods:write(data) return N.conn_write(self._id, data); end
-function conn_methods:ssl() return N.conn_info(self._id, "secure"); end
+function conn_methods:ip() return N_connections.conn_info(self._id, "ip"); end
+function conn_methods:close() return N_connections.conn_close(self._id); end
+function conn_methods:write(data) return N_connections.conn_write(self._id, data); end
+function conn_methods:ssl() return N_connections.conn_info(self._id, "secure"); end
 -- TLS is native: no LuaSec details (so no channel binding data for Lua SASL profiles).
 function conn_methods:ssl_info() if self:ssl() then return {}; end end
 function conn_methods:setoption() return true; end
@@ -831,21 +838,21 @@ function conn_methods:pause() end
 function conn_methods:resume() end
 -- Prosody's net.server_epoll write lock (mod_csi_simple) and read pacing (mod_limits), done by
 -- the C# connection: held bytes count against its output bounds.
-function conn_methods:pause_writes() return N.conn_control(self._id, "pause_writes"); end
-function conn_methods:resume_writes() return N.conn_control(self._id, "resume_writes"); end
-function conn_methods:setlimit(Bps) return N.conn_control(self._id, "setlimit", tonumber(Bps) or 0); end
+function conn_methods:pause_writes() return N_connections.conn_control(self._id, "pause_writes"); end
+function conn_methods:resume_writes() return N_connections.conn_control(self._id, "resume_writes"); end
+function conn_methods:setlimit(Bps) return N_connections.conn_control(self._id, "setlimit", tonumber(Bps) or 0); end
 function conn_methods:socket() return { info = function() return nil; end }; end
 bridge.proxy_factory = proxy_factory;
-local conn_proxy = proxy_factory(conn_mt, function(id) N.conn_release(id); end);
+local conn_proxy = proxy_factory(conn_mt, function(id) N_connections.conn_release(id); end);
 
 -- session.directed: a set proxy over ClientSession.Directed (directed presence, RFC 6121 §4.6).
 local directed_mt = {
-	__index = function(t, jid) if type(jid) == "string" and N.directed(rawget(t, "_sid"), "get", jid) then return true; end end;
+	__index = function(t, jid) if type(jid) == "string" and N_connections.directed(rawget(t, "_sid"), "get", jid) then return true; end end;
 	__newindex = function(t, jid, value)
-		if type(jid) == "string" then N.directed(rawget(t, "_sid"), value and "add" or "remove", jid); end
+		if type(jid) == "string" then N_connections.directed(rawget(t, "_sid"), value and "add" or "remove", jid); end
 	end;
 	__pairs = function(t)
-		local list = N.directed(rawget(t, "_sid"), "list") or {};
+		local list = N_connections.directed(rawget(t, "_sid"), "list") or {};
 		local i = 0;
 		return function()
 			i = i + 1;
@@ -859,12 +866,12 @@ local special_get = {
 	-- Prosody's mod_c2s gives every session its runner at creation; here it is made on first use.
 	thread = function(s) return session_runner(s); end;
 	presence = function(s, sid)
-		local v = N.session_get(sid, "presence");
+		local v = N_sessions.session_get(sid, "presence");
 		if v == true then return held_presence[s]; end
 		return v;
 	end;
 	conn = function(_, sid)
-		local cid = N.session_get(sid, "conn");
+		local cid = N_sessions.session_get(sid, "conn");
 		return cid and conn_proxy(cid) or nil;
 	end;
 	directed = function(s, sid)
@@ -877,15 +884,15 @@ local special_get = {
 local special_set = {
 	presence = function(s, sid, value)
 		held_presence[s] = value;
-		N.session_set(sid, "presence", value ~= nil);
+		N_sessions.session_set(sid, "presence", value ~= nil);
 	end;
 	conn = function(_, sid, value)
-		N.session_set(sid, "conn", type(value) == "table" and rawget(value, "_id") or nil);
+		N_sessions.session_set(sid, "conn", type(value) == "table" and rawget(value, "_id") or nil);
 	end;
 	directed = function(_, sid, value)
-		N.directed(sid, "clear");
+		N_connections.directed(sid, "clear");
 		if type(value) == "table" then
-			for jid in pairs(value) do N.directed(sid, "add", jid); end
+			for jid in pairs(value) do N_connections.directed(sid, "add", jid); end
 		end
 	end;
 };
@@ -905,7 +912,7 @@ local session_mt = {
 			local fields = session_fields[sid];
 			if fields then return fields[key]; end
 		end
-		if synced[key] then return N.session_get(sid, key); end
+		if synced[key] then return N_sessions.session_get(sid, key); end
 		local get = special_get[key];
 		if get then return get(s, sid); end
 		return nil;
@@ -913,7 +920,7 @@ local session_mt = {
 	__newindex = function(s, key, value)
 		local sid = sid_of[s];
 		if sid then
-			if synced[key] then N.session_set(sid, key, value); return; end
+			if synced[key] then N_sessions.session_set(sid, key, value); return; end
 			local set = special_set[key];
 			if set then set(s, sid, value); return; end
 		end
@@ -935,11 +942,11 @@ local function initialize_filters(session, sid)
 	setmetatable(lists, {
 		__newindex = function(t, kind, chain)
 			rawset(t, kind, chain);
-			if native_filtered[kind] then N.session_filters(sid, kind); end
+			if native_filtered[kind] then N_sessions.session_filters(sid, kind); end
 		end;
 	});
 	for kind in pairs(lists) do
-		if native_filtered[kind] then N.session_filters(sid, kind); end
+		if native_filtered[kind] then N_sessions.session_filters(sid, kind); end
 	end
 	return filter;
 end
@@ -971,9 +978,9 @@ local function close_session(session, sid, reason)
 		end
 	end
 	local conn = raw and session.conn;
-	if conn then N.conn_write(rawget(conn, "_id"), raw); end
+	if conn then N_connections.conn_write(rawget(conn, "_id"), raw); end
 	local reason_text = type(reason) == "table" and (reason.name or reason.text or reason.condition) or reason or nil;
-	N.session_close(sid, condition, text, reason_text and tostring(reason_text) or nil);
+	N_sessions.session_close(sid, condition, text, reason_text and tostring(reason_text) or nil);
 	session.send = function() return false; end;
 	return true;
 end
@@ -990,7 +997,7 @@ local function new_session(sid, logname)
 	session.stream = {
 		set_session = function(_, target)
 			local target_sid = sid_of[target];
-			if target_sid and target_sid ~= sid then N.session_adopt(sid, target_sid); end
+			if target_sid and target_sid ~= sid then N_connections.session_adopt(sid, target_sid); end
 		end;
 	};
 
@@ -1004,7 +1011,7 @@ local function new_session(sid, logname)
 		if not c then return false; end
 		t = session.filter("bytes/out", tostring(t));
 		if t == nil then return true; end
-		return N.conn_write(rawget(c, "_id"), t);
+		return N_connections.conn_write(rawget(c, "_id"), t);
 	end
 	local function send(t)
 		-- A lazy stanza (a MAM result page built in C#) is sent without being filled: t.name
@@ -1014,7 +1021,7 @@ local function new_session(sid, logname)
 			if t == nil then return true; end
 			local id = sid_of[session];
 			if not id then return false; end
-			return N.session_send(id, t);
+			return N_sessions.session_send(id, t);
 		end
 		return rawsend(t);
 	end
@@ -1034,7 +1041,7 @@ end
 -- roster proxy. Assignments to them are ignored: mod_presence's recalc_resource_map would only
 -- store the same list again.
 local function bare_resources(bare)
-	local list = N.bare_resources(bare) or {};
+	local list = N_sessions.bare_resources(bare) or {};
 	local map = {};
 	for i = 1, #list, 2 do map[list[i]] = list[i + 1]; end
 	return map;
@@ -1044,7 +1051,7 @@ local bare_mt = {
 	__index = function(t, key)
 		local bare = rawget(t, "_jid");
 		if key == "sessions" then return bare_resources(bare); end
-		if key == "top_resources" or key == "roster" then return N.bare_get(bare, key); end
+		if key == "top_resources" or key == "roster" then return N_connections.bare_get(bare, key); end
 	end;
 	__newindex = function(t, key, value)
 		if key == "sessions" or key == "top_resources" or key == "roster" then return; end
@@ -1057,9 +1064,9 @@ local function new_bare(bare)
 end
 
 bridge.full_sessions = setmetatable({}, {
-	__index = function(_, jid) if type(jid) == "string" then return N.full_session(jid); end end;
+	__index = function(_, jid) if type(jid) == "string" then return N_sessions.full_session(jid); end end;
 	__pairs = function()
-		local list = N.full_list() or {};
+		local list = N_sessions.full_list() or {};
 		local map = {};
 		for i = 1, #list, 2 do map[list[i]] = list[i + 1]; end
 		return next, map, nil;
@@ -1067,9 +1074,9 @@ bridge.full_sessions = setmetatable({}, {
 });
 
 bridge.bare_sessions = setmetatable({}, {
-	__index = function(_, bare) if type(bare) == "string" then return N.bare_session(bare); end end;
+	__index = function(_, bare) if type(bare) == "string" then return N_sessions.bare_session(bare); end end;
 	__pairs = function()
-		local list = N.bare_list(nil) or {};
+		local list = N_sessions.bare_list(nil) or {};
 		local map = {};
 		for i = 1, #list, 2 do map[list[i]] = list[i + 1]; end
 		return next, map, nil;
@@ -1086,31 +1093,31 @@ local function new_host(name, kind, sid)
 	sid_of[host] = sid;
 	if kind == "local" then
 		host.sessions = setmetatable({}, {
-			__index = function(_, user) if type(user) == "string" then return N.bare_session(user .. "@" .. name); end end;
+			__index = function(_, user) if type(user) == "string" then return N_sessions.bare_session(user .. "@" .. name); end end;
 			__pairs = function()
-				local list = N.bare_list(name) or {};
+				local list = N_sessions.bare_list(name) or {};
 				local map = {};
 				for i = 1, #list, 2 do map[list[i]:match("^[^@]*")] = list[i + 1]; end
 				return next, map, nil;
 			end;
 		});
-		host.users = { name = N.auth_name(name) };
+		host.users = { name = N_sessions.auth_name(name) };
 	end
-	host.send = function(stanza) return await_handled(N.route(host, stanza)); end;
+	host.send = function(stanza) return await_handled(N_routing.route(host, stanza)); end;
 	return host;
 end
 
 bridge.hosts = setmetatable({}, {
 	__index = function(t, name)
 		if type(name) ~= "string" then return nil; end
-		local kind, sid = N.host_info(name);
+		local kind, sid = N_hosts.host_info(name);
 		if not kind then return nil; end
 		local host = new_host(name, kind, sid);
 		rawset(t, name, host);
 		return host;
 	end;
 	__pairs = function(t)
-		for _, name in pairs(N.host_list() or {}) do local _ = t[name]; end
+		for _, name in pairs(N_hosts.host_list() or {}) do local _ = t[name]; end
 		return next, t, nil;
 	end;
 });
@@ -1121,9 +1128,9 @@ bridge.hosts = setmetatable({}, {
 
 -- A pass that waits suspends the calling runner until it has finished, as in Prosody, where
 -- the nested pass runs in the caller's coroutine; outside a runner it goes on by itself.
-function bridge.core_post_stanza(origin, stanza, preevents) return await_handled(C.post(origin, stanza, not not preevents)); end
-function bridge.core_process_stanza(origin, stanza) return await_handled(C.process(origin, stanza)); end
-function bridge.core_route_stanza(origin, stanza) return await_handled(C.route(origin, stanza)); end
+function bridge.core_post_stanza(origin, stanza, preevents) return await_handled(C_routing.post(origin, stanza, not not preevents)); end
+function bridge.core_process_stanza(origin, stanza) return await_handled(C_routing.process(origin, stanza)); end
+function bridge.core_route_stanza(origin, stanza) return await_handled(C_routing.route(origin, stanza)); end
 
 -- util.format semantics when available (never raises); a tolerant fallback otherwise.
 local format;
@@ -1137,7 +1144,7 @@ end
 
 function bridge.log(source, level, fmt, ...)
 	-- A disabled level costs one native call, not the formatting (debug logs on the hot path).
-	if not N.log_enabled(level) then return; end
+	if not N_log.log_enabled(level) then return; end
 	local message = fmt;
 	if select("#", ...) > 0 or type(fmt) ~= "string" then
 		local f = get_format();
@@ -1153,7 +1160,7 @@ function bridge.log(source, level, fmt, ...)
 			message = ok and text or tostring(fmt);
 		end
 	end
-	N.log(source, tostring(level), tostring(message));
+	N_log.log(source, tostring(level), tostring(message));
 end
 
 ---------------------------------------------------------------------------------------------

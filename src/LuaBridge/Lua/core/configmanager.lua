@@ -1,14 +1,14 @@
 -- core.configmanager for the bridge: read access to the C# ServerConfig.
-local N = require "luaxmpp.native";
+local hosts = require "luaxmpp.hosts";
 
 local M = {};
 
 function M.get(host, key)
 	if key == nil then key, host = host, "*"; end
-	return N.get_option(host or "*", key);
+	return hosts.get_option(host or "*", key);
 end
 
-function M.rawget(host, key) return N.get_option(host or "*", key); end
+function M.rawget(host, key) return hosts.get_option(host or "*", key); end
 
 function M.set() return nil, "the configuration is read-only at runtime"; end
 

@@ -1,5 +1,5 @@
 -- core.hostmanager for the bridge: hosts are activated by the C# XmppServer.
-local N = require "luaxmpp.native";
+local hosts_lib = require "luaxmpp.hosts";
 
 local M = {};
 
@@ -7,7 +7,7 @@ local M = {};
 function M.get_children(host)
 	local children = {};
 	local suffix = "." .. host;
-	for _, name in ipairs(N.host_list() or {}) do
+	for _, name in ipairs(hosts_lib.list()) do
 		if #name > #suffix and name:sub(-#suffix) == suffix then children[name] = true; end
 	end
 	return children;

@@ -1,7 +1,8 @@
 -- core.moduleapi for the bridge: the `module` object every Prosody module sees (contract
--- §1.4–1.5), written over the C# primitives in luaxmpp.native.
-local N = require "luaxmpp.native";
-local C = require "luaxmpp.checked";
+-- §1.4–1.5), written over the C# primitives in luaxmpp.native.<area>.
+local N_modules = require "luaxmpp.native.modules";
+local hosts = require "luaxmpp.hosts";
+local timers = require "luaxmpp.timers";
 local bridge = require "core.bridge";
 
 local type, pairs, ipairs, setmetatable, rawget, tostring, tonumber, select, error, pcall =
@@ -57,7 +58,7 @@ function api._init_instance(instance, host, name)
 	local _log = function(level, fmt, ...) return bridge.log(source, level, fmt, ...); end;
 	instance._log = _log;
 	instance.log = function(_, ...) return _log(...); end;
-	instance._owner = N.module_owner(instance, host, name);
+	instance._owner = N_modules.module_owner(instance, host, name);
 	instance._timers = {};
 	instance.loaded = true;
 end
@@ -80,9 +81,9 @@ function api:_cleanup()
 	for key, list in pairs(rawget(self, "items") or {}) do
 		for i = #list, 1, -1 do self:remove_item(key, list[i]); end
 	end
-	for id in pairs(rawget(self, "_timers") or {}) do N.stop_timer(id); end
+	for id in pairs(rawget(self, "_timers") or {}) do timers.stop(id); end
 	self.loaded = false;
-	if rawget(self, "_owner") then N.module_released(self._owner); end
+	if rawget(self, "_owner") then N_modules.module_released(self._owner); end
 end
 
 ---------------------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ end
 ---------------------------------------------------------------------------------------------
 
 function api:get_option(name, default)
-	local value = C.get_option(self.host, name);
+	local value = hosts.get_option(self.host, name);
 	if value == nil then value = default; end
 	return value;
 end
@@ -315,7 +316,7 @@ function api:add_item(key, value)
 	if self.host == "*" then
 		prosody.events.fire_event("item-added/" .. key, { source = self, item = value });
 	else
-		C.add_item(self.host, key, value, self._owner);
+		hosts.add_item(self.host, key, value, self._owner);
 	end
 end
 
@@ -328,7 +329,7 @@ function api:remove_item(key, value)
 			if self.host == "*" then
 				prosody.events.fire_event("item-removed/" .. key, { source = self, item = value });
 			else
-				C.remove_item(self.host, key, value);
+				hosts.remove_item(self.host, key, value);
 			end
 			return value;
 		end
@@ -343,7 +344,7 @@ function api:get_host_items(key)
 		end
 		return out;
 	end
-	return C.get_host_items(self.host, key);
+	return hosts.items(self.host, key);
 end
 
 function api:handle_items(item_type, added, removed, existing)
@@ -416,7 +417,7 @@ function api:depends(name)
 	local mod = modulemanager.get_module(self.host, name) or modulemanager.get_module("*", name);
 	if not mod then
 		-- A dependency whose load waits suspends this module's load until it ended (bridge.await_or_detach).
-		local ok, err = require "core.bridge".await_or_detach(N.modules_load(self.host == "*" and "*" or self.host, name));
+		local ok, err = require "core.bridge".await_or_detach(N_modules.modules_load(self.host == "*" and "*" or self.host, name));
 		if not ok then error("Failed to load required module mod_" .. name .. ": " .. tostring(err)); end
 		mod = modulemanager.get_module(self.host, name) or modulemanager.get_module("*", name) or true;
 	end
@@ -502,7 +503,7 @@ local timer_mt = { __index = timer_methods };
 
 function timer_methods:stop()
 	if self.id then
-		N.stop_timer(self.id);
+		timers.stop(self.id);
 		self.module_env._timers[self.id] = nil;
 		self.id = nil;
 	end
@@ -516,7 +517,7 @@ end
 
 function timer_methods:_start(delay)
 	local t = self;
-	t.id = C.add_timer(delay, function(now)
+	t.id = timers.add(delay, function(now)
 		if t.module_env.loaded == false then return nil; end
 		local ret = t.callback(now, t_unpack(t, 1, t.n));
 		if type(ret) ~= "number" then

@@ -2,7 +2,7 @@
 -- (contract §1.1). The C# ModuleManager stays the authority on what is loaded where, so
 -- load/unload from Lua go through it (native modules can satisfy a dependency); C# calls back
 -- into _bridge_load/_bridge_unload for modules that are Lua files.
-local N = require "luaxmpp.native";
+local N_modules = require "luaxmpp.native.modules";
 local bridge = require "core.bridge";
 
 local type, setmetatable, getmetatable, rawget, xpcall, tostring, pairs =
@@ -42,20 +42,20 @@ end
 
 function M.is_loaded(host, name)
 	if M.get_module(host, name) then return true; end
-	return N.modules_is_loaded(host, name);
+	return N_modules.modules_is_loaded(host, name);
 end
 
 -- Inside a runner (module:depends in another module's load, a stanza handler) a load that
 -- waits suspends the caller until it ended; outside one the caller gets nil, message at once
 -- and the load goes on by itself (bridge.await_or_detach): nothing blocks the loop.
 function M.load(host, name)
-	local ok, err = bridge.await_or_detach(N.modules_load(host, name));
+	local ok, err = bridge.await_or_detach(N_modules.modules_load(host, name));
 	if not ok then return nil, err; end
 	return M.get_module(host, name) or M.get_module("*", name) or true;
 end
 
 function M.unload(host, name)
-	return N.modules_unload(host, name);
+	return N_modules.modules_unload(host, name);
 end
 
 function M.reload(host, name)
@@ -66,7 +66,7 @@ end
 -- The modules a host gets by configuration (C# ModuleManager.ModulesFor) as a util.set, and
 -- the component module (nil here: components are not hosted by the bridge yet).
 function M.get_modules_for_host(host)
-	return require "util.set".new(N.modules_for(host) or {}), nil;
+	return require "util.set".new(N_modules.modules_for(host) or {}), nil;
 end
 
 -- Prosody's module_has_method / call_module_method, for callers that expect them.
@@ -103,7 +103,7 @@ function M._bridge_load(host, name)
 		return true; -- already loaded globally: nothing more to do on this host
 	end
 
-	local path, text = N.find_module(name);
+	local path, text = N_modules.find_module(name);
 	if not path then return nil, "module not found: mod_" .. name; end
 
 	local api = require "core.moduleapi";
@@ -205,9 +205,9 @@ end
 M.loader = {
 	load_code_ext = function(_, plugin, resource, extension, env)
 		local names = require "core.moduleapi"._resource_names;
-		local path, text = N.find_resource(names(plugin, resource .. "." .. extension));
-		if not path and extension == "lib.lua" then path, text = N.find_resource(names(plugin, resource .. ".lua")); end
-		if not path then path, text = N.find_resource(names(resource, resource .. "." .. extension)); end
+		local path, text = N_modules.find_resource(names(plugin, resource .. "." .. extension));
+		if not path and extension == "lib.lua" then path, text = N_modules.find_resource(names(plugin, resource .. ".lua")); end
+		if not path then path, text = N_modules.find_resource(names(resource, resource .. "." .. extension)); end
 		if not path then return nil, "not found: " .. resource; end
 		local f, err = load(text, "@" .. path, "t", env);
 		if not f then return nil, err; end

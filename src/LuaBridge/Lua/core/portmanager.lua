@@ -9,13 +9,14 @@ local config = require "core.configmanager";
 local multitable = require "util.multitable";
 local set = require "util.set";
 local server = require "net.server";
-local N = require "luaxmpp.native";
+local logger = require "luaxmpp.log";
+local N_net = require "luaxmpp.native.net";
 
 local prosody = prosody;
 local type, tonumber, tostring, ipairs, t_insert, t_remove, t_concat = type, tonumber, tostring, ipairs, table.insert, table.remove, table.concat;
 
 local function log(level, fmt, ...)
-	N.log("portmanager", level, fmt:format(...));
+	logger.write("portmanager", level, fmt:format(...));
 end
 
 local default_interfaces = { "*", "::" };
@@ -141,7 +142,7 @@ end
 local native_c2s = { name = "c2s", native = true, listener = {},
 	multiplex = { pattern = "^<.-%sxmlns%s*=%s*['\"]jabber:client['\"]" } };
 function native_c2s.listener.onincoming(conn, data)
-	local ok, err = N.net_handoff(conn.id, "c2s", data);
+	local ok, err = N_net.net_handoff(conn.id, "c2s", data);
 	if not ok then
 		log("warn", "Could not hand %s to the c2s listener: %s", tostring(conn), tostring(err));
 		conn:close();

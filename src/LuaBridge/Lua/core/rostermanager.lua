@@ -7,7 +7,7 @@
 -- roster[jid] = item / nil changes the C# roster, and save_roster writes it.
 -- The subscription transitions (RFC 6121 §3) run in C#; inside a util.async runner these
 -- functions wait for storage, as Prosody's synchronous storage would.
-local N = require "luaxmpp.native";
+local N_rosters = require "luaxmpp.native.rosters";
 
 local M = {};
 
@@ -15,25 +15,25 @@ local roster_mt = {};
 
 roster_mt.__index = function(t, key)
 	local rid = rawget(t, "_id");
-	if key == false then return N.roster_meta(rid); end
+	if key == false then return N_rosters.roster_meta(rid); end
 	if type(key) ~= "string" then return nil; end
-	return N.roster_item(rid, key);
+	return N_rosters.roster_item(rid, key);
 end;
 roster_mt.__newindex = function(t, key, value)
 	if type(key) ~= "string" then return; end -- roster[false] is kept by the C# roster
-	N.roster_set_item(rawget(t, "_id"), key, value);
+	N_rosters.roster_set_item(rawget(t, "_id"), key, value);
 end;
 roster_mt.__pairs = function(t)
 	local rid = rawget(t, "_id");
-	local jids = N.roster_jids(rid) or {};
+	local jids = N_rosters.roster_jids(rid) or {};
 	local i = 0;
 	return function()
-		if i == 0 then i = 1; return false, N.roster_meta(rid); end
+		if i == 0 then i = 1; return false, N_rosters.roster_meta(rid); end
 		while true do
 			local jid = jids[i];
 			i = i + 1;
 			if jid == nil then return nil; end
-			local item = N.roster_item(rid, jid);
+			local item = N_rosters.roster_item(rid, jid);
 			if item then return jid, item; end -- removed meanwhile
 		end
 	end, t, nil;
@@ -41,7 +41,7 @@ end;
 roster_mt.__tostring = function(t) return "roster " .. tostring(rawget(t, "_id")); end;
 
 -- The proxy for C# roster id rid (called by the runtime when it hands a roster to Lua).
-M._proxy = require "core.bridge".proxy_factory(roster_mt, function(rid) N.roster_release(rid); end);
+M._proxy = require "core.bridge".proxy_factory(roster_mt, function(rid) N_rosters.roster_release(rid); end);
 
 -- Calls start(callback) and returns what the callback got, waiting in a runner if needed.
 local function await(start)
@@ -60,11 +60,11 @@ local function await(start)
 end
 
 local function op(name, username, host, jid, extra)
-	return await(function(cb) N.roster_op(host, name, username, jid or "", cb, extra); end);
+	return await(function(cb) N_rosters.roster_op(host, name, username, jid or "", cb, extra); end);
 end
 
 function M.load_roster(username, host)
-	return await(function(cb) N.roster_load(host, username, cb); end);
+	return await(function(cb) N_rosters.roster_load(host, username, cb); end);
 end
 
 -- The C# roster is the one saved; jid names the changed contact (nil: the whole roster).
@@ -74,7 +74,7 @@ end
 
 function M.get_readonly_rosters() return function() end; end
 
-function M.roster_push(username, host, jid) N.roster_push(host, username, jid); end
+function M.roster_push(username, host, jid) N_rosters.roster_push(host, username, jid); end
 
 function M.add_to_roster(session, jid, item)
 	local ok, err = op("add", session.username, session.host, jid, item);

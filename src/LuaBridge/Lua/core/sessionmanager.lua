@@ -1,6 +1,6 @@
 -- core.sessionmanager for the bridge: the session registry lives in the C# SessionManager;
 -- these helpers forward to it.
-local N = require "luaxmpp.native";
+local N_sessions = require "luaxmpp.native.sessions";
 local bridge = require "core.bridge";
 
 local M = {};
@@ -37,7 +37,7 @@ end
 function M.destroy_session(session, err)
 	if session.destroyed then return; end
 	local id = sid(session);
-	if id then N.session_destroy(id, err and tostring(err) or nil); end
+	if id then N_sessions.session_destroy(id, err and tostring(err) or nil); end
 	M.retire_session(session);
 end
 
@@ -61,7 +61,7 @@ function M.bind_resource(session, resource)
 	local outcome;
 	local wait, done;
 	if async.ready() then wait, done = async.waiter(); end
-	N.session_bind(id, resource, function(etype, condition, text)
+	N_sessions.session_bind(id, resource, function(etype, condition, text)
 		outcome = { etype, condition, text };
 		if done then done(); end
 	end);

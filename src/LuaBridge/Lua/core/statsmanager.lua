@@ -4,9 +4,11 @@
 -- `statistics_interval` in the global section; otherwise metric() hands out a no-op family
 -- and get_metric_registry() returns nil (mod_http_openmetrics then answers 404).
 -- collect() also fills the process, .NET runtime and native core families from
--- luaxmpp.native.metrics_snapshot().
+-- luaxmpp.metrics.snapshot().
 
-local N = require "luaxmpp.native";
+local logger = require "luaxmpp.log";
+local metrics = require "luaxmpp.metrics";
+local time = require "luaxmpp.time";
 local config = require "core.configmanager";
 
 local registry_mt = {};
@@ -81,8 +83,8 @@ local constructors = {
 
 -- Starts a timer on a histogram/summary; the returned function records the seconds elapsed.
 local function timed(metric)
-	local started = N.monotonic();
-	return function() metric:sample(N.monotonic() - started); end;
+	local started = time.monotonic();
+	return function() metric:sample(time.monotonic() - started); end;
 end
 for _, mt in ipairs({ histogram_mt, summary_mt }) do
 	mt.with_time = timed;
@@ -350,7 +352,7 @@ local function install_collectors(registry)
 	};
 
 	return function()
-		local snapshot = N.metrics_snapshot and N.metrics_snapshot() or {};
+		local snapshot = metrics.snapshot();
 		for key, metric in pairs(fed) do
 			local v = snapshot[key];
 			if v then metric:set(v); end
@@ -382,7 +384,7 @@ local function wanted()
 	local provider, interval = setting("statistics"), setting("statistics_interval");
 	if provider then
 		if provider ~= "internal" then
-			N.log("stats", "warn", ("statistics = %q is not available; using the internal provider"):format(tostring(provider)));
+			logger.write("stats", "warn", ("statistics = %q is not available; using the internal provider"):format(tostring(provider)));
 		end
 		return true;
 	end
@@ -402,7 +404,7 @@ local noop = setmetatable({}, {
 -- summaries as their mean per observation.
 ---------------------------------------------------------------------------------------------
 
-local loaded_at = N.monotonic and N.monotonic() or os.time();
+local loaded_at = time.monotonic();
 
 local function shell_number(v)
 	if math.type(v) == "integer" or math.tointeger(v) then return tostring(math.tointeger(v)); end
@@ -432,7 +434,7 @@ local function shell_lines(registry, pattern)
 		if not pattern or name:match(pattern) then names[#names + 1] = name; end
 	end
 	table.sort(names);
-	local uptime = (N.monotonic and N.monotonic() or os.time()) - loaded_at;
+	local uptime = (time.monotonic()) - loaded_at;
 	local lines = {};
 	for _, name in ipairs(names) do
 		local family = registry.families[name];

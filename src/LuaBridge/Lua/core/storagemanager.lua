@@ -3,7 +3,7 @@
 -- module loading) the runner suspends until the C# task completes (bridge.await); outside one
 -- the loop waits for it (logged once). Archive find materialises the page and returns an
 -- iterator over it.
-local N = require "luaxmpp.native";
+local N_storage = require "luaxmpp.native.storage";
 local await = require "core.bridge".await;
 
 local setmetatable, type, tostring = setmetatable, type, tostring;
@@ -12,37 +12,37 @@ local M = {};
 
 local keyval_methods = {};
 local keyval_mt = { __index = keyval_methods };
-function keyval_methods:get(user) return await(N.kv_get(self.host, self.store, user)); end
-function keyval_methods:set(user, data) return await(N.kv_set(self.host, self.store, user, data)); end
+function keyval_methods:get(user) return await(N_storage.kv_get(self.host, self.store, user)); end
+function keyval_methods:set(user, data) return await(N_storage.kv_set(self.host, self.store, user, data)); end
 function keyval_methods:users()
-	local list, err = await(N.kv_users(self.host, self.store));
+	local list, err = await(N_storage.kv_users(self.host, self.store));
 	if not list then return nil, err; end
 	local i = 0;
 	return function() i = i + 1; return list[i]; end;
 end
-function keyval_methods:purge(user) return await(N.kv_set(self.host, self.store, user, nil)); end
+function keyval_methods:purge(user) return await(N_storage.kv_set(self.host, self.store, user, nil)); end
 
 local map_methods = {};
 local map_mt = { __index = map_methods };
 -- map.remove marks a key for deletion in set_keys.
 M.remove = setmetatable({}, { __tostring = function() return "<map remove>"; end });
 map_methods.remove = M.remove;
-function map_methods:get(user, key) return await(N.map_get(self.host, self.store, user, key)); end
-function map_methods:set(user, key, value) return await(N.map_set(self.host, self.store, user, key, value)); end
+function map_methods:get(user, key) return await(N_storage.map_get(self.host, self.store, user, key)); end
+function map_methods:set(user, key, value) return await(N_storage.map_set(self.host, self.store, user, key, value)); end
 function map_methods:set_keys(user, keys)
 	local plain = {};
 	local removed = {};
 	for k, v in pairs(keys) do
 		if v == M.remove then removed[#removed + 1] = k; else plain[k] = v; end
 	end
-	return await(N.map_set_keys(self.host, self.store, user, plain, removed));
+	return await(N_storage.map_set_keys(self.host, self.store, user, plain, removed));
 end
 
 local archive_methods = {};
 local archive_mt = { __index = archive_methods };
 archive_methods.caps = { total = true, quota = nil, full_id_range = true, ids = true, truncate = true };
 function archive_methods:append(user, key, value, when, with)
-	return await(N.archive_append(self.host, self.store, user, key, value, when, with));
+	return await(N_storage.archive_append(self.host, self.store, user, key, value, when, with));
 end
 -- Prosody's `key` query field names one item; the native query knows it as a one-id list.
 local function native_query(query)
@@ -53,7 +53,7 @@ local function native_query(query)
 	return copy;
 end
 function archive_methods:find(user, query)
-	local items, total = await(N.archive_find(self.host, self.store, user, native_query(query)));
+	local items, total = await(N_storage.archive_find(self.host, self.store, user, native_query(query)));
 	if not items then return nil, total; end
 	local i = 0;
 	return function()
@@ -63,7 +63,7 @@ function archive_methods:find(user, query)
 	end, total;
 end
 function archive_methods:get(user, key)
-	local items = await(N.archive_find(self.host, self.store, user, { ids = { key } }));
+	local items = await(N_storage.archive_find(self.host, self.store, user, { ids = { key } }));
 	local item = items and items[1];
 	if not item then return nil, "item-not-found"; end
 	return item.value, item.when, item.with;
@@ -78,25 +78,25 @@ local function truncate(self, user, query)
 	rest.truncate = nil;
 	if keep == 0 then
 		rest.reverse = nil;
-		return await(N.archive_delete(self.host, self.store, user, rest));
+		return await(N_storage.archive_delete(self.host, self.store, user, rest));
 	end
 	local find = {};
 	for k, v in pairs(rest) do find[k] = v; end
 	find.reverse, find.limit = not query.reverse, keep;
-	local items, err = await(N.archive_find(self.host, self.store, user, find));
+	local items, err = await(N_storage.archive_find(self.host, self.store, user, find));
 	if not items then return nil, err; end
 	if #items < keep then return 0; end
 	rest.reverse = nil;
 	if query.reverse then rest.after = items[keep].key; else rest.before = items[keep].key; end
-	return await(N.archive_delete(self.host, self.store, user, rest));
+	return await(N_storage.archive_delete(self.host, self.store, user, rest));
 end
 function archive_methods:delete(user, query)
 	query = native_query(query);
 	if query.truncate ~= nil then return truncate(self, user, query); end
-	return await(N.archive_delete(self.host, self.store, user, query));
+	return await(N_storage.archive_delete(self.host, self.store, user, query));
 end
 function archive_methods:set(user, key, value, when, with)
-	return await(N.archive_append(self.host, self.store, user, key, value, when, with));
+	return await(N_storage.archive_append(self.host, self.store, user, key, value, when, with));
 end
 
 local kinds = { keyval = keyval_mt, map = map_mt, archive = archive_mt };
@@ -120,7 +120,7 @@ end
 function M.get_driver(host)
 	return { name = "luaxmpp", open = function(_, store, typ) return M.open(host, store, typ); end };
 end
-function M.purge(user, host) return await(N.storage_purge(host, user)); end
+function M.purge(user, host) return await(N_storage.storage_purge(host, user)); end
 
 -- Prosody's storagemanager.olddm: the old datamanager API (mod_muc_log and friends).
 M.olddm = setmetatable({}, { __index = function(_, k) return require "core.compat.datamanager"[k]; end });

@@ -1,21 +1,23 @@
 -- core.usermanager for the bridge: accounts through the host's C# IAuthProvider.
 -- Calls suspend the calling runner until the provider's Task completes (see storagemanager).
-local N = require "luaxmpp.native";
+local hosts = require "luaxmpp.hosts";
+local N_sessions = require "luaxmpp.native.sessions";
+local N_storage = require "luaxmpp.native.storage";
 local await = require "core.bridge".await;
 
 local M = {};
 
-function M.user_exists(username, host) return await(N.user_exists(host, username)) == true; end
-function M.create_user(username, password, host) return await(N.user_create(host, username, password)); end
-function M.set_password(username, password, host) return await(N.user_set_password(host, username, password)); end
+function M.user_exists(username, host) return await(N_storage.user_exists(host, username)) == true; end
+function M.create_user(username, password, host) return await(N_storage.user_create(host, username, password)); end
+function M.set_password(username, password, host) return await(N_storage.user_set_password(host, username, password)); end
 function M.delete_user(username, host)
-	local ok, err = await(N.user_delete(host, username));
+	local ok, err = await(N_storage.user_delete(host, username));
 	if ok then prosody.events.fire_event("user-deleted", { username = username, host = host }); end
 	return ok, err;
 end
-function M.test_password(username, host, password) return await(N.user_test_password(host, username, password)) == true; end
+function M.test_password(username, host, password) return await(N_storage.user_test_password(host, username, password)) == true; end
 function M.users(host)
-	local list = await(N.user_list(host)) or {};
+	local list = await(N_storage.user_list(host)) or {};
 	local i = 0;
 	return function() i = i + 1; return list[i]; end;
 end
@@ -29,7 +31,7 @@ function M.get_sasl_handler(host, session)
 	if not handler then
 		local function scram(hash)
 			return function(_, username)
-				local stored_key, server_key, iterations, salt = await(N.user_scram(host, username, hash));
+				local stored_key, server_key, iterations, salt = await(N_storage.user_scram(host, username, hash));
 				if not stored_key then return nil; end
 				return stored_key, server_key, iterations, salt, true;
 			end;
@@ -45,7 +47,7 @@ function M.get_sasl_handler(host, session)
 		local process = handler.process;
 		handler.process = function(self, message)
 			local status, condition, text = process(self, message);
-			if status == "failure" then N.session_auth_failed(sid, self.username, condition); end
+			if status == "failure" then N_sessions.session_auth_failed(sid, self.username, condition); end
 			return status, condition, text;
 		end;
 	end
@@ -57,7 +59,7 @@ function M.is_admin(jid, host)
 	if type(jid) ~= "string" then return false; end
 	local bare = jid:match("^[^/]*");
 	local function listed(h)
-		local admins = N.get_option(h, "admins");
+		local admins = hosts.get_option(h, "admins");
 		if type(admins) == "string" then admins = { admins }; end
 		if type(admins) ~= "table" then return false; end
 		for _, admin in ipairs(admins) do

@@ -4,7 +4,7 @@
 --   http.request(url, options)            a promise of the response (rejected on failure)
 -- options: body (POST form by default), method, headers, insecure (skip certificate checks).
 -- Instances from new(options) have their own util.events ("pre-request", "request", ...).
-local N = require "luaxmpp.native";
+local N_http = require "luaxmpp.native.http";
 local when_done = require "core.bridge".when_done;
 local url = require "socket.url";
 local events = require "util.events";
@@ -67,7 +67,7 @@ local function request(self, u, ex, callback)
 		local response = { code = code, body = content, headers = response_headers, request = req };
 		self.events.fire_event("response", { http = self, url = u, request = req, response = response });
 		return deliver(req, content, code, response, req);
-	end, N.http_request(req.method, u, flat, body, ex and ex.insecure or (self.options and self.options.insecure)));
+	end, N_http.http_request(req.method, u, flat, body, ex and ex.insecure or (self.options and self.options.insecure)));
 
 	self.events.fire_event("request", { http = self, request = req, url = u });
 	return req;

@@ -4,8 +4,9 @@
 -- mod_onions). Sockets live in C# (LuaRuntime.Listeners.cs, I/O off the loop); this file gives
 -- Lua the connection objects of Prosody's net.server API and calls the listener callbacks
 -- (onconnect, onincoming, ondrain, ondisconnect, onattach, ondetach) on the loop.
-local N = require "luaxmpp.native";
-local C = require "luaxmpp.checked";
+local logger = require "luaxmpp.log";
+local N_net = require "luaxmpp.native.net";
+local timers = require "luaxmpp.timers";
 
 local type, tostring, xpcall, setmetatable = type, tostring, xpcall, setmetatable;
 local traceback = debug.traceback;
@@ -13,7 +14,7 @@ local traceback = debug.traceback;
 local M = {};
 
 local function log(level, fmt, ...)
-	N.log("net.server", level, fmt:format(...));
+	logger.write("net.server", level, fmt:format(...));
 end
 
 ----------------------------------------------------------------------------------------------
@@ -25,19 +26,19 @@ local timer = {};
 -- fn(now, id, param) may return a delay to run again.
 function timer.add_task(delay, fn, param)
 	local id;
-	id = C.add_timer(delay, function(now) return fn(now, id, param); end);
+	id = timers.add(delay, function(now) return fn(now, id, param); end);
 	return id;
 end
 
-function timer.stop(id) return N.stop_timer(id); end
+function timer.stop(id) return timers.stop(id); end
 
-function timer.reschedule(id, delay) return N.reschedule_timer(id, delay); end
+function timer.reschedule(id, delay) return timers.reschedule(id, delay); end
 
 M.timer = timer;
 
 function M.add_task(delay, fn)
 	local id = timer.add_task(delay, fn);
-	return { close = function() N.stop_timer(id); end };
+	return { close = function() timers.stop(id); end };
 end
 
 ----------------------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ function interface:write(data)
 	if self._closing then return nil, "closed"; end
 	self._unanswered = 0;
 	data = tostring(data);
-	local queued = N.net_write(self.id, data);
+	local queued = N_net.net_write(self.id, data);
 	if not queued then return nil, "closed"; end
 	self._queued = queued;
 	return #data;
@@ -100,14 +101,14 @@ end
 function interface:close()
 	if self._closing then return; end
 	self._closing = true;
-	if N.net_close(self.id) then gone(self, nil); end
+	if N_net.net_close(self.id) then gone(self, nil); end
 end
 
 -- Closes now, unsent data dropped, without callbacks.
 function interface:destroy()
 	self._closing, self._gone = true, true;
 	connections[self.id] = nil;
-	N.net_close(self.id, "now");
+	N_net.net_close(self.id, "now");
 end
 
 -- The socket now belongs to a native listener (net_handoff): forget it without callbacks.
@@ -116,8 +117,8 @@ function interface:_handed_off()
 	connections[self.id] = nil;
 end
 
-function interface:pause() N.net_control(self.id, "pause"); end
-function interface:resume() N.net_control(self.id, "resume"); end
+function interface:pause() N_net.net_control(self.id, "pause"); end
+function interface:resume() N_net.net_control(self.id, "resume"); end
 function interface:pausefor(seconds)
 	self:pause();
 	timer.add_task(seconds, function() if not self._gone then self:resume(); end end);
@@ -125,7 +126,7 @@ end
 
 function interface:set_mode(mode)
 	local size = read_size_of(mode);
-	if size then N.net_control(self.id, "read_size", size); end
+	if size then N_net.net_control(self.id, "read_size", size); end
 end
 
 function interface:setlistener(listeners, data)
@@ -171,14 +172,14 @@ function M.listen(address, port, listeners, config)
 	if config.tls_ctx or config.tls_direct then
 		return nil, "Direct TLS is not available on net.server listeners here";
 	end
-	local id, err = N.net_listen(address, port, read_size_of(config.read_size));
+	local id, err = N_net.net_listen(address, port, read_size_of(config.read_size));
 	if not id then return nil, err; end
 	local server = setmetatable({ id = id, is_server = true, listeners = listeners, sockname = address,
 		sockport = port ~= 0 and port or err, read_size = config.read_size, hosts = config.sni_hosts,
 		input_limit = config.input_limit }, interface_mt);
 	function server.close()
 		servers[id] = nil;
-		N.net_close(id, "server");
+		N_net.net_close(id, "server");
 	end
 	servers[id] = server;
 	log("debug", "Listening on [%s]:%d", address, server.sockport);
@@ -193,7 +194,7 @@ end
 -- or ondisconnect(conn, error) follows.
 function M.addclient(address, port, listeners, read_size, tls_ctx, _, extra)
 	if tls_ctx then return nil, "TLS is not available on net.server connections here"; end
-	local id, err = N.net_connect(address, port, read_size_of(read_size));
+	local id, err = N_net.net_connect(address, port, read_size_of(read_size));
 	if not id then return nil, err; end
 	local conn = new_connection(id, listeners, read_size);
 	conn.peername, conn.peerport, conn.extra = address, port, extra;
@@ -233,7 +234,7 @@ local events = {};
 
 function events.accept(id, server_id, ip, port, sockip, sockport)
 	local server = servers[server_id];
-	if not server then N.net_close(id, "now"); return; end
+	if not server then N_net.net_close(id, "now"); return; end
 	local conn = new_connection(id, server.listeners, server.read_size);
 	conn._server, conn._input_limit, conn._unanswered = server, server.input_limit, 0;
 	conn.peername, conn.peerport, conn.sockname, conn.sockport = ip, port, sockip, sockport;
@@ -259,7 +260,7 @@ local function over_limit(conn, data)
 	if conn._unanswered <= limit then return false; end
 	log("warn", "Closing %s: %d bytes of input without an answer (over the listener's limit of %d)",
 		tostring(conn), conn._unanswered, limit);
-	N.net_close(conn.id, "now");
+	N_net.net_close(conn.id, "now");
 	gone(conn, "input limit exceeded");
 	return true;
 end
@@ -279,7 +280,7 @@ function events.disconnect(id, err)
 	if conn then gone(conn, err); end
 end
 
-N.net_handler(function(kind, id, ...)
+N_net.net_handler(function(kind, id, ...)
 	local handler = events[kind];
 	if handler then return handler(id, ...); end
 end);

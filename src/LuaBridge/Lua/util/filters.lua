@@ -2,9 +2,9 @@
 -- "bytes/in", "bytes/out", ...). session.filter(type, data) passes data through the chain in
 -- descending priority; a filter returning nil drops the data and ends the chain.
 -- The server's natives, absent when this library runs on its own (a plain Lua state in tests).
-local has_native, N = pcall(require, "luaxmpp.native");
+local has_native, N_connections = pcall(require, "luaxmpp.native.connections");
 local function notify_hooks(count)
-	if has_native then N.filter_hooks(count); end
+	if has_native then N_connections.filter_hooks(count); end
 end
 local hooks = {};  -- functions called with every session initialised
 

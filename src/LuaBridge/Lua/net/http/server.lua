@@ -6,7 +6,7 @@
 -- Events are named "METHOD host/path" or "METHOD /path" (mod_http builds them from routes). A
 -- name ending in "/*" is a wildcard that matches every path below it; when several match,
 -- the deeper path wins, then an exact name over a wildcard, then the higher priority.
-local N = require "luaxmpp.native";
+local N_http = require "luaxmpp.native.http";
 local codes = require "net.http.codes";
 local log = require "util.logger".init("http.server");
 
@@ -171,14 +171,14 @@ end
 local function write_headers(response)
 	if response.finished or response.headers_sent then return; end
 	response.headers_sent = true;
-	N.http_start(response.id, response.status_code or 200, headers_list(response));
+	N_http.http_start(response.id, response.status_code or 200, headers_list(response));
 end
 
 local function finish_response(response)
 	if response.finished then return; end
 	write_headers(response);
 	response.finished = true;
-	N.http_finish(response.id);
+	N_http.http_finish(response.id);
 	if response.on_destroy then
 		local on_destroy = response.on_destroy;
 		response.on_destroy = nil;
@@ -195,7 +195,7 @@ local function send_response(response, body)
 	-- RFC 9110 §8.6: no Content-Length on 1xx and 204.
 	if code > 199 and code ~= 204 then response.headers.content_length = ("%d"):format(#body); end
 	write_headers(response);
-	if not response.is_head_request and #body > 0 then N.http_write(response.id, body); end
+	if not response.is_head_request and #body > 0 then N_http.http_write(response.id, body); end
 	return finish_response(response);
 end
 
@@ -215,7 +215,7 @@ local function send_file(response, f)
 	while not response.finished do
 		local chunk = f:read(blocksize);
 		if not chunk then break; end
-		N.http_write(response.id, chunk);
+		N_http.http_write(response.id, chunk);
 	end
 	if f.close then f:close(); end
 	return finish_response(response);
