@@ -463,11 +463,9 @@ public sealed partial class ServerHost : IAsyncDisposable
         if (_http is not null) await _http.DisposeAsync();
         if (Server is { } server)
         {
+            await ServerStoppingAsync(server, reason);
             await server.Loop.InvokeAsync(() =>
             {
-                var e = new EventData();
-                e["reason"] = reason;
-                server.GlobalEvents.Fire("server-stopping", e);
                 _s2s?.CloseAll(StreamErrorCondition.SystemShutdown, reason);
                 foreach (var session in server.Sessions.All.ToArray())
                 {
@@ -488,6 +486,26 @@ public sealed partial class ServerHost : IAsyncDisposable
         _gen0?.Dispose();
         if (_pidFile is not null && Server is not null) PidFile.Remove(_pidFile);
         _log.Info("Stopped");
+    }
+
+    /// <summary>
+    /// Fires server-stopping and waits for its handlers, a Lua one that waits included: mod_smacks
+    /// writes each resumable session's h and unacked messages to storage there, and those writes
+    /// suspend its runner instead of blocking the loop, so the sessions must not be closed (nor the
+    /// process end) before the chain is done. Bounded, so a handler that never finishes cannot hold
+    /// the shutdown.
+    /// </summary>
+    private async Task ServerStoppingAsync(XmppServer server, string reason)
+    {
+        var chain = await server.Loop.InvokeAsync(() =>
+        {
+            var e = new EventData();
+            e["reason"] = reason;
+            return server.GlobalEvents.FireAsync("server-stopping", e).AsTask();
+        });
+        var bound = TimeSpan.FromSeconds(30);
+        if (await Task.WhenAny(chain, Task.Delay(bound)) != chain)
+            _log.Warn($"server-stopping handlers still running after {bound.TotalSeconds:0} s; shutting down without them");
     }
 
     public async ValueTask DisposeAsync() => await StopAsync("disposed");
