@@ -18,8 +18,8 @@ public sealed partial class LuaRuntime
         n.Add("dbi_connect", DbiConnect);
         n.Add("dbi_execute", DbiExecute);
         n.Add("dbi_ping", DbiPingNative);
-        n.Add("dbi_end", l => PushWhenDone(l, DbiOf(l).EndTransactionAsync(l.ToBoolean(2)), PushTrue, mayBlock: true));
-        n.Add("dbi_autocommit", l => PushWhenDone(l, DbiOf(l).SetAutoCommitAsync(l.ToBoolean(2)), PushTrue, mayBlock: true));
+        n.Add("dbi_end", l => PushWhenDone(l, DbiOf(l).EndTransactionAsync(l.ToBoolean(2)), PushTrue));
+        n.Add("dbi_autocommit", l => PushWhenDone(l, DbiOf(l).SetAutoCommitAsync(l.ToBoolean(2)), PushTrue));
         n.Add("dbi_close", DbiClose);
         n.Add("auth_done", AuthDone);
     }
@@ -41,7 +41,7 @@ public sealed partial class LuaRuntime
             _dbiConnections[id] = task.Result;
             l.PushInteger(id);
             return 1;
-        }, mayBlock: true);
+        });
     }
 
     // dbi_execute(connection, sql, parameters) → columns, rows (arrays of values), rows affected.
@@ -82,7 +82,7 @@ public sealed partial class LuaRuntime
             }
             l.PushInteger(result.Affected);
             return 3;
-        }, mayBlock: true);
+        });
     }
 
     // dbi_ping(connection) → whether the server still answers.
@@ -93,7 +93,7 @@ public sealed partial class LuaRuntime
         {
             l.PushBoolean(task.Result);
             return 1;
-        }, mayBlock: true);
+        });
     }
 
     /// <summary>Closes every connection Lua left open and fails auth calls still waiting (the runtime is going away).</summary>

@@ -38,11 +38,9 @@ public sealed partial class LuaRuntime
     /// <summary>
     /// Pushes the results of <paramref name="task"/>: at once if it already completed, otherwise
     /// PENDING and an id, and entry.complete(id, ...) follows on the loop when it completes.
-    /// <paramref name="mayBlock"/> is obsolete: nothing on the loop waits for a task any more.
     /// </summary>
-    private int PushWhenDone(Lua lua, Task task, Func<Lua, int> push, bool mayBlock = false)
+    private int PushWhenDone(Lua lua, Task task, Func<Lua, int> push)
     {
-        _ = mayBlock;
         if (task.IsCompleted) return PushOutcome(lua, task, push);
         long id = ++_nextPendingId;
         _pendingCalls[id] = new PendingCall(task, push);

@@ -53,7 +53,7 @@ public sealed partial class LuaRuntime
             l.PushInteger(keys.Iterations);
             l.PushBuffer(keys.Salt);
             return 4;
-        }, mayBlock: true);
+        });
     }
 
     /// <summary>One result from a storage task, now or after a wait (see <see cref="PushWhenDone"/>).</summary>
@@ -62,10 +62,10 @@ public sealed partial class LuaRuntime
         {
             push(l, task.Result);
             return 1;
-        }, mayBlock: true);
+        });
 
     /// <summary>A storage task without a result: true once it is done.</summary>
-    private int Done(Lua lua, Task task) => PushWhenDone(lua, task, PushTrue, mayBlock: true);
+    private int Done(Lua lua, Task task) => PushWhenDone(lua, task, PushTrue);
 
     private void PushStrings(Lua lua, List<string> list) => PushList(lua, list, lua.PushString);
 
@@ -100,7 +100,7 @@ public sealed partial class LuaRuntime
             l.PushNil();
             l.PushString(error);
             return 2;
-        }, mayBlock: true);
+        });
 
     private int KeyValueSet(Lua lua)
     {
@@ -155,7 +155,7 @@ public sealed partial class LuaRuntime
     {
         var query = ReadQuery(lua, 4);
         var task = Archive(lua).FindAsync(lua.OptString(3), query);
-        return PushWhenDone(lua, task, l => PushArchiveResult(l, task.Result), mayBlock: true);
+        return PushWhenDone(lua, task, l => PushArchiveResult(l, task.Result));
     }
 
     /// <summary>An archive page as Lua sees it: {{key, value, when, with}...}, total — or nil, "item-not-found".</summary>
