@@ -68,9 +68,12 @@ if expires_after == nil then
 		module:get_option("archive_expires_after"));
 	return false;
 end
--- Counting an archive that never shrinks gets slower forever, so without expiry the total is
--- only included when asked for (as Prosody does).
-local include_total = module:get_option_boolean("mam_include_total", expires_after ~= "never");
+-- XEP-0059 §2.6: every <fin/>'s <set/> carries <count/>, the number of items matching the
+-- query's filters (with, start, end; not the page bounds), as Prosody 0.12's mod_mam does by
+-- default whatever the expiry; clients show progress with it. The archive keeps totals per
+-- (user, filters) up to date as appends commit (ArchiveCountCache), so a paging client costs
+-- one COUNT per filter, not one per page.
+local include_total = module:get_option_boolean("mam_include_total", true);
 
 local archive = archive_lib.open(host, store_name, {
 	durability = durability;

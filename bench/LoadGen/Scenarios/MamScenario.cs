@@ -47,10 +47,11 @@ public static class MamScenario
             var passLatency = new Latencies();
             string? after = null;
             var pages = 0;
-            // Without a count (LuaXmpp leaves <count/> out of a never-expiring archive,
-            // mam_include_total) the pass once stopped after messages/page + 5 pages: 25 serial
-            // queries (~0.1-0.3 s) for the whole figure, and not the archive's end. It now pages
-            // until the server says complete, bounded only against a server that never does.
+            // The pass pages until the server says complete. A server that sends <count/> (all
+            // three do; LuaXmpp since mam_include_total defaults to true as in Prosody) bounds it
+            // at the archive's pages + 5; without one it once stopped after messages/page + 5
+            // pages (25 queries, not the archive's end), so it is now bounded only against a
+            // server that never says complete.
             var limit = probe.Count is null ? MaxPagesWithoutCount : (already + messages) / page + 5;
             int? archived = null;
             while (pages < limit)

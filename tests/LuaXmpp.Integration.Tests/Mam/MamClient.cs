@@ -27,12 +27,13 @@ internal sealed class MamClient : IAsyncDisposable
 
     public string Bare => Jid.Split('/')[0];
 
-    public static async Task<MamClient> LoginAsync(ServerProcess server, string user)
+    /// <param name="host">The account's host; default the server's first.</param>
+    public static async Task<MamClient> LoginAsync(ServerProcess server, string user, string? host = null)
     {
         var raw = await RawXmppClient.ConnectAsync(server.C2sPort);
         try
         {
-            var jid = await raw.LoginAsync(server.Host, user, MamServers.Password);
+            var jid = await raw.LoginAsync(host ?? server.Host, user, MamServers.Password);
             var client = new MamClient(raw, jid);
             client._seen = client.Elements().Count; // the bind result
             return client;
