@@ -1,5 +1,6 @@
 using System.Xml.Linq;
 using LuaXmpp.Tests.Fixtures;
+using LuaXmpp.Tests.Reliability;
 using Xunit.Abstractions;
 using static LuaXmpp.Tests.Mam.MamClient;
 
@@ -68,18 +69,14 @@ public sealed class MamCountServer : IAsyncLifetime
     /// <summary>XEP-0077 §3.1 over a fresh STARTTLS stream.</summary>
     private async Task RegisterInBandAsync(string host, string user)
     {
-        await using var raw = await RawXmppClient.ConnectAsync(Server.C2sPort);
-        await raw.OpenStreamAsync(host);
-        await raw.StartTlsAsync(host);
-        await raw.OpenStreamAsync(host);
-        var mark = raw.Received.Length;
-        await raw.SendAsync("<iq type='set' id='reg'><query xmlns='jabber:iq:register'>"
-            + $"<username>{user}</username><password>{MamServers.Password}</password></query></iq>");
-        await raw.ReadUntilAsync(t => t.Contains("id='reg'") || t.Contains("id=\"reg\""), $"registration of {user}@{host}");
-        var answer = raw.Received[mark..];
-        if (!answer.Contains("type='result'") && !answer.Contains("type=\"result\""))
+        await using var client = await XmppSocketClient.ConnectAsync(Server.C2sPort);
+        await client.OpenStreamAsync(host);
+        await client.StartTlsAsync(host);
+        await client.OpenStreamAsync(host);
+        var reply = await client.RegisterAsync(user, MamServers.Password);
+        if ((string?)reply.Attribute("type") != "result")
         {
-            throw new Xunit.Sdk.XunitException($"registration of {user}@{host} failed: {answer}");
+            throw new Xunit.Sdk.XunitException($"registration of {user}@{host} failed: {reply}");
         }
     }
 
