@@ -69,8 +69,9 @@ if expires_after == nil then
 	return false;
 end
 -- XEP-0059 §2.6: every <fin/>'s <set/> carries <count/>, the number of items matching the
--- query's filters (with, start, end; not the page bounds), as Prosody 0.12's mod_mam does by
--- default whatever the expiry; clients show progress with it. The archive keeps totals per
+-- query's filters (with, start, end; not the page bounds); clients show progress with it.
+-- Prosody 0.12's mod_mam leaves it out by default when expiry is "never" (counting a growing
+-- archive gets slower); we send it whatever the expiry, because the archive keeps totals per
 -- (user, filters) up to date as appends commit (ArchiveCountCache), so a paging client costs
 -- one COUNT per filter, not one per page.
 local include_total = module:get_option_boolean("mam_include_total", true);
