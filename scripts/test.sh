@@ -23,17 +23,24 @@ POSTGRES_FILTER="FullyQualifiedName~OfflineMessageTests|FullyQualifiedName~Conta
 # Integration classes that load the machine or hold a time or memory budget: they run alone, after
 # the two lanes (see main). Prefixes of FullyQualifiedName, space-separated.
 SOLO_CLASSES="LuaXmpp.Tests.Reliability. LuaXmpp.Tests.ProsodyModules.ProsodyLimitsTests
-LuaXmpp.Tests.Storage.PostgresOutageTests LuaXmpp.Tests.Storage.AsyncLoadTests
-LuaXmpp.Tests.StreamManagement.SmacksLoadTests"
+LuaXmpp.Tests.Storage.AsyncLoadTests LuaXmpp.Tests.StreamManagement.SmacksLoadTests"
+# Reliability classes that assert no time, rate or memory figure (outcomes only, generous
+# timeouts): they run in lane a. Each must match a SOLO_CLASSES prefix too, so that the three
+# filters below split the integration tests with each in exactly one.
+LANED_RELIABILITY="LuaXmpp.Tests.Reliability.HostileInputTests. LuaXmpp.Tests.Reliability.ProtocolAbuseTests.
+LuaXmpp.Tests.Reliability.MamAbuseTests. LuaXmpp.Tests.Reliability.AddressingTests.
+LuaXmpp.Tests.Reliability.StanzaIdDurabilityTests. LuaXmpp.Tests.Reliability.AckDurabilityKillTests."
 # Integration namespaces of lane a; lane b takes every other one (new namespaces included).
 LANE_A_NAMESPACES="LuaXmpp.Tests.ProsodyModules. LuaXmpp.Tests.Storage. LuaXmpp.Tests.Cli.
-LuaXmpp.Tests.Federation. LuaXmpp.Tests.Pipeline. LuaXmpp.Tests.Components. LuaXmpp.Tests.Bench.
-LuaXmpp.Tests.Clients."
+LuaXmpp.Tests.Federation. LuaXmpp.Tests.Pipeline. LuaXmpp.Tests.Components. LuaXmpp.Tests.Bench."
 
 # any_of "P1 P2...": a test filter matching names containing any P; not_any: containing none.
 any_of() { local p out=(); for p in $1; do out+=("FullyQualifiedName~$p"); done; (IFS='|'; echo "${out[*]}"); }
 not_any() { local p out=(); for p in $1; do out+=("FullyQualifiedName!~$p"); done; (IFS='&'; echo "${out[*]}"); }
 NOT_SOLO=$(not_any "$SOLO_CLASSES")
+LANE_A_FILTER="(($(any_of "$LANE_A_NAMESPACES"))&$NOT_SOLO)|$(any_of "$LANED_RELIABILITY")"
+LANE_B_FILTER="$(not_any "$LANE_A_NAMESPACES")&$NOT_SOLO"
+SOLO_FILTER="($(any_of "$SOLO_CLASSES"))&$(not_any "$LANED_RELIABILITY")"
 
 summary() { # passed failed skipped: the one line every caller (CI) looks for, always last
     echo "$1 passed, $2 failed, $3 skipped"
@@ -178,19 +185,19 @@ main() {
         for project in tests/*/*.csproj; do
             [[ $project == "$integration" ]] || run_suite "$(basename "$project" .csproj)" "$project"
         done
-        run_suite LuaXmpp.Integration.Tests.b "$integration" --filter "$(not_any "$LANE_A_NAMESPACES")&$NOT_SOLO"
+        run_suite LuaXmpp.Integration.Tests.b "$integration" --filter "$LANE_B_FILTER"
         # The storage-bound scenarios again with every test server on PostgreSQL 15 (a fresh
         # database each on one server the fixture starts; tests/.../Fixtures/ServerStorage.cs).
         LUAXMPP_ITEST_STORAGE=postgresql run_suite LuaXmpp.Integration.Tests.postgresql \
             "$integration" --filter "$POSTGRES_FILTER"
     ) >"$lane_b_log" 2>&1 &
     local lane_b=$!
-    run_suite LuaXmpp.Integration.Tests.a "$integration" --filter "($(any_of "$LANE_A_NAMESPACES"))&$NOT_SOLO"
+    run_suite LuaXmpp.Integration.Tests.a "$integration" --filter "$LANE_A_FILTER"
     wait "$lane_b" || true
     echo "== lane b (run at the same time as the above):"
     cat "$lane_b_log"
     # Load, memory and time-budget scenarios last, alone on the machine as before.
-    run_suite LuaXmpp.Integration.Tests.solo "$integration" --filter "$(any_of "$SOLO_CLASSES")"
+    run_suite LuaXmpp.Integration.Tests.solo "$integration" --filter "$SOLO_FILTER"
 
     not_run=() trx_files=()
     collect_results "${suites[@]}"
