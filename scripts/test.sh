@@ -22,8 +22,10 @@ POSTGRES_FILTER="FullyQualifiedName~OfflineMessageTests|FullyQualifiedName~Conta
 
 # Integration classes that load the machine or hold a time or memory budget: they run alone, after
 # the two lanes (see main). Prefixes of FullyQualifiedName, space-separated.
+# (BOSH: a client slower than bosh_max_inactivity's 2 s between requests would lose its session.)
 SOLO_CLASSES="LuaXmpp.Tests.Reliability. LuaXmpp.Tests.ProsodyModules.ProsodyLimitsTests
-LuaXmpp.Tests.Storage.AsyncLoadTests LuaXmpp.Tests.StreamManagement.SmacksLoadTests"
+LuaXmpp.Tests.Storage.AsyncLoadTests LuaXmpp.Tests.StreamManagement.SmacksLoadTests
+LuaXmpp.Tests.Http.BoshTests. LuaXmpp.Tests.Http.StropheBoshTests."
 # Reliability classes that assert no time, rate or memory figure (outcomes only, generous
 # timeouts): they run in lane a. Each must match a SOLO_CLASSES prefix too, so that the three
 # filters below split the integration tests with each in exactly one.
