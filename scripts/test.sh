@@ -20,6 +20,30 @@ PACKAGES=(python3-slixmpp python3-prometheus-client prosody prosody-modules lua5
 # Test classes run a second time on PostgreSQL (see main).
 POSTGRES_FILTER="FullyQualifiedName~OfflineMessageTests|FullyQualifiedName~ContactTests|FullyQualifiedName~SmacksResumeTests|FullyQualifiedName~LuaXmpp.Tests.Mam.MamClientTests|FullyQualifiedName~LuaXmpp.Tests.Mam.MamProtocolTests|FullyQualifiedName~LuaXmpp.Tests.Mam.MamServerTests"
 
+# Integration classes that load the machine or hold a time or memory budget: they run alone, after
+# the two lanes (see main). Prefixes of FullyQualifiedName, space-separated.
+# (BOSH: a client slower than bosh_max_inactivity's 2 s between requests would lose its session.)
+SOLO_CLASSES="LuaXmpp.Tests.Reliability. LuaXmpp.Tests.ProsodyModules.ProsodyLimitsTests
+LuaXmpp.Tests.Storage.AsyncLoadTests LuaXmpp.Tests.StreamManagement.SmacksLoadTests
+LuaXmpp.Tests.Http.BoshTests. LuaXmpp.Tests.Http.StropheBoshTests."
+# Reliability classes that assert no time, rate or memory figure (outcomes only, generous
+# timeouts): they run in lane a. Each must match a SOLO_CLASSES prefix too, so that the three
+# filters below split the integration tests with each in exactly one.
+LANED_RELIABILITY="LuaXmpp.Tests.Reliability.HostileInputTests. LuaXmpp.Tests.Reliability.ProtocolAbuseTests.
+LuaXmpp.Tests.Reliability.MamAbuseTests. LuaXmpp.Tests.Reliability.AddressingTests.
+LuaXmpp.Tests.Reliability.StanzaIdDurabilityTests. LuaXmpp.Tests.Reliability.AckDurabilityKillTests."
+# Integration namespaces of lane a; lane b takes every other one (new namespaces included).
+LANE_A_NAMESPACES="LuaXmpp.Tests.ProsodyModules. LuaXmpp.Tests.Storage. LuaXmpp.Tests.Cli.
+LuaXmpp.Tests.Pipeline. LuaXmpp.Tests.Components. LuaXmpp.Tests.Bench."
+
+# any_of "P1 P2...": a test filter matching names containing any P; not_any: containing none.
+any_of() { local p out=(); for p in $1; do out+=("FullyQualifiedName~$p"); done; (IFS='|'; echo "${out[*]}"); }
+not_any() { local p out=(); for p in $1; do out+=("FullyQualifiedName!~$p"); done; (IFS='&'; echo "${out[*]}"); }
+NOT_SOLO=$(not_any "$SOLO_CLASSES")
+LANE_A_FILTER="(($(any_of "$LANE_A_NAMESPACES"))&$NOT_SOLO)|$(any_of "$LANED_RELIABILITY")"
+LANE_B_FILTER="$(not_any "$LANE_A_NAMESPACES")&$NOT_SOLO"
+SOLO_FILTER="($(any_of "$SOLO_CLASSES"))&$(not_any "$LANED_RELIABILITY")"
+
 summary() { # passed failed skipped: the one line every caller (CI) looks for, always last
     echo "$1 passed, $2 failed, $3 skipped"
 }
@@ -90,8 +114,8 @@ print(passed, failed, skipped)
 PY
 }
 
-# run_suite NAME PROJECT [dotnet test args...]: one test run into $RESULTS/NAME.trx; appends to
-# trx_files, or to not_run when it produced no results.
+# run_suite NAME PROJECT [dotnet test args...]: one test run into $RESULTS/NAME.trx (collect_results
+# reads them all at the end, so a run may go on in a background lane).
 run_suite() {
     local name=$1 project=$2 rc=0
     shift 2
@@ -102,12 +126,24 @@ run_suite() {
         --logger "trx;LogFileName=$trx" --logger "console;verbosity=normal" \
         --results-directory "$RESULTS" --blame-hang-timeout 10m || rc=$?
     if [[ -f "$trx" ]]; then
-        trx_files+=("$trx")
         echo "== $name: exit code $rc"
     else
         echo "== $name: DID NOT RUN (exit code $rc, no $trx)" >&2
-        not_run+=("$name")
     fi
+}
+
+# collect_results NAME...: the TRX of each named run into trx_files, the names without one into
+# not_run. A run without a single result counts as not run: a mistyped filter selects nothing and
+# dotnet test still exits 0.
+collect_results() {
+    local name
+    for name in "$@"; do
+        if [[ -f "$RESULTS/$name.trx" ]] && grep -q "<UnitTestResult " "$RESULTS/$name.trx"; then
+            trx_files+=("$RESULTS/$name.trx")
+        else
+            not_run+=("$name")
+        fi
+    done
 }
 
 # xmpp.js and strophe.js (from npm, pinned by package-lock.json) for the WebSocket and BOSH client tests.
@@ -136,16 +172,39 @@ main() {
 
     rm -rf "$RESULTS"
     mkdir -p "$RESULTS"
-    not_run=() trx_files=()
-    local project
+    local integration=tests/LuaXmpp.Integration.Tests/LuaXmpp.Integration.Tests.csproj
+    local project suites=()
     for project in tests/*/*.csproj; do
-        run_suite "$(basename "$project" .csproj)" "$project"
+        [[ $project == "$integration" ]] || suites+=("$(basename "$project" .csproj)")
     done
-    # The storage-bound scenarios again with every test server on PostgreSQL 15 (a fresh
-    # database each on one server the fixture starts; tests/.../Fixtures/ServerStorage.cs).
-    LUAXMPP_ITEST_STORAGE=postgresql run_suite LuaXmpp.Integration.Tests.postgresql \
-        tests/LuaXmpp.Integration.Tests/LuaXmpp.Integration.Tests.csproj --filter "$POSTGRES_FILTER"
+    suites+=(LuaXmpp.Integration.Tests.a LuaXmpp.Integration.Tests.b
+        LuaXmpp.Integration.Tests.postgresql LuaXmpp.Integration.Tests.solo)
 
+    # Most integration scenarios spend their time starting processes and waiting on sockets, about
+    # one core's worth: two lanes share the two cores of CI. Lane b (the other test projects, the
+    # PostgreSQL pass and the integration namespaces not in lane a) writes to a file, printed
+    # whole when it ends, so the live log stays one lane's.
+    local lane_b_log="$RESULTS/lane-b.log"
+    (
+        for project in tests/*/*.csproj; do
+            [[ $project == "$integration" ]] || run_suite "$(basename "$project" .csproj)" "$project"
+        done
+        run_suite LuaXmpp.Integration.Tests.b "$integration" --filter "$LANE_B_FILTER"
+        # The storage-bound scenarios again with every test server on PostgreSQL 15 (a fresh
+        # database each on one server the fixture starts; tests/.../Fixtures/ServerStorage.cs).
+        LUAXMPP_ITEST_STORAGE=postgresql run_suite LuaXmpp.Integration.Tests.postgresql \
+            "$integration" --filter "$POSTGRES_FILTER"
+    ) >"$lane_b_log" 2>&1 &
+    local lane_b=$!
+    run_suite LuaXmpp.Integration.Tests.a "$integration" --filter "$LANE_A_FILTER"
+    wait "$lane_b" || true
+    echo "== lane b (run at the same time as the above):"
+    cat "$lane_b_log"
+    # Load, memory and time-budget scenarios last, alone on the machine as before.
+    run_suite LuaXmpp.Integration.Tests.solo "$integration" --filter "$SOLO_FILTER"
+
+    not_run=() trx_files=()
+    collect_results "${suites[@]}"
     local passed=0 failed=0 skipped=0
     if ((${#trx_files[@]} > 0)); then
         read -r passed failed skipped < <(trx_totals "${trx_files[@]}")

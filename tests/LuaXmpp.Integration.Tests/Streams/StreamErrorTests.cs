@@ -8,8 +8,10 @@ namespace LuaXmpp.Tests.Streams;
 /// <summary>
 /// RFC 6120 §4.9: a bad stream gets exactly one &lt;stream:error/&gt; with the defined
 /// condition, the closing tag, and a closed TCP connection — and the server keeps serving others.
+/// The cases share one server (each opens its own connections): every bad stream of the class
+/// lands on the same process, and each case checks afterwards that it still serves.
 /// </summary>
-public sealed class StreamErrorTests(ITestOutputHelper output)
+public sealed class StreamErrorTests(ClassServer shared, ITestOutputHelper output) : IClassFixture<ClassServer>
 {
     private const string Host = "localhost";
     private static readonly string Header = RawXmppClient.StreamHeader(Host);
@@ -28,7 +30,7 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [MemberData(nameof(NotWellFormedInputs))]
     public async Task Stream_FailsWithNotWellFormed_OnMalformedXml(string what, string input)
     {
-        await using var server = await ServerProcess.StartAsync(output);
+        var server = shared.Server;
         output.WriteLine("case: " + what);
 
         await AssertStreamErrorAsync(server, "not-well-formed", Encoding.UTF8.GetBytes(input));
@@ -41,7 +43,7 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [InlineData(new byte[] { 0xC0, 0xBC })]             // overlong '<'
     public async Task Stream_FailsWithNotWellFormed_OnInvalidUtf8(byte[] bad)
     {
-        await using var server = await ServerProcess.StartAsync(output);
+        var server = shared.Server;
 
         byte[] input = [.. Encoding.UTF8.GetBytes(Header + "<message><body>x"), .. bad, .. Encoding.UTF8.GetBytes("</body></message>")];
 
@@ -61,7 +63,7 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [MemberData(nameof(RestrictedInputs))]
     public async Task Stream_FailsWithRestrictedXml_OnForbiddenXmlFeature(string what, string input)
     {
-        await using var server = await ServerProcess.StartAsync(output);
+        var server = shared.Server;
         output.WriteLine("case: " + what);
 
         await AssertStreamErrorAsync(server, "restricted-xml", Encoding.UTF8.GetBytes(input));
@@ -70,7 +72,7 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [Fact]
     public async Task Stream_FailsWithInvalidNamespace_OnWrongStreamNamespace()
     {
-        await using var server = await ServerProcess.StartAsync(output);
+        var server = shared.Server;
 
         await AssertStreamErrorAsync(server, "invalid-namespace",
             Encoding.UTF8.GetBytes(RawXmppClient.StreamHeader(Host, streamNs: "http://wrong.example/streams")));
@@ -79,7 +81,7 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [Fact]
     public async Task Stream_FailsWithHostUnknown_OnUnservedDomain()
     {
-        await using var server = await ServerProcess.StartAsync(output);
+        var server = shared.Server;
 
         await AssertStreamErrorAsync(server, "host-unknown",
             Encoding.UTF8.GetBytes(RawXmppClient.StreamHeader("nosuch.example")));
@@ -91,7 +93,7 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [Fact]
     public async Task Stream_FailsWithPolicyViolation_OnLargeStanzaBeforeAuth()
     {
-        await using var server = await ServerProcess.StartAsync(output);
+        var server = shared.Server;
 
         var stanza = $"<message to='bob@localhost'><body>{new string('a', 30_000)}</body></message>";
 
@@ -102,7 +104,7 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [Fact]
     public async Task Stream_FailsWithNotAuthorized_OnStanzaBeforeAuth()
     {
-        await using var server = await ServerProcess.StartAsync(output);
+        var server = shared.Server;
 
         await AssertStreamErrorAsync(server, "not-authorized",
             Encoding.UTF8.GetBytes(Header + "<message to='bob@localhost' type='chat'><body>hi</body></message>"));
@@ -121,7 +123,7 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [Fact]
     public async Task Stream_IsClosedCleanly_WhenClientSendsClosingTag()
     {
-        await using var server = await ServerProcess.StartAsync(output);
+        var server = shared.Server;
         await using var client = await RawXmppClient.ConnectAsync(server.C2sPort);
         await client.OpenStreamAsync(Host);
 
@@ -142,7 +144,7 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [Fact]
     public async Task Stream_IgnoresData_AfterClientClosingTag()
     {
-        await using var server = await ServerProcess.StartAsync(output);
+        var server = shared.Server;
         await using var client = await RawXmppClient.ConnectAsync(server.C2sPort);
         await client.OpenStreamAsync(Host);
 
@@ -162,12 +164,13 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [Fact]
     public async Task Auth_IsRefused_BeforeStartTls_WhenEncryptionRequired()
     {
-        await using var server = await ServerProcess.StartAsync(output);
-        await server.RegisterAsync("alice", "pass-alice");
+        var server = shared.Server;
+        // Its own account on the shared server (RawLogin registers alice).
+        await server.RegisterAsync("carol", "pass-carol");
         await using var client = await RawXmppClient.ConnectAsync(server.C2sPort);
         var features = await client.OpenStreamAsync(Host);
 
-        var plain = Convert.ToBase64String(Encoding.UTF8.GetBytes("\0alice\0pass-alice"));
+        var plain = Convert.ToBase64String(Encoding.UTF8.GetBytes("\0carol\0pass-carol"));
         await client.SendAsync($"<auth xmlns='{RawXmppClient.SaslNs}' mechanism='PLAIN'>{plain}</auth>");
         await client.TryReadUntilAsync(t => t.Contains("</failure>") || t.Contains("</stream:stream>") || t.Contains("success"));
 
@@ -192,7 +195,7 @@ public sealed class StreamErrorTests(ITestOutputHelper output)
     [Fact]
     public async Task RawLogin_BindsResource_WithPlainOverStartTls()
     {
-        await using var server = await ServerProcess.StartAsync(output);
+        var server = shared.Server;
         await server.RegisterAsync("alice", "pass-alice");
         await using var client = await RawXmppClient.ConnectAsync(server.C2sPort);
 
