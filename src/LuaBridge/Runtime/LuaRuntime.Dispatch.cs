@@ -67,6 +67,12 @@ public sealed partial class LuaRuntime : IChainDispatcher
             while (firstLua <= lastLua && chain[firstLua].Callback.Target is not LuaHandler) firstLua++;
             while (lastLua >= firstLua && chain[lastLua].Callback.Target is not LuaHandler) lastLua--;
         }
+        // The usual chain, Lua handlers only: no ChainRun to allocate.
+        if (firstLua == 0 && lastLua == chain.Count - 1 && firstLua <= lastLua)
+        {
+            var walked = WalkInLua(bus, name, e, mayWait, 1, lastLua + 1);
+            return walked.IsCompletedSuccessfully ? walked : AfterLua(new ChainRun(bus, name, e, mayWait, chain, firstLua, lastLua), walked, chain.Count);
+        }
         return RunFrom(new ChainRun(bus, name, e, mayWait, chain, firstLua, lastLua), 0);
     }
 
@@ -147,7 +153,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         var lua = State;
         var scope = LuaStack.Enter(lua);
         long id = ++_nextHandlerId;
-        bool pending = false;
+        bool pending = false, built = false;
         EventRef? r = null;
         try
         {
@@ -156,9 +162,14 @@ public sealed partial class LuaRuntime : IChainDispatcher
             PushName(lua, bus.Name);
             PushName(lua, name);
             // An event of only origin and stanza that Lua has not seen yet is made by
-            // bridge.dispatch (issue 11: a table constructor in Lua instead of a dozen C API calls).
-            bool built = e.LuaTable is not EventRef { Table.IsReleased: false } && !e.HasFields && LazyStanzas(lua);
-            if (built) HotApi.lua_pushnil(L);
+            // bridge.dispatch (issue 11: a table constructor in Lua instead of a dozen C API
+            // calls) and kept in the slot given here.
+            built = e.LuaTable is not EventRef { IsReleased: false } && !e.HasFields && LazyStanzas(lua);
+            if (built)
+            {
+                HotApi.lua_pushnil(L);
+                r = TrackEvent(e);
+            }
             else r = PushEvent(lua, e);
             HotApi.lua_pushinteger(L, id);
             HotApi.lua_pushboolean(L, mayWait ? 1 : 0);
@@ -168,28 +179,24 @@ public sealed partial class LuaRuntime : IChainDispatcher
             HotApi.lua_pushboolean(L, e.Stanza is not null && e.Origin is ClientSession { Destroyed: false } ? 1 : 0);
             if (built && e.Origin is { } origin) PushSession(lua, origin);
             else HotApi.lua_pushnil(L);
-            if (built && e.Stanza is { } stanza) HotApi.lua_pushinteger(L, _stanzas.Register(stanza));
+            if (built && e.Stanza is { } stanza) HotApi.lua_pushinteger(L, _stanzas.LazyHandle(stanza));
+            else HotApi.lua_pushnil(L);
+            if (built) HotApi.lua_pushinteger(L, r!.Slot);
             else HotApi.lua_pushnil(L);
             _dispatchEvents[id] = e;
-            if (scope.PCall(10, 4) != LuaStatus.OK)
+            if (scope.PCall(11, 4) != LuaStatus.OK)
             {
+                // The slot may not hold the table: later chains of the pass make a new one.
+                if (built) r.Release();
                 _log.Error($"Dispatch of '{name}' failed: {lua.ToString(-1, false)}");
                 return default;
             }
             int table = lua.GetTop();
-            // A C# handler in the walk may have referenced the event bridge.dispatch made already.
-            if (r is null && e.LuaTable is EventRef { Table.IsReleased: false } during) r = during;
-            if (r is null)
-            {
-                lua.PushCopy(table);
-                r = new EventRef(new LuaRef(lua.PopRef()), e.Stanza);
-                TrackEvent(e, r);
-            }
             if (HotApi.lua_toboolean(L, table - 3) == 0)
             {
                 // A handler waits: the walk goes on in its runner and reports through dispatch_done.
                 pending = true;
-                var waiting = new PendingDispatch(e, r, name, new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously));
+                var waiting = new PendingDispatch(e, r!, name, new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously));
                 _pendingDispatches[id] = waiting;
                 long owner = lua.IsInteger(table - 1) ? lua.ToInteger(table - 1) : 0;
                 waiting.Watchdog = _server.Loop.AddTimer(WaitWarning, () => WarnWaiting(id, owner));
@@ -197,11 +204,12 @@ public sealed partial class LuaRuntime : IChainDispatcher
             }
             object? result = HotApi.lua_type(L, table - 2) == (int)LuaType.Nil ? null : ResultOf(lua, table - 2);
             // Read back only what a handler changed (bridge.lua compares with a snapshot).
-            if (HotApi.lua_toboolean(L, table - 1) != 0) SyncBack(lua, table, e, r);
+            if (HotApi.lua_toboolean(L, table - 1) != 0) SyncBack(lua, table, e, r!);
             return new ValueTask<object?>(result);
         }
         catch (Exception ex)
         {
+            if (built) r?.Release();
             _log.Error($"Dispatch of '{name}' failed", ex);
             return default;
         }
