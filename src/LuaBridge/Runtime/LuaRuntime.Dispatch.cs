@@ -148,8 +148,10 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>Walks chain entries first..last (1-based, as Lua's list) in a runner.</summary>
     private ValueTask<object?> WalkInLua(EventBus bus, string name, EventData e, bool mayWait, int first, int last)
     {
-        Dispatches++;
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // The time spent (metric lua_dispatch) is sampled: one dispatch in 16, the first included,
+        // counted 16 times (two clock reads are a few percent of a dispatch).
+        bool timed = (++Dispatches & 15) == 1;
+        long started = timed ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         var lua = State;
         var scope = LuaStack.Enter(lua);
         long id = ++_nextHandlerId;
@@ -191,7 +193,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 _log.Error($"Dispatch of '{name}' failed: {lua.ToString(-1, false)}");
                 return default;
             }
-            int table = lua.GetTop();
+            int table = LuaStack.Top(lua);
             if (HotApi.lua_toboolean(L, table - 3) == 0)
             {
                 // A handler waits: the walk goes on in its runner and reports through dispatch_done.
@@ -217,7 +219,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         {
             if (!pending) _dispatchEvents.Remove(id);
             scope.Dispose();
-            _dispatchTicks += System.Diagnostics.Stopwatch.GetTimestamp() - started;
+            if (timed) _dispatchTicks += 16 * (System.Diagnostics.Stopwatch.GetTimestamp() - started);
         }
     }
 

@@ -448,28 +448,27 @@ local function fresh_unchanged(event, origin, stanza, handle)
 	return true;
 end
 
--- Whether C# must read a dispatched event back: an event bridge.dispatch made (fresh) is
--- compared with what it was made of, any other with its snapshot.
-local function walk_changed(event, id, fresh, origin, stanza, handle)
-	if not id then return true; end
-	if not fresh or chain_state.snapshots[event] ~= nil then return changed_since_snapshot(event); end
-	return not fresh_unchanged(event, origin, stanza, handle);
-end
-
 -- A walk C# fired (issue 11: no job table on this path). The runner's thread gets its
--- arguments straight from the resume; a walk that ends inside bridge.dispatch's resume leaves
--- its outcome in done_id/done_result/done_changed, one that ends later (after a wait: C# was
--- told it waits) reports through dispatch_done, so that the C# pass (router, delivery) goes on.
+-- arguments straight from the resume; afterwards C# must read the event back if a handler
+-- changed it: an event bridge.dispatch made (fresh) is compared with what it was made of, any
+-- other with its snapshot. A walk that ends inside bridge.dispatch's resume leaves its outcome
+-- in done_id/done_result/done_changed, one that ends later (after a wait: C# was told it waits)
+-- reports through dispatch_done, so that the C# pass (router, delivery) goes on.
 local resuming; -- the id of the dispatch whose resume is under way (nested ones restore it)
 local done_id, done_result, done_changed;
 
-local function run_walk(bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, handle, thread)
-	thread = thread or coroutine.running();
-	may_wait_of[thread] = may_wait;
+-- bus is a string (a host name or "*") for a walk, a job table otherwise. Parameters, not
+-- varargs: a vararg function copies its frame on every call.
+local function run_job(bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, handle, thread)
+	if type(bus) == "table" then return bus.run(bus); end
+	may_wait_of[thread or coroutine.running()] = may_wait;
 	local result;
 	if wrappers_of[bus] then result = with_wrappers(bus, name, event, walk_chain);
 	else result = walk_chain(bus, name, event, first, last); end
-	local changed = walk_changed(event, id, fresh, origin, stanza, handle);
+	local changed;
+	if not id then changed = true;
+	elseif not fresh or chain_state.snapshots[event] ~= nil then changed = changed_since_snapshot(event);
+	else changed = not fresh_unchanged(event, origin, stanza, handle); end
 	if id ~= nil and resuming == id then
 		done_id, done_result, done_changed = id, result, changed;
 		return;
@@ -478,15 +477,8 @@ local function run_walk(bus, name, event, id, may_wait, first, last, outer_id, f
 	N_pending.dispatch_done(id, result, event, changed);
 end
 
--- The runners' function: a walk's arguments, or a job table whose run does the work (timers,
--- module loads, and walks queued through util.async's runner:run).
-local function run_job(first, ...)
-	if type(first) == "table" then return first.run(first); end
-	return run_walk(first, ...);
-end
-
 local function run_packed(job)
-	return run_walk(job[1], job[2], job[3], job[4], job[5], job[6], job[7], job[8], job[9], job[10], job[11], job[12]);
+	return run_job(job[1], job[2], job[3], job[4], job[5], job[6], job[7], job[8], job[9], job[10], job[11], job[12]);
 end
 
 local idle_runners = {};
@@ -692,7 +684,11 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 		end
 	end
 	may_wait = may_wait ~= false;
-	local runner = session_stanza and origin and sid_of[origin] and session_runner(origin);
+	local runner;
+	if session_stanza and origin then
+		runner = rawget(origin, "thread");
+		if not (runner and our_runners[runner]) then runner = sid_of[origin] and session_runner(origin); end
+	end
 	-- Only an idle session runner takes the walk: while it runs or waits, this chain is part of
 	-- (or runs alongside) the pass it is in, and queueing behind that pass would deadlock when
 	-- the pass waits for this very chain (message/bare waiting for message/offline/handle).
