@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using KeraLua;
 using LuaXmpp.Events;
@@ -127,6 +128,11 @@ public sealed partial class LuaRuntime : IChainDispatcher
 
     private readonly Dictionary<string, int> _nameRefs = new(StringComparer.Ordinal);
 
+    // A direct-mapped cache of name objects recently pushed and their registry references.
+    private const int RecentNames = 64;
+    private readonly string?[] _recentNames = new string?[RecentNames];
+    private readonly int[] _recentNameRefs = new int[RecentNames];
+
     /// <summary>
     /// Pushes a bus or event name: the Lua string is made once and kept in the registry (a
     /// PushString encodes and hashes the name on every dispatch). Names are few (one per hooked
@@ -134,8 +140,17 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// </summary>
     private void PushName(Lua lua, string name)
     {
+        // First by the string's identity (names are mostly literals): no hashing of the text.
+        int line = RuntimeHelpers.GetHashCode(name) & (RecentNames - 1);
+        if (ReferenceEquals(_recentNames[line], name))
+        {
+            HotApi.lua_rawgeti(lua.Handle, (int)LuaRegistry.Index, _recentNameRefs[line]);
+            return;
+        }
         if (_nameRefs.TryGetValue(name, out var reference))
         {
+            _recentNames[line] = name;
+            _recentNameRefs[line] = reference;
             HotApi.lua_rawgeti(lua.Handle, (int)LuaRegistry.Index, reference);
             return;
         }

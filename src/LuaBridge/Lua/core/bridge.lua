@@ -429,18 +429,21 @@ local lazy_live; -- util.stanza's lazy handle → table (weak values): present w
 -- is as it was made: the same two keys and values, and the stanza still lazy, or filled (by
 -- the walk: fill_lazy_stanza took its snapshot) and not changed since. No snapshot is taken.
 local function fresh_unchanged(event, origin, stanza, handle)
-	local n = 0;
-	for k, v in next, event do
-		if k == "origin" then
-			if v ~= origin then return false; end
-		elseif k == "stanza" then
-			if v ~= stanza then return false; end
+	-- Exactly the keys it was made with, with the same values (at most two: next() thrice).
+	local k1, v1 = next(event);
+	if k1 ~= nil then
+		local k2, v2 = next(event, k1);
+		if k2 ~= nil and next(event, k2) ~= nil then return false; end
+		if k1 == "origin" then
+			if v1 ~= origin or (k2 == nil and stanza ~= nil) or (k2 ~= nil and (k2 ~= "stanza" or v2 ~= stanza)) then return false; end
+		elseif k1 == "stanza" then
+			if v1 ~= stanza or (k2 == nil and origin ~= nil) or (k2 ~= nil and (k2 ~= "origin" or v2 ~= origin)) then return false; end
 		else
 			return false;
 		end
-		n = n + 1;
+	elseif origin ~= nil or stanza ~= nil then
+		return false;
 	end
-	if n ~= (origin ~= nil and 1 or 0) + (stanza ~= nil and 1 or 0) then return false; end
 	if stanza ~= nil and lazy_live[handle] ~= stanza then
 		local filled = chain_state.snapshots[stanza];
 		if not filled or same_element(stanza, filled, 0) ~= filled.n then return false; end
@@ -457,10 +460,10 @@ end
 local resuming; -- the id of the dispatch whose resume is under way (nested ones restore it)
 local done_id, done_result, done_changed;
 
--- bus is a string (a host name or "*") for a walk, a job table otherwise. Parameters, not
+-- For a walk bus and name are strings; a job table comes alone (name is nil). Parameters, not
 -- varargs: a vararg function copies its frame on every call.
 local function run_job(bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, handle, thread)
-	if type(bus) == "table" then return bus.run(bus); end
+	if name == nil then return bus.run(bus); end
 	may_wait_of[thread or coroutine.running()] = may_wait;
 	local result;
 	if wrappers_of[bus] then result = with_wrappers(bus, name, event, walk_chain);
@@ -609,37 +612,6 @@ local function waiting_handler(thread)
 	return nil;
 end
 
--- Runs a walk in an idle runner. A runner whose coroutine sits at its "ready" yield with
--- nothing queued is resumed directly with the walk's arguments, with the same state changes and
--- watchers as util.async's runner:run (which is used otherwise, with a job table: first use, a
--- queue, a dead thread); most chains do not wait, and this saves the queue handling on each.
-local function run_idle(runner, bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, handle)
-	local thread = runner.thread;
-	-- A "ready" runner's thread is suspended at its ready yield (util.async sets "ready" only
-	-- then, and drops a thread that died); the status is checked only when the state says otherwise.
-	if not thread or runner.queue[1] ~= nil or (runner.state ~= "ready" and co_status(thread) ~= "suspended") then
-		return runner:run({ bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, handle, run = run_packed });
-	end
-	runner.state = "running";
-	local ok, yielded = co_resume(thread, bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, handle, thread);
-	if not ok then
-		runner.thread = nil;
-		runner.state = "ready";
-		local watcher = runner.watchers.error;
-		if watcher then watcher(runner, traceback(thread, yielded)); end
-	elseif yielded == "wait" then
-		runner.state = "waiting";
-		if runner.notified_state ~= "waiting" then
-			runner.notified_state = "waiting";
-			local watcher = runner.watchers.waiting;
-			if watcher then watcher(runner); end
-		end
-	else
-		-- An idle runner was told "ready" already (util.async notifies on changes only).
-		runner.state = "ready";
-	end
-end
-
 -- C#'s slots for the event tables of the loop's current work item (slot → table): C# holds an
 -- event by its slot (EventRef) instead of a registry reference, and clears them when the work
 -- item ends (LuaRuntime.ReleaseEvents).
@@ -698,7 +670,35 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 	if pooled then runner = take_runner(); end
 	local previous = resuming;
 	resuming, done_id = id, nil;
-	run_idle(runner, bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, stanza_handle);
+	-- A runner whose coroutine sits at its "ready" yield with nothing queued is resumed directly
+	-- with the walk's arguments, with the same state changes and watchers as util.async's
+	-- runner:run (used otherwise, with a job table: first use, a queue, a dead thread); most
+	-- chains do not wait, and this saves the queue handling on each. A "ready" runner's thread
+	-- is suspended at its ready yield (util.async sets "ready" only then, and drops a thread that
+	-- died); the status is checked only when the state says otherwise.
+	local thread = runner.thread;
+	if not thread or runner.queue[1] ~= nil or (runner.state ~= "ready" and co_status(thread) ~= "suspended") then
+		runner:run({ bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, stanza_handle, run = run_packed });
+	else
+		runner.state = "running";
+		local ok, yielded = co_resume(thread, bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, stanza_handle, thread);
+		if not ok then
+			runner.thread = nil;
+			runner.state = "ready";
+			local watcher = runner.watchers.error;
+			if watcher then watcher(runner, traceback(thread, yielded)); end
+		elseif yielded == "wait" then
+			runner.state = "waiting";
+			if runner.notified_state ~= "waiting" then
+				runner.notified_state = "waiting";
+				local watcher = runner.watchers.waiting;
+				if watcher then watcher(runner); end
+			end
+		else
+			-- An idle runner was told "ready" already (util.async notifies on changes only).
+			runner.state = "ready";
+		end
+	end
 	resuming = previous;
 	if pooled and runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
 	if done_id ~= nil and done_id == id then
@@ -707,7 +707,7 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 		if event_ids[event] == id then event_ids[event] = outer_id; end
 		return true, result, changed, event;
 	end
-	local thread = runner.thread;
+	thread = runner.thread;
 	local waiting = thread and waiting_handler(thread);
 	return false, nil, waiting and owner_of[waiting] or nil, event;
 end
