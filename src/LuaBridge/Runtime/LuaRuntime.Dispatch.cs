@@ -25,6 +25,7 @@ namespace LuaXmpp.LuaBridge.Runtime;
 public sealed partial class LuaRuntime : IChainDispatcher
 {
     private readonly Dictionary<long, EventData> _dispatchEvents = new();
+    private readonly List<EventData> _builtEvents = new();
     private readonly Dictionary<long, PendingDispatch> _pendingDispatches = new();
     private readonly Dictionary<ClientSession, TaskCompletionSource> _pausedInput = new(ReferenceEqualityComparer.Instance);
     private int _dispatch = LuaRef.NoRef;
@@ -200,7 +201,11 @@ public sealed partial class LuaRuntime : IChainDispatcher
             else HotApi.lua_pushnil(L);
             if (built) HotApi.lua_pushinteger(L, r!.Slot);
             else HotApi.lua_pushnil(L);
-            _dispatchEvents[id] = e;
+            // While the walk runs, a C# handler reached from it finds this EventData by its table
+            // (DispatchedEvent): an event Lua made, by its slot on this stack (no event_ids entry
+            // per dispatch); any other through event_ids → id.
+            if (built) _builtEvents.Add(e);
+            else _dispatchEvents[id] = e;
             if (scope.PCall(11, 4) != LuaStatus.OK)
             {
                 // The slot may not hold the table: later chains of the pass make a new one.
@@ -211,8 +216,10 @@ public sealed partial class LuaRuntime : IChainDispatcher
             int table = LuaStack.Top(lua);
             if (HotApi.lua_toboolean(L, table - 3) == 0)
             {
-                // A handler waits: the walk goes on in its runner and reports through dispatch_done.
+                // A handler waits: the walk goes on in its runner and reports through dispatch_done
+                // (bridge.dispatch has entered the event in event_ids for the rest of the walk).
                 pending = true;
+                _dispatchEvents[id] = e;
                 var waiting = new PendingDispatch(e, r!, name, new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously));
                 _pendingDispatches[id] = waiting;
                 long owner = lua.IsInteger(table - 1) ? lua.ToInteger(table - 1) : 0;
@@ -232,7 +239,8 @@ public sealed partial class LuaRuntime : IChainDispatcher
         }
         finally
         {
-            if (!pending) _dispatchEvents.Remove(id);
+            if (built) _builtEvents.RemoveAt(_builtEvents.Count - 1);
+            else if (!pending) _dispatchEvents.Remove(id);
             scope.Dispose();
             if (timed) _dispatchTicks += 16 * (System.Diagnostics.Stopwatch.GetTimestamp() - started);
         }
@@ -337,6 +345,15 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>The EventData a C#-dispatched event table stands for, if its dispatch is still running.</summary>
     private EventData? DispatchedEvent(Lua lua, int table)
     {
+        table = lua.AbsIndex(table);
+        for (int i = _builtEvents.Count - 1; i >= 0; i--)
+        {
+            if (_builtEvents[i].LuaTable is not EventRef { IsReleased: false } r) continue;
+            PushEventTable(lua, r);
+            bool same = lua.RawEqual(-1, table);
+            lua.Pop(1);
+            if (same) return _builtEvents[i];
+        }
         if (_dispatchEvents.Count == 0) return null;
         lua.PushRef(_eventIds);
         lua.PushCopy(table);

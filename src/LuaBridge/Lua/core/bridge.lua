@@ -645,8 +645,10 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 		end
 		if origin == nil and stanza == nil then event = {};
 		else event = { origin = origin, stanza = stanza }; end
-		if slot then live_events[slot] = event; end
-		if id then event_ids[event] = id; end
+		-- Not in event_ids while the walk runs in this call: C# finds it by its slot. Only a
+		-- walk that waits enters it (below), for C# handlers after the wait.
+		if slot then live_events[slot] = event;
+		elseif id then event_ids[event] = id; end
 	else
 		origin = event.origin;
 		if id then
@@ -704,9 +706,10 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 	if done_id ~= nil and done_id == id then
 		local result, changed = done_result, done_changed;
 		done_id, done_result = nil, nil;
-		if event_ids[event] == id then event_ids[event] = outer_id; end
+		if not (fresh and slot) and event_ids[event] == id then event_ids[event] = outer_id; end
 		return true, result, changed, event;
 	end
+	if fresh and slot and id then event_ids[event] = id; end
 	thread = runner.thread;
 	local waiting = thread and waiting_handler(thread);
 	return false, nil, waiting and owner_of[waiting] or nil, event;
