@@ -660,7 +660,9 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 	may_wait = may_wait ~= false;
 	local runner;
 	if session_stanza and origin then
-		runner = rawget(origin, "thread");
+		-- A plain field read once the session has its runner (rawset there); before, the
+		-- session table's __index makes it (special_get.thread).
+		runner = origin.thread;
 		if not (runner and our_runners[runner]) then runner = sid_of[origin] and session_runner(origin); end
 	end
 	-- Only an idle session runner takes the walk: while it runs or waits, this chain is part of
