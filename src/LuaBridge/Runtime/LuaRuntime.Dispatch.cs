@@ -171,7 +171,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         var lua = State;
         var scope = LuaStack.Enter(lua);
         long id = ++_nextHandlerId;
-        bool pending = false, built = false;
+        bool pending = false, built = false, stacked = false;
         EventRef? r = null;
         try
         {
@@ -204,7 +204,11 @@ public sealed partial class LuaRuntime : IChainDispatcher
             // While the walk runs, a C# handler reached from it finds this EventData by its table
             // (DispatchedEvent): an event Lua made, by its slot on this stack (no event_ids entry
             // per dispatch); any other through event_ids → id.
-            if (built) _builtEvents.Add(e);
+            if (built)
+            {
+                _builtEvents.Add(e);
+                stacked = true;
+            }
             else _dispatchEvents[id] = e;
             if (scope.PCall(11, 4) != LuaStatus.OK)
             {
@@ -239,7 +243,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         }
         finally
         {
-            if (built) _builtEvents.RemoveAt(_builtEvents.Count - 1);
+            if (stacked) _builtEvents.RemoveAt(_builtEvents.Count - 1);
             else if (!pending) _dispatchEvents.Remove(id);
             scope.Dispose();
             if (timed) _dispatchTicks += 16 * (System.Diagnostics.Stopwatch.GetTimestamp() - started);
