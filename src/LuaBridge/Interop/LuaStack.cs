@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using KeraLua;
 using LuaXmpp.Logging;
 
@@ -46,7 +47,7 @@ internal static class LuaStack
     public static LuaScope Enter(Lua lua, int slots = DefaultSlots,
         [CallerMemberName] string site = "", [CallerFilePath] string file = "", [CallerLineNumber] int line = 0)
     {
-        int top = lua.GetTop();
+        int top = Top(lua);
         lua.EnsureStack(slots);
         return new LuaScope(lua, top, site, file, line);
     }
@@ -77,6 +78,15 @@ internal static class LuaStack
         lua.PushString(name + ": stack imbalance in the native");
         return 2;
     }
+
+    /// <summary>
+    /// lua_gettop without the GC transition a P/Invoke otherwise makes (it only reads the state;
+    /// every C# entry into Lua calls it three or four times).
+    /// </summary>
+    public static int Top(Lua lua) => lua_gettop(lua.Handle);
+
+    [DllImport("lua54", CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+    private static extern int lua_gettop(IntPtr state);
 
     /// <summary>A scope found the stack at <paramref name="actual"/> where <paramref name="expected"/> was due.</summary>
     internal static void Unbalanced(Lua lua, string what, int expected, int actual, string site, string file, int line)
@@ -127,7 +137,7 @@ internal ref struct LuaScope
     /// </summary>
     public readonly LuaStatus PCall(int nargs, int nresults, int messageHandler = 0)
     {
-        int top = Lua.GetTop();
+        int top = LuaStack.Top(Lua);
         if (top - nargs - 1 < Top)
         {
             LuaStack.Unbalanced(Lua, $"call with {nargs} arguments", Top, top, _site, _file, _line);
@@ -147,7 +157,7 @@ internal ref struct LuaScope
     public readonly void Dispose()
     {
         int expected = Top + _keep;
-        int actual = Lua.GetTop();
+        int actual = LuaStack.Top(Lua);
         if (actual == expected) return;
         if (actual > expected && _keep == 0)
         {

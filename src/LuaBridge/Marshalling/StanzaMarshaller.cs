@@ -55,6 +55,26 @@ internal sealed class StanzaMarshaller(Func<Lua, bool> pushMetatable, Func<Lua, 
         return id;
     }
 
+    // The element whose lazy table Lua made last, and its handle (one entry: a pass fires its
+    // chains with one element, several EventData of a pass carry the same one).
+    private XmlElement? _lastLazy;
+    private int _lastLazyHandle;
+
+    /// <summary>
+    /// The handle for <paramref name="element"/>'s lazy table: the one it already has while that
+    /// table is neither filled nor collected (bridge.dispatch then reuses the table, still in
+    /// util.stanza's lazy_live, as Prosody hands the same stanza table to every event of a pass),
+    /// else a new one (<see cref="Register"/>).
+    /// </summary>
+    public long LazyHandle(XmlElement element)
+    {
+        if (ReferenceEquals(_lastLazy, element) && ReferenceEquals(_lazy[_lastLazyHandle], element)) return _lastLazyHandle;
+        long id = Register(element);
+        _lastLazy = element;
+        _lastLazyHandle = (int)id;
+        return id;
+    }
+
     private XmlElement? Take(long id)
     {
         if (id <= 0 || id > _highHandle || _lazy[id] is not { } element) return null;

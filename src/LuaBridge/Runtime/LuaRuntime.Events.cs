@@ -141,11 +141,7 @@ public sealed partial class LuaRuntime
         if (DispatchedEvent(lua, 3) is { } original)
         {
             // An event bridge.dispatch made gets its reference on the first C# handler it meets.
-            if (original.LuaTable is not EventRef { Table.IsReleased: false })
-            {
-                lua.PushCopy(3);
-                TrackEvent(original, new EventRef(new LuaRef(lua.PopRef()), original.Stanza));
-            }
+            if (original.LuaTable is not EventRef { IsReleased: false }) KeepEvent(lua, 3, original);
             // fire_native(bus, id, event, lua_ran): a C#-fired event; its own EventData goes on.
             return PushHandlerResult(lua, FireNativeWithOriginal(lua, entry, original, lua.Type(4) == LuaType.None || lua.ToBoolean(4)));
         }
@@ -250,16 +246,53 @@ public sealed partial class LuaRuntime
             }
             lua.Pop(1);
         }
-        lua.PushCopy(index);
-        TrackEvent(e, new EventRef(new LuaRef(lua.PopRef()), e.Stanza));
+        KeepEvent(lua, index, e);
         return e;
     }
 
-    private void TrackEvent(EventData e, EventRef r)
+    /// <summary>A slot in live_events for <paramref name="e"/>'s table, which Lua or the caller stores there.</summary>
+    private EventRef TrackEvent(EventData e)
     {
-        e.LuaTable = r;
         if (_liveEvents.Count == 0) _server.Loop.Post(ReleaseEvents);
+        var r = new EventRef(_liveEvents.Count + 1, e.Stanza);
         _liveEvents.Add(r);
+        e.LuaTable = r;
+        return r;
+    }
+
+    /// <summary>Keeps the event table at <paramref name="index"/> for the rest of the work item (TrackEvent).</summary>
+    private EventRef KeepEvent(Lua lua, int index, EventData e)
+    {
+        index = lua.AbsIndex(index);
+        var r = TrackEvent(e);
+        PushLiveEvents(lua);
+        lua.PushCopy(index);
+        lua.RawSetInteger(-2, r.Slot);
+        lua.Pop(1);
+        return r;
+    }
+
+    /// <summary>Pushes the table of a live event.</summary>
+    private void PushEventTable(Lua lua, EventRef r)
+    {
+        PushLiveEvents(lua);
+        HotApi.lua_rawgeti(lua.Handle, -1, r.Slot);
+        lua.Remove(-2);
+    }
+
+    private int _liveEventsRef = LuaRef.NoRef;
+
+    /// <summary>bridge.lua's live_events (chain_state.live_events): slot → event table.</summary>
+    private void PushLiveEvents(Lua lua)
+    {
+        if (_liveEventsRef == LuaRef.NoRef)
+        {
+            lua.PushRef(_chainState);
+            lua.RawGetField(-1, "live_events");
+            _liveEventsRef = lua.PopRef();
+            lua.Pop(1);
+        }
+        HotApi.lua_rawgeti(lua.Handle, (int)LuaRegistry.Index, _liveEventsRef);
     }
 
     /// <summary>
@@ -275,7 +308,14 @@ public sealed partial class LuaRuntime
             _liveEvents.Clear();
             return;
         }
-        foreach (var r in _liveEvents) _main.Release(r.Table);
+        foreach (var r in _liveEvents) r.Release();
+        PushLiveEvents(_main);
+        for (int slot = 1; slot <= _liveEvents.Count; slot++)
+        {
+            _main.PushNil();
+            _main.RawSetInteger(-2, slot);
+        }
+        _main.Pop(1);
         _liveEvents.Clear();
         SweepLazyStanzas();
         if (_chainState != LuaRef.NoRef)
@@ -291,9 +331,9 @@ public sealed partial class LuaRuntime
     /// <summary>Pushes the event's Lua table, building it the first time a Lua handler sees the event.</summary>
     private EventRef PushEvent(Lua lua, EventData e)
     {
-        if (e.LuaTable is EventRef existing && !existing.Table.IsReleased)
+        if (e.LuaTable is EventRef { IsReleased: false } existing)
         {
-            lua.PushRef(existing.Table);
+            PushEventTable(lua, existing);
             PushScalarFields(lua, e);
             if (!ReferenceEquals(existing.Stanza, e.Stanza))
             {
@@ -323,10 +363,7 @@ public sealed partial class LuaRuntime
                 lua.RawSetField(-2, key);
             }
         }
-        lua.PushCopy(-1);
-        var r = new EventRef(new LuaRef(lua.PopRef()), e.Stanza);
-        TrackEvent(e, r);
-        return r;
+        return KeepEvent(lua, -1, e);
     }
 
     /// <summary>C# handlers earlier in the chain may have changed scalar fields; the table must show them.</summary>

@@ -316,6 +316,36 @@ public sealed class LuaDispatchTests
     }
 
     [Fact]
+    public async Task OneElement_InSeveralEvents_IsOneStanzaTableUntilFilled_AndKeptEventsStayIntact()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("shared", """
+            seen = {}
+            module:hook("shared", function(event) seen[#seen + 1] = event end)
+            module:hook("shared-change", function(event) event.stanza.attr.id = "changed" end)
+            function check(expr) collectgarbage(); collectgarbage(); assert(load("return " .. expr, "=check", "t", _ENV)(), expr) end
+            """);
+        Assert.Null(await h.Load("shared"));
+        var (session, _) = await h.BindAsync("shared");
+        var message = new XmlElement("message", Namespaces.Client).SetAttribute("type", "chat").SetAttribute("id", "m1");
+        string? Check(string expr) => h.Runtime.Run($"prosody.hosts.localhost.modules.shared.check([[{expr}]])");
+
+        await h.Fire("shared", new EventData(session, message));
+        await h.Fire("shared", new EventData(session, message));
+        // Two events, one unfilled stanza table (as Prosody hands one stanza to every event of a pass).
+        Assert.Null(await h.On(() => Check("#seen == 2 and seen[1] ~= seen[2] and rawequal(seen[1].stanza, seen[2].stanza) and seen[1].origin == seen[2].origin")));
+
+        var changing = new EventData(session, message);
+        await h.Fire("shared-change", changing);
+        Assert.Equal("changed", message.GetAttribute("id"));
+        await h.Fire("shared", new EventData(session, message));
+        // The table was filled and changed (the kept events see it, as the same stanza); the next
+        // event gets a new lazy table of the changed element. The kept events, made in earlier
+        // work items, still hold their own origin and stanza.
+        Assert.Null(await h.On(() => Check("#seen == 3 and seen[1].stanza.attr.id == 'changed' and not rawequal(seen[3].stanza, seen[1].stanza) and seen[3].stanza.attr.id == 'changed' and seen[3].origin == seen[1].origin and seen[1].origin.username == 'shared'")));
+    }
+
+    [Fact]
     public async Task CSharpHandler_BetweenLuaHandlers_OfAnEventLuaMade_GetsTheFiredEventData_WithLuasChanges_AndLaterLuaSeesItsField()
     {
         await using var h = RuntimeHarness.Create();

@@ -214,8 +214,6 @@ bridge.fire = fire;
 -- event table → C# dispatch id, while that dispatch runs (removed when it ends; weak keys only
 -- as a safety net for a walk that never ends, so the collector has next to nothing to visit).
 local event_ids = setmetatable({}, { __mode = "k" });
--- runner thread → the Lua handler it is running (its module is named when a pass waits long).
-local running_handler = setmetatable({}, { __mode = "k" });
 
 -- What C# last saw of a C#-fired event table (issue 11: a stanza goes back to C# only if a
 -- handler changed it). A snapshot is a flat list: the event's keys and values in next() order,
@@ -386,7 +384,8 @@ end
 -- with the module's name, an iq get/set answered with internal-server-error, chain stopped).
 -- A C# handler that returns an unfinished Task suspends the walk until it completes. A C#
 -- handler after Lua handlers gets the event read back only if they changed it.
-local function walk_chain(bus, name, event, first, last, thread)
+-- The running handler is the local h (bridge.dispatch looks it up when a walk waits).
+local function walk_chain(bus, name, event, first, last)
 	-- get_chain's cached case inline (one call less per dispatch).
 	local chain;
 	if chain_state.version == cached_version then
@@ -395,7 +394,6 @@ local function walk_chain(bus, name, event, first, last, thread)
 	end
 	if chain == nil then chain = get_chain(bus, name); end
 	if not chain then return nil; end
-	thread = thread or coroutine.running();
 	local natives = chain.natives;
 	local lua_ran, tracked = true, nil;
 	if not last or last > #chain then last = #chain; end
@@ -403,7 +401,6 @@ local function walk_chain(bus, name, event, first, last, thread)
 		local h = chain[i];
 		local ok, ret;
 		if natives and natives[i] then
-			running_handler[thread] = nil;
 			if tracked == nil then tracked = event_ids[event] ~= nil; end
 			local changed = lua_ran;
 			if lua_ran and tracked then changed = changed_since_snapshot(event); end
@@ -411,7 +408,6 @@ local function walk_chain(bus, name, event, first, last, thread)
 			if tracked then ensure_snapshot(event); end
 			lua_ran = false;
 		else
-			running_handler[thread] = h;
 			ok, ret = xpcall(h, traceback, event);
 			lua_ran = true;
 			if not ok then return N_events.handler_failed(owner_of[h], name, ret, event); end
@@ -421,9 +417,9 @@ local function walk_chain(bus, name, event, first, last, thread)
 	return nil;
 end
 
-local function walk(bus, name, event, first, last, thread)
+local function walk(bus, name, event, first, last)
 	if wrappers_of[bus] then return with_wrappers(bus, name, event, walk_chain); end
-	return walk_chain(bus, name, event, first, last, thread);
+	return walk_chain(bus, name, event, first, last);
 end
 bridge.walk = walk;
 
@@ -433,18 +429,21 @@ local lazy_live; -- util.stanza's lazy handle → table (weak values): present w
 -- is as it was made: the same two keys and values, and the stanza still lazy, or filled (by
 -- the walk: fill_lazy_stanza took its snapshot) and not changed since. No snapshot is taken.
 local function fresh_unchanged(event, origin, stanza, handle)
-	local n = 0;
-	for k, v in next, event do
-		if k == "origin" then
-			if v ~= origin then return false; end
-		elseif k == "stanza" then
-			if v ~= stanza then return false; end
+	-- Exactly the keys it was made with, with the same values (at most two: next() thrice).
+	local k1, v1 = next(event);
+	if k1 ~= nil then
+		local k2, v2 = next(event, k1);
+		if k2 ~= nil and next(event, k2) ~= nil then return false; end
+		if k1 == "origin" then
+			if v1 ~= origin or (k2 == nil and stanza ~= nil) or (k2 ~= nil and (k2 ~= "stanza" or v2 ~= stanza)) then return false; end
+		elseif k1 == "stanza" then
+			if v1 ~= stanza or (k2 == nil and origin ~= nil) or (k2 ~= nil and (k2 ~= "origin" or v2 ~= origin)) then return false; end
 		else
 			return false;
 		end
-		n = n + 1;
+	elseif origin ~= nil or stanza ~= nil then
+		return false;
 	end
-	if n ~= (origin ~= nil and 1 or 0) + (stanza ~= nil and 1 or 0) then return false; end
 	if stanza ~= nil and lazy_live[handle] ~= stanza then
 		local filled = chain_state.snapshots[stanza];
 		if not filled or same_element(stanza, filled, 0) ~= filled.n then return false; end
@@ -452,34 +451,37 @@ local function fresh_unchanged(event, origin, stanza, handle)
 	return true;
 end
 
--- Whether C# must read a dispatched event back. job[8] is the outer dispatch's id of the same
--- event, job[9] true for an event bridge.dispatch made, job[10] and job[11] its origin and
--- stanza, job[12] the stanza's lazy handle.
-local function job_changed(job, event)
-	if not job[4] then return true; end
-	if not job[9] or chain_state.snapshots[event] ~= nil then return changed_since_snapshot(event); end
-	return not fresh_unchanged(event, job[10], job[11], job[12]);
+-- A walk C# fired (issue 11: no job table on this path). The runner's thread gets its
+-- arguments straight from the resume; afterwards C# must read the event back if a handler
+-- changed it: an event bridge.dispatch made (fresh) is compared with what it was made of, any
+-- other with its snapshot. A walk that ends inside bridge.dispatch's resume leaves its outcome
+-- in done_id/done_result/done_changed, one that ends later (after a wait: C# was told it waits)
+-- reports through dispatch_done, so that the C# pass (router, delivery) goes on.
+local resuming; -- the id of the dispatch whose resume is under way (nested ones restore it)
+local done_id, done_result, done_changed;
+
+-- For a walk bus and name are strings; a job table comes alone (name is nil). Parameters, not
+-- varargs: a vararg function copies its frame on every call.
+local function run_job(bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, handle, thread)
+	if name == nil then return bus.run(bus); end
+	may_wait_of[thread or coroutine.running()] = may_wait;
+	local result;
+	if wrappers_of[bus] then result = with_wrappers(bus, name, event, walk_chain);
+	else result = walk_chain(bus, name, event, first, last); end
+	local changed;
+	if not id then changed = true;
+	elseif not fresh or chain_state.snapshots[event] ~= nil then changed = changed_since_snapshot(event);
+	else changed = not fresh_unchanged(event, origin, stanza, handle); end
+	if id ~= nil and resuming == id then
+		done_id, done_result, done_changed = id, result, changed;
+		return;
+	end
+	if id and event_ids[event] == id then event_ids[event] = outer_id; end
+	N_pending.dispatch_done(id, result, event, changed);
 end
 
--- A job is {bus, name, event, id}; the runner records its result and that it finished, and
--- when C# was already told the walk waits (job.pending), reports the end through dispatch_done
--- so that the C# pass (router, delivery) goes on.
-local function run_job(job)
-	if job.run then return job.run(job); end
-	local thread = job[13] or coroutine.running();
-	may_wait_of[thread] = job[5];
-	local event = job[3];
-	local bus = job[1];
-	local result;
-	if wrappers_of[bus] then result = with_wrappers(bus, job[2], event, walk_chain);
-	else result = walk_chain(bus, job[2], event, job[6], job[7], thread); end
-	job.result, job.finished = result, true;
-	job.changed = job_changed(job, event);
-	if job.pending then
-		local id = job[4];
-		if id and event_ids[event] == id then event_ids[event] = job[8]; end
-		N_pending.dispatch_done(id, result, event, job.changed);
-	end
+local function run_packed(job)
+	return run_job(job[1], job[2], job[3], job[4], job[5], job[6], job[7], job[8], job[9], job[10], job[11], job[12]);
 end
 
 local idle_runners = {};
@@ -590,53 +592,43 @@ function bridge.abandon_load(id)
 end
 
 local co_status, co_resume = coroutine.status, coroutine.resume;
+local getinfo, getlocal = debug.getinfo, debug.getlocal;
 
--- Runs job in an idle runner. A runner whose coroutine sits at its "ready" yield with nothing
--- queued is resumed directly, with the same state changes and watchers as util.async's
--- runner:run (which is used otherwise: first use, a queue, a dead thread); most chains do not
--- wait, and this saves the queue handling on each of them.
-local function run_idle(runner, job)
-	local thread = runner.thread;
-	-- A "ready" runner's thread is suspended at its ready yield (util.async sets "ready" only
-	-- then, and drops a thread that died); the status is checked only when the state says otherwise.
-	if not thread or runner.queue[1] ~= nil or (runner.state ~= "ready" and co_status(thread) ~= "suspended") then
-		return runner:run(job);
-	end
-	job[13] = thread;
-	runner.state = "running";
-	local ok, yielded = co_resume(thread, job);
-	if not ok then
-		runner.thread = nil;
-		runner.state = "ready";
-		local watcher = runner.watchers.error;
-		if watcher then watcher(runner, traceback(thread, yielded)); end
-	elseif yielded == "wait" then
-		runner.state = "waiting";
-		if runner.notified_state ~= "waiting" then
-			runner.notified_state = "waiting";
-			local watcher = runner.watchers.waiting;
-			if watcher then watcher(runner); end
+-- The handler a runner's thread waits in: the local h of its innermost walk_chain frame (looked
+-- up only when a walk waits, so that no walk records its running handler).
+local function waiting_handler(thread)
+	for level = 0, 200 do
+		local info = getinfo(thread, level, "f");
+		if not info then return nil; end
+		if info.func == walk_chain then
+			for i = 1, 32 do
+				local k, v = getlocal(thread, level, i);
+				if k == nil then return nil; end
+				if k == "h" then return v; end
+			end
+			return nil;
 		end
-	else
-		-- An idle runner was told "ready" already (util.async notifies on changes only).
-		runner.state = "ready";
 	end
+	return nil;
 end
 
--- Job tables of walks that finished without waiting are reused (one per dispatch otherwise).
-local free_jobs, free_count = {}, 0;
+-- C#'s slots for the event tables of the loop's current work item (slot → table): C# holds an
+-- event by its slot (EventRef) instead of a registry reference, and clears them when the work
+-- item ends (LuaRuntime.ReleaseEvents).
+local live_events = {};
+chain_state.live_events = live_events;
 
 -- Walks chain entries first..last (C# runs the C# handlers before the first and after the last
 -- Lua handler itself). session_stanza: C# says the event is a stanza of a live c2s session (its
 -- runner is used). event is nil when C# leaves building it to Lua (an event of only origin and
 -- stanza, seen by Lua for the first time): it is made here from origin and the handle of a lazy
--- stanza, and returned last so that C# keeps it for the rest of the pass. Returns finished,
--- result and whether C# must read the event back (a handler changed it), then the event; when
--- not finished: false, nil, the module id of the handler that waits, and the event.
-function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_stanza, origin, stanza_handle)
+-- stanza, and kept in live_events[slot] for the rest of the pass. Returns finished, result and
+-- whether C# must read the event back (a handler changed it), then the event; when not
+-- finished: false, nil, the module id of the handler that waits, and the event.
+function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_stanza, origin, stanza_handle, slot)
 	if not async then async = require "util.async"; end
 	local fresh = event == nil;
-	local stanza;
+	local stanza, outer_id;
 	if fresh then
 		if stanza_handle then
 			-- A lazy stanza: only its handle, with util.stanza's lazy_mt, known to lazy_live.
@@ -644,52 +636,84 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 				local lazy = require "util.stanza"._lazy;
 				lazy_mt, lazy_live = lazy.mt, lazy.live;
 			end
-			stanza = setmetatable({ _lazy_id = stanza_handle }, lazy_mt);
-			lazy_live[stanza_handle] = stanza;
+			-- The element's table is reused while it is unfilled (C# gives the same handle then).
+			stanza = lazy_live[stanza_handle];
+			if stanza == nil then
+				stanza = setmetatable({ _lazy_id = stanza_handle }, lazy_mt);
+				lazy_live[stanza_handle] = stanza;
+			end
 		end
 		if origin == nil and stanza == nil then event = {};
 		else event = { origin = origin, stanza = stanza }; end
+		-- Not in event_ids while the walk runs in this call: C# finds it by its slot. Only a
+		-- walk that waits enters it (below), for C# handlers after the wait.
+		if slot then live_events[slot] = event;
+		elseif id then event_ids[event] = id; end
 	else
 		origin = event.origin;
+		if id then
+			outer_id = event_ids[event];
+			event_ids[event] = id;
+			ensure_snapshot(event);
+		end
 	end
-	local outer_id;
-	if id then
-		outer_id = event_ids[event];
-		event_ids[event] = id;
-		-- A fresh event needs no snapshot: what it was made of is in the job (job_changed).
-		if not fresh then ensure_snapshot(event); end
+	may_wait = may_wait ~= false;
+	local runner;
+	if session_stanza and origin then
+		-- A plain field read once the session has its runner (rawset there); before, the
+		-- session table's __index makes it (special_get.thread).
+		runner = origin.thread;
+		if not (runner and our_runners[runner]) then runner = sid_of[origin] and session_runner(origin); end
 	end
-	local job = free_jobs[free_count];
-	if job then
-		free_jobs[free_count], free_count = nil, free_count - 1;
-	else
-		job = { finished = false };
-	end
-	job[1], job[2], job[3], job[4], job[5], job[6], job[7] = bus, name, event, id, may_wait ~= false, first, last;
-	job[8], job[9], job[10], job[11], job[12] = outer_id, fresh, origin, stanza, stanza_handle;
-	local runner = session_stanza and origin and sid_of[origin] and session_runner(origin);
-	-- Only an idle session runner takes the job: while it runs or waits, this chain is part of
+	-- Only an idle session runner takes the walk: while it runs or waits, this chain is part of
 	-- (or runs alongside) the pass it is in, and queueing behind that pass would deadlock when
 	-- the pass waits for this very chain (message/bare waiting for message/offline/handle).
 	-- The session's input stays in order without queueing: C# hands over the next stanza only
 	-- when the current pass has finished.
-	if runner and runner.state == "ready" then
-		run_idle(runner, job);
+	local pooled = not (runner and runner.state == "ready");
+	if pooled then runner = take_runner(); end
+	local previous = resuming;
+	resuming, done_id = id, nil;
+	-- A runner whose coroutine sits at its "ready" yield with nothing queued is resumed directly
+	-- with the walk's arguments, with the same state changes and watchers as util.async's
+	-- runner:run (used otherwise, with a job table: first use, a queue, a dead thread); most
+	-- chains do not wait, and this saves the queue handling on each. A "ready" runner's thread
+	-- is suspended at its ready yield (util.async sets "ready" only then, and drops a thread that
+	-- died); the status is checked only when the state says otherwise.
+	local thread = runner.thread;
+	if not thread or runner.queue[1] ~= nil or (runner.state ~= "ready" and co_status(thread) ~= "suspended") then
+		runner:run({ bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, stanza_handle, run = run_packed });
 	else
-		runner = take_runner();
-		run_idle(runner, job);
-		if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
+		runner.state = "running";
+		local ok, yielded = co_resume(thread, bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, stanza_handle, thread);
+		if not ok then
+			runner.thread = nil;
+			runner.state = "ready";
+			local watcher = runner.watchers.error;
+			if watcher then watcher(runner, traceback(thread, yielded)); end
+		elseif yielded == "wait" then
+			runner.state = "waiting";
+			if runner.notified_state ~= "waiting" then
+				runner.notified_state = "waiting";
+				local watcher = runner.watchers.waiting;
+				if watcher then watcher(runner); end
+			end
+		else
+			-- An idle runner was told "ready" already (util.async notifies on changes only).
+			runner.state = "ready";
+		end
 	end
-	if job.finished then
-		local result, changed = job.result, job.changed;
-		if id and event_ids[event] == id then event_ids[event] = outer_id; end
-		job[1], job[2], job[3], job[8], job[10], job[11], job[13], job.result, job.finished = nil, nil, nil, nil, nil, nil, nil, nil, false;
-		free_count = free_count + 1;
-		free_jobs[free_count] = job;
+	resuming = previous;
+	if pooled and runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
+	if done_id ~= nil and done_id == id then
+		local result, changed = done_result, done_changed;
+		done_id, done_result = nil, nil;
+		if not (fresh and slot) and event_ids[event] == id then event_ids[event] = outer_id; end
 		return true, result, changed, event;
 	end
-	job.pending = true;
-	local waiting = runner.thread and running_handler[runner.thread];
+	if fresh and slot and id then event_ids[event] = id; end
+	thread = runner.thread;
+	local waiting = thread and waiting_handler(thread);
 	return false, nil, waiting and owner_of[waiting] or nil, event;
 end
 bridge.event_ids = event_ids;
