@@ -54,25 +54,40 @@ public sealed class BackgroundPriorityTests : IDisposable
     }
 
     [Fact]
-    public async Task SqliteWrites_CompletedFromTheLowPriorityWriter_LeaveNoPoolThreadLowered()
+    public void CompletionRelay_PostedFromALoweredThread_CreatesThreadsAtTheRelaysPriority()
     {
         if (!OperatingSystem.IsLinux()) return;
-        using var db = new SqliteDatabase(Path.Combine(_dir.Path, "pool.sqlite"));
-        var archive = db.OpenArchive("localhost", "archive");
-        // Continuations that hold their pool thread make the pool add threads while the writes
-        // complete; a thread added from the writer's thread would inherit its nice value.
-        var held = Enumerable.Range(0, 3 * Environment.ProcessorCount + 4)
-            .Select(_ => archive.AppendAsync("bob", null, new XmlElement("message", "jabber:client"), 0, "")
-                .ContinueWith(_ => Thread.Sleep(200), TaskScheduler.Default))
-            .ToList();
-        await Task.WhenAll(held);
-
         int process = NiceOf("self");
-        var lowered = Directory.GetDirectories("/proc/self/task")
-            .Select(task => (Name: File.ReadAllText(Path.Combine(task, "comm")).Trim(), Nice: NiceOf("self/task/" + Path.GetFileName(task))))
-            .Where(t => t.Name.StartsWith(".NET TP", StringComparison.Ordinal) && t.Nice != process)
-            .ToList();
-        Assert.Empty(lowered);
+        using var relay = new CompletionRelay("test-relay");
+        int inline = int.MinValue, relayed = int.MinValue;
+        using var done = new ManualResetEventSlim();
+        var lowered = new Thread(() =>
+        {
+            BackgroundPriority.LowerCurrentThread();
+            // A thread created here inherits the lowered value (what a pool worker created from
+            // the SQLite writer would get); one created by the relay's action does not.
+            inline = NiceOfNewThread();
+            relay.Post(() =>
+            {
+                relayed = NiceOfNewThread();
+                done.Set();
+            });
+        });
+        lowered.Start();
+        lowered.Join();
+
+        Assert.True(done.Wait(TimeSpan.FromSeconds(30)));
+        Assert.Equal(Math.Min(19, process + BackgroundPriority.Nice), inline);
+        Assert.Equal(process, relayed);
+    }
+
+    private static int NiceOfNewThread()
+    {
+        int nice = int.MinValue;
+        var thread = new Thread(() => nice = NiceOf("thread-self"));
+        thread.Start();
+        thread.Join();
+        return nice;
     }
 
     // Field 19 of /proc/<pid>/stat (after the parenthesised name, which may contain spaces).
