@@ -26,6 +26,7 @@ internal sealed class SqliteDatabase : IStorageDriver
     private readonly bool _inMemory;
     private readonly Channel<WriteJob> _writes = Channel.CreateUnbounded<WriteJob>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread _writerThread;
+    private readonly LuaXmpp.Loop.CompletionRelay _completions = new("luaxmpp-sql-done");
     private readonly ConcurrentBag<SqliteConnection> _readers = new();
     private readonly StorageHealth _writeHealth;
     private readonly StorageHealth _readHealth;
@@ -148,7 +149,15 @@ internal sealed class SqliteDatabase : IStorageDriver
     public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, bool durable)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var job = new WriteJob(conn => done.SetResult(Transaction(conn, work, durable)), ex => done.SetException(ex));
+        // Completed through the relay: the writer runs at a low priority (RunWriter), and a pool
+        // thread created from it would inherit that.
+        var job = new WriteJob(
+            conn =>
+            {
+                var result = Transaction(conn, work, durable);
+                _completions.Post(() => done.SetResult(result));
+            },
+            ex => _completions.Post(() => done.SetException(ex)));
         lock (_queueGate)
         {
             if (_writes.Writer.TryWrite(job)) _lastWrite = done.Task;
@@ -200,6 +209,9 @@ internal sealed class SqliteDatabase : IStorageDriver
     /// <summary>The writer thread: takes queued writes in order until the database is disposed, then closes the writer.</summary>
     private void RunWriter()
     {
+        // Archive commits are background work: they must not take the CPU from the loop and the
+        // sockets (a mass reset's archive rows delayed the resumes behind it; docs/PERFORMANCE.md).
+        LuaXmpp.Loop.BackgroundPriority.LowerCurrentThread();
         var reader = _writes.Reader;
         try
         {
@@ -302,6 +314,7 @@ internal sealed class SqliteDatabase : IStorageDriver
         if (_disposed) return;
         _writes.Writer.TryComplete();
         if (Thread.CurrentThread != _writerThread) _writerThread.Join();
+        _completions.Dispose();
         _disposed = true;
         while (_readers.TryTake(out var conn)) conn.Dispose();
     }
