@@ -127,23 +127,54 @@ public sealed class SessionManager
         if (host is not null)
         {
             // As in Prosody, a handler may keep the session (stream management hibernates it):
-            // any non-null result of pre-resource-unbind cancels the destruction.
+            // any non-null result of pre-resource-unbind cancels the destruction. A handler may
+            // also wait (contract §0.8): the session is then destroyed, or kept, once the chain
+            // has finished; a Destroy meanwhile is the same destruction and does nothing more.
             _unbinding.Add(session);
-            object? kept;
+            ValueTask<object?> asked;
             try
             {
-                kept = host.Events.Fire("pre-resource-unbind", SessionEvent(session, reason));
+                asked = host.Events.FireAsync("pre-resource-unbind", SessionEvent(session, reason));
             }
-            finally
+            catch
             {
                 _unbinding.Remove(session);
+                throw;
             }
-            if (kept is not null && !session.Destroyed)
+            if (!asked.IsCompletedSuccessfully)
             {
-                session.Log.Debug("Resource unbind prevented by a module");
+                Pending.Forget(DestroyAfterAsync(session, host, reason, asked));
                 return;
             }
+            _unbinding.Remove(session);
+            if (Kept(session, asked.Result)) return;
         }
+        Remove(session, host, reason);
+    }
+
+    private async ValueTask DestroyAfterAsync(ClientSession session, HostContext host, string? reason, ValueTask<object?> asked)
+    {
+        object? kept;
+        try
+        {
+            kept = await asked;
+        }
+        finally
+        {
+            _unbinding.Remove(session);
+        }
+        if (!session.Destroyed && !Kept(session, kept)) Remove(session, host, reason);
+    }
+
+    private static bool Kept(ClientSession session, object? kept)
+    {
+        if (kept is null || session.Destroyed) return false;
+        session.Log.Debug("Resource unbind prevented by a module");
+        return true;
+    }
+
+    private void Remove(ClientSession session, HostContext? host, string? reason)
+    {
         session.Destroyed = true;
         All.Remove(session);
         try
