@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+"""What a client sees of handlers that wait before they answer (contract §0.8, issue 11
+point 1): the test module's handlers wait on a timer (util.async) and only then add a stream
+feature, a disco#info feature on the account, a disco#items item on the host, and refuse to
+archive messages whose body starts with "unarchived". Records what arrived; the test asserts.
+"""
+
+import slixmpp
+
+import xmpptest
+
+PLUGINS = ("xep_0030", "xep_0059", "xep_0297", "xep_0313", "xep_0359")
+DISCO_INFO = "http://jabber.org/protocol/disco#info"
+DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
+
+
+async def query(client, to, tag, t):
+    iq = client.Iq()
+    iq["type"] = "get"
+    iq["to"] = to
+    iq.append(slixmpp.xmlstream.ET.Element(tag))
+    return await iq.send(timeout=t)
+
+
+async def scenario(args, result):
+    t = args.step_timeout
+    client = xmpptest.Client(args.jid, args.password, plugins=PLUGINS)
+    try:
+        await xmpptest.open_session(args, client, presence=False)
+        result["stream_features"] = client.stream_features
+
+        info = await query(client, client.boundjid.bare, "{%s}query" % DISCO_INFO, t)
+        result["account_features"] = [f.get("var") for f in info.xml.iter("{%s}feature" % DISCO_INFO)]
+
+        items = await query(client, client.boundjid.domain, "{%s}query" % DISCO_ITEMS, t)
+        result["host_items"] = [i.get("jid") for i in items.xml.iter("{%s}item" % DISCO_ITEMS)]
+
+        for body in ("archived-1", "unarchived-1", "archived-2"):
+            client.send_message(mto=args.peer_jid, mbody=body, mtype="chat")
+        await xmpptest.round_trip(client, t)
+        archive = await client["xep_0313"].retrieve(rsm={"max": 50}, timeout=t)
+        result["archive"] = [m["mam_result"]["forwarded"]["stanza"]["body"] for m in archive["mam"]["results"]]
+    finally:
+        await xmpptest.close(client)
+
+
+if __name__ == "__main__":
+    p = xmpptest.parser(__doc__)
+    p.add_argument("--jid", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--peer-jid", required=True)
+    raise SystemExit(xmpptest.run(scenario, p.parse_args()))
