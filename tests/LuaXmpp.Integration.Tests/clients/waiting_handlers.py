@@ -22,24 +22,37 @@ async def query(client, to, tag, t):
     return await iq.send(timeout=t)
 
 
+async def step(result, name, work):
+    """Runs one part; a part that fails (no answer) is recorded and the others still run."""
+    try:
+        result[name] = await work
+    except (slixmpp.exceptions.IqTimeout, slixmpp.exceptions.IqError) as failure:
+        result.setdefault("step_errors", {})[name] = "%s: %s" % (type(failure).__name__, failure)
+
+
+async def vars_of(client, to, ns, attribute, t):
+    reply = await query(client, to, "{%s}query" % ns, t)
+    child = "feature" if ns == DISCO_INFO else "item"
+    return [e.get(attribute) for e in reply.xml.iter("{%s}%s" % (ns, child))]
+
+
+async def archived(client, peer, t):
+    for body in ("archived-1", "unarchived-1", "archived-2"):
+        client.send_message(mto=peer, mbody=body, mtype="chat")
+    await xmpptest.round_trip(client, t)
+    archive = await client["xep_0313"].retrieve(rsm={"max": 50}, timeout=t)
+    return [m["mam_result"]["forwarded"]["stanza"]["body"] for m in archive["mam"]["results"]]
+
+
 async def scenario(args, result):
     t = args.step_timeout
     client = xmpptest.Client(args.jid, args.password, plugins=PLUGINS)
     try:
         await xmpptest.open_session(args, client, presence=False)
         result["stream_features"] = client.stream_features
-
-        info = await query(client, client.boundjid.bare, "{%s}query" % DISCO_INFO, t)
-        result["account_features"] = [f.get("var") for f in info.xml.iter("{%s}feature" % DISCO_INFO)]
-
-        items = await query(client, client.boundjid.domain, "{%s}query" % DISCO_ITEMS, t)
-        result["host_items"] = [i.get("jid") for i in items.xml.iter("{%s}item" % DISCO_ITEMS)]
-
-        for body in ("archived-1", "unarchived-1", "archived-2"):
-            client.send_message(mto=args.peer_jid, mbody=body, mtype="chat")
-        await xmpptest.round_trip(client, t)
-        archive = await client["xep_0313"].retrieve(rsm={"max": 50}, timeout=t)
-        result["archive"] = [m["mam_result"]["forwarded"]["stanza"]["body"] for m in archive["mam"]["results"]]
+        await step(result, "account_features", vars_of(client, client.boundjid.bare, DISCO_INFO, "var", t))
+        await step(result, "host_items", vars_of(client, client.boundjid.domain, DISCO_ITEMS, "jid", t))
+        await step(result, "archive", archived(client, args.peer_jid, t))
     finally:
         await xmpptest.close(client)
 
