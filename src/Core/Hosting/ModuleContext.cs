@@ -64,6 +64,8 @@ public sealed class ModuleContext : IDisposable
     /// <summary>module:send: routes a stanza from this host.</summary>
     public void Send(XmlElement stanza) => Server.Router.Route(Host.Session, stanza);
 
+    public override string ToString() => "mod_" + Name + " on " + Host.Name;
+
     /// <summary>module:fire_event on this host, for a caller that does not use the outcome (see <see cref="EventBus.Fire"/>).</summary>
     public object? FireEvent(string name, EventData data) => Host.Events.Fire(name, data);
 

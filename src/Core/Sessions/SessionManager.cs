@@ -127,50 +127,40 @@ public sealed class SessionManager
         if (host is not null)
         {
             // As in Prosody, a handler may keep the session (stream management hibernates it):
-            // any non-null result of pre-resource-unbind cancels the destruction. A handler may
-            // also wait (contract §0.8): the session is then destroyed, or kept, once the chain
-            // has finished; a Destroy meanwhile is the same destruction and does nothing more.
+            // any non-null result of pre-resource-unbind cancels the destruction.
             _unbinding.Add(session);
-            ValueTask<object?> asked;
+            object? kept;
             try
             {
-                asked = host.Events.FireAsync("pre-resource-unbind", SessionEvent(session, reason));
+                // The destruction cannot wait: Lua's destroy_session retires the session's table
+                // as soon as this returns (as Prosody's, where these handlers cannot wait either).
+                if (!host.Events.TryFire("pre-resource-unbind", SessionEvent(session, reason), out kept)) WarnWaited(host);
             }
-            catch
+            finally
             {
                 _unbinding.Remove(session);
-                throw;
             }
-            if (!asked.IsCompletedSuccessfully)
+            if (kept is not null && !session.Destroyed)
             {
-                Pending.Forget(DestroyAfterAsync(session, host, reason, asked));
+                session.Log.Debug("Resource unbind prevented by a module");
                 return;
             }
-            _unbinding.Remove(session);
-            if (Kept(session, asked.Result)) return;
         }
         Remove(session, host, reason);
     }
 
-    private async ValueTask DestroyAfterAsync(ClientSession session, HostContext host, string? reason, ValueTask<object?> asked)
-    {
-        object? kept;
-        try
-        {
-            kept = await asked;
-        }
-        finally
-        {
-            _unbinding.Remove(session);
-        }
-        if (!session.Destroyed && !Kept(session, kept)) Remove(session, host, reason);
-    }
+    private bool _warnedWaited;
 
-    private static bool Kept(ClientSession session, object? kept)
+    /// <summary>
+    /// A pre-resource-unbind handler waited: the session is destroyed now (a handler that waits
+    /// cannot keep it), and the rest of the chain runs when the wait ends. Said once.
+    /// </summary>
+    private void WarnWaited(HostContext host)
     {
-        if (kept is null || session.Destroyed) return false;
-        session.Log.Debug("Resource unbind prevented by a module");
-        return true;
+        if (_warnedWaited) return;
+        _warnedWaited = true;
+        _log.Warn($"A pre-resource-unbind handler waited (handlers of {host.Events.DescribeOwners("pre-resource-unbind")}): " +
+            "sessions are destroyed without waiting for it, and the rest of its chain runs later");
     }
 
     private void Remove(ClientSession session, HostContext? host, string? reason)
