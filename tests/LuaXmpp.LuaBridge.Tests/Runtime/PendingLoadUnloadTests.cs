@@ -51,3 +51,39 @@ public sealed class PendingLoadUnloadTests
         Assert.True(await h.On(() => h.Server.Modules.IsLoaded(h.HostContext.Name, "slow")));
     }
 }
+
+/// <summary>The one chain whose caller uses its outcome and cannot wait: pre-resource-unbind (SessionManager.Destroy).</summary>
+[Collection("LuaRuntime")]
+public sealed class UnbindWaitTests
+{
+    [Fact]
+    public async Task PreResourceUnbindHandlerThatWaits_DoesNotKeepTheSession_AndIsNamedOnce()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("slowunbind", """
+            local async = require "util.async"
+            module:hook("pre-resource-unbind", function(event)
+              local wait, done = async.waiter()
+              module:add_timer(0.05, function() done() end)
+              wait()
+              module:fire_event("slowunbind-resumed", {})
+            end)
+            """);
+        Assert.Null(await h.Load("slowunbind"));
+        var resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await h.On(() => h.HostContext.Events.Hook("slowunbind-resumed", _ =>
+        {
+            resumed.TrySetResult();
+            return null;
+        }));
+        var (session, _) = await h.BindAsync("carol");
+
+        await h.On(() => h.Server.Sessions.Destroy(session, "test"));
+
+        Assert.True(session.Destroyed, "a pre-resource-unbind handler that waits kept the session");
+        Assert.Null(await h.On(() => h.Server.Sessions.GetFull("carol@localhost/res")));
+        Assert.Contains(TestLog.Sink.Entries, l => l.Message.Contains("A pre-resource-unbind handler waited") && l.Message.Contains("mod_slowunbind on localhost"));
+        // The rest of the chain still runs when the wait ends.
+        await resumed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+}
