@@ -8,18 +8,11 @@ archive messages whose body starts with "unarchived". Records what arrived; the 
 import slixmpp
 
 import xmpptest
+from services import iq_get
 
 PLUGINS = ("xep_0030", "xep_0059", "xep_0297", "xep_0313", "xep_0359")
 DISCO_INFO = "http://jabber.org/protocol/disco#info"
 DISCO_ITEMS = "http://jabber.org/protocol/disco#items"
-
-
-async def query(client, to, tag, t):
-    iq = client.Iq()
-    iq["type"] = "get"
-    iq["to"] = to
-    iq.append(slixmpp.xmlstream.ET.Element(tag))
-    return await iq.send(timeout=t)
 
 
 async def step(result, name, work):
@@ -31,7 +24,7 @@ async def step(result, name, work):
 
 
 async def vars_of(client, to, ns, attribute, t):
-    reply = await query(client, to, "{%s}query" % ns, t)
+    reply = await iq_get(client, to, "{%s}query" % ns, t)
     child = "feature" if ns == DISCO_INFO else "item"
     return [e.get(attribute) for e in reply.xml.iter("{%s}%s" % (ns, child))]
 
