@@ -136,9 +136,23 @@ public sealed class ArchiveMessageHooks
         if (HasStanzaId(stanza)) return Delegate(e, name, decided: false);
         var decision = new EventData(null, stanza);
         decision["session"] = e.Origin;
-        if (_bus.Fire("archive-should-store", decision) is null or false) return null;
+        // A handler may wait (a policy reading storage): the message's pass waits for its answer.
+        var should = _bus.FireAsync("archive-should-store", decision);
+        if (!should.IsCompletedSuccessfully) return ArchiveAfterAsync(e, name, user, peer, should);
+        return AfterDecision(should.Result, e, name, user, peer);
+    }
+
+    private object? AfterDecision(object? should, EventData e, string name, string? user, string? peer)
+    {
+        if (should is null or false || e.Stanza is not { } stanza) return null;
         if (user is not null && peer is not null && TryArchive(e, stanza, user, peer)) return null;
         return Delegate(e, name, decided: true);
+    }
+
+    private async Task<object?> ArchiveAfterAsync(EventData e, string name, string? user, string? peer, ValueTask<object?> should)
+    {
+        var result = AfterDecision(await should, e, name, user, peer);
+        return result is Task<object?> delegated ? await delegated : result;
     }
 
     /// <summary>

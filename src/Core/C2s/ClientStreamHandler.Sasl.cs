@@ -77,15 +77,17 @@ public sealed partial class ClientStreamHandler
                 _connection.MarkAuthenticated(_settings!.StanzaSizeLimit, session.Username);
                 _connection.Send(SaslElement("success", step.Data));
                 session.Log.Info($"Authenticated as {session.Username}@{session.Host} with {mechanism.Name}");
-                FireSessionEvent("authentication-success", null);
+                // Handlers may wait (mod_sasl2_fast, mod_log_auth storing): the restart is read after them.
+                await FireSessionEventAsync("authentication-success", null);
                 return StreamAction.Restart;
             default:
                 _sasl = null;
                 _throttle.RecordFailure(_connection.RemoteAddress, mechanism.Username);
                 // One line per failure with the account and the address, in mod_log_auth's layout, for fail2ban-style tools.
                 session.Log.Warn($"Failed authentication attempt ({step.Condition ?? "not-authorized"}) for user {mechanism.Username ?? "(unknown)"}@{session.Host} from IP: {_connection.RemoteAddress}");
-                FireSessionEvent("authentication-failure", step.Condition);
-                return SaslFailure(step.Condition ?? "not-authorized", step.Text);
+                // As mod_saslauth: handlers see (and may change) the condition and text that go out.
+                var failed = await FireSessionEventAsync("authentication-failure", step.Condition ?? "not-authorized", step.Text);
+                return SaslFailure(failed["condition"] as string ?? step.Condition ?? "not-authorized", failed["text"] as string);
         }
     }
 
@@ -126,11 +128,14 @@ public sealed partial class ClientStreamHandler
         return StreamAction.Continue;
     }
 
-    private void FireSessionEvent(string name, string? condition)
+    /// <summary>Fires an authentication event and completes once its chain has, waits included.</summary>
+    private async ValueTask<EventData> FireSessionEventAsync(string name, string? condition, string? text = null)
     {
         var e = new EventData(_session);
         e["session"] = _session;
         if (condition is not null) e["condition"] = condition;
-        _host!.Events.Fire(name, e);
+        if (text is not null) e["text"] = text;
+        await _host!.Events.FireAsync(name, e);
+        return e;
     }
 }

@@ -71,8 +71,23 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         _streamAttributes = new DataTable { ["to"] = to, ["from"] = attrs.GetAttribute("from"), ["version"] = attrs.GetAttribute("version") };
         ReadStreamLanguage(attrs);
         SendHeader(host);
-        _connection.Send(BuildFeatures());
+        var features = BuildFeatures(out var fired);
+        if (!fired.IsCompletedSuccessfully) return SendFeaturesAfterAsync(features, fired);
+        _connection.Send(features);
         return Continue;
+    }
+
+    /// <summary>
+    /// A stream-features handler waited (contract §0.8: a Lua handler reading storage, or
+    /// util.async): the features go out once the whole chain has added to them. The connection
+    /// reads nothing more from this client meanwhile (it awaits the header's handling).
+    /// </summary>
+    private async Task<StreamAction> SendFeaturesAfterAsync(XmlElement features, ValueTask<object?> fired)
+    {
+        await fired;
+        if (_connection.IsClosed) return StreamAction.Close;
+        _connection.Send(features);
+        return StreamAction.Continue;
     }
 
     public Task<StreamAction> OnElementAsync(XmlElement element)
@@ -164,9 +179,22 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         var e = new EventData(_session);
         e["session"] = _session;
         e["reason"] = reason;
-        // Stream management hooks this to hibernate the session instead of ending it.
-        if (_host?.Events.Fire("c2s-ondisconnect", e) is null) _services.Sessions.Destroy(_session, reason);
+        // Stream management hooks this to hibernate the session instead of ending it; a handler
+        // may wait, and the session is destroyed only once the chain said nobody kept it.
+        if (_host is null)
+        {
+            _services.Sessions.Destroy(_session, reason);
+            return Task.CompletedTask;
+        }
+        var fired = _host.Events.FireAsync("c2s-ondisconnect", e);
+        if (!fired.IsCompletedSuccessfully) return DestroyUnlessKeptAsync(fired, reason);
+        if (fired.Result is null) _services.Sessions.Destroy(_session, reason);
         return Task.CompletedTask;
+    }
+
+    private async Task DestroyUnlessKeptAsync(ValueTask<object?> fired, string reason)
+    {
+        if (await fired is null) _services.Sessions.Destroy(_session!, reason);
     }
 
     private StreamAction HandleStartTls(XmlElement element)
@@ -181,7 +209,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         return StreamAction.StartTls;
     }
 
-    private XmlElement BuildFeatures()
+    private XmlElement BuildFeatures(out ValueTask<object?> fired)
     {
         var session = _session!;
         var features = new XmlElement("features", Namespaces.Streams);
@@ -210,7 +238,7 @@ public sealed partial class ClientStreamHandler : IStreamHandler
         var e = new EventData(session);
         e["features"] = features;
         e["stream"] = _streamAttributes;
-        _host!.Events.Fire("stream-features", e);
+        fired = _host!.Events.FireAsync("stream-features", e);
         return features;
     }
 

@@ -89,13 +89,29 @@ public sealed class EventBus
     /// that is not done yet) suspends the chain, and the caller hears "handled"; nothing waits
     /// on the loop.
     /// </remarks>
-    public object? Fire(string name, EventData data)
+    public object? Fire(string name, EventData data) => TryFire(name, data, out var result) ? result : true;
+
+    /// <summary>
+    /// As <see cref="Fire"/>, for a caller that cannot go on later but must know whether the
+    /// chain finished: false when a handler waited (the rest of the chain then runs when the wait
+    /// ends, and <paramref name="result"/> is null), true with the chain's result otherwise.
+    /// </summary>
+    public bool TryFire(string name, EventData data, out object? result)
     {
         var pending = FireCore(name, data, mayWait: false);
-        if (pending.IsCompletedSuccessfully) return pending.Result;
+        if (pending.IsCompletedSuccessfully)
+        {
+            result = pending.Result;
+            return true;
+        }
         Pending.Forget(pending);
-        return true;
+        result = null;
+        return false;
     }
+
+    /// <summary>The owners (modules) with a handler on the chain, for a log line about it.</summary>
+    public string DescribeOwners(string name) =>
+        string.Join(", ", Handlers(name).Select(h => h.Owner?.ToString()).OfType<string>().Distinct());
 
     /// <summary>
     /// Runs the chain; completes with the first non-null result, or null if no handler took it.

@@ -23,4 +23,11 @@ public interface IModuleRuntime
 
     /// <summary>Unloads it from the host; false if it was not loaded there.</summary>
     bool Unload(HostContext host, string name);
+
+    /// <summary>
+    /// Gives up a load of the module on the host that is still waiting: its task completes with
+    /// an error now, and what the load set up is discarded when its wait ends. False if no load
+    /// of it waits (the module manager then unloads it should its load still succeed).
+    /// </summary>
+    bool CancelLoad(HostContext host, string name) => false;
 }

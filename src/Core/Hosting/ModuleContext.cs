@@ -64,8 +64,16 @@ public sealed class ModuleContext : IDisposable
     /// <summary>module:send: routes a stanza from this host.</summary>
     public void Send(XmlElement stanza) => Server.Router.Route(Host.Session, stanza);
 
-    /// <summary>module:fire_event on this host.</summary>
+    public override string ToString() => "mod_" + Name + " on " + Host.Name;
+
+    /// <summary>module:fire_event on this host, for a caller that does not use the outcome (see <see cref="EventBus.Fire"/>).</summary>
     public object? FireEvent(string name, EventData data) => Host.Events.Fire(name, data);
+
+    /// <summary>
+    /// module:fire_event on this host for a caller that reads the result or the event afterwards:
+    /// completes when the chain has, a handler's wait included (synchronously when none waited).
+    /// </summary>
+    public ValueTask<object?> FireEventAsync(string name, EventData data) => Host.Events.FireAsync(name, data);
 
     public void Dispose()
     {

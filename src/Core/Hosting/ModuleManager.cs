@@ -31,7 +31,15 @@ public sealed class ModuleManager(IProsody server)
 
     private readonly Dictionary<string, Func<INativeModule>> _native = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Host, string Name), object> _loaded = new();
-    private readonly Dictionary<(string Host, string Name), Task<string?>> _loading = new();
+    private readonly Dictionary<(string Host, string Name), LoadUnderWay> _loading = new();
+
+    /// <summary>A load that waits; <see cref="Unloaded"/> once the module was unloaded meanwhile.</summary>
+    private sealed class LoadUnderWay
+    {
+        public Task<string?> Task { get; set; } = NoError;
+
+        public bool Unloaded { get; set; }
+    }
     private readonly Logger _log = Logger.For("modulemanager");
 
     /// <summary>The Lua runtime, when the bridge is present.</summary>
@@ -118,7 +126,7 @@ public sealed class ModuleManager(IProsody server)
     {
         var key = (host.Name, name);
         if (_loaded.ContainsKey(key)) return NoError;
-        if (_loading.TryGetValue(key, out var running)) return running;
+        if (_loading.TryGetValue(key, out var running)) return running.Task;
         // What the core implements is never taken from a Lua file: Prosody's mod_c2s.lua and the
         // like need Prosody's own core (util.xmppstream, core.certmanager) and cannot run here.
         if (!CoreProvided.Contains(name) && !(NativeWins.Contains(name) && _native.ContainsKey(name))
@@ -127,8 +135,13 @@ public sealed class ModuleManager(IProsody server)
         {
             var load = runtime.LoadAsync(host, name, LoadTimeout);
             if (load.IsCompletedSuccessfully) return Task.FromResult(LuaLoadEnded(host, name, runtime, load.Result));
-            var pending = AwaitLoadAsync(key, host, name, runtime, load);
-            if (!pending.IsCompleted) _loading[key] = pending;
+            var underWay = new LoadUnderWay();
+            var pending = AwaitLoadAsync(underWay, key, host, name, runtime, load);
+            if (!pending.IsCompleted)
+            {
+                underWay.Task = pending;
+                _loading[key] = underWay;
+            }
             return pending;
         }
         return Task.FromResult(LoadInCore(host, name));
@@ -142,7 +155,7 @@ public sealed class ModuleManager(IProsody server)
 
     private static readonly Task<string?> NoError = Task.FromResult<string?>(null);
 
-    private async Task<string?> AwaitLoadAsync((string, string) key, HostContext host, string name, IModuleRuntime runtime, Task<string?> load)
+    private async Task<string?> AwaitLoadAsync(LoadUnderWay underWay, (string, string) key, HostContext host, string name, IModuleRuntime runtime, Task<string?> load)
     {
         string? error;
         try
@@ -154,8 +167,21 @@ public sealed class ModuleManager(IProsody server)
         {
             error = ex.Message;
         }
+        if (underWay.Unloaded) return LoadEndedAfterUnload(host, name, runtime, error);
         _loading.Remove(key);
         return LuaLoadEnded(host, name, runtime, error);
+    }
+
+    /// <summary>The module was unloaded while its load waited: whatever the load achieved, it stays unloaded.</summary>
+    private string LoadEndedAfterUnload(HostContext host, string name, IModuleRuntime runtime, string? error)
+    {
+        if (error is null)
+        {
+            // A runtime that could not give the load up: it loaded after all, so it goes now.
+            runtime.Unload(host, name);
+        }
+        _log.Info($"mod_{name} on {host.Name} was unloaded while it was loading; it stays unloaded");
+        return $"mod_{name} was unloaded while it was loading";
     }
 
     private string? LuaLoadEnded(HostContext host, string name, IModuleRuntime runtime, string? error)
@@ -221,7 +247,7 @@ public sealed class ModuleManager(IProsody server)
     public async Task<(IReadOnlyList<string> Loaded, IReadOnlyList<string> Unloaded)> ReconcileAsync(HostContext host, IReadOnlyList<string> before)
     {
         var wanted = ModulesFor(host);
-        var unloaded = before.Where(m => !wanted.Contains(m) && IsLoaded(host.Name, m)).ToList();
+        var unloaded = before.Where(m => !wanted.Contains(m) && (IsLoaded(host.Name, m) || IsLoading(host.Name, m))).ToList();
         foreach (var name in unloaded) Unload(host, name);
         var loaded = new List<string>();
         foreach (var name in wanted.Where(m => !IsLoaded(host.Name, m)).ToList())
@@ -231,8 +257,19 @@ public sealed class ModuleManager(IProsody server)
         return (loaded, unloaded);
     }
 
+    /// <summary>
+    /// Unloads a module; one whose load still waits is given up (it ends not loaded, and what it
+    /// hooked goes when its wait ends), and module-unloaded is not fired for it. False if it was
+    /// neither loaded nor loading.
+    /// </summary>
     public bool Unload(HostContext host, string name)
     {
+        if (_loading.Remove((host.Name, name), out var underWay))
+        {
+            underWay.Unloaded = true;
+            Runtime?.CancelLoad(host, name);
+            return true;
+        }
         if (!_loaded.Remove((host.Name, name), out var owner)) return false;
         if (owner is ModuleContext context) context.Dispose();
         else if (owner is IModuleRuntime runtime) runtime.Unload(host, name);

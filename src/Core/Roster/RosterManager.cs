@@ -218,7 +218,8 @@ public sealed partial class RosterManager
         e["username"] = user;
         e["host"] = Host;
         e["roster"] = roster;
-        _host.Events.Fire("roster-load", e);
+        // Handlers (mod_groups-like) may wait: the roster is handed out once they are done.
+        await _host.Events.FireAsync("roster-load", e);
         return roster;
     }
 }

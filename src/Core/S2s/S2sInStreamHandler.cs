@@ -50,7 +50,9 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
         }
         else if (from is not null) _session.FromHost ??= from;
         SendHeader(host.Name);
-        connection.Send(BuildFeatures());
+        var features = BuildFeatures(out var fired);
+        if (!fired.IsCompletedSuccessfully) return SendFeaturesAfterAsync(features, fired);
+        connection.Send(features);
         return Continue;
     }
 
@@ -65,7 +67,16 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
         connection.HeaderSent = true;
     }
 
-    private XmlElement BuildFeatures()
+    /// <summary>An s2s-stream-features handler waited: the features go out once the chain has finished.</summary>
+    private async Task<StreamAction> SendFeaturesAfterAsync(XmlElement features, ValueTask<object?> fired)
+    {
+        await fired;
+        if (connection.IsClosed) return StreamAction.Close;
+        connection.Send(features);
+        return StreamAction.Continue;
+    }
+
+    private XmlElement BuildFeatures(out ValueTask<object?> fired)
     {
         var session = _session!;
         var features = new XmlElement("features", Namespaces.Streams);
@@ -89,7 +100,7 @@ internal sealed class S2sInStreamHandler(S2sService service, ClientConnection co
         var e = new EventData(session);
         e["origin"] = session;
         e["features"] = features;
-        service.FindHost(session.Host)?.Events.Fire("s2s-stream-features", e);
+        fired = service.FindHost(session.Host)?.Events.FireAsync("s2s-stream-features", e) ?? default;
         return features;
     }
 

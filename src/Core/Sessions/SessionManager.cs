@@ -132,7 +132,9 @@ public sealed class SessionManager
             object? kept;
             try
             {
-                kept = host.Events.Fire("pre-resource-unbind", SessionEvent(session, reason));
+                // The destruction cannot wait: Lua's destroy_session retires the session's table
+                // as soon as this returns (as Prosody's, where these handlers cannot wait either).
+                if (!host.Events.TryFire("pre-resource-unbind", SessionEvent(session, reason), out kept)) WarnWaited(host);
             }
             finally
             {
@@ -144,6 +146,25 @@ public sealed class SessionManager
                 return;
             }
         }
+        Remove(session, host, reason);
+    }
+
+    private bool _warnedWaited;
+
+    /// <summary>
+    /// A pre-resource-unbind handler waited: the session is destroyed now (a handler that waits
+    /// cannot keep it), and the rest of the chain runs when the wait ends. Said once.
+    /// </summary>
+    private void WarnWaited(HostContext host)
+    {
+        if (_warnedWaited) return;
+        _warnedWaited = true;
+        _log.Warn($"A pre-resource-unbind handler waited (handlers of {host.Events.DescribeOwners("pre-resource-unbind")}): " +
+            "sessions are destroyed without waiting for it, and the rest of its chain runs later");
+    }
+
+    private void Remove(ClientSession session, HostContext? host, string? reason)
+    {
         session.Destroyed = true;
         All.Remove(session);
         try

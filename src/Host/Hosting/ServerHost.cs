@@ -293,7 +293,8 @@ public sealed partial class ServerHost : IAsyncDisposable
         }
         var e = new EventData();
         e["filename"] = fresh.Path;
-        server.GlobalEvents.Fire("config-reloaded", e);
+        // "Config reloaded" is said (and the CLI answered) once the handlers, waits included, are done.
+        await server.GlobalEvents.FireAsync("config-reloaded", e);
     }
 
     private void WarnAboutRestartOnlyChanges(ServerConfig fresh)
@@ -474,11 +475,8 @@ public sealed partial class ServerHost : IAsyncDisposable
                 }
             });
             foreach (var l in _listeners) await l.DrainAsync(TimeSpan.FromSeconds(5));
-            await server.Loop.InvokeAsync(() =>
-            {
-                server.GlobalEvents.Fire("server-stopped", new EventData());
-                _lua?.Dispose();
-            });
+            await FireAndWaitAsync(server, "server-stopped", new EventData());
+            await server.Loop.InvokeAsync(() => _lua?.Dispose());
         }
         if (_loop is not null) await _loop.DisposeAsync();
         _storage?.Dispose();
@@ -495,17 +493,20 @@ public sealed partial class ServerHost : IAsyncDisposable
     /// process end) before the chain is done. Bounded, so a handler that never finishes cannot hold
     /// the shutdown.
     /// </summary>
-    private async Task ServerStoppingAsync(XmppServer server, string reason)
+    private Task ServerStoppingAsync(XmppServer server, string reason)
     {
-        var chain = await server.Loop.InvokeAsync(() =>
-        {
-            var e = new EventData();
-            e["reason"] = reason;
-            return server.GlobalEvents.FireAsync("server-stopping", e).AsTask();
-        });
+        var e = new EventData();
+        e["reason"] = reason;
+        return FireAndWaitAsync(server, "server-stopping", e);
+    }
+
+    /// <summary>Fires a shutdown event on the loop and waits for its chain, at most 30 s (server-stopped's handlers too, before the runtime goes).</summary>
+    private async Task FireAndWaitAsync(XmppServer server, string name, EventData e)
+    {
+        var chain = await server.Loop.InvokeAsync(() => server.GlobalEvents.FireAsync(name, e).AsTask());
         var bound = TimeSpan.FromSeconds(30);
         if (await Task.WhenAny(chain, Task.Delay(bound)) != chain)
-            _log.Warn($"server-stopping handlers still running after {bound.TotalSeconds:0} s; shutting down without them");
+            _log.Warn($"{name} handlers still running after {bound.TotalSeconds:0} s; shutting down without them");
     }
 
     public async ValueTask DisposeAsync() => await StopAsync("disposed");

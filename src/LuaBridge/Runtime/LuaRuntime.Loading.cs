@@ -18,7 +18,7 @@ public sealed partial class LuaRuntime
     private readonly Dictionary<(string Host, string Name), Task<string?>> _loadsUnderWay = new();
     private long _nextLoadId;
 
-    private sealed record PendingLoad(TaskCompletionSource<string?> Done, string Host, string Name, TimeSpan Timeout)
+    private sealed record PendingLoad(TaskCompletionSource<string?> Done, string Host, string Name)
     {
         public IDisposable? Timer { get; set; }
     }
@@ -43,12 +43,12 @@ public sealed partial class LuaRuntime
             if (!lua.ToBoolean(-5)) return Task.FromResult<string?>(lua.RawString(-4) ?? "error");
             if (lua.ToBoolean(-4)) return Task.FromResult(LoadOutcome(lua, -3, host, name));
         }
-        var load = new PendingLoad(new TaskCompletionSource<string?>(), host, name, timeout);
+        var load = new PendingLoad(new TaskCompletionSource<string?>(), host, name);
         _pendingLoads[id] = load;
         _loadsUnderWay[(host, name)] = load.Done.Task;
         load.Timer = _server.Loop.AddTimer(timeout, () =>
         {
-            AbandonLoad(id);
+            AbandonLoad(id, $"did not finish loading within {timeout.TotalSeconds:0.###} s (module_load_timeout); it waits for something that did not come");
             return null;
         });
         return load.Done.Task;
@@ -84,10 +84,30 @@ public sealed partial class LuaRuntime
         return 0;
     }
 
-    /// <summary>The load waited past its timeout: it is not loaded, and Lua discards it when it ends.</summary>
-    private void AbandonLoad(long id)
+    public bool CancelLoad(HostContext host, string name) => CancelLoad(host.Name, name);
+
+    /// <summary>
+    /// The module is unloaded while its load waits (module manager, or a global module's unload):
+    /// the load ends now as not loaded, and Lua discards what it set up when its wait ends.
+    /// </summary>
+    internal bool CancelLoad(string host, string name)
     {
-        if (_disposed || !_pendingLoads.Remove(id, out var load)) return;
+        long waiting = 0;
+        foreach (var (id, load) in _pendingLoads)
+        {
+            if (load.Host == host && load.Name == name) waiting = id;
+        }
+        return waiting != 0 && AbandonLoad(waiting, "unloaded while it was loading");
+    }
+
+    /// <summary>
+    /// Gives up a load that waits (past its timeout, or unloaded meanwhile): it is not loaded, its
+    /// task completes with <paramref name="why"/>, and Lua discards it when its wait ends.
+    /// </summary>
+    private bool AbandonLoad(long id, string why)
+    {
+        if (_disposed || !_pendingLoads.Remove(id, out var load)) return false;
+        load.Timer?.Dispose();
         _loadsUnderWay.Remove((load.Host, load.Name));
         var lua = _main;
         using (var scope = LuaStack.Enter(lua))
@@ -97,7 +117,8 @@ public sealed partial class LuaRuntime
             if (scope.PCall(2, 2) != LuaStatus.OK || !lua.ToBoolean(-2))
                 _log.Error($"Abandoning the load of mod_{load.Name} on {load.Host} failed: {lua.ToString(-1, false)}");
         }
-        load.Done.TrySetResult($"did not finish loading within {load.Timeout.TotalSeconds:0.###} s (module_load_timeout); it waits for something that did not come");
+        load.Done.TrySetResult(why);
+        return true;
     }
 
     /// <summary>Loads still under way when the runtime goes away end as not loaded.</summary>

@@ -236,7 +236,8 @@ public sealed partial class LuaRuntime
     {
         var hostName = lua.OptString(1) ?? "*";
         var name = lua.OptString(2) ?? "";
-        bool ok = hostName == "*" ? CallModuleEntry("unload_module", "*", name) is null : _server.Modules.Unload(RequireHost(lua, 1), name);
+        // A global module whose load still waits is given up instead (LuaRuntime.Loading.cs).
+        bool ok = hostName == "*" ? CancelLoad("*", name) || CallModuleEntry("unload_module", "*", name) is null : _server.Modules.Unload(RequireHost(lua, 1), name);
         lua.PushBoolean(ok);
         return 1;
     }

@@ -68,7 +68,7 @@ public sealed class AccountManagementModule : INativeModule
         changed["username"] = user;
         changed["host"] = _module.Host.Name;
         changed["resource"] = session.Resource;
-        _module.Server.GlobalEvents.Fire("user-password-changed", changed);
+        await _module.Server.GlobalEvents.FireAsync("user-password-changed", changed);
     }
 
     /// <summary>
@@ -89,14 +89,15 @@ public sealed class AccountManagementModule : INativeModule
         deleted["username"] = user;
         deleted["host"] = host;
         deleted["session"] = session;
-        _module.Server.GlobalEvents.Fire("user-deleted", deleted);
+        // Handlers clean up what they keep for the user and may wait: the stores are purged after them.
+        await _module.Server.GlobalEvents.FireAsync("user-deleted", deleted);
         await _module.Server.Storage.PurgeUserAsync(host, user);
         var deregistered = new EventData(session);
         deregistered["username"] = user;
         deregistered["host"] = host;
         deregistered["source"] = "mod_register";
         deregistered["session"] = session;
-        _module.FireEvent("user-deregistered", deregistered);
+        await _module.FireEventAsync("user-deregistered", deregistered);
         if (_module.Server.Sessions.GetBare(user + "@" + host) is { } bare)
         {
             foreach (var s in bare.Sessions.Values.ToArray()) s.Close(StreamErrorCondition.NotAuthorized, "Account deleted");

@@ -114,7 +114,22 @@ public sealed class CarbonsModule : INativeModule
 
         var decision = new EventData(e.Origin, stanza);
         decision["session"] = e.Origin;
-        var should = _module.FireEvent("carbons-should-copy", decision);
+        // A policy handler may wait (contract §0.8): the message's pass then waits for the copies.
+        var should = _module.FireEventAsync("carbons-should-copy", decision);
+        // A struct: a chain that did not wait allocates nothing more for it.
+        var plan = new CopyPlan(stanza, sent, decision, user, target, hasTop, topPriority, bareFrom, bareJid, to, type);
+        if (!should.IsCompletedSuccessfully) return CopyAfterAsync(should, plan);
+        return Copy(should.Result, plan);
+    }
+
+    private readonly record struct CopyPlan(XmlElement Stanza, bool Sent, EventData Decision, BareSession User, Session? Target,
+        bool HasTop, int? TopPriority, string? BareFrom, string? BareJid, string? To, string Type);
+
+    private static async Task<object?> CopyAfterAsync(ValueTask<object?> should, CopyPlan plan) => Copy(await should, plan);
+
+    private static object? Copy(object? should, in CopyPlan plan)
+    {
+        var (stanza, sent, decision, user, target, hasTop, topPriority, bareFrom, bareJid, to, type) = plan;
         if (should is null or false)
         {
             if (decision["reason"] as string == "private" && !sent)

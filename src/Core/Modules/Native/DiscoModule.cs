@@ -120,7 +120,17 @@ public sealed class DiscoModule : INativeModule
         var query = reply.AddChild("query", Namespaces.DiscoItems);
         var itemsEvent = new EventData(e.Origin, stanza);
         itemsEvent["reply"] = new StanzaBuilder(reply, query);
-        if (_module.FireEvent("host-disco-items", itemsEvent) is { } handled) return handled;
+        // Handlers add items and may wait first (contract §0.8): the reply goes out after them.
+        var fired = _module.FireEventAsync("host-disco-items", itemsEvent);
+        if (!fired.IsCompletedSuccessfully) return ThenAsync(fired, () => SendHostItems(e, reply, query));
+        return fired.Result ?? SendHostItems(e, reply, query);
+    }
+
+    /// <summary>What follows a chain that waited: the chain's result if a handler took it, else the rest.</summary>
+    private static async Task<object?> ThenAsync(ValueTask<object?> fired, Func<object?> rest) => await fired ?? rest();
+
+    private object SendHostItems(EventData e, XmlElement reply, XmlElement query)
+    {
         // Child hosts (components such as conference.example.com) are listed, as hostmanager.get_children does.
         foreach (var host in _module.Server.Hosts.Values)
         {
@@ -159,8 +169,14 @@ public sealed class DiscoModule : INativeModule
         nodeEvent["reply"] = new StanzaBuilder(reply, query);
         nodeEvent["node"] = node;
         nodeEvent["exists"] = false;
-        if (_module.FireEvent(eventName, nodeEvent) is { } handled) return handled;
-        e.Origin!.Send(nodeEvent["exists"] is true ? reply : StanzaReply.Error(stanza, StanzaError.ItemNotFound("Node does not exist")));
+        var fired = _module.FireEventAsync(eventName, nodeEvent);
+        if (!fired.IsCompletedSuccessfully) return ThenAsync(fired, () => SendNodeReply(e, nodeEvent, reply));
+        return fired.Result ?? SendNodeReply(e, nodeEvent, reply);
+    }
+
+    private static object SendNodeReply(EventData e, EventData nodeEvent, XmlElement reply)
+    {
+        e.Origin!.Send(nodeEvent["exists"] is true ? reply : StanzaReply.Error(e.Stanza!, StanzaError.ItemNotFound("Node does not exist")));
         return true;
     }
 
@@ -176,12 +192,15 @@ public sealed class DiscoModule : INativeModule
             var fromBare = PresenceModule.BareOf(stanza.GetAttribute("from"));
             bool allowed = (info && _module.GetOptionBoolean("disco_expose_admins", false) && IsAdmin(to))
                 || (fromBare is not null && await RosterManager.For(_module.Server, _module.Host).IsContactSubscribedAsync(user, fromBare));
-            if (allowed) AccountReply(e, info);
+            if (allowed)
+            {
+                if (AccountReply(e, info) is Task<object?> replying) await replying;
+            }
             else e.Origin?.Send(StanzaReply.Error(stanza, StanzaError.ServiceUnavailable()));
         });
     }
 
-    private object AccountReply(EventData e, bool info)
+    private object? AccountReply(EventData e, bool info)
     {
         var stanza = e.Stanza!;
         var node = stanza.FirstElement()!.GetAttribute("node");
@@ -198,11 +217,24 @@ public sealed class DiscoModule : INativeModule
             var identity = query.AddChild("identity");
             identity.SetAttribute("category", "account");
             identity.SetAttribute("type", AccountType(stanza.GetAttribute("to") ?? (e.Origin as ClientSession)?.BareJid?.ToString()));
-            _module.FireEvent("account-disco-info", account);
         }
-        else _module.FireEvent("account-disco-items", account);
+        // Handlers (mod_pep, mod_mam) add features and may wait first: the reply goes out after them.
+        var fired = _module.FireEventAsync(info ? "account-disco-info" : "account-disco-items", account);
+        if (!fired.IsCompletedSuccessfully) return ThenAsync(IgnoreResult(fired), () => SendReply(e, reply));
+        return SendReply(e, reply);
+    }
+
+    private static object SendReply(EventData e, XmlElement reply)
+    {
         e.Origin!.Send(reply);
         return true;
+    }
+
+    // account-disco-* handlers only add to the reply; what they return does not stop it (as in Prosody).
+    private static async ValueTask<object?> IgnoreResult(ValueTask<object?> fired)
+    {
+        await fired;
+        return null;
     }
 
     private string AccountType(string? jid)

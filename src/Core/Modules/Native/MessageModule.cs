@@ -86,7 +86,7 @@ public sealed class MessageModule : INativeModule
         JidParts.TrySplit(bare, out var node, out _, out _);
         if (node is not null && await module.Server.Auth(module.Host.Name).UserExistsAsync(node))
         {
-            if (module.FireEvent("message/bare/groupchat", new EventData(e.Origin, e.Stanza)) is not null) return;
+            if (await module.FireEventAsync("message/bare/groupchat", new EventData(e.Origin, e.Stanza)) is not null) return;
         }
         Bounce(e.Origin, e.Stanza!);
     }
