@@ -58,11 +58,10 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// the part between in Lua (issue 11: fewer crossings per chain). A bus with Lua wrappers is
     /// walked whole in Lua, since its wrappers wrap every handler.
     /// </summary>
-    public ValueTask<object?> Run(EventBus bus, string name, EventData e, bool mayWait)
+    public ValueTask<object?> Run(EventBus bus, string name, IReadOnlyList<EventHandlerEntry> chain, EventData e, bool mayWait)
     {
         AssertLoop();
         if (_disposed) return default;
-        var chain = bus.Handlers(name);
         int firstLua = 0, lastLua = chain.Count - 1;
         if (!_wrappedBuses.Contains(bus))
         {
