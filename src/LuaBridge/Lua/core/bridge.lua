@@ -491,7 +491,8 @@ end
 local function run_direct(bus, name, id, may_wait, first, last, origin, handle, slot)
 	local runner = rawget(origin, "thread");
 	runner.state = "running";
-	local stanza = handle and lazy_stanza(handle);
+	local stanza = lazy_live and lazy_live[handle];
+	if stanza == nil then stanza = lazy_stanza(handle); end
 	local event = { origin = origin, stanza = stanza };
 	live_events[slot] = event;
 	may_wait_of[runner.thread] = may_wait;
@@ -665,14 +666,22 @@ local function waiting_handler(thread)
 end
 
 
--- The thread of the session's runner (ours) if C# may resume it itself: idle at its "ready"
--- yield with nothing queued (LuaRuntime.ResumeWalk).
-local function idle_thread(origin)
-	local r = origin and rawget(origin, "thread");
-	if not (r and our_runners[r]) or r.state ~= "ready" or r.queue[1] ~= nil then return nil; end
-	local thread = r.thread;
-	if thread and co_status(thread) == "suspended" then return thread; end
-	return nil;
+-- A runner's walk that C# or bridge.dispatch resumed (not runner:run) waits, or raised: the
+-- state changes and watchers util.async's runner:run makes.
+local function runner_waits(runner)
+	runner.state = "waiting";
+	if runner.notified_state ~= "waiting" then
+		runner.notified_state = "waiting";
+		local watcher = runner.watchers.waiting;
+		if watcher then watcher(runner); end
+	end
+end
+
+local function runner_failed(runner, thread, err)
+	if runner.thread == thread then runner.thread = nil; end
+	runner.state = "ready";
+	local watcher = runner.watchers.error;
+	if watcher then watcher(runner, traceback(thread, err)); end
 end
 
 -- Walks chain entries first..last (C# runs the C# handlers before the first and after the last
@@ -687,7 +696,12 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 	local fresh = event == nil;
 	local stanza, outer_id;
 	if fresh then
-		if stanza_handle then stanza = lazy_stanza(stanza_handle); end
+		if stanza_handle then
+			-- lazy_stanza inline (a call less per dispatch).
+			if not lazy_live then lazy_stanza(stanza_handle); end
+			stanza = lazy_live[stanza_handle];
+			if stanza == nil then stanza = lazy_stanza(stanza_handle); end
+		end
 		if origin == nil and stanza == nil then event = {};
 		else event = { origin = origin, stanza = stanza }; end
 		-- Not in event_ids while the walk runs in this call: C# finds it by its slot. Only a
@@ -703,12 +717,16 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 		end
 	end
 	may_wait = may_wait ~= false;
-	local runner;
+	local runner, ours;
 	if session_stanza and origin then
 		-- A plain field read once the session has its runner (rawset there); before, the
 		-- session table's __index makes it (special_get.thread).
 		runner = origin.thread;
-		if not (runner and our_runners[runner]) then runner = sid_of[origin] and session_runner(origin); end
+		ours = runner and our_runners[runner];
+		if not ours then
+			runner = sid_of[origin] and session_runner(origin);
+			ours = runner and our_runners[runner];
+		end
 	end
 	-- Only an idle session runner takes the walk: while it runs or waits, this chain is part of
 	-- (or runs alongside) the pass it is in, and queueing behind that pass would deadlock when
@@ -732,34 +750,34 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 		runner.state = "running";
 		local ok, yielded = co_resume(thread, bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, stanza_handle, thread);
 		if not ok then
-			runner.thread = nil;
-			runner.state = "ready";
-			local watcher = runner.watchers.error;
-			if watcher then watcher(runner, traceback(thread, yielded)); end
+			runner_failed(runner, thread, yielded);
 		elseif yielded == "wait" then
-			runner.state = "waiting";
-			if runner.notified_state ~= "waiting" then
-				runner.notified_state = "waiting";
-				local watcher = runner.watchers.waiting;
-				if watcher then watcher(runner); end
-			end
+			runner_waits(runner);
 		else
 			-- An idle runner was told "ready" already (util.async notifies on changes only).
 			runner.state = "ready";
 		end
 	end
 	resuming = previous;
-	if pooled and runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
+	-- The session runner's thread, if C# may resume it itself from now on (ResumeWalk): it
+	-- took this walk and is back at its "ready" yield (util.async's invariant for "ready";
+	-- its queue was empty or has been run).
+	local idle;
+	if pooled then
+		if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
+	elseif ours and runner.state == "ready" then
+		idle = runner.thread;
+	end
 	if done_id ~= nil and done_id == id then
 		local result, changed = done_result, done_changed;
 		done_id, done_result = nil, nil;
 		if not (fresh and slot) and event_ids[event] == id then event_ids[event] = outer_id; end
-		return true, result, changed, event, session_stanza and idle_thread(origin);
+		return true, result, changed, event, idle;
 	end
 	if fresh and slot and id then event_ids[event] = id; end
 	thread = runner.thread;
 	local waiting = thread and waiting_handler(thread);
-	return false, nil, waiting and owner_of[waiting] or nil, event, session_stanza and idle_thread(origin);
+	return false, nil, waiting and owner_of[waiting] or nil, event, idle;
 end
 bridge.event_ids = event_ids;
 
@@ -768,12 +786,7 @@ bridge.event_ids = event_ids;
 -- wait. Returns the module id of the handler that waits.
 function bridge.direct_waited(origin, id, slot)
 	local runner = rawget(origin, "thread");
-	runner.state = "waiting";
-	if runner.notified_state ~= "waiting" then
-		runner.notified_state = "waiting";
-		local watcher = runner.watchers.waiting;
-		if watcher then watcher(runner); end
-	end
+	runner_waits(runner);
 	local event = live_events[slot];
 	if event ~= nil then event_ids[event] = id; end
 	local waiting = runner.thread and waiting_handler(runner.thread);
@@ -783,11 +796,7 @@ end
 -- A walk C# resumed directly raised outside the handlers' xpcall: as util.async does, the
 -- runner drops its thread and tells its error watcher.
 function bridge.direct_failed(origin, thread, err)
-	local runner = rawget(origin, "thread");
-	if runner.thread == thread then runner.thread = nil; end
-	runner.state = "ready";
-	local watcher = runner.watchers.error;
-	if watcher then watcher(runner, traceback(thread, err)); end
+	runner_failed(rawget(origin, "thread"), thread, err);
 end
 
 local buses = {};
