@@ -34,6 +34,9 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>How many chains were handed to Lua (tests: a chain without Lua handlers stays native).</summary>
     internal long Dispatches { get; private set; }
 
+    /// <summary>How many of them C# walked by resuming a session runner's thread itself (tests: ResumeWalk is taken).</summary>
+    internal long DirectWalks { get; private set; }
+
     /// <summary>Stopwatch ticks spent in Lua dispatches up to their return or first wait (metrics).</summary>
     private long _dispatchTicks;
 
@@ -318,6 +321,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
     {
         var L = lua.Handle;
         runner.Idle = false;
+        DirectWalks++;
         PushName(lua, bus.Name);
         PushName(lua, name);
         HotApi.lua_pushboolean(L, 0);
