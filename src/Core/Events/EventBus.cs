@@ -125,7 +125,7 @@ public sealed class EventBus
     private ValueTask<object?> FireCore(string name, EventData data, bool mayWait)
     {
         if (!_chains.TryGetValue(name, out var chain)) return default;
-        if (_dispatcher is { } dispatcher && IsDispatched(dispatcher, name, chain)) return dispatcher.Run(this, name, data, mayWait);
+        if (_dispatcher is { } dispatcher && IsDispatched(dispatcher, name, chain)) return dispatcher.Run(this, name, chain, data, mayWait);
         for (int i = 0; i < chain.Length; i++)
         {
             var entry = chain[i];

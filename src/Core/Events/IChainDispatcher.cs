@@ -16,6 +16,7 @@ public interface IChainDispatcher
     /// synchronously (no allocation) when no handler waited, later when one did.
     /// <paramref name="mayWait"/> is false for <see cref="EventBus.Fire"/>, whose caller cannot
     /// go on later: then only handlers that wait by themselves suspend the chain.
+    /// <paramref name="chain"/> is the bus's chain for <paramref name="name"/> at the fire.
     /// </summary>
-    ValueTask<object?> Run(EventBus bus, string name, EventData data, bool mayWait);
+    ValueTask<object?> Run(EventBus bus, string name, IReadOnlyList<EventHandlerEntry> chain, EventData data, bool mayWait);
 }

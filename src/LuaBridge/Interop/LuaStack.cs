@@ -49,7 +49,7 @@ internal static class LuaStack
     {
         int top = Top(lua);
         lua.EnsureStack(slots);
-        return new LuaScope(lua, top, site, file, line);
+        return new LuaScope(lua, top, slots, site, file, line);
     }
 
     /// <summary>
@@ -86,7 +86,21 @@ internal static class LuaStack
     public static int Top(Lua lua) => lua_gettop(lua.Handle);
 
     [DllImport("lua54", CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
-    private static extern int lua_gettop(IntPtr state);
+    internal static extern int lua_gettop(IntPtr state);
+
+    /// <summary>lua_status: LUA_YIELD (1) for a coroutine suspended in a yield, 0 while it runs or is normal.</summary>
+    [DllImport("lua54", CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+    internal static extern int lua_status(IntPtr state);
+
+    [DllImport("lua54", CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+    internal static extern void lua_xmove(IntPtr from, IntPtr to, int n);
+
+    // Not SuppressGCTransition: the coroutine runs Lua, which calls natives back.
+    [DllImport("lua54", CallingConvention = CallingConvention.Cdecl)]
+    internal static extern int lua_resume(IntPtr state, IntPtr from, int nargs, out int nresults);
+
+    /// <summary>LUA_YIELD.</summary>
+    public const int Yielded = 1;
 
     /// <summary>A scope found the stack at <paramref name="actual"/> where <paramref name="expected"/> was due.</summary>
     internal static void Unbalanced(Lua lua, string what, int expected, int actual, string site, string file, int line)
@@ -110,12 +124,14 @@ internal ref struct LuaScope
     private readonly string _site;
     private readonly string _file;
     private readonly int _line;
+    private readonly int _slots;
     private int _keep;
 
-    internal LuaScope(Lua lua, int top, string site, string file, int line)
+    internal LuaScope(Lua lua, int top, int slots, string site, string file, int line)
     {
         Lua = lua;
         Top = top;
+        _slots = slots;
         _site = site;
         _file = file;
         _line = line;
@@ -145,6 +161,35 @@ internal ref struct LuaScope
             return LuaStatus.ErrRun;
         }
         return Lua.PCall(nargs, nresults, messageHandler);
+    }
+
+    /// <summary>
+    /// lua_resume of the coroutine <paramref name="thread"/> with the top <paramref name="nargs"/>
+    /// values of this scope as its arguments (moved to the coroutine). The caller must know the
+    /// coroutine is suspended in a yield that expects them (never one running, normal, or waiting
+    /// for something else): a coroutine that is not suspended, or whose stack still holds values
+    /// (yielded ones not taken), is refused as an imbalance (status ErrRun, message on top) without
+    /// being resumed. What it yields or returns (status Yield or OK), or its error message, is
+    /// moved onto this scope's state; the coroutine's stack is left empty (a dead one keeps its own).
+    /// </summary>
+    public readonly LuaStatus Resume(IntPtr thread, int nargs, out int nresults)
+    {
+        nresults = 0;
+        int top = LuaStack.Top(Lua);
+        int threadTop = LuaStack.lua_gettop(thread);
+        if (top - nargs < Top || threadTop != 0 || LuaStack.lua_status(thread) != LuaStack.Yielded)
+        {
+            LuaStack.Unbalanced(Lua, $"resume with {nargs} arguments of a coroutine holding {threadTop} values", Top, top, _site, _file, _line);
+            Lua.PushString("unbalanced resume refused at " + _site);
+            return LuaStatus.ErrRun;
+        }
+        LuaStack.lua_xmove(Lua.Handle, thread, nargs);
+        var status = (LuaStatus)LuaStack.lua_resume(thread, Lua.Handle, nargs, out nresults);
+        if (status is not (LuaStatus.OK or LuaStatus.Yield)) nresults = 1;
+        // Enter made room for _slots values above Top; the arguments moved out made room again.
+        if (top - nargs - Top + nresults > _slots) Lua.EnsureStack(nresults);
+        LuaStack.lua_xmove(thread, Lua.Handle, nresults);
+        return status;
     }
 
     /// <summary>Leaves the top <paramref name="values"/> values for the caller: on exit the top must be <see cref="Top"/> + values.</summary>

@@ -34,6 +34,9 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>How many chains were handed to Lua (tests: a chain without Lua handlers stays native).</summary>
     internal long Dispatches { get; private set; }
 
+    /// <summary>How many of them C# walked by resuming a session runner's thread itself (tests: ResumeWalk is taken).</summary>
+    internal long DirectWalks { get; private set; }
+
     /// <summary>Stopwatch ticks spent in Lua dispatches up to their return or first wait (metrics).</summary>
     private long _dispatchTicks;
 
@@ -58,11 +61,10 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// the part between in Lua (issue 11: fewer crossings per chain). A bus with Lua wrappers is
     /// walked whole in Lua, since its wrappers wrap every handler.
     /// </summary>
-    public ValueTask<object?> Run(EventBus bus, string name, EventData e, bool mayWait)
+    public ValueTask<object?> Run(EventBus bus, string name, IReadOnlyList<EventHandlerEntry> chain, EventData e, bool mayWait)
     {
         AssertLoop();
         if (_disposed) return default;
-        var chain = bus.Handlers(name);
         int firstLua = 0, lastLua = chain.Count - 1;
         if (!_wrappedBuses.Contains(bus))
         {
@@ -176,13 +178,24 @@ public sealed partial class LuaRuntime : IChainDispatcher
         try
         {
             var L = lua.Handle;
-            HotApi.lua_rawgeti(L, (int)LuaRegistry.Index, _dispatch);
-            PushName(lua, bus.Name);
-            PushName(lua, name);
             // An event of only origin and stanza that Lua has not seen yet is made by
             // bridge.dispatch (issue 11: a table constructor in Lua instead of a dozen C API
             // calls) and kept in the slot given here.
             built = e.LuaTable is not EventRef { IsReleased: false } && !e.HasFields && LazyStanzas(lua);
+            if (built && e is { Stanza: { } message, Origin: ClientSession { Destroyed: false } client }
+                && _runnerThreads.TryGetValue(client, out var idle) && idle.Idle && LuaStack.lua_status(idle.Thread) == LuaStack.Yielded)
+            {
+                // The session runner's thread is idle: C# resumes it with the walk itself.
+                r = TrackEvent(e);
+                _builtEvents.Add(e);
+                stacked = true;
+                var resumed = ResumeWalk(lua, in scope, bus, name, e, r, client, message, idle, id, mayWait, first, last);
+                pending = !resumed.IsCompleted;
+                return resumed;
+            }
+            HotApi.lua_rawgeti(L, (int)LuaRegistry.Index, _dispatch);
+            PushName(lua, bus.Name);
+            PushName(lua, name);
             if (built)
             {
                 HotApi.lua_pushnil(L);
@@ -201,6 +214,10 @@ public sealed partial class LuaRuntime : IChainDispatcher
             else HotApi.lua_pushnil(L);
             if (built) HotApi.lua_pushinteger(L, r!.Slot);
             else HotApi.lua_pushnil(L);
+            // The session's runner may be busy with what this call does (bridge.dispatch says
+            // afterwards whether C# may resume it itself again).
+            var runnerThread = e.Origin is ClientSession cs ? _runnerThreads.GetValueOrDefault(cs) : null;
+            if (runnerThread is not null) runnerThread.Idle = false;
             // While the walk runs, a C# handler reached from it finds this EventData by its table
             // (DispatchedEvent): an event Lua made, by its slot on this stack (no event_ids entry
             // per dispatch); any other through event_ids → id.
@@ -210,14 +227,15 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 stacked = true;
             }
             else _dispatchEvents[id] = e;
-            if (scope.PCall(11, 4) != LuaStatus.OK)
+            if (scope.PCall(11, 5) != LuaStatus.OK)
             {
                 // The slot may not hold the table: later chains of the pass make a new one.
                 if (built) r.Release();
                 _log.Error($"Dispatch of '{name}' failed: {lua.ToString(-1, false)}");
                 return default;
             }
-            int table = LuaStack.Top(lua);
+            int table = LuaStack.Top(lua) - 1;
+            if (e.Origin is ClientSession session) LearnRunnerThread(lua, session, runnerThread, table + 1);
             if (HotApi.lua_toboolean(L, table - 3) == 0)
             {
                 // A handler waits: the walk goes on in its runner and reports through dispatch_done
@@ -248,6 +266,134 @@ public sealed partial class LuaRuntime : IChainDispatcher
             scope.Dispose();
             if (timed) _dispatchTicks += 16 * (System.Diagnostics.Stopwatch.GetTimestamp() - started);
         }
+    }
+
+    /// <summary>
+    /// A session runner's coroutine, for C# to resume with a walk itself (issue 11: lua_resume
+    /// instead of a protected call into bridge.dispatch that resumes it). Idle: C# saw it reach
+    /// its "ready" yield (its own resume finished the walk, or bridge.dispatch found it so) and
+    /// nothing has resumed it since; anything that may (bridge.dispatch, a wait) clears it first.
+    /// The registry reference keeps the coroutine alive while C# holds its pointer.
+    /// </summary>
+    private sealed class RunnerThread(IntPtr thread, int reference)
+    {
+        public IntPtr Thread { get; } = thread;
+        public int Reference { get; } = reference;
+        public bool Idle { get; set; } = true;
+    }
+
+    private readonly Dictionary<ClientSession, RunnerThread> _runnerThreads = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>After bridge.dispatch: the session's runner thread at <paramref name="index"/> if C# may resume it, else nil.</summary>
+    private void LearnRunnerThread(Lua lua, ClientSession session, RunnerThread? known, int index)
+    {
+        if (HotApi.lua_type(lua.Handle, index) != (int)LuaType.Thread || session.Destroyed)
+        {
+            if (known is not null) known.Idle = false;
+            return;
+        }
+        var thread = HotApi.lua_tothread(lua.Handle, index);
+        if (known is not null && known.Thread == thread)
+        {
+            known.Idle = true;
+            return;
+        }
+        ForgetRunnerThread(session);
+        lua.PushCopy(index);
+        _runnerThreads[session] = new RunnerThread(thread, lua.PopRef());
+    }
+
+    /// <summary>Drops C#'s hold on a session's runner thread (the session is gone, or its thread died).</summary>
+    private void ForgetRunnerThread(Session session)
+    {
+        if (session is not ClientSession client || !_runnerThreads.Remove(client, out var known)) return;
+        _main.Unref(LuaRegistry.Index, known.Reference);
+    }
+
+    /// <summary>
+    /// Walks the chain in the session runner's thread, resumed by C# with the walk's arguments
+    /// (core/bridge.lua run_direct, which makes the event as bridge.dispatch does): the walk's
+    /// outcome comes back as the values of the thread's next "ready" yield. A handler that waits
+    /// makes it yield "wait": the pass is pending as with bridge.dispatch (dispatch_done).
+    /// </summary>
+    private ValueTask<object?> ResumeWalk(Lua lua, in LuaScope scope, EventBus bus, string name, EventData e, EventRef r,
+        ClientSession origin, XmlElement stanza, RunnerThread runner, long id, bool mayWait, int first, int last)
+    {
+        var L = lua.Handle;
+        runner.Idle = false;
+        DirectWalks++;
+        PushName(lua, bus.Name);
+        PushName(lua, name);
+        HotApi.lua_pushboolean(L, 0);
+        HotApi.lua_pushinteger(L, id);
+        HotApi.lua_pushboolean(L, mayWait ? 1 : 0);
+        HotApi.lua_pushinteger(L, first);
+        HotApi.lua_pushinteger(L, last);
+        if (origin.LuaTable is LuaRef { IsReleased: false } table) HotApi.lua_rawgeti(L, (int)LuaRegistry.Index, table.Reference);
+        else PushSession(lua, origin);
+        HotApi.lua_pushinteger(L, _stanzas.LazyHandle(stanza));
+        HotApi.lua_pushinteger(L, r.Slot);
+        var status = scope.Resume(runner.Thread, 10, out int results);
+        int top = LuaStack.Top(lua);
+        if (status == LuaStatus.Yield && results == 3 && HotApi.lua_type(L, top - 1) == (int)LuaType.Boolean)
+        {
+            // yield("ready", changed, result): the walk finished without waiting.
+            runner.Idle = true;
+            object? result = HotApi.lua_type(L, top) == (int)LuaType.Nil ? null : ResultOf(lua, top);
+            if (HotApi.lua_toboolean(L, top - 1) != 0)
+            {
+                PushEventTable(lua, r);
+                SyncBack(lua, top + 1, e, r);
+            }
+            return new ValueTask<object?>(result);
+        }
+        if (status == LuaStatus.Yield) return DirectWaits(lua, in scope, e, r, name, origin, id);
+        // The thread raised outside the handlers' xpcall (a fault of bridge.lua): it is dead.
+        var message = lua.ToString(-1, false);
+        r.Release();
+        _log.Error($"Dispatch of '{name}' failed: {message}");
+        CallEntry(lua, in scope, "direct_failed", l =>
+        {
+            PushSession(l, origin);
+            HotApi.lua_rawgeti(l.Handle, (int)LuaRegistry.Index, runner.Reference);
+            l.PushString(message);
+            return 3;
+        });
+        ForgetRunnerThread(origin);
+        return default;
+    }
+
+    // A walk C# resumed waits: bridge.direct_waited sets the runner's state and names the module.
+    private ValueTask<object?> DirectWaits(Lua lua, in LuaScope scope, EventData e, EventRef r, string name, ClientSession origin, long id)
+    {
+        long owner = 0;
+        int slot = r.Slot;
+        if (CallEntry(lua, in scope, "direct_waited", l =>
+            {
+                PushSession(l, origin);
+                l.PushInteger(id);
+                l.PushInteger(slot);
+                return 3;
+            }) && lua.IsInteger(-1))
+            owner = lua.ToInteger(-1);
+        _dispatchEvents[id] = e;
+        var waiting = new PendingDispatch(e, r, name, new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously));
+        _pendingDispatches[id] = waiting;
+        waiting.Watchdog = _server.Loop.AddTimer(WaitWarning, () => WarnWaiting(id, owner));
+        return new ValueTask<object?>(waiting.Done.Task);
+    }
+
+    /// <summary>Calls bridge.&lt;function&gt;(args pushed by <paramref name="push"/>) through bridge.call; its first result on top if true.</summary>
+    private bool CallEntry(Lua lua, in LuaScope scope, string function, Func<Lua, int> push)
+    {
+        lua.PushRef(_call);
+        lua.PushRef(_entry);
+        lua.RawGetField(-1, function);
+        lua.Remove(-2);
+        int args = push(lua);
+        if (scope.PCall(1 + args, 2) == LuaStatus.OK && lua.ToBoolean(-2)) return true;
+        _log.Error($"bridge.{function} failed: {lua.ToString(-1, false)}");
+        return false;
     }
 
     /// <summary>Whether util.stanza's lazy stanzas are there (resolved on first use).</summary>
@@ -430,6 +576,8 @@ public sealed partial class LuaRuntime : IChainDispatcher
         if (_sessionsById.GetValueOrDefault(lua.ToInteger(1)) is not ClientSession session) return 0;
         if (lua.ToBoolean(2))
         {
+            // Its runner waits: C# must not resume its thread with a walk (ResumeWalk).
+            if (_runnerThreads.TryGetValue(session, out var runner)) runner.Idle = false;
             if (_pausedInput.ContainsKey(session)) return 0;
             var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _pausedInput[session] = gate;
@@ -573,5 +721,8 @@ public sealed partial class LuaRuntime : IChainDispatcher
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
         public static extern int lua_type(IntPtr state, int index);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern IntPtr lua_tothread(IntPtr state, int index);
     }
 }

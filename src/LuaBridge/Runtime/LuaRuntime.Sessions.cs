@@ -163,6 +163,7 @@ public sealed partial class LuaRuntime
             if (!_sessionIds.Remove(session, out var id)) continue;
             _sessionsById.Remove(id);
             ForgetMirror(session, id);
+            ForgetRunnerThread(session);
             if (session.LuaTable is LuaRef r) _main.Release(r);
         }
     }

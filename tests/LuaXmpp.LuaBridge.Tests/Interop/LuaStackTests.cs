@@ -100,6 +100,75 @@ public sealed class LuaStackTests : IDisposable
     }
 
     [Fact]
+    public void Scope_Resume_PassesTheArgumentsAndBringsBackTheYieldedValues()
+    {
+        PushCallerValues();
+        _lua.DoString("""
+            co = coroutine.create(function()
+              local a, b = coroutine.yield("ready")
+              while true do a, b = coroutine.yield("sum", a + b, a * b) end
+            end)
+            assert(coroutine.resume(co))
+            """);
+        var thread = ThreadOf("co");
+        using (var scope = LuaStack.Enter(_lua))
+        {
+            _lua.PushInteger(3);
+            _lua.PushInteger(4);
+            Assert.Equal(LuaStatus.Yield, scope.Resume(thread, 2, out int results));
+            Assert.Equal(3, results);
+            Assert.Equal("sum", _lua.ToString(-3, false));
+            Assert.Equal(7, _lua.ToInteger(-2));
+            Assert.Equal(12, _lua.ToInteger(-1));
+            // The coroutine's stack is empty again: the next resume is accepted.
+            scope.Reset();
+            _lua.PushInteger(5);
+            _lua.PushInteger(6);
+            Assert.Equal(LuaStatus.Yield, scope.Resume(thread, 2, out results));
+            Assert.Equal(11, _lua.ToInteger(-2));
+        }
+        Assert.Equal(2, _lua.GetTop());
+        Assert.Equal("caller", _lua.ToString(2, false));
+    }
+
+    [Fact]
+    public void Scope_ResumeOfACoroutineThatIsNotSuspended_IsRefused()
+    {
+        _lua.DoString("""
+            resumed = 0
+            co = coroutine.create(function() resumed = resumed + 1 end)
+            assert(coroutine.resume(co))
+            """);
+        LuaStatus status = LuaStatus.OK;
+#if DEBUG
+        Assert.Throws<InvalidOperationException>(() => status = ResumeDead());
+#else
+        status = ResumeDead();
+        Assert.Equal(LuaStatus.ErrRun, status);
+        Assert.Contains(ErrorLines(), m => m.Contains(nameof(ResumeDead)) && m.Contains("resume with 1 arguments"));
+#endif
+        Assert.Equal(0, _lua.GetTop());
+        _lua.GetGlobal("resumed");
+        Assert.Equal(1, _lua.ToInteger(-1));
+    }
+
+    private LuaStatus ResumeDead()
+    {
+        var thread = ThreadOf("co");
+        using var scope = LuaStack.Enter(_lua);
+        _lua.PushInteger(1);
+        return scope.Resume(thread, 1, out _);
+    }
+
+    private IntPtr ThreadOf(string global)
+    {
+        _lua.GetGlobal(global);
+        var thread = _lua.ToThread(-1).Handle;
+        _lua.Pop(1);
+        return thread;
+    }
+
+    [Fact]
     public void Native_ThatThrows_GivesLuaAnError_AndTheStateGoesOn()
     {
         _lua.Register("boom", Boom);

@@ -81,6 +81,47 @@ public sealed class LuaDispatchTests
     }
 
     [Fact]
+    public async Task StanzaHandlerWaits_InTheSessionRunnerCSharpResumes_PassGoesOnAfterDone_AndTheRunnerServesAgain()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("waiting", WaitingModule + """
+            module:hook("quick", function(event) event.quick = (event.quick or 0) + 1 end)
+            """);
+        Assert.Null(await h.Load("waiting"));
+        var calls = new List<string>();
+        await h.On(() => h.HostContext.Events.Hook("slow", e => { calls.Add("cs:" + e["after"]); return "cs done"; }, 0));
+        var (session, _) = await h.BindAsync("waiter");
+        var message = new XmlElement("message", Namespaces.Client);
+        // The first chain of the session goes through bridge.dispatch, which makes the session's
+        // runner and hands C# its thread; the second is resumed by C# (LuaRuntime.ResumeWalk).
+        var first = new EventData(session, message);
+        Assert.Null(await h.Fire("quick", first));
+        Assert.Equal(1L, first["quick"]);
+
+        long direct = await h.On(() => h.Runtime.DirectWalks);
+        var pass = await h.On(() => h.HostContext.Events.FireAsync("slow", new EventData(session, message)).AsTask());
+        Assert.Equal(direct + 1, await h.On(() => h.Runtime.DirectWalks));
+
+        Assert.False(pass.IsCompleted);
+        Assert.NotNull(await h.On(() => session.InputPaused));
+        Assert.Empty(await h.On(() => calls.ToArray()));
+        Assert.Null(await h.On(() => h.Runtime.Run("""for k, m in pairs(prosody.hosts.localhost.modules) do if m.release then m.release() end end""")));
+        Assert.Equal("cs done", await pass.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(["cs:resumed"], await h.On(() => calls.ToArray()));
+        // The runner is idle again: later chains of the session run and change their events.
+        for (int i = 0; i < 200 && await h.On(() => session.InputPaused) is not null; i++) await Task.Delay(10);
+        Assert.Null(await h.On(() => session.InputPaused));
+        for (int i = 0; i < 3; i++)
+        {
+            var again = new EventData(session, message);
+            Assert.Null(await h.Fire("quick", again));
+            Assert.Equal(1L, again["quick"]);
+        }
+        // The first of them relearned the runner's thread through bridge.dispatch, the others were resumed.
+        Assert.Equal(direct + 3, await h.On(() => h.Runtime.DirectWalks));
+    }
+
+    [Fact]
     public async Task LuaHandlerError_InDispatchedIqChain_AnswersInternalServerError()
     {
         await using var h = RuntimeHarness.Create();

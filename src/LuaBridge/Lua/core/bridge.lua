@@ -425,6 +425,12 @@ bridge.walk = walk;
 
 local lazy_live; -- util.stanza's lazy handle → table (weak values): present while unfilled
 
+-- C#'s slots for the event tables of the loop's current work item (slot → table): C# holds an
+-- event by its slot (EventRef) instead of a registry reference, and clears them when the work
+-- item ends (LuaRuntime.ReleaseEvents).
+local live_events = {};
+chain_state.live_events = live_events;
+
 -- Whether an event bridge.dispatch made (only origin and stanza, the stanza lazy with handle)
 -- is as it was made: the same two keys and values, and the stanza still lazy, or filled (by
 -- the walk: fill_lazy_stanza took its snapshot) and not changed since. No snapshot is taken.
@@ -460,10 +466,57 @@ end
 local resuming; -- the id of the dispatch whose resume is under way (nested ones restore it)
 local done_id, done_result, done_changed;
 
--- For a walk bus and name are strings; a job table comes alone (name is nil). Parameters, not
+-- The lazy stanza for util.stanza's handle: its table is reused while it is unfilled (C# gives
+-- the same handle then); only its handle, with util.stanza's lazy_mt, known to lazy_live.
+local function lazy_stanza(handle)
+	if not lazy_live then
+		local lazy = require "util.stanza"._lazy;
+		lazy_mt, lazy_live = lazy.mt, lazy.live;
+	end
+	local stanza = lazy_live[handle];
+	if stanza == nil then
+		stanza = setmetatable({ _lazy_id = handle }, lazy_mt);
+		lazy_live[handle] = stanza;
+	end
+	return stanza;
+end
+
+-- A walk C# resumed the session runner's thread for itself (lua_resume, LuaRuntime.ResumeWalk;
+-- issue 11: no protected call into bridge.dispatch and no resume from Lua). C# does so only
+-- while the thread sits at its "ready" yield (it saw it get there, or bridge.dispatch told it).
+-- The event is made here, as bridge.dispatch makes a fresh one. A walk that did not wait
+-- returns changed (whether C# reads the event back) and the result, which the thread yields
+-- with "ready"; one that waited (bridge.direct_waited set the state) reports through
+-- dispatch_done.
+local function run_direct(bus, name, id, may_wait, first, last, origin, handle, slot)
+	local runner = rawget(origin, "thread");
+	runner.state = "running";
+	local stanza = lazy_live and lazy_live[handle];
+	if stanza == nil then stanza = lazy_stanza(handle); end
+	local event = { origin = origin, stanza = stanza };
+	live_events[slot] = event;
+	may_wait_of[runner.thread] = may_wait;
+	local result;
+	if wrappers_of[bus] then result = with_wrappers(bus, name, event, walk_chain);
+	else result = walk_chain(bus, name, event, first, last); end
+	local changed;
+	if chain_state.snapshots[event] ~= nil then changed = changed_since_snapshot(event);
+	else changed = not fresh_unchanged(event, origin, stanza, handle); end
+	if runner.state == "running" then
+		runner.state = "ready";
+		return changed and true or false, result;
+	end
+	if event_ids[event] == id then event_ids[event] = nil; end
+	N_pending.dispatch_done(id, result, event, changed);
+end
+
+-- For a walk bus and name are strings; a job table comes alone (name is nil); a walk C#
+-- resumed directly has event false (run_direct's arguments follow). Parameters, not
 -- varargs: a vararg function copies its frame on every call.
 local function run_job(bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, handle, thread)
 	if name == nil then return bus.run(bus); end
+	-- C#'s arguments (ResumeWalk): bus, name, false, id, may_wait, first, last, origin, handle, slot.
+	if event == false then return run_direct(bus, name, id, may_wait, first, last, outer_id, fresh, origin); end
 	may_wait_of[thread or coroutine.running()] = may_wait;
 	local result;
 	if wrappers_of[bus] then result = with_wrappers(bus, name, event, walk_chain);
@@ -612,11 +665,24 @@ local function waiting_handler(thread)
 	return nil;
 end
 
--- C#'s slots for the event tables of the loop's current work item (slot → table): C# holds an
--- event by its slot (EventRef) instead of a registry reference, and clears them when the work
--- item ends (LuaRuntime.ReleaseEvents).
-local live_events = {};
-chain_state.live_events = live_events;
+
+-- A runner's walk that C# or bridge.dispatch resumed (not runner:run) waits, or raised: the
+-- state changes and watchers util.async's runner:run makes.
+local function runner_waits(runner)
+	runner.state = "waiting";
+	if runner.notified_state ~= "waiting" then
+		runner.notified_state = "waiting";
+		local watcher = runner.watchers.waiting;
+		if watcher then watcher(runner); end
+	end
+end
+
+local function runner_failed(runner, thread, err)
+	if runner.thread == thread then runner.thread = nil; end
+	runner.state = "ready";
+	local watcher = runner.watchers.error;
+	if watcher then watcher(runner, traceback(thread, err)); end
+end
 
 -- Walks chain entries first..last (C# runs the C# handlers before the first and after the last
 -- Lua handler itself). session_stanza: C# says the event is a stanza of a live c2s session (its
@@ -631,17 +697,10 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 	local stanza, outer_id;
 	if fresh then
 		if stanza_handle then
-			-- A lazy stanza: only its handle, with util.stanza's lazy_mt, known to lazy_live.
-			if not lazy_live then
-				local lazy = require "util.stanza"._lazy;
-				lazy_mt, lazy_live = lazy.mt, lazy.live;
-			end
-			-- The element's table is reused while it is unfilled (C# gives the same handle then).
+			-- lazy_stanza inline (a call less per dispatch).
+			if not lazy_live then lazy_stanza(stanza_handle); end
 			stanza = lazy_live[stanza_handle];
-			if stanza == nil then
-				stanza = setmetatable({ _lazy_id = stanza_handle }, lazy_mt);
-				lazy_live[stanza_handle] = stanza;
-			end
+			if stanza == nil then stanza = lazy_stanza(stanza_handle); end
 		end
 		if origin == nil and stanza == nil then event = {};
 		else event = { origin = origin, stanza = stanza }; end
@@ -658,12 +717,16 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 		end
 	end
 	may_wait = may_wait ~= false;
-	local runner;
+	local runner, ours;
 	if session_stanza and origin then
 		-- A plain field read once the session has its runner (rawset there); before, the
 		-- session table's __index makes it (special_get.thread).
 		runner = origin.thread;
-		if not (runner and our_runners[runner]) then runner = sid_of[origin] and session_runner(origin); end
+		ours = runner and our_runners[runner];
+		if not ours then
+			runner = sid_of[origin] and session_runner(origin);
+			ours = runner and our_runners[runner];
+		end
 	end
 	-- Only an idle session runner takes the walk: while it runs or waits, this chain is part of
 	-- (or runs alongside) the pass it is in, and queueing behind that pass would deadlock when
@@ -687,36 +750,54 @@ function bridge.dispatch(bus, name, event, id, may_wait, first, last, session_st
 		runner.state = "running";
 		local ok, yielded = co_resume(thread, bus, name, event, id, may_wait, first, last, outer_id, fresh, origin, stanza, stanza_handle, thread);
 		if not ok then
-			runner.thread = nil;
-			runner.state = "ready";
-			local watcher = runner.watchers.error;
-			if watcher then watcher(runner, traceback(thread, yielded)); end
+			runner_failed(runner, thread, yielded);
 		elseif yielded == "wait" then
-			runner.state = "waiting";
-			if runner.notified_state ~= "waiting" then
-				runner.notified_state = "waiting";
-				local watcher = runner.watchers.waiting;
-				if watcher then watcher(runner); end
-			end
+			runner_waits(runner);
 		else
 			-- An idle runner was told "ready" already (util.async notifies on changes only).
 			runner.state = "ready";
 		end
 	end
 	resuming = previous;
-	if pooled and runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
+	-- The session runner's thread, if C# may resume it itself from now on (ResumeWalk): it
+	-- took this walk and is back at its "ready" yield (util.async's invariant for "ready";
+	-- its queue was empty or has been run).
+	local idle;
+	if pooled then
+		if runner.state == "ready" then idle_runners[#idle_runners + 1] = runner; end
+	elseif ours and runner.state == "ready" then
+		idle = runner.thread;
+	end
 	if done_id ~= nil and done_id == id then
 		local result, changed = done_result, done_changed;
 		done_id, done_result = nil, nil;
 		if not (fresh and slot) and event_ids[event] == id then event_ids[event] = outer_id; end
-		return true, result, changed, event;
+		return true, result, changed, event, idle;
 	end
 	if fresh and slot and id then event_ids[event] = id; end
 	thread = runner.thread;
 	local waiting = thread and waiting_handler(thread);
-	return false, nil, waiting and owner_of[waiting] or nil, event;
+	return false, nil, waiting and owner_of[waiting] or nil, event, idle;
 end
 bridge.event_ids = event_ids;
+
+-- A walk C# resumed directly (run_direct) waits: the runner's state and watchers as
+-- util.async's runner:run sets them, the event entered in event_ids for C# handlers after the
+-- wait. Returns the module id of the handler that waits.
+function bridge.direct_waited(origin, id, slot)
+	local runner = rawget(origin, "thread");
+	runner_waits(runner);
+	local event = live_events[slot];
+	if event ~= nil then event_ids[event] = id; end
+	local waiting = runner.thread and waiting_handler(runner.thread);
+	return waiting and owner_of[waiting] or nil;
+end
+
+-- A walk C# resumed directly raised outside the handlers' xpcall: as util.async does, the
+-- runner drops its thread and tells its error watcher.
+function bridge.direct_failed(origin, thread, err)
+	runner_failed(rawget(origin, "thread"), thread, err);
+end
 
 local buses = {};
 
@@ -1201,6 +1282,8 @@ entry.roster_proxy = function(rid) return require "core.rostermanager"._proxy(ri
 -- The Lua-held session.presence, for C# (ClientSession.Presence when Lua set it).
 function entry.held_presence(session) return held_presence[session]; end
 entry.dispatch = bridge.dispatch;
+entry.direct_waited = bridge.direct_waited;
+entry.direct_failed = bridge.direct_failed;
 entry.event_ids = event_ids;
 entry.chain_state = chain_state;
 entry.session_fields = session_fields;

@@ -132,9 +132,13 @@ runner_mt.__index = runner_mt;
 
 local function spawn(runner)
 	local func = runner.func;
+	-- A work item's first two results go out with the next "ready" yield: a runner C# resumes
+	-- itself (core/bridge.lua, session runners) gets a walk's outcome there; runner:run and
+	-- continue look at the first value only.
 	local thread = coroutine.create(function()
+		local a, b;
 		while true do
-			func(coroutine.yield("ready"));
+			a, b = func(coroutine.yield("ready", a, b));
 		end
 	end);
 	runner_of[thread] = runner;
