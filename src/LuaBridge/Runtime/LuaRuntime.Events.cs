@@ -298,9 +298,10 @@ public sealed partial class LuaRuntime
     /// <summary>
     /// Event tables live until the loop finishes the work item that made them: a chain never
     /// spans work items (EventBus.Fire is synchronous), so later handlers of the same dispatch
-    /// all see one table. An EventData fired again later gets a fresh table.
+    /// all see one table. An EventData fired again later gets a fresh table. Internal for the
+    /// bridge benchmarks, which end a work item after each fire as the loop does.
     /// </summary>
-    private void ReleaseEvents()
+    internal void ReleaseEvents()
     {
         // Posted work can run after Dispose closed the state: touching it then would be a use after free.
         if (_disposed)
