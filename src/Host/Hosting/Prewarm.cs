@@ -30,7 +30,7 @@ public static class Prewarm
     private static void Run(Action<string> debug)
     {
         // ThreadPriority.BelowNormal does nothing on Linux; this does (a nice value for this thread).
-        LuaXmpp.Loop.BackgroundPriority.LowerCurrentThread();
+        LuaXmpp.Threading.BackgroundPriority.LowerCurrentThread();
         int prepared = 0;
         // The XEP-0198 resume and re-send (StreamManagementController.Resume, Resync, ReplayNext,
         // their closures and the queue), the natives mod_smacks calls, and what they touch on the

@@ -16,8 +16,9 @@ public sealed partial class LayeringTests
     /// </summary>
     private static readonly string[][] CoreLayers =
     [
-        // 0 primitives: logging, counters, the config model, XML elements and the stream parser
-        ["Logging", "Metrics", "Configuration", "Xml"],
+        // 0 primitives: logging, counters, the config model, XML elements and the stream parser,
+        // thread priority for background threads
+        ["Logging", "Metrics", "Configuration", "Xml", "Threading"],
         // 1 XMPP primitives: JIDs, stanza errors, the session a stanza comes from or goes to
         ["Xmpp"],
         // 2 services: the loop, TLS contexts, storage drivers, the event bus (Prosody's util.events)

@@ -26,7 +26,7 @@ internal sealed class SqliteDatabase : IStorageDriver
     private readonly bool _inMemory;
     private readonly Channel<WriteJob> _writes = Channel.CreateUnbounded<WriteJob>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Thread _writerThread;
-    private readonly LuaXmpp.Loop.CompletionRelay _completions = new("luaxmpp-sql-done");
+    private readonly LuaXmpp.Threading.CompletionRelay _completions = new("luaxmpp-sql-done");
     private readonly ConcurrentBag<SqliteConnection> _readers = new();
     private readonly StorageHealth _writeHealth;
     private readonly StorageHealth _readHealth;
@@ -211,7 +211,7 @@ internal sealed class SqliteDatabase : IStorageDriver
     {
         // Archive commits are background work: they must not take the CPU from the loop and the
         // sockets (a mass reset's archive rows delayed the resumes behind it; docs/PERFORMANCE.md).
-        LuaXmpp.Loop.BackgroundPriority.LowerCurrentThread();
+        LuaXmpp.Threading.BackgroundPriority.LowerCurrentThread();
         var reader = _writes.Reader;
         try
         {

@@ -1,9 +1,9 @@
-using LuaXmpp.Loop;
+using LuaXmpp.Threading;
 using LuaXmpp.Storage.Sql;
 using LuaXmpp.Tests.Storage;
 using LuaXmpp.Xml;
 
-namespace LuaXmpp.Tests.Loop;
+namespace LuaXmpp.Tests.Threading;
 
 /// <summary>
 /// Background writers give way to the loop and socket threads when the cores are contended: on

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace LuaXmpp.Loop;
+namespace LuaXmpp.Threading;
 
 /// <summary>
 /// Lets a dedicated background thread (the SQLite writer, the startup prewarm) give way to the

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace LuaXmpp.Loop;
+namespace LuaXmpp.Threading;
 
 /// <summary>
 /// Runs small actions (completing the tasks of work done on a low-priority thread) on a thread
