@@ -241,12 +241,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 // A handler waits: the walk goes on in its runner and reports through dispatch_done
                 // (bridge.dispatch has entered the event in event_ids for the rest of the walk).
                 pending = true;
-                _dispatchEvents[id] = e;
-                var waiting = new PendingDispatch(e, r!, name, new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously));
-                _pendingDispatches[id] = waiting;
-                long owner = lua.IsInteger(table - 1) ? lua.ToInteger(table - 1) : 0;
-                waiting.Watchdog = _server.Loop.AddTimer(WaitWarning, () => WarnWaiting(id, owner));
-                return new ValueTask<object?>(waiting.Done.Task);
+                return Pend(e, r!, name, id, lua.IsInteger(table - 1) ? lua.ToInteger(table - 1) : 0);
             }
             object? result = HotApi.lua_type(L, table - 2) == (int)LuaType.Nil ? null : ResultOf(lua, table - 2);
             // Read back only what a handler changed (bridge.lua compares with a snapshot).
@@ -376,6 +371,15 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 return 3;
             }) && lua.IsInteger(-1))
             owner = lua.ToInteger(-1);
+        return Pend(e, r, name, id, owner);
+    }
+
+    /// <summary>
+    /// A walk waits (in its runner, from bridge.dispatch or a C# resume): the pass is pending until
+    /// dispatch_done, and the log names <paramref name="owner"/>'s module if it waits too long.
+    /// </summary>
+    private ValueTask<object?> Pend(EventData e, EventRef r, string name, long id, long owner)
+    {
         _dispatchEvents[id] = e;
         var waiting = new PendingDispatch(e, r, name, new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously));
         _pendingDispatches[id] = waiting;
