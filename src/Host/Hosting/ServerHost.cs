@@ -505,7 +505,7 @@ public sealed partial class ServerHost : IAsyncDisposable
     {
         var chain = await server.Loop.InvokeAsync(() => server.GlobalEvents.FireAsync(name, e).AsTask());
         var bound = TimeSpan.FromSeconds(30);
-        if (await Task.WhenAny(chain, Task.Delay(bound)) != chain)
+        if (await Task.WhenAny(chain, Task.Delay(bound, server.Loop.Time)) != chain)
             _log.Warn($"{name} handlers still running after {bound.TotalSeconds:0} s; shutting down without them");
     }
 
