@@ -77,16 +77,27 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public static async Task<ServerProcess> StartAsync(ITestOutputHelper? output, Action<ServerConfig>? configure = null)
     {
-        var server = await CreateAsync(output, configure);
-        try
+        // FreePorts' ports are free when taken, but until the server binds them another process
+        // may take one (a client's outgoing socket gets an ephemeral port; the suite's two lanes
+        // start servers at once): the server then refuses to start, naming the port. A fresh
+        // pair of ports then, up to three times.
+        for (int attempt = 1; ; attempt++)
         {
-            await server.StartAsync();
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
+            var server = await CreateAsync(output, configure);
+            try
+            {
+                await server.StartAsync();
+                return server;
+            }
+            catch (XunitException ex) when (attempt < 3 && ex.Message.Contains("is already in use", StringComparison.Ordinal))
+            {
+                await server.DisposeAsync();
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
         }
     }
 
