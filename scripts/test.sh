@@ -105,11 +105,16 @@ for path in sys.argv[1:]:
             failures.append((path, result))
 # The names of what failed, with the first line of each message, just above the summary: a CI
 # log is often read only from its end.
-for path, result in failures:
+# The first failures also get their message's opening lines (client output, server log tail),
+# indented, since a CI log may be all there is to explain them.
+for number, (path, result) in enumerate(failures):
     message = result.find(f"{ns}Output/{ns}ErrorInfo/{ns}Message")
-    first = (message.text or "").strip().splitlines()[:1] if message is not None else []
-    print(f"FAILED {result.get('testName')} ({path.rsplit('/', 1)[-1]}): {first[0] if first else ''}"[:400],
+    lines = [l for l in (message.text or "").strip().splitlines() if l.strip()] if message is not None else []
+    print(f"FAILED {result.get('testName')} ({path.rsplit('/', 1)[-1]}): {lines[0] if lines else ''}"[:400],
           file=sys.stderr)
+    if number < 3:
+        for line in lines[1:30]:
+            print(f"    {line}"[:300], file=sys.stderr)
 print(passed, failed, skipped)
 PY
 }
@@ -185,7 +190,10 @@ main() {
     # PostgreSQL pass and the integration namespaces not in lane a) writes to a file, printed
     # whole when it ends, so the live log stays one lane's.
     local lane_b_log="$RESULTS/lane-b.log"
+    # Each lane's servers take ports from their own slice (tests/.../Fixtures/FreePorts.cs), so
+    # the two lanes never probe the same port at the same time.
     (
+        export LUAXMPP_TEST_PORT_SLICE=1/3
         for project in tests/*/*.csproj; do
             [[ $project == "$integration" ]] || run_suite "$(basename "$project" .csproj)" "$project"
         done
@@ -196,12 +204,12 @@ main() {
             "$integration" --filter "$POSTGRES_FILTER"
     ) >"$lane_b_log" 2>&1 &
     local lane_b=$!
-    run_suite LuaXmpp.Integration.Tests.a "$integration" --filter "$LANE_A_FILTER"
+    LUAXMPP_TEST_PORT_SLICE=0/3 run_suite LuaXmpp.Integration.Tests.a "$integration" --filter "$LANE_A_FILTER"
     wait "$lane_b" || true
     echo "== lane b (run at the same time as the above):"
     cat "$lane_b_log"
     # Load, memory and time-budget scenarios last, alone on the machine as before.
-    run_suite LuaXmpp.Integration.Tests.solo "$integration" --filter "$SOLO_FILTER"
+    LUAXMPP_TEST_PORT_SLICE=2/3 run_suite LuaXmpp.Integration.Tests.solo "$integration" --filter "$SOLO_FILTER"
 
     not_run=() trx_files=()
     collect_results "${suites[@]}"
