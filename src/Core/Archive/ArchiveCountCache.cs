@@ -57,9 +57,7 @@ public sealed class ArchiveCountCache(int capacity)
     {
         lock (_gate)
         {
-            var state = State(user);
-            if (!stamp.Quiet || state.Generation != stamp.User || _globalGeneration != stamp.Global) return false;
-            if (state.InFlight != 0 || _globalInFlight != 0) return false;
+            if (!IsUnchanged(user, stamp)) return false;
             if (_size >= capacity)
             {
                 _counts.Clear();
@@ -70,6 +68,19 @@ public sealed class ArchiveCountCache(int capacity)
             else byFilter[filter] = count;
             return true;
         }
+    }
+
+    /// <summary>True when no change to the user's archive began or was under way since <paramref name="stamp"/>.</summary>
+    public bool Unchanged(string user, Stamp stamp)
+    {
+        lock (_gate) return IsUnchanged(user, stamp);
+    }
+
+    private bool IsUnchanged(string user, Stamp stamp)
+    {
+        var state = State(user);
+        return stamp.Quiet && state.Generation == stamp.User && _globalGeneration == stamp.Global
+            && state.InFlight == 0 && _globalInFlight == 0;
     }
 
     /// <summary>Called before a change to these users' archives reaches the database.</summary>

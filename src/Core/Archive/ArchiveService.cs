@@ -79,12 +79,15 @@ public sealed class ArchiveService : IAsyncDisposable
         if (!query.WantTotal || query.Ids is not null || query.FullText is not null) return await _store.FindAsync(user, query).ConfigureAwait(false);
 
         var filter = new ArchiveCountFilter(query.With, query.Start, query.End);
+        var stamp = _counts.Snapshot(user);
         if (_counts.TryGet(user, filter, out long cached))
         {
             var page = await _store.FindAsync(user, query with { WantTotal = false }).ConfigureAwait(false);
-            return page with { Total = cached };
+            // A cached total goes with the page only if the archive did not change while the page
+            // was read (an expiry sweep could leave "0 results of 1"); otherwise count again.
+            if (_counts.Unchanged(user, stamp)) return page with { Total = cached };
+            stamp = _counts.Snapshot(user);
         }
-        var stamp = _counts.Snapshot(user);
         Interlocked.Increment(ref _countQueries);
         var result = await _store.FindAsync(user, query).ConfigureAwait(false);
         if (result.Total is { } total && !result.UnknownId) _counts.Store(user, filter, total, stamp);

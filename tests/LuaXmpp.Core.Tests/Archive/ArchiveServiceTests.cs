@@ -135,6 +135,26 @@ public sealed class ArchiveServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CachedTotal_WhenExpiryRemovesItemsWhileThePageIsRead_IsCountedAgain()
+    {
+        var store = new GatedArchiveStore(Sql());
+        store.Open(); // commits pass; only the page read is held
+        await using var service = new ArchiveService(store, new ArchiveOptions(), _time);
+        await service.Append("alice", Message("short-lived"), 100, "bob@localhost").Committed;
+        Assert.Equal(1, (await service.QueryAsync("alice", new ArchiveQuery { WantTotal = true })).Total);
+
+        store.HoldFinds();
+        var query = service.QueryAsync("alice", new ArchiveQuery { WantTotal = true });
+        await store.FindArrived.Task; // the page read waits, with the cached total 1 in hand
+        await service.ExpireAsync(cutoff: 200);
+        store.ReleaseFinds();
+        var result = await query;
+
+        Assert.Empty(result.Items);
+        Assert.Equal(0, result.Total);
+    }
+
+    [Fact]
     public async Task Expire_DeletesInBoundedBatches_AndKeepsNewerItems()
     {
         await using var service = new ArchiveService(Sql(), new ArchiveOptions { ExpiryBatch = 10 }, _time);

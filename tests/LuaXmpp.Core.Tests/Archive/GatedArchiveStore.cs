@@ -32,7 +32,30 @@ internal sealed class GatedArchiveStore(IArchiveStore inner) : IArchiveStore, IA
 
     public Task<string> AppendAsync(string? user, string? key, XmlElement value, long when, string? with) => inner.AppendAsync(user, key, value, when, with);
 
-    public Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query) => inner.FindAsync(user, query);
+    private TaskCompletionSource? _findGate;
+
+    /// <summary>Completes when a held find reaches its gate.</summary>
+    public TaskCompletionSource FindArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The next finds wait (before reading) until <see cref="ReleaseFinds"/>.</summary>
+    public void HoldFinds() => _findGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ReleaseFinds()
+    {
+        var gate = _findGate;
+        _findGate = null;
+        gate?.TrySetResult();
+    }
+
+    public async Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query)
+    {
+        if (_findGate is { } gate)
+        {
+            FindArrived.TrySetResult();
+            await gate.Task;
+        }
+        return await inner.FindAsync(user, query);
+    }
 
     public Task<long> DeleteAsync(string? user, ArchiveQuery query) => inner.DeleteAsync(user, query);
 
