@@ -93,10 +93,16 @@ public sealed class ModuleManager(IProsody server)
         {
             foreach (var m in config.GetStringList(host.Name, "modules_enabled")) Add(m);
         }
-        if (hostConfig.ComponentModule is { } component) Add(component);
         if (hostConfig.Options.ContainsKey("modules_disabled"))
         {
             set.RemoveAll(config.GetStringList(host.Name, "modules_disabled").Contains);
+        }
+        // A component's own module loads first, as in Prosody's modulemanager: modules enabled on
+        // the component (mod_pubsub_text_interface) depend on the service it sets up.
+        if (hostConfig.ComponentModule is { } component)
+        {
+            set.Remove(component);
+            set.Insert(0, component);
         }
         return set;
     }

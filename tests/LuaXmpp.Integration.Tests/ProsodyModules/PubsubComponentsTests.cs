@@ -18,10 +18,10 @@ public sealed class PubsubComponentsTests(ITestOutputHelper output)
     private const string PubsubNs = "http://jabber.org/protocol/pubsub";
 
     // Test modules of ours: one whose load raises, one whose load waits for a timer past
-    // module_load_timeout (1 s here), one whose load waits briefly and finishes.
+    // module_load_timeout (3 s here: a loaded machine once took over 1 s to load mod_pubsub), one whose load waits briefly and finishes.
     private const string RaisingModule = "module.load = function() error(\"refusing on purpose\"); end\n";
     private const string SleepingModule =
-        "function module.load() require \"util.async\".sleep(2); module:log(\"info\", \"woke up\"); end\n";
+        "function module.load() require \"util.async\".sleep(6); module:log(\"info\", \"woke up\"); end\n";
     private const string WaitingModule =
         "function module.load() require \"util.async\".sleep(0.2); module:log(\"info\", \"waited and loaded\"); end\n";
 
@@ -49,7 +49,7 @@ public sealed class PubsubComponentsTests(ITestOutputHelper output)
             }
             if (luaxmpp)
             {
-                config.Set("module_load_timeout", "1");
+                config.Set("module_load_timeout", "3");
                 config.ExtraSections.Add("VirtualHost \"broken.localhost\"\nmodules_enabled = { \"load_raises\"; \"load_sleeps\"; \"load_waits\" }");
             }
         });
@@ -84,7 +84,7 @@ public sealed class PubsubComponentsTests(ITestOutputHelper output)
         if (!luaxmpp) return;
         var log = await ReadLogAsync(server, "gave up on it; discarded");
         Assert.Contains("Error loading module 'load_raises' on 'broken.localhost'", log);
-        Assert.Contains("Error loading module 'load_sleeps' on 'broken.localhost': did not finish loading within 1 s", log);
+        Assert.Contains("Error loading module 'load_sleeps' on 'broken.localhost': did not finish loading within 3 s", log);
         Assert.Contains("Loaded mod_load_waits on broken.localhost", log);
         Assert.Contains("mod_load_sleeps on broken.localhost finished loading after the loader gave up on it; discarded", log);
         Assert.DoesNotContain("Loaded mod_load_raises on", log);
