@@ -330,12 +330,17 @@ public sealed partial class LuaRuntime : IChainDispatcher
         HotApi.lua_pushinteger(L, r.Slot);
         var status = scope.Resume(runner.Thread, 10, out int results);
         int top = LuaStack.Top(lua);
-        if (status == LuaStatus.Yield && results == 3 && HotApi.lua_type(L, top - 1) == (int)LuaType.Boolean)
+        int outcome = results == 3 ? HotApi.lua_type(L, top - 1) : (int)LuaType.None;
+        if (status == LuaStatus.Yield && outcome is (int)LuaType.Boolean or (int)LuaType.Number)
         {
-            // yield("ready", changed, result): the walk finished without waiting.
+            // yield("ready", changed, result): the walk finished without waiting. changed is 0
+            // when the event came back unchanged and Lua took its table back for reuse (no
+            // handler could keep it, core/escape.lua): its slot is free and empty, and later
+            // chains of the pass get a new table.
             runner.Idle = true;
             object? result = HotApi.lua_type(L, top) == (int)LuaType.Nil ? null : ResultOf(lua, top);
-            if (HotApi.lua_toboolean(L, top - 1) != 0)
+            if (outcome == (int)LuaType.Number) ForgetEvent(r);
+            else if (HotApi.lua_toboolean(L, top - 1) != 0)
             {
                 PushEventTable(lua, r);
                 SyncBack(lua, top + 1, e, r);
@@ -710,6 +715,10 @@ public sealed partial class LuaRuntime : IChainDispatcher
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
         public static extern int lua_rawgeti(IntPtr state, int index, long n);
+
+        // Only ever with nil on top, into a slot that exists (no allocation, no barrier).
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern void lua_rawseti(IntPtr state, int index, long n);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
         public static extern void lua_pushinteger(IntPtr state, long n);
