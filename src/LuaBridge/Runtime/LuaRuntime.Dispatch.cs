@@ -37,6 +37,9 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>How many of them C# walked by resuming a session runner's thread itself (tests: ResumeWalk is taken).</summary>
     internal long DirectWalks { get; private set; }
 
+    /// <summary>How many event tables Lua took back for reuse (tests: reuse happens where it may).</summary>
+    internal long ReusedEvents { get; private set; }
+
     /// <summary>Stopwatch ticks spent in Lua dispatches up to their return or first wait (metrics).</summary>
     private long _dispatchTicks;
 
@@ -339,7 +342,11 @@ public sealed partial class LuaRuntime : IChainDispatcher
             // chains of the pass get a new table.
             runner.Idle = true;
             object? result = HotApi.lua_type(L, top) == (int)LuaType.Nil ? null : ResultOf(lua, top);
-            if (outcome == (int)LuaType.Number) ForgetEvent(r);
+            if (outcome == (int)LuaType.Number)
+            {
+                ReusedEvents++;
+                ForgetEvent(r);
+            }
             else if (HotApi.lua_toboolean(L, top - 1) != 0)
             {
                 PushEventTable(lua, r);
