@@ -189,7 +189,9 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 && _runnerThreads.TryGetValue(client, out var idle) && idle.Idle && LuaStack.lua_status(idle.Thread) == LuaStack.Yielded)
             {
                 // The session runner's thread is idle: C# resumes it with the walk itself.
-                r = TrackEvent(e);
+                // The release is posted only if Lua kept the table (or handles want a sweep):
+                // a work item whose events were all taken back for reuse has nothing to end.
+                r = TrackEvent(e, postRelease: false);
                 _builtEvents.Add(e);
                 stacked = true;
                 var resumed = ResumeWalk(lua, in scope, bus, name, e, r, client, message, idle, id, mayWait, first, last);
@@ -260,6 +262,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         finally
         {
             if (stacked) _builtEvents.RemoveAt(_builtEvents.Count - 1);
+            if (_liveEvents.Count > 0 || _stanzas.LazyCount >= _lazySweepAt) PostRelease();
             else if (!pending) _dispatchEvents.Remove(id);
             scope.Dispose();
             if (timed) _dispatchTicks += 16 * (System.Diagnostics.Stopwatch.GetTimestamp() - started);

@@ -251,13 +251,9 @@ public sealed partial class LuaRuntime
     }
 
     /// <summary>A slot in live_events for <paramref name="e"/>'s table, which Lua or the caller stores there.</summary>
-    private EventRef TrackEvent(EventData e)
+    private EventRef TrackEvent(EventData e, bool postRelease = true)
     {
-        if (!_releasePosted)
-        {
-            _releasePosted = true;
-            _server.Loop.Post(_releaseEvents ??= ReleaseEvents);
-        }
+        if (postRelease) PostRelease();
         var r = new EventRef(_liveEvents.Count + 1, e.Stanza);
         _liveEvents.Add(r);
         e.LuaTable = r;
@@ -371,6 +367,14 @@ public sealed partial class LuaRuntime
         _snapshotsRef = _main.PopRef();
         _main.RawSetField(-2, "snapshots");
         _main.Pop(1);
+    }
+
+    /// <summary>Makes sure the end of this work item releases its events (one cached delegate, once).</summary>
+    private void PostRelease()
+    {
+        if (_releasePosted) return;
+        _releasePosted = true;
+        _server.Loop.Post(_releaseEvents ??= ReleaseEvents);
     }
 
     // ReleaseEvents is posted once per work item that tracked an event, as one cached delegate.
