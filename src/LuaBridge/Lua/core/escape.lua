@@ -153,15 +153,18 @@ local trusted = (function()
 end)();
 
 local known = setmetatable({}, { __mode = "k" });
+local M = { trusted = trusted, analysed = 0 };
 
 local function no_escape(f)
 	if not trusted or type(f) ~= "function" then return false; end
 	local answer = known[f];
 	if answer == nil then
+		M.analysed = M.analysed + 1;
 		answer = analyse(f);
 		known[f] = answer;
 	end
 	return answer;
 end
 
-return { no_escape = no_escape, trusted = trusted };
+M.no_escape = no_escape;
+return M;
