@@ -477,7 +477,7 @@ local resuming; -- the id of the dispatch whose resume is under way (nested ones
 
 -- Event tables run_direct may reuse (issue 11: a table per dispatch costs the collector more
 -- than making it): only ones no handler can have kept (core.escape) and that came back as they
--- were made. They keep their last origin and stanza until reused (at most four of them).
+-- were made (at most four of them).
 local spare_events, spare_event_count = {}, 0;
 local done_id, done_result, done_changed;
 
@@ -527,8 +527,11 @@ local function run_direct(bus, name, id, may_wait, first, last, origin, handle, 
 		runner.state = "ready";
 		if keeps_none and not changed and spare_event_count < 4 and lazy_live[handle] == stanza then
 			-- Nobody can hold the table, nothing changed it, its stanza is still lazy: the next
-			-- walk reuses it (it keeps its two keys, so refilling them allocates nothing). C#
-			-- forgets its slot (0 instead of false: "unchanged, and no longer yours").
+			-- walk reuses it. Its two keys stay (false, not nil: a key set to nil may be cleared
+			-- by the collector, and refilling it could then grow the table), so it holds on to no
+			-- session or stanza meanwhile and refilling allocates nothing. C# forgets its slot
+			-- (0 instead of false: "unchanged, and no longer yours").
+			event.origin, event.stanza = false, false;
 			live_events[slot] = nil;
 			spare_event_count = spare_event_count + 1;
 			spare_events[spare_event_count] = event;
