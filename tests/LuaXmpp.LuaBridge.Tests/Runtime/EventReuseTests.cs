@@ -95,6 +95,49 @@ public sealed class EventReuseTests
             """)));
     }
 
+    [Fact]
+    public async Task CSharpHandlers_AtTheEdges_LetTheTableBeReused_InTheMiddle_KeepItFresh()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("edges", """
+            kept = {}
+            module:hook("edge", function(event) end, 5)
+            module:hook("middle", function(event) end, 10)
+            module:hook("middle", function(event) kept[#kept + 1] = event end, 0)
+            module:hook("between", function(event) end, 10)
+            module:hook("between", function(event) end, 0)
+            """);
+        Assert.Null(await h.Load("edges"));
+        var seen = new List<string?>();
+        await h.On(() =>
+        {
+            // Before and after the Lua handler: run by C# itself, never given the table.
+            h.HostContext.Events.Hook("edge", e => { seen.Add(e.Stanza?.Element("body", Namespaces.Client)?.Text); return null; }, 10);
+            h.HostContext.Events.Hook("edge", e => { seen.Add(e.Stanza?.Element("body", Namespaces.Client)?.Text); return null; }, 0);
+            // Between two Lua handlers: called from the walk with the table (fire_native).
+            h.HostContext.Events.Hook("middle", e => { seen.Add("middle"); return null; }, 5);
+            h.HostContext.Events.Hook("between", e => { seen.Add("between"); return null; }, 5);
+        });
+        var (session, _) = await h.BindAsync("edges");
+        Assert.Null(await h.Fire("edge", new EventData(session, Message("warm-up"))));
+        long reused = await h.On(() => h.Runtime.ReusedEvents);
+
+        for (int i = 0; i < 3; i++) Assert.Null(await h.Fire("edge", new EventData(session, Message("edge-" + i))));
+        Assert.Equal(reused + 3, await h.On(() => h.Runtime.ReusedEvents));
+        Assert.Null(await h.Fire("middle", new EventData(session, Message("kept-1"))));
+        Assert.Null(await h.Fire("between", new EventData(session, Message("between"))));
+        Assert.Equal(reused + 3, await h.On(() => h.Runtime.ReusedEvents));
+        for (int i = 0; i < 3; i++) Assert.Null(await h.Fire("edge", new EventData(session, Message("later-" + i))));
+
+        Assert.Equal(reused + 6, await h.On(() => h.Runtime.ReusedEvents));
+        Assert.Contains("edge-2", await h.On(() => seen.ToArray()));
+        Assert.Contains("between", await h.On(() => seen.ToArray()));
+        Assert.Null(await h.On(() => h.Runtime.Run("""
+            local kept = prosody.hosts.localhost.modules.edges.kept
+            assert(#kept == 1 and kept[1].stanza:get_child_text("body") == "kept-1", "the kept event is intact")
+            """)));
+    }
+
     private static XmlElement Message(string body)
     {
         var m = new XmlElement("message", Namespaces.Client);

@@ -149,12 +149,13 @@ local function get_chain(bus, name)
 				end
 			end
 			chain.natives = natives;
-			-- Whether no handler of it can keep the event table (core.escape): then a walk C#
-			-- resumed may reuse the table of an event that comes back unchanged.
-			local keeps_none = natives == nil;
+			-- Whether no Lua handler of it can keep the event table (core.escape): then a walk
+			-- C# resumed that met no C# handler may reuse the table of an event that comes back
+			-- unchanged (C# runs those before the first and after the last Lua handler itself).
+			local keeps_none = true;
 			for i = 1, #chain do
 				if not keeps_none then break; end
-				keeps_none = no_escape(chain[i]);
+				if not (natives and natives[i]) then keeps_none = no_escape(chain[i]); end
 			end
 			chain.keeps_none = keeps_none;
 		end
@@ -394,7 +395,8 @@ end
 -- A C# handler that returns an unfinished Task suspends the walk until it completes. A C#
 -- handler after Lua handlers gets the event read back only if they changed it.
 -- The running handler is the local h (bridge.dispatch looks it up when a walk waits).
--- Its second result: whether the chain walked can keep no event table (chain.keeps_none).
+-- Its second result: whether nothing it called can keep the event table (chain.keeps_none, and
+-- no C# handler met).
 local function walk_chain(bus, name, event, first, last)
 	-- get_chain's cached case inline (one call less per dispatch).
 	local chain;
@@ -406,6 +408,7 @@ local function walk_chain(bus, name, event, first, last)
 	if not chain then return nil; end
 	local natives = chain.natives;
 	local lua_ran, tracked = true, nil;
+	local keeps_none = chain.keeps_none;
 	if not last or last > #chain then last = #chain; end
 	for i = first or 1, last do
 		local h = chain[i];
@@ -416,15 +419,15 @@ local function walk_chain(bus, name, event, first, last)
 			if lua_ran and tracked then changed = changed_since_snapshot(event); end
 			ret = await_handled(N_events.fire_native(h.bus, h.id, event, changed));
 			if tracked then ensure_snapshot(event); end
-			lua_ran = false;
+			lua_ran, keeps_none = false, false;
 		else
 			ok, ret = xpcall(h, traceback, event);
 			lua_ran = true;
 			if not ok then return N_events.handler_failed(owner_of[h], name, ret, event), false; end
 		end
-		if ret ~= nil then return ret, chain.keeps_none; end
+		if ret ~= nil then return ret, keeps_none; end
 	end
-	return nil, chain.keeps_none;
+	return nil, keeps_none;
 end
 
 local function walk(bus, name, event, first, last)
