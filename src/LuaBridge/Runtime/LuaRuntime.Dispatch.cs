@@ -37,6 +37,9 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>How many of them C# walked by resuming a session runner's thread itself (tests: ResumeWalk is taken).</summary>
     internal long DirectWalks { get; private set; }
 
+    /// <summary>Dispatches C# still tracks by id: those running or waiting (tests: finished ones leave none behind).</summary>
+    internal int TrackedDispatches => _dispatchEvents.Count;
+
     /// <summary>How many event tables Lua took back for reuse (tests: reuse happens where it may).</summary>
     internal long ReusedEvents { get; private set; }
 
@@ -262,8 +265,8 @@ public sealed partial class LuaRuntime : IChainDispatcher
         finally
         {
             if (stacked) _builtEvents.RemoveAt(_builtEvents.Count - 1);
-            if (_liveEvents.Count > 0 || _stanzas.LazyCount >= _lazySweepAt) PostRelease();
             else if (!pending) _dispatchEvents.Remove(id);
+            if (_liveEvents.Count > 0 || _stanzas.LazyCount >= _lazySweepAt) PostRelease();
             scope.Dispose();
             if (timed) _dispatchTicks += 16 * (System.Diagnostics.Stopwatch.GetTimestamp() - started);
         }

@@ -138,6 +138,31 @@ public sealed class EventReuseTests
             """)));
     }
 
+    [Fact]
+    public async Task FinishedDispatches_LeaveNothingTracked_InWorkItemsThatKeepEvents()
+    {
+        await using var h = RuntimeHarness.Create();
+        h.WriteModule("fields", """module:hook("with-field", function(event) event.count = (event.count or 0) + 1 end)""");
+        Assert.Null(await h.Load("fields"));
+        var (session, _) = await h.BindAsync("fields");
+
+        var counts = await h.On(() =>
+        {
+            var seen = new List<object?>();
+            for (int i = 0; i < 3; i++)
+            {
+                // A field of its own: C# builds the table (bridge.dispatch), the work item keeps it.
+                var e = new EventData(session, Message("f-" + i)) { ["count"] = 10L };
+                h.HostContext.Events.Fire("with-field", e);
+                seen.Add(e["count"]);
+            }
+            return (seen, h.Runtime.TrackedDispatches);
+        });
+
+        Assert.Equal([11L, 11L, 11L], counts.seen);
+        Assert.Equal(0, counts.TrackedDispatches);
+    }
+
     private static XmlElement Message(string body)
     {
         var m = new XmlElement("message", Namespaces.Client);
