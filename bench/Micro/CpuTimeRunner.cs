@@ -8,7 +8,8 @@ namespace LuaXmpp.Bench.Micro;
 /// pass benchmarks) and prints the median loop-thread CPU time per operation over 15 batches
 /// after 3 warm-up batches, one line per benchmark and parameter value (markdown).
 /// LUAXMPP_BENCH_METHOD=name runs only the benchmark methods whose name contains it, and
-/// LUAXMPP_BENCH_BATCHES=n runs n batches instead of 18 (long runs for a profiler such as perf).
+/// LUAXMPP_BENCH_BATCHES=n runs n batches instead of 18 (long runs for a profiler such as perf),
+/// LUAXMPP_BENCH_PARAM=value only that parameter value.
 /// </summary>
 public static class CpuTimeRunner
 {
@@ -21,7 +22,13 @@ public static class CpuTimeRunner
             if (filter is not null && !type.Name.Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
             var param = type.GetProperties().FirstOrDefault(p => p.GetCustomAttribute<ParamsAttribute>() is not null);
             var values = param?.GetCustomAttribute<ParamsAttribute>()!.Values ?? [null];
-            foreach (var value in values) RunOne(type, param, value);
+            // LUAXMPP_BENCH_PARAM=value: only that parameter value (e.g. one module set of PassBenchmarks).
+            var only = Environment.GetEnvironmentVariable("LUAXMPP_BENCH_PARAM");
+            foreach (var value in values)
+            {
+                if (only is { Length: > 0 } && !string.Equals(value?.ToString(), only, StringComparison.Ordinal)) continue;
+                RunOne(type, param, value);
+            }
         }
     }
 

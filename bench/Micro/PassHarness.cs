@@ -110,6 +110,12 @@ internal sealed class PassHarness : IDisposable
         })).GetAwaiter().GetResult();
         for (int i = 0; i < 1000 && _bob.Count - before < Batch; i++) Thread.Sleep(10);
         var delivered = _bob.Count - before;
+        // LUAXMPP_BENCH_TRACE=1: the batch's Lua dispatches, those C# resumed itself, the event tables reused.
+        if (Environment.GetEnvironmentVariable("LUAXMPP_BENCH_TRACE") == "1")
+        {
+            Console.Error.WriteLine(_loop.InvokeAsync(() => $"dispatches {_runtime.Dispatches} direct {_runtime.DirectWalks} reused {_runtime.ReusedEvents}").GetAwaiter().GetResult());
+            _loop.InvokeAsync(() => _runtime.Run("io.stderr:write('handlers analysed ', require 'core.escape'.analysed, '\\n')")).GetAwaiter().GetResult();
+        }
         if (delivered != Batch) throw new InvalidOperationException($"delivered {delivered} of {Batch} ({waited} waited)");
         return waited;
     }

@@ -37,6 +37,12 @@ public sealed partial class LuaRuntime : IChainDispatcher
     /// <summary>How many of them C# walked by resuming a session runner's thread itself (tests: ResumeWalk is taken).</summary>
     internal long DirectWalks { get; private set; }
 
+    /// <summary>Dispatches C# still tracks by id: those running or waiting (tests: finished ones leave none behind).</summary>
+    internal int TrackedDispatches => _dispatchEvents.Count;
+
+    /// <summary>How many event tables Lua took back for reuse (tests: reuse happens where it may).</summary>
+    internal long ReusedEvents { get; private set; }
+
     /// <summary>Stopwatch ticks spent in Lua dispatches up to their return or first wait (metrics).</summary>
     private long _dispatchTicks;
 
@@ -186,7 +192,9 @@ public sealed partial class LuaRuntime : IChainDispatcher
                 && _runnerThreads.TryGetValue(client, out var idle) && idle.Idle && LuaStack.lua_status(idle.Thread) == LuaStack.Yielded)
             {
                 // The session runner's thread is idle: C# resumes it with the walk itself.
-                r = TrackEvent(e);
+                // The release is posted only if Lua kept the table (or handles want a sweep):
+                // a work item whose events were all taken back for reuse has nothing to end.
+                r = TrackEvent(e, postRelease: false);
                 _builtEvents.Add(e);
                 stacked = true;
                 var resumed = ResumeWalk(lua, in scope, bus, name, e, r, client, message, idle, id, mayWait, first, last);
@@ -258,6 +266,7 @@ public sealed partial class LuaRuntime : IChainDispatcher
         {
             if (stacked) _builtEvents.RemoveAt(_builtEvents.Count - 1);
             else if (!pending) _dispatchEvents.Remove(id);
+            if (_liveEvents.Count > 0 || _stanzas.LazyCount >= _lazySweepAt) PostRelease();
             scope.Dispose();
             if (timed) _dispatchTicks += 16 * (System.Diagnostics.Stopwatch.GetTimestamp() - started);
         }
@@ -330,12 +339,21 @@ public sealed partial class LuaRuntime : IChainDispatcher
         HotApi.lua_pushinteger(L, r.Slot);
         var status = scope.Resume(runner.Thread, 10, out int results);
         int top = LuaStack.Top(lua);
-        if (status == LuaStatus.Yield && results == 3 && HotApi.lua_type(L, top - 1) == (int)LuaType.Boolean)
+        int outcome = results == 3 ? HotApi.lua_type(L, top - 1) : (int)LuaType.None;
+        if (status == LuaStatus.Yield && outcome is (int)LuaType.Boolean or (int)LuaType.Number)
         {
-            // yield("ready", changed, result): the walk finished without waiting.
+            // yield("ready", changed, result): the walk finished without waiting. changed is 0
+            // when the event came back unchanged and Lua took its table back for reuse (no
+            // handler could keep it, core/escape.lua): its slot is free and empty, and later
+            // chains of the pass get a new table.
             runner.Idle = true;
             object? result = HotApi.lua_type(L, top) == (int)LuaType.Nil ? null : ResultOf(lua, top);
-            if (HotApi.lua_toboolean(L, top - 1) != 0)
+            if (outcome == (int)LuaType.Number)
+            {
+                ReusedEvents++;
+                ForgetEvent(r);
+            }
+            else if (HotApi.lua_toboolean(L, top - 1) != 0)
             {
                 PushEventTable(lua, r);
                 SyncBack(lua, top + 1, e, r);
@@ -710,6 +728,10 @@ public sealed partial class LuaRuntime : IChainDispatcher
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
         public static extern int lua_rawgeti(IntPtr state, int index, long n);
+
+        // Only ever with nil on top, into a slot that exists (no allocation, no barrier).
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
+        public static extern void lua_rawseti(IntPtr state, int index, long n);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl), SuppressGCTransition]
         public static extern void lua_pushinteger(IntPtr state, long n);

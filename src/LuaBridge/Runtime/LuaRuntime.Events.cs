@@ -251,13 +251,23 @@ public sealed partial class LuaRuntime
     }
 
     /// <summary>A slot in live_events for <paramref name="e"/>'s table, which Lua or the caller stores there.</summary>
-    private EventRef TrackEvent(EventData e)
+    private EventRef TrackEvent(EventData e, bool postRelease = true)
     {
-        if (_liveEvents.Count == 0) _server.Loop.Post(ReleaseEvents);
+        if (postRelease) PostRelease();
         var r = new EventRef(_liveEvents.Count + 1, e.Stanza);
         _liveEvents.Add(r);
         e.LuaTable = r;
         return r;
+    }
+
+    /// <summary>
+    /// Lets go of an event whose table Lua took back (its slot is empty): the slot is given out
+    /// again when it is the last one, as it is unless a nested dispatch tracked another since.
+    /// </summary>
+    private void ForgetEvent(EventRef r)
+    {
+        if (r.Slot == _liveEvents.Count && ReferenceEquals(_liveEvents[^1], r)) _liveEvents.RemoveAt(_liveEvents.Count - 1);
+        r.Release();
     }
 
     /// <summary>Keeps the event table at <paramref name="index"/> for the rest of the work item (TrackEvent).</summary>
@@ -303,31 +313,74 @@ public sealed partial class LuaRuntime
     /// </summary>
     internal void ReleaseEvents()
     {
+        _releasePosted = false;
         // Posted work can run after Dispose closed the state: touching it then would be a use after free.
         if (_disposed)
         {
             _liveEvents.Clear();
             return;
         }
-        foreach (var r in _liveEvents) r.Release();
-        PushLiveEvents(_main);
-        for (int slot = 1; slot <= _liveEvents.Count; slot++)
+        if (_liveEvents.Count > 0)
         {
-            _main.PushNil();
-            _main.RawSetInteger(-2, slot);
+            var L = _main.Handle;
+            PushLiveEvents(_main);
+            for (int slot = 1; slot <= _liveEvents.Count; slot++)
+            {
+                _liveEvents[slot - 1].Release();
+                HotApi.lua_pushnil(L);
+                HotApi.lua_rawseti(L, -2, slot);
+            }
+            _main.Pop(1);
+            _liveEvents.Clear();
         }
-        _main.Pop(1);
-        _liveEvents.Clear();
         SweepLazyStanzas();
-        if (_chainState != LuaRef.NoRef)
+        DropSnapshots();
+    }
+
+    /// <summary>
+    /// The event tables' snapshots go with them (bridge.lua, chain_state.snapshots): a fresh table
+    /// only when one was left (a chain with a C# handler in the middle, a walk that waited), so a
+    /// work item that took none allocates nothing in Lua here.
+    /// </summary>
+    private void DropSnapshots()
+    {
+        if (_chainState == LuaRef.NoRef) return;
+        if (_snapshotsRef == LuaRef.NoRef)
         {
-            // The event tables' snapshots go with them (bridge.lua, chain_state.snapshots).
             _main.PushRef(_chainState);
-            _main.NewTable();
-            _main.RawSetField(-2, "snapshots");
+            _main.RawGetField(-1, "snapshots");
+            _snapshotsRef = _main.PopRef();
             _main.Pop(1);
         }
+        HotApi.lua_rawgeti(_main.Handle, (int)LuaRegistry.Index, _snapshotsRef);
+        _main.PushNil();
+        if (!_main.Next(-2))
+        {
+            _main.Pop(1);
+            return;
+        }
+        _main.Pop(3);
+        _main.Unref(LuaRegistry.Index, _snapshotsRef);
+        _main.PushRef(_chainState);
+        _main.NewTable();
+        _main.PushCopy(-1);
+        _snapshotsRef = _main.PopRef();
+        _main.RawSetField(-2, "snapshots");
+        _main.Pop(1);
     }
+
+    /// <summary>Makes sure the end of this work item releases its events (one cached delegate, once).</summary>
+    private void PostRelease()
+    {
+        if (_releasePosted) return;
+        _releasePosted = true;
+        _server.Loop.Post(_releaseEvents ??= ReleaseEvents);
+    }
+
+    // ReleaseEvents is posted once per work item that tracked an event, as one cached delegate.
+    private bool _releasePosted;
+    private Action? _releaseEvents;
+    private int _snapshotsRef = LuaRef.NoRef;
 
     /// <summary>Pushes the event's Lua table, building it the first time a Lua handler sees the event.</summary>
     private EventRef PushEvent(Lua lua, EventData e)

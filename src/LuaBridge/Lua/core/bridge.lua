@@ -19,6 +19,7 @@ local C_routing = require "luaxmpp.checked.routing";
 local type, pairs, next, setmetatable, rawget, rawset, select, tostring =
 	type, pairs, next, setmetatable, rawget, rawset, select, tostring;
 local xpcall, traceback, getmetatable = xpcall, debug.traceback, getmetatable;
+local no_escape = require "core.escape".no_escape;
 
 local bridge = {};
 
@@ -148,6 +149,15 @@ local function get_chain(bus, name)
 				end
 			end
 			chain.natives = natives;
+			-- Whether no Lua handler of it can keep the event table (core.escape): then a walk
+			-- C# resumed that met no C# handler may reuse the table of an event that comes back
+			-- unchanged (C# runs those before the first and after the last Lua handler itself).
+			local keeps_none = true;
+			for i = 1, #chain do
+				if not keeps_none then break; end
+				if not (natives and natives[i]) then keeps_none = no_escape(chain[i]); end
+			end
+			chain.keeps_none = keeps_none;
 		end
 		per_bus[name] = chain;
 	end
@@ -385,6 +395,8 @@ end
 -- A C# handler that returns an unfinished Task suspends the walk until it completes. A C#
 -- handler after Lua handlers gets the event read back only if they changed it.
 -- The running handler is the local h (bridge.dispatch looks it up when a walk waits).
+-- Its second result: whether nothing it called can keep the event table (chain.keeps_none, and
+-- no C# handler met).
 local function walk_chain(bus, name, event, first, last)
 	-- get_chain's cached case inline (one call less per dispatch).
 	local chain;
@@ -396,6 +408,7 @@ local function walk_chain(bus, name, event, first, last)
 	if not chain then return nil; end
 	local natives = chain.natives;
 	local lua_ran, tracked = true, nil;
+	local keeps_none = chain.keeps_none;
 	if not last or last > #chain then last = #chain; end
 	for i = first or 1, last do
 		local h = chain[i];
@@ -406,20 +419,20 @@ local function walk_chain(bus, name, event, first, last)
 			if lua_ran and tracked then changed = changed_since_snapshot(event); end
 			ret = await_handled(N_events.fire_native(h.bus, h.id, event, changed));
 			if tracked then ensure_snapshot(event); end
-			lua_ran = false;
+			lua_ran, keeps_none = false, false;
 		else
 			ok, ret = xpcall(h, traceback, event);
 			lua_ran = true;
-			if not ok then return N_events.handler_failed(owner_of[h], name, ret, event); end
+			if not ok then return N_events.handler_failed(owner_of[h], name, ret, event), false; end
 		end
-		if ret ~= nil then return ret; end
+		if ret ~= nil then return ret, keeps_none; end
 	end
-	return nil;
+	return nil, keeps_none;
 end
 
 local function walk(bus, name, event, first, last)
-	if wrappers_of[bus] then return with_wrappers(bus, name, event, walk_chain); end
-	return walk_chain(bus, name, event, first, last);
+	if wrappers_of[bus] then return (with_wrappers(bus, name, event, walk_chain)); end
+	return (walk_chain(bus, name, event, first, last));
 end
 bridge.walk = walk;
 
@@ -464,6 +477,11 @@ end
 -- in done_id/done_result/done_changed, one that ends later (after a wait: C# was told it waits)
 -- reports through dispatch_done, so that the C# pass (router, delivery) goes on.
 local resuming; -- the id of the dispatch whose resume is under way (nested ones restore it)
+
+-- Event tables run_direct may reuse (issue 11: a table per dispatch costs the collector more
+-- than making it): only ones no handler can have kept (core.escape) and that came back as they
+-- were made (at most four of them).
+local spare_events, spare_event_count = {}, 0;
 local done_id, done_result, done_changed;
 
 -- The lazy stanza for util.stanza's handle: its table is reused while it is unfilled (C# gives
@@ -493,17 +511,35 @@ local function run_direct(bus, name, id, may_wait, first, last, origin, handle, 
 	runner.state = "running";
 	local stanza = lazy_live and lazy_live[handle];
 	if stanza == nil then stanza = lazy_stanza(handle); end
-	local event = { origin = origin, stanza = stanza };
+	local event = spare_events[spare_event_count];
+	if event then
+		spare_events[spare_event_count], spare_event_count = nil, spare_event_count - 1;
+		event.origin, event.stanza = origin, stanza;
+	else
+		event = { origin = origin, stanza = stanza };
+	end
 	live_events[slot] = event;
 	may_wait_of[runner.thread] = may_wait;
-	local result;
+	local result, keeps_none;
 	if wrappers_of[bus] then result = with_wrappers(bus, name, event, walk_chain);
-	else result = walk_chain(bus, name, event, first, last); end
+	else result, keeps_none = walk_chain(bus, name, event, first, last); end
 	local changed;
 	if chain_state.snapshots[event] ~= nil then changed = changed_since_snapshot(event);
 	else changed = not fresh_unchanged(event, origin, stanza, handle); end
 	if runner.state == "running" then
 		runner.state = "ready";
+		if keeps_none and not changed and spare_event_count < 4 and lazy_live[handle] == stanza then
+			-- Nobody can hold the table, nothing changed it, its stanza is still lazy: the next
+			-- walk reuses it. Its two keys stay (false, not nil: a key set to nil may be cleared
+			-- by the collector, and refilling it could then grow the table), so it holds on to no
+			-- session or stanza meanwhile and refilling allocates nothing. C# forgets its slot
+			-- (0 instead of false: "unchanged, and no longer yours").
+			event.origin, event.stanza = false, false;
+			live_events[slot] = nil;
+			spare_event_count = spare_event_count + 1;
+			spare_events[spare_event_count] = event;
+			return 0, result;
+		end
 		return changed and true or false, result;
 	end
 	if event_ids[event] == id then event_ids[event] = nil; end
