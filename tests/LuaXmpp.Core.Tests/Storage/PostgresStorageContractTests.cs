@@ -23,6 +23,15 @@ public sealed class PostgresStorageContractTests : StorageContractTests, IClassF
     private Task<string> Psql(string sql) => _pg.Server.PsqlAsync(sql, _database);
 
     [Fact]
+    public Task Postgres_ReadOfOneStore_DoesNotWaitForAWriteToAnother() => SqlReadOrder.ReadOfOneStore_DoesNotWaitForAWriteToAnother(Manager.DriverNamed("sql", Host));
+
+    [Fact]
+    public Task Postgres_ReadOfAStore_WaitsForItsOwnEarlierWrites() => SqlReadOrder.ReadOfAStore_WaitsForItsOwnEarlierWrites(Manager.DriverNamed("sql", Host));
+
+    [Fact]
+    public Task Postgres_ReadAfterPurgeUser_WaitsForThePurge() => SqlReadOrder.ReadAfterPurgeUser_WaitsForThePurge(Manager.DriverNamed("sql", Host));
+
+    [Fact]
     public async Task Postgres_Schema_IsProsodysExactly()
     {
         await Manager.OpenKeyValue(Host, "s").SetAsync("u", new DataTable { ["a"] = 1L });

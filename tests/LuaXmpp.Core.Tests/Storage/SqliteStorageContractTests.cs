@@ -9,6 +9,15 @@ public sealed class SqliteStorageContractTests() : StorageContractTests("sql")
     private string DatabasePath => System.IO.Path.Combine(Directory.Path, "prosody.sqlite");
 
     [Fact]
+    public Task Sqlite_ReadOfOneStore_DoesNotWaitForAWriteToAnother() => SqlReadOrder.ReadOfOneStore_DoesNotWaitForAWriteToAnother(Manager.DriverNamed("sql", Host));
+
+    [Fact]
+    public Task Sqlite_ReadOfAStore_WaitsForItsOwnEarlierWrites() => SqlReadOrder.ReadOfAStore_WaitsForItsOwnEarlierWrites(Manager.DriverNamed("sql", Host));
+
+    [Fact]
+    public Task Sqlite_ReadAfterPurgeUser_WaitsForThePurge() => SqlReadOrder.ReadAfterPurgeUser_WaitsForThePurge(Manager.DriverNamed("sql", Host));
+
+    [Fact]
     public async Task Sqlite_Data_SurvivesReopeningTheFile()
     {
         await Manager.OpenKeyValue(Host, "roster").SetAsync("alice", new DataTable { [false] = new DataTable { ["version"] = 2L }, ["bob@x"] = "y" });
