@@ -3,7 +3,7 @@ using LuaXmpp.Storage;
 namespace LuaXmpp.Tests.Storage;
 
 /// <summary>The storage contract on a real PostgreSQL 15 (sql.driver = "PostgreSQL"), plus what only a server database shows.</summary>
-public sealed class PostgresStorageContractTests : StorageContractTests, IClassFixture<PostgresFixture>
+public sealed class PostgresStorageContractTests : SqlStorageContractTests, IClassFixture<PostgresFixture>
 {
     private readonly PostgresFixture _pg;
     private readonly string _database;
@@ -21,15 +21,6 @@ public sealed class PostgresStorageContractTests : StorageContractTests, IClassF
     }
 
     private Task<string> Psql(string sql) => _pg.Server.PsqlAsync(sql, _database);
-
-    [Fact]
-    public Task Postgres_ReadOfOneStore_DoesNotWaitForAWriteToAnother() => SqlReadOrder.ReadOfOneStore_DoesNotWaitForAWriteToAnother(Manager.DriverNamed("sql", Host));
-
-    [Fact]
-    public Task Postgres_ReadOfAStore_WaitsForItsOwnEarlierWrites() => SqlReadOrder.ReadOfAStore_WaitsForItsOwnEarlierWrites(Manager.DriverNamed("sql", Host));
-
-    [Fact]
-    public Task Postgres_ReadAfterPurgeUser_WaitsForThePurge() => SqlReadOrder.ReadAfterPurgeUser_WaitsForThePurge(Manager.DriverNamed("sql", Host));
 
     [Fact]
     public async Task Postgres_Schema_IsProsodysExactly()

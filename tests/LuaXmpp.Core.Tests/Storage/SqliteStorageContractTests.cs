@@ -4,18 +4,9 @@ using Microsoft.Data.Sqlite;
 
 namespace LuaXmpp.Tests.Storage;
 
-public sealed class SqliteStorageContractTests() : StorageContractTests("sql")
+public sealed class SqliteStorageContractTests() : SqlStorageContractTests("sql")
 {
     private string DatabasePath => System.IO.Path.Combine(Directory.Path, "prosody.sqlite");
-
-    [Fact]
-    public Task Sqlite_ReadOfOneStore_DoesNotWaitForAWriteToAnother() => SqlReadOrder.ReadOfOneStore_DoesNotWaitForAWriteToAnother(Manager.DriverNamed("sql", Host));
-
-    [Fact]
-    public Task Sqlite_ReadOfAStore_WaitsForItsOwnEarlierWrites() => SqlReadOrder.ReadOfAStore_WaitsForItsOwnEarlierWrites(Manager.DriverNamed("sql", Host));
-
-    [Fact]
-    public Task Sqlite_ReadAfterPurgeUser_WaitsForThePurge() => SqlReadOrder.ReadAfterPurgeUser_WaitsForThePurge(Manager.DriverNamed("sql", Host));
 
     [Fact]
     public async Task Sqlite_Data_SurvivesReopeningTheFile()

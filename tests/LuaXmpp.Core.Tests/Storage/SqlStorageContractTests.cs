@@ -1,26 +1,36 @@
 using LuaXmpp.Storage;
 using LuaXmpp.Storage.Postgres;
 using LuaXmpp.Storage.Sql;
-using LuaXmpp.Xml;
-using LuaXmpp.Xmpp;
 
 namespace LuaXmpp.Tests.Storage;
 
 /// <summary>
-/// Which writes a read waits for, on the SQL drivers (run by SqliteStorageContractTests and
-/// PostgresStorageContractTests). A write is held on the writer until the test releases it, so
-/// everything queued behind it stays uncommitted for as long as the test needs: no timing.
+/// The contract, plus which writes a read waits for, on the SQL drivers (SQLite and PostgreSQL).
+/// A write is held on the writer until the test releases it, so everything queued behind it stays
+/// uncommitted for as long as the test needs: no timing.
 /// </summary>
-internal static class SqlReadOrder
+public abstract class SqlStorageContractTests : StorageContractTests
 {
-    private const string Host = "example.com";
-
     /// <summary>Bounds a wait that must end; the correct code ends it at once.</summary>
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
-    /// <summary>A SASL account read does not wait for an archive batch in flight (a mass disconnect's).</summary>
-    public static async Task ReadOfOneStore_DoesNotWaitForAWriteToAnother(IStorageDriver driver)
+    protected SqlStorageContractTests(string driver)
+        : base(driver)
     {
+    }
+
+    protected SqlStorageContractTests(Dictionary<string, object?> options)
+        : base(options)
+    {
+    }
+
+    private IStorageDriver Sql => Manager.DriverNamed("sql", Host);
+
+    /// <summary>A SASL account read does not wait for an archive batch in flight (a mass disconnect's).</summary>
+    [Fact]
+    public async Task ReadOfOneStore_DoesNotWaitForAWriteToAnother()
+    {
+        var driver = Sql;
         var accounts = driver.OpenKeyValue(Host, "accounts");
         await accounts.SetAsync("alice", new DataTable { ["salt"] = "s1" });
         var release = new TaskCompletionSource();
@@ -42,8 +52,10 @@ internal static class SqlReadOrder
     }
 
     /// <summary>Read-your-writes per store: a write queued behind the held one is in the read that follows it (map then keyval: the same rows).</summary>
-    public static async Task ReadOfAStore_WaitsForItsOwnEarlierWrites(IStorageDriver driver)
+    [Fact]
+    public async Task ReadOfAStore_WaitsForItsOwnEarlierWrites()
     {
+        var driver = Sql;
         // The database is open (schema created) before the writer is held.
         await driver.OpenKeyValue(Host, "vcard").SetAsync("alice", new DataTable { ["fn"] = "Alice" });
         var release = new TaskCompletionSource();
@@ -75,8 +87,10 @@ internal static class SqlReadOrder
     }
 
     /// <summary>A purge touches every store: a read of any store issued after it waits for it.</summary>
-    public static async Task ReadAfterPurgeUser_WaitsForThePurge(IStorageDriver driver)
+    [Fact]
+    public async Task ReadAfterPurgeUser_WaitsForThePurge()
     {
+        var driver = Sql;
         var accounts = driver.OpenKeyValue(Host, "accounts");
         await accounts.SetAsync("alice", new DataTable { ["salt"] = "s1" });
         await driver.OpenArchive(Host, "archive").AppendAsync("alice", null, Message("old"), 1, "bob@example.net");
@@ -116,12 +130,4 @@ internal static class SqlReadOrder
         }),
         _ => throw new ArgumentException($"not an SQL driver: {driver.Name}"),
     };
-
-    private static XmlElement Message(string body)
-    {
-        var m = new XmlElement("message", Namespaces.Client);
-        m["type"] = "chat";
-        m.AddTextChild("body", body);
-        return m;
-    }
 }
