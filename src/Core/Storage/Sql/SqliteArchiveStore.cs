@@ -38,12 +38,10 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
 
     public Task AppendBatchAsync(IReadOnlyList<ArchiveAppend> items, bool durable)
     {
+        // Serialised here, on the caller's (writer's) thread, so the transaction only inserts.
+        var rows = items.Select(i => new BatchRow(i, StoredValue.From(i.Value), SqliteFullText.Owner(host, i.User, store), MessageBody.Indexed(i.Value, store))).ToList();
         return db.WriteAsync(_rows, (c, tx) =>
         {
-            // Serialised here, on the SQLite writer's thread at its low priority (BackgroundPriority),
-            // not on the archive writer's pool thread: after a mass disconnect these are thousands
-            // of rows, while the resumes that follow need the CPU (docs/PERFORMANCE.md).
-            var rows = items.Select(i => new BatchRow(i, StoredValue.From(i.Value), SqliteFullText.Owner(host, i.User, store), MessageBody.Indexed(i.Value, store))).ToList();
             // Keys are fresh, so no replace step: one prepared insert per row, and its index row.
             using var insert = c.CreateCommand();
             insert.Transaction = tx;
