@@ -27,8 +27,8 @@ internal sealed class SqliteDatabase : IStorageDriver
     /// SQLite's default cache (2 MiB) a batch over a few hundred users re-read those pages from
     /// the OS every transaction. 32 MiB keeps them, and a checkpoint every 10 000 pages (a WAL of
     /// up to ~40 MiB, reused) copies a page written by many batches once instead of every 1 000
-    /// pages. Measured (400 000 archived rows, batches of 512 over 200 users): 80 µs of CPU per
-    /// row before, ~55 after (docs/PERFORMANCE.md). Readers keep the default: there are several.
+    /// pages. The writer's CPU per archived row in bench/compare --deployment: 42-57 µs before,
+    /// 33-39 after (docs/PERFORMANCE.md). Readers keep the default cache: there are several.
     /// </summary>
     private const string WriterTuning = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=10000;";
 
