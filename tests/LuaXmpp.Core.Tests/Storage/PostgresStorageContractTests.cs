@@ -3,7 +3,7 @@ using LuaXmpp.Storage;
 namespace LuaXmpp.Tests.Storage;
 
 /// <summary>The storage contract on a real PostgreSQL 15 (sql.driver = "PostgreSQL"), plus what only a server database shows.</summary>
-public sealed class PostgresStorageContractTests : StorageContractTests, IClassFixture<PostgresFixture>
+public sealed class PostgresStorageContractTests : SqlStorageContractTests, IClassFixture<PostgresFixture>
 {
     private readonly PostgresFixture _pg;
     private readonly string _database;

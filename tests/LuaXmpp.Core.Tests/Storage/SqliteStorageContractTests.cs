@@ -4,7 +4,7 @@ using Microsoft.Data.Sqlite;
 
 namespace LuaXmpp.Tests.Storage;
 
-public sealed class SqliteStorageContractTests() : StorageContractTests("sql")
+public sealed class SqliteStorageContractTests() : SqlStorageContractTests("sql")
 {
     private string DatabasePath => System.IO.Path.Combine(Directory.Path, "prosody.sqlite");
 

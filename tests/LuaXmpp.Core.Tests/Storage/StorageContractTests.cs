@@ -43,7 +43,7 @@ public abstract class StorageContractTests : IDisposable
         GC.SuppressFinalize(this);
     }
 
-    private static XmlElement Message(string body, string? id = null)
+    protected static XmlElement Message(string body, string? id = null)
     {
         var m = new XmlElement("message", Namespaces.Client);
         m["type"] = "chat";

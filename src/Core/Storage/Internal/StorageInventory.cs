@@ -20,9 +20,9 @@ internal static class StorageInventory
     public static Task<List<StoredData>> ListAsync(IStorageDriver driver, string host) => driver switch
     {
         FlatFileDatabase files => files.Writer.ReadAsync(() => ListFiles(files.Layout, host)),
-        SqliteDatabase sqlite => sqlite.ReadAsync(c =>
+        SqliteDatabase sqlite => sqlite.ReadAsync(StoreScope.Every, c =>
             Rows(c.Query<(string Store, string User)>(SelectKeyValue, new { host }), c.Query<(string Store, string User)>(SelectArchives, new { host }))),
-        Postgres.PostgresDatabase postgres => postgres.ReadAsync(async c =>
+        Postgres.PostgresDatabase postgres => postgres.ReadAsync(StoreScope.Every, async c =>
             Rows(await c.QueryAsync<(string Store, string User)>(SelectKeyValue, new { host }).ConfigureAwait(false),
                 await c.QueryAsync<(string Store, string User)>(SelectArchives, new { host }).ConfigureAwait(false))),
         _ => throw new NotSupportedException($"storage driver \"{driver.Name}\" cannot be listed for migration"),

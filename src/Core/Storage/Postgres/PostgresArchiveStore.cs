@@ -13,6 +13,8 @@ namespace LuaXmpp.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, string store) : IArchiveStore, IArchiveBatchStore
 {
+    private readonly StoreScope _rows = StoreScope.Archive(host, store);
+
     /// <summary>
     /// One statement for any batch size, so it stays prepared. WITH ORDINALITY ... ORDER BY keeps
     /// the batch's order in sort_id (BIGSERIAL), which paging relies on. The keys are fresh, so
@@ -56,7 +58,7 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
         var id = key ?? Guid.NewGuid().ToString();
         var owner = PostgresFullText.Owner(host, user ?? "", store);
         var words = PostgresFullText.Words(MessageBody.Indexed(value, store));
-        return db.WriteAsync(async (c, tx) =>
+        return db.WriteAsync(_rows, async (c, tx) =>
         {
             var p = new { host, user = user ?? "", store, key = id, when = checked((int)when), with = with ?? "", type = stored.Type, value = stored.Text };
             // An existing key is replaced and moves to the end, as in Prosody (its index row goes with it).
@@ -86,14 +88,14 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
             (users[i], whens[i], withs[i], keys[i], types[i], values[i]) = (item.User, checked((int)item.When), item.With, item.Key, stored.Type, stored.Text);
             (owners[i], words[i]) = (PostgresFullText.Owner(host, item.User, store), PostgresFullText.Words(MessageBody.Indexed(item.Value, store)));
         }
-        return db.WriteAsync(async (c, tx) =>
+        return db.WriteAsync(_rows, async (c, tx) =>
         {
             var p = new { host, store, users, whens, withs, keys, types, values, owners, words, caughtUp = db.FullText.CaughtUp };
             return await c.ExecuteAsync(InsertBatch, p, tx).ConfigureAwait(false);
         }, durable);
     }
 
-    public Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query) => db.ReadAsync(async c =>
+    public Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query) => db.ReadAsync(_rows, async c =>
     {
         // One snapshot for the count and the page. Without a count (the archive service usually
         // has it cached) no transaction is needed: two round trips instead of four.
@@ -123,7 +125,7 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
         return new ArchiveResult(items, total);
     });
 
-    public Task<long> DeleteAsync(string? user, ArchiveQuery query) => db.WriteAsync(async (c, tx) =>
+    public Task<long> DeleteAsync(string? user, ArchiveQuery query) => db.WriteAsync(_rows, async (c, tx) =>
     {
         var filter = Filter(user, query);
         if (!(await AddIdRangeAsync(c, tx, filter, query).ConfigureAwait(false)).Found) return 0L;
@@ -141,7 +143,7 @@ internal sealed class PostgresArchiveStore(PostgresDatabase db, string host, str
         ORDER BY "sort_id" LIMIT @batch
         """);
 
-    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync(async (c, tx) =>
+    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync(_rows, async (c, tx) =>
         (long)await c.ExecuteAsync(DeleteOlderThan, new { host, store, cutoff, batch = Math.Max(batch, 0) }, tx).ConfigureAwait(false));
 
     /// <summary>The query's WHERE clause; the place to add PostgreSQL-only filters.</summary>

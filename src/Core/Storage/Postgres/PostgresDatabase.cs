@@ -10,7 +10,8 @@ namespace LuaXmpp.Storage.Postgres;
 /// One PostgreSQL database in Prosody's mod_storage_sql layout, through Npgsql's pooled, async
 /// connections (statements auto-prepared per connection). As with <see cref="SqliteDatabase"/>,
 /// writes run one transaction at a time in the order they were issued, and a read first waits
-/// for every write issued before it (read-your-writes, as Prosody's synchronous storage gives);
+/// for every write to its store issued before it (read-your-writes, as Prosody's synchronous
+/// storage gives; <see cref="WriteFences"/>);
 /// reads run beside each other on their own pooled connections. Nothing runs on the caller's
 /// thread. When the server goes away, callers get <see cref="StorageFailure.Disconnected"/>,
 /// the outage is logged once (and its end once), and the next operation reconnects.
@@ -31,7 +32,7 @@ internal sealed class PostgresDatabase : IStorageDriver
     private readonly StorageHealth _writeHealth;
     private readonly StorageHealth _readHealth;
     private readonly object _gate = new();
-    private Task _lastWrite = Task.CompletedTask; // under _gate
+    private readonly WriteFences _fences = new();
     private Task? _schema; // under _gate; null until created, or again after creating it failed
     private volatile bool _disposed;
 
@@ -57,7 +58,7 @@ internal sealed class PostgresDatabase : IStorageDriver
     /// <summary>The full-text index beside the archive (PostgresFullText).</summary>
     internal PostgresFullTextIndex FullText { get; } = new();
 
-    public Task PurgeUserAsync(string host, string user) => WriteAsync(async (c, tx) =>
+    public Task PurgeUserAsync(string host, string user) => WriteAsync(StoreScope.Every, async (c, tx) =>
     {
         await c.ExecuteAsync(ProsodySql.DeleteUserRows, new { host, user }, tx).ConfigureAwait(false);
         await c.ExecuteAsync(PostgresFullText.DeleteRows("""SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "user"=@user"""),
@@ -66,19 +67,18 @@ internal sealed class PostgresDatabase : IStorageDriver
     });
 
     /// <summary>Indexes archive rows nobody indexed yet, one short write transaction at a time behind the queued writes.</summary>
-    private void CatchUpFullText() => WriteAsync((c, tx) => FullText.CatchUpAsync(c, tx)).ContinueWith(t =>
+    private void CatchUpFullText() => WriteAsync(StoreScope.FullTextCatchUp, (c, tx) => FullText.CatchUpAsync(c, tx)).ContinueWith(t =>
     {
         if (t.IsCompletedSuccessfully && t.Result) CatchUpFullText();
         else if (t.IsFaulted && !_disposed) Log.Error($"Full-text indexing stopped (resumed when the server next starts): {t.Exception!.GetBaseException().Message}");
     }, TaskScheduler.Default);
 
-    /// <summary>Runs a read on a pooled connection once every write issued before it is done.</summary>
-    public async Task<T> ReadAsync<T>(Func<NpgsqlConnection, Task<T>> work)
+    /// <summary>Runs a read of <paramref name="scope"/> on a pooled connection once every write to it issued before it is done.</summary>
+    public async Task<T> ReadAsync<T>(StoreScope scope, Func<NpgsqlConnection, Task<T>> work)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Task before;
-        lock (_gate) before = _lastWrite;
-        // Writes complete in order, so the last one issued being done means all are. Its failure is its caller's.
+        var before = _fences.Before(scope);
+        // Its failure is its caller's.
         if (!before.IsCompleted) await Task.WhenAny(before).ConfigureAwait(false);
         try
         {
@@ -98,8 +98,9 @@ internal sealed class PostgresDatabase : IStorageDriver
     /// Queues a write transaction after every write issued before it. <paramref name="durable"/>
     /// false lets the commit return before the server flushed its WAL (synchronous_commit off,
     /// for batched archive writes only); true waits for the flush, PostgreSQL's default.
+    /// <paramref name="scope"/>: the store it writes, whose later reads wait for it.
     /// </summary>
-    public Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, bool durable = true)
+    public Task<T> WriteAsync<T>(StoreScope scope, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, bool durable = true)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         async Task Run()
@@ -118,11 +119,7 @@ internal sealed class PostgresDatabase : IStorageDriver
                 done.TrySetException(ex);
             }
         }
-        lock (_gate)
-        {
-            if (_writes.Writer.TryWrite(Run)) _lastWrite = done.Task;
-            else done.SetException(new ObjectDisposedException(nameof(PostgresDatabase)));
-        }
+        if (!_fences.TryIssue(scope, done.Task, () => _writes.Writer.TryWrite(Run))) done.SetException(new ObjectDisposedException(nameof(PostgresDatabase)));
         return done.Task;
     }
 

@@ -7,14 +7,16 @@ namespace LuaXmpp.Storage.Postgres;
 /// <summary>A keyval store in the "prosody" table, mod_storage_sql's layout (see <see cref="ProsodySql.ToRows"/>).</summary>
 internal sealed class PostgresKeyValueStore(PostgresDatabase db, string host, string store) : IKeyValueStore
 {
-    public Task<DataTable?> GetAsync(string? user) => db.ReadAsync(async c =>
+    private readonly StoreScope _rows = StoreScope.KeyValue(host, store);
+
+    public Task<DataTable?> GetAsync(string? user) => db.ReadAsync(_rows, async c =>
         ProsodySql.ToTable(await c.QueryAsync<(string Key, string Type, string Value)>(
             ProsodySql.SelectUserRows, new { host, user = user ?? "", store }).ConfigureAwait(false)));
 
     public Task SetAsync(string? user, DataTable? data)
     {
         var clean = DataValues.WithoutNulls(data);
-        return db.WriteAsync(async (c, tx) =>
+        return db.WriteAsync(_rows, async (c, tx) =>
         {
             var who = user ?? "";
             await c.ExecuteAsync(ProsodySql.DeleteUserStore, new { host, user = who, store }, tx).ConfigureAwait(false);
@@ -28,7 +30,7 @@ internal sealed class PostgresKeyValueStore(PostgresDatabase db, string host, st
 
     public async IAsyncEnumerable<string> UsersAsync()
     {
-        var users = await db.ReadAsync(async c => (await c.QueryAsync<string>(ProsodySql.SelectUsers, new { host, store }).ConfigureAwait(false)).ToList())
+        var users = await db.ReadAsync(_rows, async c => (await c.QueryAsync<string>(ProsodySql.SelectUsers, new { host, store }).ConfigureAwait(false)).ToList())
             .ConfigureAwait(false);
         foreach (var u in users) yield return u;
     }

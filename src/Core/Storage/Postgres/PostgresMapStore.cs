@@ -7,10 +7,13 @@ namespace LuaXmpp.Storage.Postgres;
 /// <summary>A map store over the keyval rows: a string key is its own row, any other key lives in the "" row's JSON table.</summary>
 internal sealed class PostgresMapStore(PostgresDatabase db, string host, string store) : IMapStore
 {
+    // The keyval store of the same name shares these rows.
+    private readonly StoreScope _rows = StoreScope.KeyValue(host, store);
+
     public Task<object?> GetAsync(string? user, object key)
     {
         key = LuaNumber.NormalizeKey(key);
-        return db.ReadAsync(async c =>
+        return db.ReadAsync(_rows, async c =>
         {
             if (DataValues.HasOwnRow(key)) return await ReadRowAsync(c, null, user ?? "", (string)key).ConfigureAwait(false);
             return await ReadRowAsync(c, null, user ?? "", "").ConfigureAwait(false) is DataTable extra ? extra.GetValueOrDefault(key) : null;
@@ -24,7 +27,7 @@ internal sealed class PostgresMapStore(PostgresDatabase db, string host, string 
     {
         // Copy before leaving the caller's thread: the caller may change its objects afterwards.
         var changes = values.Select(kv => KeyValuePair.Create(LuaNumber.NormalizeKey(kv.Key), DataValues.Copy(kv.Value))).ToList();
-        return db.WriteAsync(async (c, tx) =>
+        return db.WriteAsync(_rows, async (c, tx) =>
         {
             await ApplyAsync(c, tx, user ?? "", changes).ConfigureAwait(false);
             return true;

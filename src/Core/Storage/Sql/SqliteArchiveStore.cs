@@ -14,13 +14,15 @@ namespace LuaXmpp.Storage.Sql;
 /// </summary>
 internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string store) : IArchiveStore, IArchiveBatchStore
 {
+    private readonly StoreScope _rows = StoreScope.Archive(host, store);
+
     public Task<string> AppendAsync(string? user, string? key, XmlElement value, long when, string? with)
     {
         var stored = StoredValue.From(value);
         var id = key ?? Guid.NewGuid().ToString();
         var owner = SqliteFullText.Owner(host, user ?? "", store);
         var body = MessageBody.Indexed(value, store);
-        return db.WriteAsync((c, tx) =>
+        return db.WriteAsync(_rows, (c, tx) =>
         {
             var p = new { host, user = user ?? "", store, key = id, when, with = with ?? "", type = stored.Type, value = stored.Text };
             // An existing key is replaced and moves to the end, as in Prosody (its index row goes with it).
@@ -38,7 +40,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
     {
         // Serialised here, on the caller's (writer's) thread, so the transaction only inserts.
         var rows = items.Select(i => new BatchRow(i, StoredValue.From(i.Value), SqliteFullText.Owner(host, i.User, store), MessageBody.Indexed(i.Value, store))).ToList();
-        return db.WriteAsync((c, tx) =>
+        return db.WriteAsync(_rows, (c, tx) =>
         {
             // Keys are fresh, so no replace step: one prepared insert per row, and its index row.
             using var insert = c.CreateCommand();
@@ -66,7 +68,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         }, durable);
     }
 
-    public Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query) => db.ReadAsync(c =>
+    public Task<ArchiveResult> FindAsync(string? user, ArchiveQuery query) => db.ReadAsync(_rows, c =>
     {
         using var tx = c.BeginTransaction(deferred: true); // one snapshot for the count and the page
         var filter = BuildFilter(user, query);
@@ -90,7 +92,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         return query.Bounded(c.ExecuteScalar<long>(query.BoundedCount(SqliteFullText.SelectMatch + filter.Where), filter.Parameters, tx));
     }
 
-    public Task<long> DeleteAsync(string? user, ArchiveQuery query) => db.WriteAsync((c, tx) =>
+    public Task<long> DeleteAsync(string? user, ArchiveQuery query) => db.WriteAsync(_rows, (c, tx) =>
     {
         var filter = BuildFilter(user, query);
         if (!AddIdRange(c, tx, filter, query)) return 0L;
@@ -104,7 +106,7 @@ internal sealed class SqliteArchiveStore(SqliteDatabase db, string host, string 
         return SqliteFullText.DeleteRows(c, tx, select, filter.Parameters);
     });
 
-    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync((c, tx) => SqliteFullText.DeleteRows(c, tx,
+    public Task<long> DeleteOlderThanAsync(long cutoff, int batch) => db.WriteAsync(_rows, (c, tx) => SqliteFullText.DeleteRows(c, tx,
         """
         SELECT "sort_id" FROM "prosodyarchive" WHERE "host"=@host AND "store"=@store AND "when"<@cutoff
         ORDER BY "sort_id" LIMIT @batch

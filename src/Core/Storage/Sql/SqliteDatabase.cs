@@ -9,7 +9,8 @@ namespace LuaXmpp.Storage.Sql;
 /// <summary>
 /// One SQLite file in Prosody's mod_storage_sql layout. Writes go through a single connection on
 /// one writer thread, in the order they were issued (SQLite allows one writer); reads use their
-/// own connections on the thread pool, which WAL lets run beside the writer. No database work
+/// own connections on the thread pool, which WAL lets run beside the writer; a read waits only for
+/// the writes issued before it to its own store (<see cref="WriteFences"/>). No database work
 /// runs on the caller's thread. Failures (disk full, read-only file, lock) are logged once per
 /// burst, and storage recovers by itself: the connection that failed is reopened on next use.
 /// </summary>
@@ -19,6 +20,17 @@ internal sealed class SqliteDatabase : IStorageDriver
     private static readonly string ProsodySchema = ProsodySql.ProsodySchema("INTEGER PRIMARY KEY AUTOINCREMENT");
 
     private const int BusyTimeoutMs = 5000;
+
+    /// <summary>
+    /// The writer's page cache and checkpoint interval. An archive insert touches a leaf of each
+    /// of "prosodyarchive"'s six indexes per user written to, and the full-text index: with
+    /// SQLite's default cache (2 MiB) a batch over a few hundred users re-read those pages from
+    /// the OS every transaction. 32 MiB keeps them, and a checkpoint every 10 000 pages (a WAL of
+    /// up to ~40 MiB, reused) copies a page written by many batches once instead of every 1 000
+    /// pages. The writer's CPU per archived row in bench/compare --deployment: 42-57 µs before,
+    /// 33-39 after (docs/PERFORMANCE.md). Readers keep the default cache: there are several.
+    /// </summary>
+    private const string WriterTuning = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=10000;";
 
     private static readonly Logger Log = Logger.For("storage_sql");
 
@@ -30,8 +42,7 @@ internal sealed class SqliteDatabase : IStorageDriver
     private readonly ConcurrentBag<SqliteConnection> _readers = new();
     private readonly StorageHealth _writeHealth;
     private readonly StorageHealth _readHealth;
-    private readonly object _queueGate = new();
-    private Task _lastWrite = Task.CompletedTask; // under _queueGate
+    private readonly WriteFences _fences = new();
     private SqliteConnection? _writer; // only the writer thread touches it
     private volatile bool _schemaReady;
     private volatile bool _disposed;
@@ -73,7 +84,7 @@ internal sealed class SqliteDatabase : IStorageDriver
     /// <summary>The full-text index beside the archive (writer thread only).</summary>
     internal SqliteFullTextIndex FullText { get; } = new();
 
-    public Task PurgeUserAsync(string host, string user) => WriteAsync((c, tx) =>
+    public Task PurgeUserAsync(string host, string user) => WriteAsync(StoreScope.Every, (c, tx) =>
     {
         var p = new { host, user };
         c.Execute(ProsodySql.DeleteUserRows, p, tx);
@@ -85,27 +96,26 @@ internal sealed class SqliteDatabase : IStorageDriver
     /// Indexes archive rows nobody indexed yet, one short write transaction at a time, each queued
     /// behind the writes already waiting, so a large archive never holds the writer for long.
     /// </summary>
-    private void CatchUpFullText() => WriteAsync((c, tx) => FullText.CatchUp(c, tx)).ContinueWith(t =>
+    private void CatchUpFullText() => WriteAsync(StoreScope.FullTextCatchUp, (c, tx) => FullText.CatchUp(c, tx)).ContinueWith(t =>
     {
         if (t.IsCompletedSuccessfully && t.Result) CatchUpFullText();
         else if (t.IsFaulted && !_disposed) Log.Error($"Full-text indexing of {Path} stopped (resumed when the file is next opened): {t.Exception!.GetBaseException().Message}");
     }, TaskScheduler.Default);
 
     /// <summary>
-    /// Runs a read on a pool thread with a reader connection (the writer's, for an in-memory
-    /// database). The read sees every write issued before it, as with Prosody's synchronous
-    /// storage: modules written for it set then get, and offline messages queued just before a
-    /// user comes online must be in the delivery that follows.
+    /// Runs a read of <paramref name="scope"/> on a pool thread with a reader connection (the
+    /// writer's, for an in-memory database). The read sees every write to its store issued before
+    /// it, as with Prosody's synchronous storage: modules written for it set then get, and offline
+    /// messages queued just before a user comes online must be in the delivery that follows.
     /// </summary>
-    public async Task<T> ReadAsync<T>(Func<SqliteConnection, T> work)
+    public async Task<T> ReadAsync<T>(StoreScope scope, Func<SqliteConnection, T> work)
     {
-        if (_inMemory) return await WriteAsync((c, _) => work(c)).ConfigureAwait(false);
-        Task before;
-        lock (_queueGate) before = _lastWrite;
-        // Writes complete in order, so the last one issued being done means all are. Its failure is its caller's.
+        if (_inMemory) return await WriteAsync(scope, (c, _) => work(c)).ConfigureAwait(false);
+        var before = _fences.Before(scope);
+        // Its failure is its caller's.
         if (!before.IsCompleted) await Task.WhenAny(before).ConfigureAwait(false);
         // The writer creates the schema; the first reads wait for it (an empty write opens it).
-        if (!_schemaReady) await WriteAsync((_, _) => true).ConfigureAwait(false);
+        if (!_schemaReady) await WriteAsync(StoreScope.Every, (_, _) => true).ConfigureAwait(false);
         return await Task.Run(() => Read(work)).ConfigureAwait(false);
     }
 
@@ -136,8 +146,8 @@ internal sealed class SqliteDatabase : IStorageDriver
         }
     }
 
-    /// <summary>Runs a write transaction on the writer thread, after every write issued before it.</summary>
-    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work) => WriteAsync(work, durable: false);
+    /// <summary>Runs a write transaction of <paramref name="scope"/> on the writer thread, after every write issued before it.</summary>
+    public Task<T> WriteAsync<T>(StoreScope scope, Func<SqliteConnection, SqliteTransaction, T> work) => WriteAsync(scope, work, durable: false);
 
     /// <summary>
     /// Queues a write transaction. Writes run one at a time on the writer thread, in exactly the
@@ -145,8 +155,9 @@ internal sealed class SqliteDatabase : IStorageDriver
     /// user) finds them committed in that order. <paramref name="durable"/>: this commit is synced
     /// to disk (synchronous=FULL: in WAL mode the WAL is fsynced at commit), where NORMAL only
     /// survives a process crash. SQLite allows the switch only outside a transaction.
+    /// <paramref name="scope"/>: the store it writes, whose later reads wait for it.
     /// </summary>
-    public Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, bool durable)
+    public Task<T> WriteAsync<T>(StoreScope scope, Func<SqliteConnection, SqliteTransaction, T> work, bool durable)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         // Completed through the relay: the writer runs at a low priority (RunWriter), and a pool
@@ -158,11 +169,7 @@ internal sealed class SqliteDatabase : IStorageDriver
                 _completions.Post(() => done.SetResult(result));
             },
             ex => _completions.Post(() => done.SetException(ex)));
-        lock (_queueGate)
-        {
-            if (_writes.Writer.TryWrite(job)) _lastWrite = done.Task;
-            else done.SetException(new ObjectDisposedException(nameof(SqliteDatabase)));
-        }
+        if (!_fences.TryIssue(scope, done.Task, () => _writes.Writer.TryWrite(job))) done.SetException(new ObjectDisposedException(nameof(SqliteDatabase)));
         return done.Task;
     }
 
@@ -286,6 +293,7 @@ internal sealed class SqliteDatabase : IStorageDriver
                 // ignored). Callers that need a commit to survive that ask for synchronous=FULL per
                 // write (WriteAsync durable: archive_durability = "strict"), which fsyncs the WAL.
                 if (!_inMemory) conn.Execute("PRAGMA journal_mode=WAL;");
+                conn.Execute(WriterTuning);
                 conn.Execute(ProsodySchema);
                 conn.Execute(ProsodySql.LuaXmppIndexes);
                 if (FullText.Opened(conn)) CatchUpFullText();

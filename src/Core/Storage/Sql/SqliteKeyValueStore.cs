@@ -9,12 +9,14 @@ namespace LuaXmpp.Storage.Sql;
 /// </summary>
 internal sealed class SqliteKeyValueStore(SqliteDatabase db, string host, string store) : IKeyValueStore
 {
-    public Task<DataTable?> GetAsync(string? user) => db.ReadAsync(c => Load(c, null, host, store, user ?? ""));
+    private readonly StoreScope _rows = StoreScope.KeyValue(host, store);
+
+    public Task<DataTable?> GetAsync(string? user) => db.ReadAsync(_rows, c => Load(c, null, host, store, user ?? ""));
 
     public Task SetAsync(string? user, DataTable? data)
     {
         var clean = DataValues.WithoutNulls(data);
-        return db.WriteAsync((c, tx) =>
+        return db.WriteAsync(_rows, (c, tx) =>
         {
             Save(c, tx, host, store, user ?? "", clean);
             return true;
@@ -23,7 +25,7 @@ internal sealed class SqliteKeyValueStore(SqliteDatabase db, string host, string
 
     public async IAsyncEnumerable<string> UsersAsync()
     {
-        var users = await db.ReadAsync(c => c.Query<string>(ProsodySql.SelectUsers, new { host, store }).ToList()).ConfigureAwait(false);
+        var users = await db.ReadAsync(_rows, c => c.Query<string>(ProsodySql.SelectUsers, new { host, store }).ToList()).ConfigureAwait(false);
         foreach (var u in users) yield return u;
     }
 

@@ -9,10 +9,13 @@ namespace LuaXmpp.Storage.Sql;
 /// </summary>
 internal sealed class SqliteMapStore(SqliteDatabase db, string host, string store) : IMapStore
 {
+    // The keyval store of the same name shares these rows.
+    private readonly StoreScope _rows = StoreScope.KeyValue(host, store);
+
     public Task<object?> GetAsync(string? user, object key)
     {
         key = LuaNumber.NormalizeKey(key);
-        return db.ReadAsync(c =>
+        return db.ReadAsync(_rows, c =>
         {
             if (DataValues.HasOwnRow(key)) return ReadRow(c, null, user ?? "", (string)key);
             return ReadRow(c, null, user ?? "", "") is DataTable extra ? extra.GetValueOrDefault(key) : null;
@@ -26,7 +29,7 @@ internal sealed class SqliteMapStore(SqliteDatabase db, string host, string stor
     {
         // Copy before leaving the caller's thread: the caller may change its objects afterwards.
         var changes = values.Select(kv => KeyValuePair.Create(LuaNumber.NormalizeKey(kv.Key), DataValues.Copy(kv.Value))).ToList();
-        return db.WriteAsync((c, tx) =>
+        return db.WriteAsync(_rows, (c, tx) =>
         {
             Apply(c, tx, user ?? "", changes);
             return true;
