@@ -30,9 +30,10 @@ public sealed class ServerLoop : IAsyncDisposable
     private int _timerMarkerQueued;
     private bool _disposing;
 
-    // Idle wait: the loop sleeps on this when its queue is empty (set by every Post). No spinning:
-    // a Task wait spins with sched_yield first, which cost a fifth of the loop thread's CPU under
-    // routed load (docs/PERFORMANCE.md, "Where the routed message's CPU goes").
+    // Idle wait: the loop sleeps on this when its queue is empty, after a short spin (SpinForWork);
+    // set by a Post that finds it asleep. A Task wait spins ~70 times with sched_yield first,
+    // which cost a fifth of the loop thread's CPU under routed load (docs/PERFORMANCE.md, "Routed
+    // messages: where the CPU goes").
     private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
     private int _sleeping;
 

@@ -7,7 +7,7 @@ namespace LuaXmpp.Network;
 // the writer sleeps on _bell, not on the queue, so that waking it can wait: stanzas sent on the
 // loop ring once at the end of the loop's turn (ServerLoop.AtTurnEnd), so the stanzas one turn
 // sends to a client leave in one write(2) and one writer wake-up instead of one each. Under
-// routed load that was one send per message (docs/PERFORMANCE.md, "Where the routed message's CPU
+// routed load that was one send per message (docs/PERFORMANCE.md, "Routed messages: where the CPU
 // goes"). Everything else (close, markers, held output, TLS) rings at once.
 public sealed partial class ClientConnection : ServerLoop.ITurnEnd
 {

@@ -23,7 +23,7 @@ namespace LuaXmpp.Network;
 /// <remarks>
 /// The read loop waits for the handler to finish with one element before parsing the next, so
 /// a client is paused while its stanza is processed (Prosody's runner does the same) and input
-/// order is kept; each element is its own loop turn (DispatchAsync). STARTTLS swaps the transport under both pipes: the reader drops whatever
+/// order is kept; a read's elements are handled in loop turns of up to 100 µs (DispatchOnLoopAsync). STARTTLS swaps the transport under both pipes: the reader drops whatever
 /// plaintext followed &lt;starttls/&gt; (RFC 6120 §5.3.3 injection), and the writer flushes
 /// &lt;proceed/&gt; before the handshake starts.
 /// </remarks>
