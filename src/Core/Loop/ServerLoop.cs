@@ -30,6 +30,17 @@ public sealed class ServerLoop : IAsyncDisposable
     private int _timerMarkerQueued;
     private bool _disposing;
 
+    // Idle wait: the loop sleeps on this when its queue is empty, after a short spin (SpinForWork);
+    // set by a Post that finds it asleep. A Task wait spins ~70 times with sched_yield first,
+    // which cost a fifth of the loop thread's CPU under routed load (docs/PERFORMANCE.md, "Routed
+    // messages: where the CPU goes").
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private int _sleeping;
+
+    // Loop-thread only: what wants to run once the current work item is done (a connection's
+    // writer is woken once per turn, not once per stanza: TurnEnd).
+    private readonly List<ITurnEnd> _turnEnd = [];
+
     public ServerLoop(TimeProvider? time = null, Logger? log = null)
     {
         Time = time ?? TimeProvider.System;
@@ -45,7 +56,27 @@ public sealed class ServerLoop : IAsyncDisposable
     public void Start() => _thread.Start();
 
     /// <summary>Queues work; exceptions it throws are logged, never lost.</summary>
-    public void Post(Action action) => _queue.Writer.TryWrite(new Work(action, null));
+    public void Post(Action action) => Enqueue(new Work(action, null));
+
+    /// <summary>
+    /// On the loop: runs <paramref name="item"/>'s <see cref="ITurnEnd.OnTurnEnd"/> once the work
+    /// item running now has finished (before the next one starts). Registering twice in one turn
+    /// runs it twice; callers keep their own flag. Off the loop: runs it now.
+    /// </summary>
+    public void AtTurnEnd(ITurnEnd item)
+    {
+        if (IsOnLoop) _turnEnd.Add(item);
+        else item.OnTurnEnd();
+    }
+
+    private bool Enqueue(Work work)
+    {
+        // The channel's enqueue is an interlocked operation, so _sleeping is read after it (Run's
+        // side raises _sleeping before it looks at the queue).
+        if (!_queue.Writer.TryWrite(work)) return false;
+        if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
+        return true;
+    }
 
     /// <summary>Runs the action now if already on the loop, otherwise queues it.</summary>
     public void Run(Action action)
@@ -60,7 +91,7 @@ public sealed class ServerLoop : IAsyncDisposable
     {
         var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         var work = new Work(() => tcs.SetResult(func()), ex => tcs.SetException(ex));
-        if (!_queue.Writer.TryWrite(work)) tcs.SetException(new ObjectDisposedException(nameof(ServerLoop)));
+        if (!Enqueue(work)) tcs.SetException(new ObjectDisposedException(nameof(ServerLoop)));
         return tcs.Task;
     }
 
@@ -99,6 +130,7 @@ public sealed class ServerLoop : IAsyncDisposable
     {
         Volatile.Write(ref _disposing, true);
         _queue.Writer.TryComplete();
+        _wake.Set();
         if (_thread.IsAlive && !IsOnLoop) await _stopped.Task.ConfigureAwait(false);
     }
 
@@ -110,15 +142,61 @@ public sealed class ServerLoop : IAsyncDisposable
         {
             while (true)
             {
-                while (reader.TryRead(out var work)) Execute(work);
+                while (reader.TryRead(out var work))
+                {
+                    Execute(work);
+                    if (_turnEnd.Count > 0) RunTurnEnd();
+                }
+                if (reader.Completion.IsCompleted) break;
+                if (SpinForWork(reader)) continue;
                 // Block this dedicated thread until more work arrives; no other work is ever here.
-                if (!reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult()) break;
+                // _sleeping is raised (a full fence) before the queue is looked at again, so a Post
+                // that the look missed sees it and sets _wake; a late Set only wakes us for nothing.
+                _wake.Reset();
+                Interlocked.Exchange(ref _sleeping, 1);
+                if (!reader.TryPeek(out _) && !reader.Completion.IsCompleted) _wake.Wait();
+                Volatile.Write(ref _sleeping, 0);
             }
         }
         finally
         {
             _stopped.TrySetResult();
         }
+    }
+
+    // A short spin before sleeping: work that arrives within microseconds (the next stanza of a
+    // client waiting for our answer) is taken without a futex wake-up, which on a busy machine can
+    // wait a scheduler slice. SpinOnce yields after its first iterations, so a thread that would
+    // post the work is not starved; bounded to SpinIterations (a Task wait spins ~70 times first,
+    // which cost a fifth of the loop thread's CPU under routed load).
+    private const int SpinIterations = 20;
+
+    private static bool SpinForWork(ChannelReader<Work> reader)
+    {
+        var spinner = new SpinWait();
+        while (spinner.Count < SpinIterations)
+        {
+            spinner.SpinOnce(sleep1Threshold: -1);
+            if (reader.TryPeek(out _)) return true;
+        }
+        return false;
+    }
+
+    private void RunTurnEnd()
+    {
+        // Index loop: an OnTurnEnd may register more (they run in this same pass).
+        for (int i = 0; i < _turnEnd.Count; i++)
+        {
+            try
+            {
+                _turnEnd[i].OnTurnEnd();
+            }
+            catch (Exception ex)
+            {
+                _log.Error("Unhandled exception at the end of a loop turn", ex);
+            }
+        }
+        _turnEnd.Clear();
     }
 
     private void PostTimer(Action fire)
@@ -155,6 +233,12 @@ public sealed class ServerLoop : IAsyncDisposable
             if (work.OnError is not null) work.OnError(ex);
             else _log.Error("Unhandled exception on the loop thread", ex);
         }
+    }
+
+    /// <summary>Something that runs once the loop's current work item has finished (<see cref="AtTurnEnd"/>).</summary>
+    public interface ITurnEnd
+    {
+        void OnTurnEnd();
     }
 
     private readonly record struct Work(Action Action, Action<Exception>? OnError);

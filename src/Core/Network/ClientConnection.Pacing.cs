@@ -68,7 +68,7 @@ public sealed partial class ClientConnection
         if (held is null) return;
         foreach (var bytes in held)
         {
-            if (_outgoing.Writer.TryWrite(bytes)) continue;
+            if (QueueNow(bytes)) continue;
             _budget.Release(bytes.Length);
             Interlocked.Decrement(ref _queued);
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
@@ -22,7 +23,7 @@ namespace LuaXmpp.Network;
 /// <remarks>
 /// The read loop waits for the handler to finish with one element before parsing the next, so
 /// a client is paused while its stanza is processed (Prosody's runner does the same) and input
-/// order is kept; each element is its own loop turn (DispatchAsync). STARTTLS swaps the transport under both pipes: the reader drops whatever
+/// order is kept; a read's elements are handled in loop turns of up to 100 µs (DispatchOnLoopAsync). STARTTLS swaps the transport under both pipes: the reader drops whatever
 /// plaintext followed &lt;starttls/&gt; (RFC 6120 §5.3.3 injection), and the writer flushes
 /// &lt;proceed/&gt; before the handshake starts.
 /// </remarks>
@@ -30,6 +31,10 @@ public sealed partial class ClientConnection : IClientConnection
 {
     private const string StreamHeaderForErrors =
         "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
+
+    // How long one loop turn goes on handling a connection's pipelined events (DispatchOnLoopAsync):
+    // a few routed messages, one expensive stanza.
+    private static readonly TimeSpan TurnBudget = TimeSpan.FromMicroseconds(100);
 
     // The writer flushes after this many bytes, so the pipe's buffer holds at most about this
     // much (plus one stanza) beyond what the socket already took.
@@ -203,7 +208,7 @@ public sealed partial class ClientConnection : IClientConnection
     {
         if (IsClosed) return Task.CompletedTask;
         var marker = new TaskCompletionSource();
-        return _outgoing.Writer.TryWrite(marker) ? marker.Task : Task.CompletedTask;
+        return QueueNow(marker) ? marker.Task : Task.CompletedTask;
     }
 
     public void SendRaw(string text)
@@ -223,7 +228,7 @@ public sealed partial class ClientConnection : IClientConnection
             _outgoing.Writer.TryWrite(BuildStreamError(condition, text));
         }
         _outgoing.Writer.TryWrite("</stream:stream>");
-        _outgoing.Writer.TryComplete();
+        CompleteOutput();
         // A client that stopped reading must not keep the socket alive: give the writer a bounded time.
         _closing.CancelAfter(TimeSpan.FromSeconds(5));
     }
@@ -254,7 +259,7 @@ public sealed partial class ClientConnection : IClientConnection
             StopForNotReading(total, items, over);
             return;
         }
-        if (!TryHold(bytes) && !_outgoing.Writer.TryWrite(bytes))
+        if (!TryHold(bytes) && !QueueAtTurnEnd(bytes))
         {
             // Closed meanwhile (Close on another thread): the bytes will never be written.
             _budget.Release(bytes.Length);
@@ -371,31 +376,49 @@ public sealed partial class ClientConnection : IClientConnection
     private static bool MayChangeStream(XmlElement el) =>
         el.Namespace is Namespaces.Tls or Namespaces.Sasl;
 
-    // One event per loop turn: each goes to the back of the loop's queue, so one connection's
-    // large pipelined write is handled between everyone else's work, never in one long turn
-    // (issue 16, item 8), and the next is handed over only when the last was handled, so order
-    // is kept. Turns of up to 32 stanzas or 1 ms were tried: fewer thread-pool hops, the CPU
-    // flood sent 10-20 % faster, but a bystander's ping p99 doubled (95 against 47 ms, A/B at
-    // load 43-55, RELIABILITY.md "CPU floods").
-    private async Task<StreamAction> DispatchAsync(List<StreamEvent> events)
+    // The events of one read go to the loop together, one hand-off and one completion for all of
+    // them (not a thread-pool hop each way per stanza). There they are handled in order, each once
+    // the last was handled (waits included), in turns of at most TurnBudget: past it the rest
+    // continues at the back of the loop's queue, so one connection's large pipelined write is
+    // handled between everyone else's work, never in one long turn (issue 16, item 8; RELIABILITY.md
+    // "CPU floods": turns of up to 32 stanzas or 1 ms doubled a bystander's ping p99, one stanza per
+    // turn did not). The stanzas one turn sends to a client leave in one write (ClientConnection.Output).
+    private Task<StreamAction> DispatchAsync(List<StreamEvent> events) =>
+        events.Count == 0 ? Task.FromResult(StreamAction.Continue) : _loop.InvokeAsync(() => DispatchOnLoopAsync(events)).Unwrap();
+
+    private async Task<StreamAction> DispatchOnLoopAsync(List<StreamEvent> events)
     {
         var handler = _handler!;
-        foreach (var ev in events)
+        long turnStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < events.Count; i++)
         {
-            StreamAction action;
-            switch (ev)
+            if (i > 0 && Stopwatch.GetElapsedTime(turnStart) >= TurnBudget)
+            {
+                // On the loop, Task.Yield posts the rest to the loop's SynchronizationContext: the back of its queue.
+                await Task.Yield();
+                turnStart = Stopwatch.GetTimestamp();
+            }
+            Task<StreamAction> handled;
+            switch (events[i])
             {
                 case StreamHeaderEvent header:
-                    action = await _loop.InvokeAsync(() => handler.OnStreamHeaderAsync(header)).Unwrap().ConfigureAwait(false);
+                    handled = handler.OnStreamHeaderAsync(header);
                     break;
                 case StreamElementEvent { Element: var element }:
-                    action = await _loop.InvokeAsync(() => handler.OnElementAsync(element)).Unwrap().ConfigureAwait(false);
+                    handled = handler.OnElementAsync(element);
                     break;
                 default:
-                    await _loop.InvokeAsync(handler.OnStreamEndAsync).ConfigureAwait(false);
+                    await handler.OnStreamEndAsync();
                     Close();
                     return StreamAction.Close;
             }
+            if (!handled.IsCompleted)
+            {
+                // A handler waited: the rest continues on the loop when it is done, in a new turn.
+                await handled;
+                turnStart = Stopwatch.GetTimestamp();
+            }
+            var action = await handled;
             if (action == StreamAction.Restart) _parser.Reset();
             else if (action != StreamAction.Continue) return action;
             if (IsClosed) return StreamAction.Close;
@@ -412,7 +435,7 @@ public sealed partial class ClientConnection : IClientConnection
         bool writeFailed = false;
         try
         {
-            while (await reader.WaitToReadAsync(_closing.Token).ConfigureAwait(false))
+            while (await WaitForOutputAsync(reader).ConfigureAwait(false))
             {
                 // Flushing every WriteBatchBytes keeps the pipe's own buffer small; the bytes in
                 // it still count against the budget until the socket took them.
@@ -556,7 +579,7 @@ public sealed partial class ClientConnection : IClientConnection
     private async Task<bool> SwitchWriterToTlsAsync()
     {
         var tls = new TlsSwitch();
-        _outgoing.Writer.TryWrite(tls);
+        QueueNow(tls);
         await tls.Flushed.Task.ConfigureAwait(false);
         var ok = await UpgradeTlsAsync().ConfigureAwait(false);
         tls.NewWriter.TrySetResult(PipeWriter.Create(_stream, new StreamPipeWriterOptions(leaveOpen: true)));
@@ -581,7 +604,7 @@ public sealed partial class ClientConnection : IClientConnection
         {
             _log.Info("TLS handshake failed: " + ex.Message);
             Interlocked.Exchange(ref _closed, 1);
-            _outgoing.Writer.TryComplete();
+            CompleteOutput();
             return false;
         }
         _stream = ssl;

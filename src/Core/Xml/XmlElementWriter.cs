@@ -33,7 +33,18 @@ public static class XmlElementWriter
         sink.Flush();
     }
 
-    private static void WriteElement(ref Utf8Sink sink, XmlElement e, string parentNs)
+    /// <summary>
+    /// Writes the element as if <paramref name="lastChild"/> were appended to it, without changing
+    /// or copying it (the XEP-0198 queue stores each stanza with its delay stamp this way).
+    /// </summary>
+    public static void Write(IBufferWriter<byte> output, XmlElement element, string contextNamespace, XmlElement? lastChild)
+    {
+        var sink = new Utf8Sink(output);
+        WriteElement(ref sink, element, contextNamespace, lastChild);
+        sink.Flush();
+    }
+
+    private static void WriteElement(ref Utf8Sink sink, XmlElement e, string parentNs, XmlElement? lastChild = null)
     {
         bool streamPrefixed = e.Namespace == Namespaces.Streams;
         sink.WriteByte((byte)'<');
@@ -45,7 +56,7 @@ public static class XmlElementWriter
             sink.WriteByte((byte)'\'');
         }
         WriteAttributes(ref sink, e.Attributes);
-        if (e.Children.Count == 0)
+        if (e.Children.Count == 0 && lastChild is null)
         {
             sink.WriteRaw("/>"u8);
             return;
@@ -57,6 +68,7 @@ public static class XmlElementWriter
             if (c is XmlElement child) WriteElement(ref sink, child, childContext);
             else if (c is XmlText t) sink.WriteEscaped(t.Value, s_textEscapes);
         }
+        if (lastChild is not null) WriteElement(ref sink, lastChild, childContext);
         sink.WriteRaw("</"u8);
         WriteQName(ref sink, e.Name, streamPrefixed);
         sink.WriteByte((byte)'>');

@@ -80,4 +80,35 @@ public sealed class ServerLoopTimerTests
 
         Assert.Equal(2, fired);
     }
+
+    private sealed class TurnEndProbe(List<string> seen) : ServerLoop.ITurnEnd
+    {
+        public void OnTurnEnd()
+        {
+            lock (seen) seen.Add("turn end");
+        }
+    }
+
+    [Fact]
+    public async Task AtTurnEnd_RunsOnceTheWorkItemIsDone_BeforeTheNextOne()
+    {
+        await using var loop = new ServerLoop();
+        loop.Start();
+        var seen = new List<string>();
+        var probe = new TurnEndProbe(seen);
+        var second = new TaskCompletionSource();
+        await loop.InvokeAsync(() =>
+        {
+            loop.Post(() =>
+            {
+                lock (seen) seen.Add("next item");
+                second.SetResult();
+            });
+            loop.AtTurnEnd(probe);
+            lock (seen) seen.Add("rest of the item");
+        });
+        await second.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(["rest of the item", "turn end", "next item"], seen);
+    }
 }

@@ -160,4 +160,27 @@ public sealed class XmlElementWriterTests
         Assert.Equal(2, driver.Events.Count);
         return Assert.IsType<StreamElementEvent>(driver.Events[1]).Element;
     }
+
+    [Fact]
+    public void LastChild_IsWrittenAsIfAppended_AndTheElementIsNotChanged()
+    {
+        var delay = new XmlElement("delay", "urn:xmpp:delay");
+        delay.SetAttribute("stamp", "2026-12-07T22:00:00Z");
+        var message = new XmlElement("message", Namespaces.Client);
+        message.SetAttribute("to", "b@localhost/r");
+        message.AddChild("body").AddText("hi <there>");
+        var empty = new XmlElement("message", Namespaces.Client);
+
+        foreach (var element in new[] { message, empty })
+        {
+            var appended = element.Clone();
+            appended.AddChild(delay.Clone());
+            var buffer = new ArrayBufferWriter<byte>();
+            XmlElementWriter.Write(buffer, element, Namespaces.Client, delay);
+
+            Assert.Equal(XmlElementWriter.ToXmlString(appended, Namespaces.Client), Encoding.UTF8.GetString(buffer.WrittenSpan));
+        }
+        Assert.Null(message.Element("delay", "urn:xmpp:delay"));
+        Assert.Empty(empty.Children);
+    }
 }

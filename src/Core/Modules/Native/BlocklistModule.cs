@@ -25,6 +25,8 @@ public sealed partial class BlocklistModule : INativeModule
     private const string Xmlns = "urn:xmpp:blocking";
     private const double PrioIn = 100, PrioOut = 100;
 
+    // Prosody keeps a list's metadata under the key false (boxed once here).
+    private static readonly object s_metadataKey = false;
     private readonly Dictionary<string, DataTable> _cache = new(StringComparer.Ordinal);
     private ModuleContext _module = null!;
     private IKeyValueStore _store = null!;
@@ -67,18 +69,16 @@ public sealed partial class BlocklistModule : INativeModule
     /// <summary>Prosody's is_blocked: the JID itself, its domain, or its bare JID is on the user's list.</summary>
     private static bool Blocks(DataTable list, string jid)
     {
+        // Most users block nobody (their list holds at most Prosody's [false] metadata entry): no
+        // JID split, no bare JID built for them.
+        if (list.Count == 0 || (list.Count == 1 && list.ContainsKey(s_metadataKey))) return false;
         if (list.ContainsKey(jid)) return true;
         if (!JidParts.TrySplit(jid, out var node, out var domain, out _) || domain is null) return false;
         return list.ContainsKey(domain) || (node is not null && list.ContainsKey(node + "@" + domain));
     }
 
-    /// <summary>Runs <paramref name="decide"/> on the user's list: now when it is in memory, after loading it otherwise.</summary>
-    private object? WithList(string user, Func<DataTable, object?> decide)
-    {
-        if (_cache.TryGetValue(user, out var list)) return decide(list);
-        return LoadThen(user, decide);
-    }
-
+    // The load path of a decision: the user's list is not in memory yet (handlers decide from
+    // _cache directly when it is).
     private async Task<object?> LoadThen(string user, Func<DataTable, object?> decide)
     {
         try
@@ -122,7 +122,9 @@ public sealed partial class BlocklistModule : INativeModule
         var stanza = e.Stanza!;
         if (stanza.GetAttribute("to") is not { } to || stanza.GetAttribute("from") is not { } from) return null;
         if (!JidParts.TrySplit(to, out var user, out _, out _) || user is null) return null;
-        return WithList(user, list => Blocks(list, from) ? true : null);
+        // A list in memory is decided here, without the closure the load path needs.
+        if (_cache.TryGetValue(user, out var cached)) return Blocks(cached, from) ? true : null;
+        return LoadThen(user, list => Blocks(list, from) ? true : null);
     }
 
     // bounce_stanza: as drop_stanza, but the sender gets service-unavailable.
@@ -158,17 +160,20 @@ public sealed partial class BlocklistModule : INativeModule
         if (user is null || stanza.GetAttribute("to") is not { } to) return null; // no 'to': to oneself
         var type = stanza.GetAttribute("type");
         bool silent = type == "error" || (stanza.Name == "iq" && type == "result");
-        return WithList(user, list =>
+        if (_cache.TryGetValue(user, out var cached)) return RefuseOutgoing(e, cached, to, silent);
+        return LoadThen(user, list => RefuseOutgoing(e, list, to, silent));
+    }
+
+    private static object? RefuseOutgoing(EventData e, DataTable list, string to, bool silent)
+    {
+        if (!Blocks(list, to)) return null;
+        if (!silent)
         {
-            if (!Blocks(list, to)) return null;
-            if (!silent)
-            {
-                var reply = StanzaReply.Error(stanza, new StanzaError("cancel", "not-acceptable", "You have blocked this JID"));
-                reply.FirstElement()!.AddChild("blocked", "urn:xmpp:blocking:errors");
-                e.Origin?.Send(reply);
-            }
-            return true;
-        });
+            var reply = StanzaReply.Error(e.Stanza!, new StanzaError("cancel", "not-acceptable", "You have blocked this JID"));
+            reply.FirstElement()!.AddChild("blocked", "urn:xmpp:blocking:errors");
+            e.Origin?.Send(reply);
+        }
+        return true;
     }
 
     /// <summary>Applies <paramref name="next"/> to a handler result that may still be pending.</summary>

@@ -111,6 +111,14 @@ public sealed class CarbonsModule : INativeModule
             }
         }
         if (user is null) return null; // nobody online to copy to
+        if (!AnyWantsCarbons(user, target) && OnlyDefaultPolicy())
+        {
+            // Nobody would get a copy and the policy is ours alone (a pure function of the
+            // stanza): its one effect left is stripping <private/> from an incoming message.
+            if (!sent && stanza.Element("private", Xmlns) is not null)
+                stanza.RemoveChildren(c => c.Name == "private" && c.Namespace == Xmlns);
+            return null;
+        }
 
         var decision = new EventData(e.Origin, stanza);
         decision["session"] = e.Origin;
@@ -121,6 +129,22 @@ public sealed class CarbonsModule : INativeModule
         if (!should.IsCompletedSuccessfully) return CopyAfterAsync(should, plan);
         return Copy(should.Result, plan);
     }
+
+    // The copy loop's first test, ahead of it: without a session that enabled carbons (other than
+    // the one the message is for) there is nothing to copy.
+    private static bool AnyWantsCarbons(BareSession user, Session? target)
+    {
+        foreach (var session in user.Sessions.Values)
+        {
+            if (session.Fields.GetValueOrDefault(WantCarbons) is not null && !ReferenceEquals(session, target)) return true;
+        }
+        return false;
+    }
+
+    // Only our own handler on "carbons-should-copy": no module added a policy (or wants to see
+    // the event), so it need not be fired when its answer cannot matter.
+    private bool OnlyDefaultPolicy() =>
+        _module.Host.Events.Handlers("carbons-should-copy") is [var only] && only.Owner == _module;
 
     private readonly record struct CopyPlan(XmlElement Stanza, bool Sent, EventData Decision, BareSession User, Session? Target,
         bool HasTop, int? TopPriority, string? BareFrom, string? BareJid, string? To, string Type);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using LuaXmpp.Events;
 using LuaXmpp.Loop;
 using LuaXmpp.Sessions;
@@ -219,20 +220,34 @@ public sealed partial class StreamManagementController
     public static bool IsStanza(XmlElement element) =>
         element.Namespace == Namespaces.Client && element.Name is "message" or "presence" or "iq";
 
+    // The delay stamp for stanzas queued now: one element per second of sending, only ever
+    // serialized (never attached to a stanza), so it is shared by every stanza of that second.
+    private XmlElement? _delay;
+    private long _delaySecond;
+
+    private XmlElement CurrentDelay()
+    {
+        var now = _loop.Time.GetUtcNow();
+        long second = now.ToUnixTimeSeconds();
+        if (_delay is null || second != _delaySecond)
+        {
+            _delay = new XmlElement("delay", "urn:xmpp:delay");
+            _delay.SetAttribute("from", _session.BareJid?.ToString() ?? _session.Host)
+                .SetAttribute("stamp", now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            _delaySecond = second;
+        }
+        return _delay;
+    }
+
     private XmlElement? FilterOutgoing(XmlElement element)
     {
         if (!Enabled || !IsStanza(element)) return element;
-        var copy = element.Clone();
-        // The copy carries a delay stamp (XEP-0203) so a re-send or an offline copy shows when
-        // it was first sent, as Prosody does; iq are never stamped.
-        if (copy.Name != "iq" && copy.Element("delay", "urn:xmpp:delay") is null)
-        {
-            copy.AddChild("delay", "urn:xmpp:delay")
-                .SetAttribute("from", _session.BareJid?.ToString() ?? _session.Host)
-                .SetAttribute("stamp", _loop.Time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"));
-        }
+        // The queued copy carries a delay stamp (XEP-0203) so a re-send or an offline copy shows
+        // when it was first sent, as Prosody does; iq are never stamped. It is serialized with
+        // the stamp appended, so the stanza itself is neither changed nor cloned.
+        var delay = element.Name != "iq" && element.Element("delay", "urn:xmpp:delay") is null ? CurrentDelay() : null;
         // Deferred: mod_smacks may end the session there, which must not happen inside Send.
-        if (State.Enqueue(copy)) _loop.Post(OnOverflow);
+        if (State.Enqueue(element, delay)) _loop.Post(OnOverflow);
         if (State.SpillFull && !_spillPending && !_spillInFlight)
         {
             _spillPending = true;
@@ -245,6 +260,8 @@ public sealed partial class StreamManagementController
         }
         if (Hibernating)
         {
+            var copy = element.Clone();
+            if (delay is not null) copy.AddChild(delay.Clone());
             var e = new EventData(_session, copy);
             e["origin"] = _session;
             FireWithQueue("smacks-hibernation-stanza-queued", e);

@@ -76,10 +76,13 @@ public sealed class StreamManagementState
     /// Counts a stanza sent to the client and keeps <paramref name="copy"/> until it is
     /// acknowledged. Returns true when this push overflowed the queue for the first time.
     /// </summary>
-    public bool Enqueue(XmlElement copy)
+    public bool Enqueue(XmlElement copy) => Enqueue(copy, null);
+
+    /// <summary>As <see cref="Enqueue(XmlElement)"/>, held as if <paramref name="lastChild"/> (a delay stamp) were appended to the stanza.</summary>
+    public bool Enqueue(XmlElement stanza, XmlElement? lastChild)
     {
         _sent++;
-        var entry = new Entry(_sent, Serialize(copy), copy.Name == "message");
+        var entry = new Entry(_sent, Serialize(stanza, lastChild), stanza.Name == "message");
         _queue.Enqueue(entry);
         _bytes += entry.Bytes;
         bool first = false;
@@ -228,11 +231,11 @@ public sealed class StreamManagementState
     // another thread's use, e.g. a test's, apart); only the exact bytes are kept per stanza.
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
 
-    private static byte[] Serialize(XmlElement element)
+    private static byte[] Serialize(XmlElement element, XmlElement? lastChild)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
-        XmlElementWriter.Write(buffer, element, Namespaces.Client);
+        XmlElementWriter.Write(buffer, element, Namespaces.Client, lastChild);
         var bytes = buffer.WrittenSpan.ToArray();
         // A huge stanza (up to the 256 KiB stanza limit) does not keep its buffer for good.
         if (buffer.Capacity > 64 * 1024) t_buffer = null;
