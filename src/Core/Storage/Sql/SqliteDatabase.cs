@@ -22,18 +22,16 @@ internal sealed class SqliteDatabase : IStorageDriver
     private const int BusyTimeoutMs = 5000;
 
     /// <summary>
-    /// The writer's page cache and checkpoint interval. An archive insert touches a leaf of each
-    /// of "prosodyarchive"'s six indexes per user written to, and the full-text index: with
-    /// SQLite's default cache (2 MiB) a batch over a few hundred users re-read those pages from
-    /// the OS every transaction. 8 MiB keeps them for the bench's archive (archived chat 36.9-41.5
-    /// µs per message with 32 MiB, 39.9 with 8 MiB, one run each); 32 MiB stayed resident after a
-    /// flood of offline messages had passed through (SlowReaderTests.NeverAcking: +53 to +77 MiB
-    /// against its 48 MiB bound, +27 to +44 with 8 MiB), and a checkpoint every 10 000 pages (a WAL of
-    /// up to ~40 MiB, reused) copies a page written by many batches once instead of every 1 000
-    /// pages. The writer's CPU per archived row in bench/compare --deployment: 42-57 µs before,
-    /// 33-39 after (docs/PERFORMANCE.md). Readers keep the default cache: there are several.
+    /// The writer's checkpoint interval. An archive insert touches a leaf of each of
+    /// "prosodyarchive"'s six indexes per user written to, and the full-text index; a checkpoint
+    /// every 10 000 pages (a WAL of up to ~40 MiB on disk, reused) copies a page written by many
+    /// batches once instead of every 1 000 pages. A larger page cache (32 MiB, then 8) made the
+    /// writer cheaper per row but stayed resident after a flood of offline messages had passed
+    /// through (SlowReaderTests.NeverAcking: +53 to +77 MiB against its 48 MiB bound with 32 MiB,
+    /// +27 to +44 with 8, +29 to +37 with SQLite's default 2 MiB), so the writer keeps the default.
+    /// docs/PERFORMANCE.md has the measurements.
     /// </summary>
-    private const string WriterTuning = "PRAGMA cache_size=-8192; PRAGMA wal_autocheckpoint=10000;";
+    private const string WriterTuning = "PRAGMA wal_autocheckpoint=10000;";
 
     private static readonly Logger Log = Logger.For("storage_sql");
 
