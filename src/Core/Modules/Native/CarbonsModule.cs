@@ -115,8 +115,7 @@ public sealed class CarbonsModule : INativeModule
         {
             // Nobody would get a copy and the policy is ours alone (a pure function of the
             // stanza): its one effect left is stripping <private/> from an incoming message.
-            if (!sent && stanza.Element("private", Xmlns) is not null)
-                stanza.RemoveChildren(c => c.Name == "private" && c.Namespace == Xmlns);
+            if (!sent && stanza.Element("private", Xmlns) is not null) StripPrivate(stanza);
             return null;
         }
 
@@ -156,8 +155,7 @@ public sealed class CarbonsModule : INativeModule
         var (stanza, sent, decision, user, target, hasTop, topPriority, bareFrom, bareJid, to, type) = plan;
         if (should is null or false)
         {
-            if (decision["reason"] as string == "private" && !sent)
-                stanza.RemoveChildren(c => c.Name == "private" && c.Namespace == Xmlns);
+            if (decision["reason"] as string == "private" && !sent) StripPrivate(stanza);
             return null;
         }
 
@@ -180,6 +178,10 @@ public sealed class CarbonsModule : INativeModule
         }
         return null;
     }
+
+    // XEP-0280 (avoiding carbons for one message): <private/> is for the server; the recipient gets the message without it.
+    private static void StripPrivate(XmlElement stanza) =>
+        stanza.RemoveChildren(c => c.Name == "private" && c.Namespace == Xmlns);
 
     private static string? Bare(string? jid)
     {
