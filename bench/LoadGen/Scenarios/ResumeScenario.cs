@@ -72,10 +72,10 @@ public static class ResumeScenario
         {
             try
             {
-                var (connected, resumed, replayed, jitted) = await receivers[index].ResumeAsync(before + queued, cancel);
-                resumeLatency.Add(resumed);
-                replayLatency.Add(replayed);
-                if (trace) Trace(label, index, traceStart, connected, resumed, replayed, jitted);
+                var timing = await receivers[index].ResumeAsync(before + queued, cancel);
+                resumeLatency.Add(timing.Resumed);
+                replayLatency.Add(timing.Replayed);
+                if (trace) Trace(label, index, traceStart, timing);
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
             {
@@ -97,15 +97,21 @@ public static class ResumeScenario
             .Add("server_cpu_s", serverCpu).Add("loadgen_cpu_s", ownCpu).Add("wall_s", wall).Add("first_error", firstError);
     }
 
-    /// <summary>--trace: one line per resume on stderr (index, ms since the first reconnect,
-    /// reconnect+auth, &lt;resume/&gt; → &lt;resumed/&gt;, until all replayed, and how many methods the
-    /// load generator itself compiled while waiting for &lt;resumed/&gt;), to see which are slow and why.</summary>
-    private static void Trace(string label, int index, long start, long connected, long resumed, long replayed, long jitted)
+    /// <summary>--trace: one line per resume on stderr (index, when the &lt;resume/&gt; was sent on
+    /// CLOCK_MONOTONIC in seconds (mono_start, the clock of `perf sched record -k mono`), this
+    /// process's GC pauses while it waited for &lt;resumed/&gt; (lg_gc_ms), ms since the first
+    /// reconnect, reconnect+auth, &lt;resume/&gt; → &lt;resumed/&gt;, until all replayed, and how many
+    /// methods the load generator itself compiled while waiting), to see which are slow and why.</summary>
+    private static void Trace(string label, int index, long start, ResumeTiming t)
     {
         static string Ms(long ticks) => (ticks * 1000.0 / Stopwatch.Frequency).ToString("F3", CultureInfo.InvariantCulture);
+        var sentAt = (t.SentAt * 1.0 / Stopwatch.Frequency).ToString("F6", CultureInfo.InvariantCulture);
         Console.Error.WriteLine(
-            $"# resume-trace {label} i={index} at={Ms(Stopwatch.GetTimestamp() - start)} auth={Ms(connected)} resumed={Ms(resumed)} replayed={Ms(replayed)} loadgen_jit={jitted}");
+            $"# resume-trace {label} i={index} mono_start={sentAt} lg_gc_ms={t.GcPauseMs.ToString("F3", CultureInfo.InvariantCulture)} at={Ms(Stopwatch.GetTimestamp() - start)} auth={Ms(t.Connected)} resumed={Ms(t.Resumed)} replayed={Ms(t.Replayed)} loadgen_jit={t.Jitted}");
     }
+
+    /// <summary>One resume, in Stopwatch ticks (SentAt is the timestamp the &lt;resume/&gt; left at).</summary>
+    private readonly record struct ResumeTiming(long Connected, long Resumed, long Replayed, long Jitted, long SentAt, double GcPauseMs);
 
     private static async Task SendAsync(XmppClient sender, string to, int first, int count, CancellationToken cancel)
     {
@@ -167,16 +173,18 @@ public static class ResumeScenario
         /// to &lt;resumed/&gt; and to the moment all <paramref name="expected"/> messages had been
         /// seen (or the 5 s limit), and how many methods this process compiled while it waited for
         /// &lt;resumed/&gt; (background tier-up included).</summary>
-        public async Task<(long Connected, long Resumed, long Replayed, long Jitted)> ResumeAsync(int expected, CancellationToken cancel)
+        public async Task<ResumeTiming> ResumeAsync(int expected, CancellationToken cancel)
         {
             var previd = client.ResumeId ?? throw new IOException("no resumption id was offered");
             var handled = client.Handled;
             var connecting = Stopwatch.GetTimestamp();
             await client.ConnectAndAuthenticateAsync(cancel);
             var jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
+            var pause0 = GC.GetTotalPauseDuration();
             var start = Stopwatch.GetTimestamp();
             await client.ResumeAsync(previd, handled, cancel);
             var resumed = Stopwatch.GetTimestamp() - start;
+            var gcPauseMs = (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds;
             jitted = System.Runtime.JitInfo.GetCompiledMethodCount() - jitted;
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             limit.CancelAfter(TimeSpan.FromSeconds(5));
@@ -189,7 +197,7 @@ public static class ResumeScenario
                 // Whatever did not arrive within 5 s counts as lost.
             }
 
-            return (start - connecting, resumed, Stopwatch.GetTimestamp() - start, jitted);
+            return new ResumeTiming(start - connecting, resumed, Stopwatch.GetTimestamp() - start, jitted, start, gcPauseMs);
         }
     }
 }

@@ -165,18 +165,22 @@ public sealed class ServerLoop : IAsyncDisposable
     }
 
     // A short spin before sleeping: work that arrives within microseconds (the next stanza of a
-    // client waiting for our answer) is taken without a futex wake-up, which on a busy machine can
-    // wait a scheduler slice. SpinOnce yields after its first iterations, so a thread that would
-    // post the work is not starved; bounded to SpinIterations (a Task wait spins ~70 times first,
-    // which cost a fifth of the loop thread's CPU under routed load).
+    // client waiting for our answer) is taken without a futex wake-up. The spin never yields:
+    // under the kernel's EEVDF scheduler a sched_yield gives up the rest of the thread's slice,
+    // and a loop that yielded while the JIT's tiering thread or the GC's background thread were
+    // runnable waited up to a 4 ms tick to run again with a resume in its queue (perf sched,
+    // docs/PERFORMANCE.md "Resume tail: yields"). A thread that sleeps and is woken does not lose
+    // its place that way. SpinIterations x SpinUnits pause units are about 10 µs (a Task wait
+    // spins ~70 times with sched_yield first, which cost a fifth of the loop thread's CPU under
+    // routed load).
     private const int SpinIterations = 20;
+    private const int SpinUnits = 10;
 
     private static bool SpinForWork(ChannelReader<Work> reader)
     {
-        var spinner = new SpinWait();
-        while (spinner.Count < SpinIterations)
+        for (int i = 0; i < SpinIterations; i++)
         {
-            spinner.SpinOnce(sleep1Threshold: -1);
+            Thread.SpinWait(SpinUnits);
             if (reader.TryPeek(out _)) return true;
         }
         return false;

@@ -199,6 +199,14 @@ public sealed partial class ClientConnection : IClientConnection
         if (scratch.Capacity > 64 * 1024) t_scratch = null;
     }
 
+    /// <summary>The bytes go to the writer as they are: what <see cref="Send"/> would have made of
+    /// the element they hold, without parsing it back into one.</summary>
+    public void SendSerialized(byte[] xml)
+    {
+        if (DropsOutput) return;
+        Enqueue(xml);
+    }
+
     /// <summary>
     /// Completes once everything queued before this call has been handed to the socket, or the
     /// connection closed. Bytes held by <see cref="PauseWrites"/> are not waited for. The task

@@ -17,6 +17,13 @@ public interface IClientConnection
     /// <summary>Queues an element for writing; never blocks.</summary>
     void Send(XmlElement element);
 
+    /// <summary>
+    /// Queues a stanza serialized by <see cref="XmlElementWriter"/> in the jabber:client default
+    /// namespace, as the XEP-0198 queue keeps what it sent; never blocks. The array is the
+    /// caller's and stays unchanged: a resume re-sends what the queue still holds.
+    /// </summary>
+    void SendSerialized(byte[] xml) => Send(Storage.StoredXml.Parse(xml));
+
     /// <summary>Queues raw text (stream header, whitespace keepalive); never blocks.</summary>
     void SendRaw(string text);
 

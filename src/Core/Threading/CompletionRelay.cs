@@ -11,10 +11,19 @@ namespace LuaXmpp.Threading;
 /// relay is created by (and so inherits the priority of) the thread that constructs it, and its
 /// queue wakes it without queueing anything to the pool.
 /// </summary>
+/// <remarks>
+/// The relay sleeps on an event without spinning first. A BlockingCollection's wait spins with
+/// sched_yield, and under the kernel's EEVDF scheduler every yield gives the rest of the slice
+/// away: on two busy cores the relay and pool threads yielded to each other in 2-5 µs turns while
+/// the loop waited for a core (perf sched, docs/PERFORMANCE.md "Resume tail: the loop's yield").
+/// </remarks>
 public sealed class CompletionRelay : IDisposable
 {
-    private readonly BlockingCollection<Action> _actions = new();
+    private readonly ConcurrentQueue<Action> _actions = new();
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
     private readonly Thread _thread;
+    private int _sleeping;
+    private volatile bool _stopping;
 
     public CompletionRelay(string name)
     {
@@ -25,25 +34,37 @@ public sealed class CompletionRelay : IDisposable
     /// <summary>Queues the action; after <see cref="Dispose"/> it runs on the caller's thread.</summary>
     public void Post(Action action)
     {
-        try
-        {
-            _actions.Add(action);
-        }
-        catch (InvalidOperationException)
+        if (_stopping)
         {
             action();
+            return;
         }
+        _actions.Enqueue(action);
+        // Enqueue is interlocked, so _sleeping is read after it; Run raises _sleeping before it
+        // looks at the queue a last time, so one of the two sides sees the other.
+        if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
     }
 
     /// <summary>Runs what is queued, then stops the thread.</summary>
     public void Dispose()
     {
-        _actions.CompleteAdding();
+        _stopping = true;
+        _wake.Set();
         if (Thread.CurrentThread != _thread) _thread.Join();
+        // Posted between the relay's last look and _stopping: run here rather than lose them.
+        while (_actions.TryDequeue(out var late)) late();
     }
 
     private void Run()
     {
-        foreach (var action in _actions.GetConsumingEnumerable()) action();
+        while (true)
+        {
+            while (_actions.TryDequeue(out var action)) action();
+            if (_stopping) return;
+            _wake.Reset();
+            Interlocked.Exchange(ref _sleeping, 1);
+            if (_actions.IsEmpty && !_stopping) _wake.Wait();
+            Volatile.Write(ref _sleeping, 0);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using LuaXmpp.Storage;
 using LuaXmpp.Sessions.StreamManagement;
 using LuaXmpp.Xml;
 using LuaXmpp.Xmpp;
@@ -40,16 +41,45 @@ public sealed class StreamManagementStateTests
         var through = state.SentTotal;
         state.Enqueue(Message(6)); // routed after the resume: not part of the re-send
 
-        var first = new List<XmlElement>();
+        var first = new List<byte[]>();
         var cursor = state.QueuedBetween(0, through, 2, first);
         state.Ack(3); // an ack between slices trims the front
-        var rest = new List<XmlElement>();
+        var rest = new List<byte[]>();
         var end = state.QueuedBetween(cursor, through, 2, rest);
 
-        Assert.Equal(["m2", "m3"], first.Select(e => e.GetAttribute("id")));
-        Assert.Equal(["m4", "m5"], rest.Select(e => e.GetAttribute("id")));
+        Assert.Equal(["m2", "m3"], first.Select(x => StoredXml.Parse(x).GetAttribute("id")));
+        Assert.Equal(["m4", "m5"], rest.Select(x => StoredXml.Parse(x).GetAttribute("id")));
         Assert.Equal(through, end);
         Assert.Equal(end, state.QueuedBetween(end, through, 2, rest));
+    }
+
+    [Fact]
+    public void QueuedBytes_AreWhatSendingTheStanzaAgainWouldWrite()
+    {
+        // A resume writes the queued bytes as they are (IClientConnection.SendSerialized) instead
+        // of parsing and serializing each stanza again: the two must be the same bytes.
+        var state = new StreamManagementState(10, 1 << 20);
+        var message = new XmlElement("message", Namespaces.Client)
+            .SetAttribute("to", "jülia@example.com/ä").SetAttribute("type", "chat").SetAttribute("id", "a'b\"c<&>");
+        message.AddTextChild("body", "text with <markup> & \"quotes\", é, 日本, 🎉");
+        var x = message.AddChild("x", "jabber:x:oob");
+        x.AddTextChild("url", "https://example.com/?a=1&b=2");
+        message.AddChild(new XmlElement("request", "urn:xmpp:receipts"));
+        var delay = new XmlElement("delay", "urn:xmpp:delay").SetAttribute("from", "example.com").SetAttribute("stamp", "2026-12-08T01:00:00Z");
+        state.Enqueue(message, delay);
+        state.Enqueue(new XmlElement("presence", Namespaces.Client).SetAttribute("from", "a@example.com/r"));
+
+        var queued = new List<byte[]>();
+        state.QueuedBetween(0, state.SentTotal, 10, queued);
+
+        Assert.Equal(2, queued.Count);
+        foreach (var bytes in queued)
+        {
+            var again = new System.Buffers.ArrayBufferWriter<byte>();
+            XmlElementWriter.Write(again, StoredXml.Parse(bytes), Namespaces.Client);
+            Assert.Equal(System.Text.Encoding.UTF8.GetString(bytes), System.Text.Encoding.UTF8.GetString(again.WrittenSpan));
+        }
+        Assert.Contains("urn:xmpp:delay", System.Text.Encoding.UTF8.GetString(queued[0]));
     }
 
     [Fact]

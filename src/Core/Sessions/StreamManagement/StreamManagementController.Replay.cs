@@ -52,9 +52,11 @@ public sealed partial class StreamManagementController
             EndReplay(replay, finished: false);
             return;
         }
-        var slice = new List<XmlElement>(Math.Min(ReplaySlice, State.QueuedCount));
+        var slice = new List<byte[]>(Math.Min(ReplaySlice, State.QueuedCount));
         replay.Cursor = State.QueuedBetween(replay.Cursor, replay.Through, ReplaySlice, slice);
-        foreach (var stanza in slice) replay.Connection.Send(stanza);
+        // As queued: parsing each back into an element to serialize it again cost ~20 µs a
+        // stanza (2.5 ms of loop for 120), right when the client reads <resumed/>.
+        foreach (var xml in slice) replay.Connection.SendSerialized(xml);
         replay.Resent += slice.Count;
         replay.Slices++;
         if (slice.Count == ReplaySlice)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using LuaXmpp.Network;
 using LuaXmpp.Storage;
 using LuaXmpp.Xml;
 
@@ -172,16 +173,17 @@ public sealed class StreamManagementState
     /// Adds to <paramref name="into"/> the queued stanzas sent after position <paramref name="after"/>
     /// up to <paramref name="through"/>, oldest first, at most <paramref name="max"/>; returns the
     /// position of the last one added (or <paramref name="after"/>). A resume re-sends the queue in
-    /// slices with it (XEP-0198 §5), while acks may trim the queue's front between slices.
+    /// slices with it (XEP-0198 §5), while acks may trim the queue's front between slices. The
+    /// stanzas come as the queue holds them, serialized (see <see cref="IClientConnection.SendSerialized"/>).
     /// </summary>
-    public ulong QueuedBetween(ulong after, ulong through, int max, List<XmlElement> into)
+    public ulong QueuedBetween(ulong after, ulong through, int max, List<byte[]> into)
     {
         ulong last = after;
         foreach (var e in _queue)
         {
             if (e.Sequence <= after) continue;
             if (e.Sequence > through || max-- <= 0) break;
-            into.Add(e.Element());
+            into.Add(e.Xml);
             last = e.Sequence;
         }
         return last;
