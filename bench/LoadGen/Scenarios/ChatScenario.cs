@@ -68,7 +68,11 @@ public static class ChatScenario
         var senders = peers.Select(p => p.SendLoopAsync(run, sendEnd, cancel)).ToArray();
 
         await Task.Delay(warmup, cancel);
-        run.MeasureFrom = Stopwatch.GetTimestamp();
+        // The start is published before it arrives (MeasureLead): a sender decides at each send
+        // whether its stamp counts, and one that read "not yet" while the start was taken but not
+        // yet stored sent a message the receiver counted (lost -6 and -46 in bench runs).
+        run.MeasureFrom = Stopwatch.GetTimestamp() + MeasureLead;
+        await Task.Delay(TimeSpan.FromSeconds(MeasureLead / (double)Stopwatch.Frequency), cancel);
         var meter = new CpuMeter(target.ServerPid);
         var meter2 = second is null ? null : new CpuMeter(second.ServerPid);
         await Task.WhenAll(senders);
@@ -94,6 +98,10 @@ public static class ChatScenario
             .Add("server_cpu_s", serverCpu).Add("loadgen_cpu_s", ownCpu).Add("wall_s", wall)
             .Add("read_errors", peers.Count(p => p.ReadError is not null)).Add("first_error", peers.Select(p => p.ReadError).FirstOrDefault(e => e is not null));
     }
+
+    /// <summary>How far ahead of itself the measurement's start is published (50 ms), so that no
+    /// sender can take a stamp after the start before it sees the start.</summary>
+    internal static readonly long MeasureLead = Stopwatch.Frequency / 20;
 
     private static async Task DrainAsync(Peer[] peers, long sent, TimeSpan limit, CancellationToken cancel)
     {

@@ -69,7 +69,9 @@ public static class WebChatScenario
         var sendEnd = Stopwatch.GetTimestamp() + (long)((warmup + duration).TotalSeconds * Stopwatch.Frequency);
         var senders = peers.Select(p => p.SendLoopAsync(() => Volatile.Read(ref measureFrom), sendEnd, cancel)).ToArray();
         await Task.Delay(warmup, cancel);
-        Volatile.Write(ref measureFrom, Stopwatch.GetTimestamp());
+        // Published ahead of itself, as in ChatScenario: no sender stamps after the start unseen.
+        Volatile.Write(ref measureFrom, Stopwatch.GetTimestamp() + ChatScenario.MeasureLead);
+        await Task.Delay(TimeSpan.FromSeconds(ChatScenario.MeasureLead / (double)Stopwatch.Frequency), cancel);
         var meter = new CpuMeter(options.Int("pid", 0));
         await Task.WhenAll(senders);
         var sent = peers.Sum(p => p.SentMeasured);
