@@ -15,7 +15,7 @@ namespace LuaXmpp.Threading;
 /// The relay sleeps on an event without spinning first. A BlockingCollection's wait spins with
 /// sched_yield, and under the kernel's EEVDF scheduler every yield gives the rest of the slice
 /// away: on two busy cores the relay and pool threads yielded to each other in 2-5 µs turns while
-/// the loop waited for a core (perf sched, docs/PERFORMANCE.md "Resume tail: the loop's yield").
+/// the loop waited for a core (perf sched, docs/PERFORMANCE.md "Resume tail: yields").
 /// </remarks>
 public sealed class CompletionRelay : IDisposable
 {
@@ -43,6 +43,9 @@ public sealed class CompletionRelay : IDisposable
         // Enqueue is interlocked, so _sleeping is read after it; Run raises _sleeping before it
         // looks at the queue a last time, so one of the two sides sees the other.
         if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
+        // Dispose may have finished between the look at _stopping and the enqueue: then nobody
+        // else will take it (an action is dequeued once, so it runs once either way).
+        if (_stopping) RunQueued();
     }
 
     /// <summary>Runs what is queued, then stops the thread.</summary>
@@ -52,14 +55,19 @@ public sealed class CompletionRelay : IDisposable
         _wake.Set();
         if (Thread.CurrentThread != _thread) _thread.Join();
         // Posted between the relay's last look and _stopping: run here rather than lose them.
-        while (_actions.TryDequeue(out var late)) late();
+        RunQueued();
+    }
+
+    private void RunQueued()
+    {
+        while (_actions.TryDequeue(out var action)) action();
     }
 
     private void Run()
     {
         while (true)
         {
-            while (_actions.TryDequeue(out var action)) action();
+            RunQueued();
             if (_stopping) return;
             _wake.Reset();
             Interlocked.Exchange(ref _sleeping, 1);

@@ -55,7 +55,7 @@ public sealed partial class StreamManagementController
         var slice = new List<byte[]>(Math.Min(ReplaySlice, State.QueuedCount));
         replay.Cursor = State.QueuedBetween(replay.Cursor, replay.Through, ReplaySlice, slice);
         // As queued: parsing each back into an element to serialize it again cost ~20 µs a
-        // stanza (2.5 ms of loop for 120), right when the client reads <resumed/>.
+        // stanza (~1.9 ms of loop for 120), right when the client reads <resumed/>.
         foreach (var xml in slice) replay.Connection.SendSerialized(xml);
         replay.Resent += slice.Count;
         replay.Slices++;

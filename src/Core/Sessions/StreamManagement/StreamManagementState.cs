@@ -1,5 +1,4 @@
 using System.Buffers;
-using LuaXmpp.Network;
 using LuaXmpp.Storage;
 using LuaXmpp.Xml;
 
@@ -174,7 +173,7 @@ public sealed class StreamManagementState
     /// up to <paramref name="through"/>, oldest first, at most <paramref name="max"/>; returns the
     /// position of the last one added (or <paramref name="after"/>). A resume re-sends the queue in
     /// slices with it (XEP-0198 §5), while acks may trim the queue's front between slices. The
-    /// stanzas come as the queue holds them, serialized (see <see cref="IClientConnection.SendSerialized"/>).
+    /// stanzas come as the queue holds them, serialized (see <see cref="Network.IClientConnection.SendSerialized"/>).
     /// </summary>
     public ulong QueuedBetween(ulong after, ulong through, int max, List<byte[]> into)
     {
