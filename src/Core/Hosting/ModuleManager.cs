@@ -173,20 +173,26 @@ public sealed class ModuleManager(IProsody server)
         {
             error = ex.Message;
         }
-        if (underWay.Unloaded) return LoadEndedAfterUnload(host, name, runtime, error);
+        if (underWay.Unloaded) return LoadEndedAfterUnload(key, host, name, runtime, error);
         _loading.Remove(key);
         return LuaLoadEnded(host, name, runtime, error);
     }
 
-    /// <summary>The module was unloaded while its load waited: whatever the load achieved, it stays unloaded.</summary>
-    private string LoadEndedAfterUnload(HostContext host, string name, IModuleRuntime runtime, string? error)
+    /// <summary>The module was unloaded while its load waited: whatever the load achieved, it stays unloaded, unless a later load took it up.</summary>
+    private string LoadEndedAfterUnload((string, string) key, HostContext host, string name, IModuleRuntime runtime, string? error)
     {
-        if (error is null)
+        // The runtime keeps one module per (host, name): once a later load of it has started (an
+        // operator's unload then load), the module is that load's, and unloading it here would
+        // leave the later load's module unloaded while the manager counts it as loaded.
+        bool laterLoad = _loading.ContainsKey(key) || (_loaded.TryGetValue(key, out var owner) && owner == runtime);
+        if (error is null && !laterLoad)
         {
             // A runtime that could not give the load up: it loaded after all, so it goes now.
             runtime.Unload(host, name);
         }
-        _log.Info($"mod_{name} on {host.Name} was unloaded while it was loading; it stays unloaded");
+        _log.Info(laterLoad
+            ? $"mod_{name} on {host.Name} was unloaded while it was loading; a later load of it stands"
+            : $"mod_{name} on {host.Name} was unloaded while it was loading; it stays unloaded");
         return $"mod_{name} was unloaded while it was loading";
     }
 
