@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using LuaXmpp.Logging;
+using LuaXmpp.Threading;
 
 namespace LuaXmpp.Loop;
 
@@ -30,12 +31,12 @@ public sealed class ServerLoop : IAsyncDisposable
     private int _timerMarkerQueued;
     private bool _disposing;
 
-    // Idle wait: the loop sleeps on this when its queue is empty, after a short spin (SpinForWork);
-    // set by a Post that finds it asleep. A Task wait spins ~70 times with sched_yield first,
-    // which cost a fifth of the loop thread's CPU under routed load (docs/PERFORMANCE.md, "Routed
-    // messages: where the CPU goes").
-    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
-    private int _sleeping;
+    // Idle wait: the loop sleeps here when its queue is empty, after a short spin (SpinForWork),
+    // and a Post wakes it. A Task wait spins ~70 times with sched_yield first, which cost a fifth
+    // of the loop thread's CPU under routed load (docs/PERFORMANCE.md, "Routed messages: where
+    // the CPU goes").
+    private readonly IdleWait _idle = new();
+    private readonly Func<bool> _hasWorkOrStop;
 
     // Loop-thread only: what wants to run once the current work item is done (a connection's
     // writer is woken once per turn, not once per stanza: TurnEnd).
@@ -47,6 +48,7 @@ public sealed class ServerLoop : IAsyncDisposable
         _log = log ?? Logger.For("loop");
         _context = new LoopSynchronizationContext(this);
         _thread = new Thread(Run) { Name = "luaxmpp-loop", IsBackground = true };
+        _hasWorkOrStop = () => _queue.Reader.TryPeek(out _) || _queue.Reader.Completion.IsCompleted;
     }
 
     public TimeProvider Time { get; }
@@ -71,10 +73,10 @@ public sealed class ServerLoop : IAsyncDisposable
 
     private bool Enqueue(Work work)
     {
-        // The channel's enqueue is an interlocked operation, so _sleeping is read after it (Run's
-        // side raises _sleeping before it looks at the queue).
+        // The channel's enqueue is an interlocked operation: the work is published before Wake
+        // looks whether the loop sleeps (IdleWait).
         if (!_queue.Writer.TryWrite(work)) return false;
-        if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
+        _idle.Wake();
         return true;
     }
 
@@ -130,7 +132,7 @@ public sealed class ServerLoop : IAsyncDisposable
     {
         Volatile.Write(ref _disposing, true);
         _queue.Writer.TryComplete();
-        _wake.Set();
+        _idle.WakeAlways();
         if (_thread.IsAlive && !IsOnLoop) await _stopped.Task.ConfigureAwait(false);
     }
 
@@ -150,12 +152,7 @@ public sealed class ServerLoop : IAsyncDisposable
                 if (reader.Completion.IsCompleted) break;
                 if (SpinForWork(reader)) continue;
                 // Block this dedicated thread until more work arrives; no other work is ever here.
-                // _sleeping is raised (a full fence) before the queue is looked at again, so a Post
-                // that the look missed sees it and sets _wake; a late Set only wakes us for nothing.
-                _wake.Reset();
-                Interlocked.Exchange(ref _sleeping, 1);
-                if (!reader.TryPeek(out _) && !reader.Completion.IsCompleted) _wake.Wait();
-                Volatile.Write(ref _sleeping, 0);
+                _idle.Sleep(_hasWorkOrStop);
             }
         }
         finally

@@ -12,21 +12,21 @@ namespace LuaXmpp.Threading;
 /// queue wakes it without queueing anything to the pool.
 /// </summary>
 /// <remarks>
-/// The relay sleeps on an event without spinning first. A BlockingCollection's wait spins with
-/// sched_yield, and under the kernel's EEVDF scheduler every yield gives the rest of the slice
-/// away: on two busy cores the relay and pool threads yielded to each other in 2-5 µs turns while
-/// the loop waited for a core (perf sched, docs/PERFORMANCE.md "Resume tail: yields").
+/// The relay sleeps without spinning (<see cref="IdleWait"/>). A BlockingCollection's wait spins
+/// with sched_yield: on two busy cores the relay and pool threads yielded to each other in 2-5 µs
+/// turns while the loop waited for a core (perf sched, docs/PERFORMANCE.md "Resume tail: yields").
 /// </remarks>
 public sealed class CompletionRelay : IDisposable
 {
     private readonly ConcurrentQueue<Action> _actions = new();
-    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private readonly IdleWait _idle = new();
+    private readonly Func<bool> _hasWorkOrStop;
     private readonly Thread _thread;
-    private int _sleeping;
     private volatile bool _stopping;
 
     public CompletionRelay(string name)
     {
+        _hasWorkOrStop = () => !_actions.IsEmpty || _stopping;
         _thread = new Thread(Run) { Name = name, IsBackground = true };
         _thread.Start();
     }
@@ -40,9 +40,7 @@ public sealed class CompletionRelay : IDisposable
             return;
         }
         _actions.Enqueue(action);
-        // Enqueue is interlocked, so _sleeping is read after it; Run raises _sleeping before it
-        // looks at the queue a last time, so one of the two sides sees the other.
-        if (Volatile.Read(ref _sleeping) != 0) _wake.Set();
+        _idle.Wake();
         // Dispose may have finished between the look at _stopping and the enqueue: then nobody
         // else will take it (an action is dequeued once, so it runs once either way).
         if (_stopping) RunQueued();
@@ -52,7 +50,7 @@ public sealed class CompletionRelay : IDisposable
     public void Dispose()
     {
         _stopping = true;
-        _wake.Set();
+        _idle.WakeAlways();
         if (Thread.CurrentThread != _thread) _thread.Join();
         // Posted between the relay's last look and _stopping: run here rather than lose them.
         RunQueued();
@@ -69,10 +67,7 @@ public sealed class CompletionRelay : IDisposable
         {
             RunQueued();
             if (_stopping) return;
-            _wake.Reset();
-            Interlocked.Exchange(ref _sleeping, 1);
-            if (_actions.IsEmpty && !_stopping) _wake.Wait();
-            Volatile.Write(ref _sleeping, 0);
+            _idle.Sleep(_hasWorkOrStop);
         }
     }
 }

@@ -26,12 +26,8 @@ public static class XmlElementWriter
     }
 
     /// <summary>Writes the element as UTF-8 into a pipe or buffer.</summary>
-    public static void Write(IBufferWriter<byte> output, XmlElement element, string contextNamespace)
-    {
-        var sink = new Utf8Sink(output);
-        WriteElement(ref sink, element, contextNamespace);
-        sink.Flush();
-    }
+    public static void Write(IBufferWriter<byte> output, XmlElement element, string contextNamespace) =>
+        Write(output, element, contextNamespace, null);
 
     /// <summary>
     /// Writes the element as if <paramref name="lastChild"/> were appended to it, without changing
