@@ -43,8 +43,9 @@ public sealed class BackgroundPriorityTests : IDisposable
         await db.OpenArchive("localhost", "archive").AppendAsync("bob", null, new XmlElement("message", "jabber:client"), 0, "");
 
         // Thread names are cut to 15 bytes in /proc: "luaxmpp-sqlite-writer" shows as "luaxmpp-sqlite-".
+        // Other tests' threads end while the list is read (their /proc entries vanish): skip those.
         var writers = Directory.GetDirectories("/proc/self/task")
-            .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == "luaxmpp-sqlite-")
+            .Where(task => ReadOrNull(Path.Combine(task, "comm"))?.Trim() == "luaxmpp-sqlite-")
             .Select(task => NiceOf("self/task/" + Path.GetFileName(task)))
             .ToList();
 
@@ -88,6 +89,18 @@ public sealed class BackgroundPriorityTests : IDisposable
         thread.Start();
         thread.Join();
         return nice;
+    }
+
+    private static string? ReadOrNull(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is DirectoryNotFoundException or FileNotFoundException)
+        {
+            return null;
+        }
     }
 
     // Field 19 of /proc/<pid>/stat (after the parenthesised name, which may contain spaces).
